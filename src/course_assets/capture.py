@@ -1,0 +1,236 @@
+"""Run one figure script with rendering captured, and return the Graphviz graph it built."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import diagrams
+from diagrams.custom import Custom
+
+from course_assets.errors import FigureError
+
+# The padding the diagrams library puts around every figure (two inches), which we tighten.
+LIBRARY_PADDING = diagrams.Diagram._default_graph_attrs["pad"]
+
+
+@dataclass(frozen=True)
+class CapturedFigure:
+    """What a figure script defined: its graph in DOT, its title, description and helpers."""
+
+    title: str
+    description: str
+    dot_source: str
+    helpers: tuple[Path, ...]
+
+
+@dataclass
+class _Recorder:
+    script: Path
+    course_root: Path
+    diagrams_entered: list[tuple[diagrams.Diagram, int | None]]
+    completed: list[diagrams.Diagram]
+    next_id: int = 0
+
+
+_recorder: _Recorder | None = None
+
+
+def check_library(course_root: Path) -> None:
+    """Fail if `import diagrams` found a folder of the course instead of the diagrams library."""
+    origin = getattr(diagrams, "__file__", None)
+    folder = Path(origin).resolve().parent if origin else None
+    shadowed = folder is None or (
+        course_root.resolve() in folder.parents and "site-packages" not in folder.parts
+    )
+    if shadowed or not hasattr(diagrams, "Diagram"):
+        where = folder or list(getattr(diagrams, "__path__", ["?"]))[0]
+        raise FigureError(
+            f"'import diagrams' resolved to {where}, not the diagrams library: remove "
+            "__init__.py from that folder or rename it, so that it stops shadowing the library"
+        )
+
+
+def capture_script(script: Path, course_root: Path, padding: float) -> CapturedFigure:
+    """Execute `script` as `__main__` and return the single Diagram it defined, unrendered."""
+    global _recorder
+    script = script.resolve()
+    recorder = _Recorder(script, course_root.resolve(), diagrams_entered=[], completed=[])
+    _recorder = recorder
+    _install_hooks()
+    modules_before = set(sys.modules)
+    sys.path.insert(0, str(script.parent))
+    sys.argv = [str(script)]
+    try:
+        namespace = runpy.run_path(str(script), run_name="__main__")
+    except FigureError:
+        raise
+    except SyntaxError as exc:
+        raise _syntax_error(exc, script, course_root) from None
+    except SystemExit as exc:
+        line = _author_line(exc.__traceback__, script.parent)
+        raise FigureError(
+            f"the script called sys.exit({exc.code!r}); a figure script must run to its end",
+            *line,
+        ) from None
+    except BaseException as exc:  # noqa: BLE001 - any failure of author code becomes their error
+        raise _author_error(exc, script) from None
+    finally:
+        _recorder = None
+    helpers = _helpers_imported(modules_before, script)
+    return _single_figure(recorder, script, namespace, helpers, padding)
+
+
+def _single_figure(recorder: _Recorder, script: Path, namespace: dict, helpers: tuple[Path, ...],
+                   padding: float) -> CapturedFigure:
+    completed = recorder.completed
+    if not completed:
+        unfinished = [line for _, line in recorder.diagrams_entered]
+        hint = (" (a Diagram was entered but never left)" if unfinished else "")
+        raise FigureError(
+            "defines no Diagram: a figure script must contain exactly one "
+            f"'with Diagram(\"Title\"):' block{hint}",
+            script,
+        )
+    if len(completed) > 1:
+        lines = ", ".join(str(line) for _, line in recorder.diagrams_entered if line)
+        raise FigureError(
+            f"defines {len(completed)} Diagrams (lines {lines}): a figure script must contain "
+            "exactly one; put each figure in its own script",
+            script,
+            recorder.diagrams_entered[1][1],
+        )
+    diagram = completed[0]
+    graph_attr = diagram.dot.graph_attr
+    if graph_attr.get("pad") == LIBRARY_PADDING:
+        graph_attr["pad"] = f"{padding:g}"
+    description = namespace.get("__doc__") or ""
+    title = diagram.name or script.stem.replace("_", " ").capitalize()
+    return CapturedFigure(
+        title=title,
+        description=" ".join(description.split()),
+        dot_source=diagram.dot.source,
+        helpers=helpers,
+    )
+
+
+def _helpers_imported(modules_before: set[str], script: Path) -> tuple[Path, ...]:
+    found = set()
+    for name in set(sys.modules) - modules_before:
+        filename = getattr(sys.modules[name], "__file__", None)
+        if not filename:
+            continue
+        path = Path(filename).resolve()
+        if path != script and script.parent in path.parents:
+            found.add(path)
+    return tuple(sorted(found))
+
+
+# -- hooks into the diagrams library ------------------------------------------------------------
+
+_hooks_installed = False
+
+
+def _install_hooks() -> None:
+    """Make Diagram record itself instead of rendering, and give nodes stable ids."""
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+
+    original_enter = diagrams.Diagram.__enter__
+
+    def enter(self):
+        if _recorder is not None:
+            _recorder.diagrams_entered.append((self, _caller_line(_recorder.script)))
+        return original_enter(self)
+
+    def exit_without_rendering(self, exc_type, exc_value, tb):
+        # The library would render into the working directory and maybe open a viewer here.
+        if exc_type is None and _recorder is not None:
+            _recorder.completed.append(self)
+        diagrams.setdiagram(None)
+        return False
+
+    def stable_id():
+        # Random uuids would make every build's SVG differ; creation order is stable.
+        if _recorder is None:
+            return os.urandom(16).hex()
+        _recorder.next_id += 1
+        return f"n{_recorder.next_id}"
+
+    diagrams.Diagram.__enter__ = enter
+    diagrams.Diagram.__exit__ = exit_without_rendering
+    diagrams.Diagram.render = lambda self: None
+    diagrams.Node._rand_id = staticmethod(stable_id)
+    diagrams.Node._load_icon = _checked(diagrams.Node._load_icon)
+    Custom._load_icon = _checked(Custom._load_icon)
+
+
+def _checked(load_icon):
+    def load_existing_icon(self):
+        given = load_icon(self)
+        return str(_resolve_icon(given))
+
+    return load_existing_icon
+
+
+def _resolve_icon(given: str) -> Path:
+    candidate = Path(given)
+    if candidate.is_absolute():
+        if candidate.is_file():
+            return candidate
+        places = [candidate]
+    else:
+        script = _recorder.script if _recorder else Path.cwd() / "-"
+        course_root = _recorder.course_root if _recorder else Path.cwd()
+        # Relative to the course root, as when the author runs `python diagrams/x.py` there;
+        # then to the script's folder, as when they run it from inside diagrams/.
+        places = [course_root / candidate, script.parent / candidate]
+        for place in places:
+            if place.is_file():
+                return place.resolve()
+    script = _recorder.script if _recorder else None
+    line = _caller_line(script) if script else None
+    looked = " or ".join(str(p) for p in places)
+    raise FigureError(f"icon file not found: {given} (looked for {looked})", script, line)
+
+
+def _caller_line(script: Path) -> int | None:
+    frame = sys._getframe(1)
+    while frame is not None:
+        if Path(frame.f_code.co_filename) == script:
+            return frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+# -- errors in the author's terms -----------------------------------------------------------------
+
+def _author_line(tb: TracebackType | None, author_dir: Path) -> tuple[Path | None, int | None]:
+    """Return the deepest traceback frame that lies in the author's own files."""
+    found: tuple[Path | None, int | None] = (None, None)
+    for frame, line in traceback.walk_tb(tb):
+        path = Path(frame.f_code.co_filename)
+        if path.is_absolute() and author_dir in path.parents:
+            found = (path, line)
+    return found
+
+
+def _author_error(exc: BaseException, script: Path) -> FigureError:
+    path, line = _author_line(exc.__traceback__, script.parent)
+    detail = str(exc)
+    message = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return FigureError(message, path or script, line)
+
+
+def _syntax_error(exc: SyntaxError, script: Path, course_root: Path) -> FigureError:
+    path = Path(exc.filename) if exc.filename else script
+    if not path.is_absolute():
+        path = course_root / path
+    return FigureError(f"SyntaxError: {exc.msg}", path, exc.lineno, exc.offset)

@@ -1,0 +1,161 @@
+"""Render chapter sources (Markdown with Jinja2) in a sandbox, embedding figures by name."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from course_assets.errors import Problem
+
+DEFAULT_FIGURE_TEMPLATE = Path(__file__).parent / "templates" / "figure.md.j2"
+FIGURE_TEMPLATE_NAME = "figure.md.j2"
+WIDTH = re.compile(r"[1-9][0-9]{0,4}(px|%)?")
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class FigureRef:
+    """What a chapter needs to embed a figure: where its SVG is, and its words."""
+
+    name: str
+    svg: Path
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class RenderedChapter:
+    """A chapter's Markdown as built, and the figures it embeds, or the problem that stopped it."""
+
+    text: str | None
+    figures: tuple[str, ...]
+    problem: Problem | None = None
+
+
+class ChapterError(Exception):
+    """A mistake in a chapter, raised from inside the template (carries no location itself)."""
+
+
+def figure_template_path(templates_dir: Path) -> Path:
+    """Return the course's figure snippet template if it overrides ours, else the default."""
+    override = templates_dir / FIGURE_TEMPLATE_NAME
+    return override if override.is_file() else DEFAULT_FIGURE_TEMPLATE
+
+
+def read_source(path: Path) -> str:
+    """Read a chapter as UTF-8 (a byte-order mark is dropped); raise ChapterError otherwise."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _located(ChapterError(
+            f"not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save the chapter as UTF-8"
+        ), line) from None
+    return text.removeprefix(BOM)
+
+
+def _located(error: ChapterError, line: int | None) -> ChapterError:
+    error.line = line
+    return error
+
+
+class ChapterRenderer:
+    """Render chapters against a fixed set of figures, with one sandboxed Jinja2 environment."""
+
+    def __init__(self, figures: dict[str, FigureRef], templates_dir: Path,
+                 unbuilt: set[str] = frozenset()) -> None:
+        self._figures = figures
+        self._unbuilt = unbuilt
+        self._env = SandboxedEnvironment(
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        snippet_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=True,
+                                           keep_trailing_newline=False)
+        template_path = figure_template_path(templates_dir)
+        self._snippet = snippet_env.from_string(template_path.read_text(encoding="utf-8"))
+
+    def render(self, source_path: Path, output_path: Path) -> RenderedChapter:
+        """Render one chapter to the Markdown that goes to `output_path`."""
+        used: list[str] = []
+        filename = str(source_path)
+        try:
+            source = read_source(source_path)
+            # Compiled under the chapter's path, so Jinja2 reports errors at its lines.
+            code = self._env.compile(source, name=source_path.name, filename=filename)
+            template = self._env.template_class.from_code(
+                self._env, code, self._env.make_globals(None))
+        except ChapterError as exc:
+            return RenderedChapter(None, (), Problem(source_path, exc.line, str(exc)))
+        except jinja2.TemplateSyntaxError as exc:
+            return RenderedChapter(None, (), Problem(
+                source_path, exc.lineno, f"template syntax error: {exc.message}"))
+        except OSError as exc:
+            return RenderedChapter(None, (), Problem(source_path, None,
+                                                     f"cannot read: {exc.strerror}"))
+
+        def diagram(name: str, alt: str | None = None, width: int | str | None = None) -> str:
+            return self._figure_snippet(name, alt, width, output_path, used)
+
+        try:
+            text = template.render(diagram=diagram)
+        except Exception as exc:  # noqa: BLE001 - every template failure is the chapter's error
+            return RenderedChapter(None, (), Problem(
+                source_path, _template_line(exc, filename), _describe(exc)))
+        return RenderedChapter(text, tuple(dict.fromkeys(used)))
+
+    def _figure_snippet(self, name: object, alt: object, width: object, output_path: Path,
+                        used: list[str]) -> str:
+        if not isinstance(name, str) or not name:
+            raise ChapterError("diagram() takes a figure name: the script's file name without .py")
+        if "/" in name or "\\" in name or name.startswith(".") or name.endswith(".py"):
+            raise ChapterError(
+                f"diagram({name!r}): a figure name is a script name in the figures folder, "
+                "without folders or '.py'"
+            )
+        figure = self._figures.get(name)
+        if figure is None and name in self._unbuilt:
+            raise ChapterError(f"figure {name!r} did not build: fix the error reported for its "
+                               "script first")
+        if figure is None:
+            close = difflib.get_close_matches(name, list(self._figures), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(sorted(self._figures)) or "none"
+            raise ChapterError(f"unknown figure {name!r}{hint} (figures: {known})")
+        if width is not None and not WIDTH.fullmatch(str(width)):
+            raise ChapterError(f"diagram({name!r}, width={width!r}): width must be pixels "
+                               "like 600 or a percentage like '80%'")
+        used.append(name)
+        src = Path(os.path.relpath(figure.svg, output_path.parent)).as_posix()
+        text = alt if alt is not None else figure.description or figure.title
+        return self._snippet.render(
+            src=src, alt=" ".join(str(text).split()), width=width, title=figure.title, name=name,
+        )
+
+
+def _template_line(exc: BaseException, filename: str) -> int | None:
+    line = getattr(exc, "line", None) or getattr(exc, "lineno", None)
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == filename:
+            line = lineno
+    return line
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SecurityError):
+        return f"unsafe template code refused by the sandbox: {exc}"
+    if isinstance(exc, jinja2.UndefinedError):
+        return f"undefined variable: {exc.message}"
+    if isinstance(exc, ChapterError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,63 @@
+"""The `course-assets` command line: a thin layer that maps library results to exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from course_assets import __version__
+from course_assets.errors import CourseAssetsError
+
+EXIT_OK, EXIT_BUILD_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class CliContext:
+    """What every command gets: where to look for the course."""
+
+    start: Path | None
+
+    def settings(self):
+        from course_assets.config import load_settings
+
+        return load_settings(self.start)
+
+
+class CourseAssetsGroup(click.Group):
+    """A group that turns the library's errors into one message and their exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CourseAssetsError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=CourseAssetsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-C", "--course", "course", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Course folder (default: the nearest folder with [tool.course-assets] in pyproject.toml).",
+)
+@click.version_option(__version__, prog_name="course-assets")
+@click.pass_context
+def cli(ctx: click.Context, course: Path | None) -> None:
+    """Build course figures from diagrams scripts and the chapters that embed them."""
+    ctx.obj = CliContext(start=course)
+
+
+def _register() -> None:
+    from course_assets.commands import build
+
+    for module in (build,):
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def main() -> None:
+    """Run the command line."""
+    cli(prog_name="course-assets")

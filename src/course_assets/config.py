@@ -1,0 +1,154 @@
+"""Find the course root and read its `[tool.course-assets]` settings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from course_assets.errors import ConfigError
+
+TABLE = "course-assets"
+
+# Every setting a course may put in [tool.course-assets], with its default and type.
+DEFAULTS: dict[str, Any] = {
+    "diagrams": "diagrams",
+    "chapters": "chapters",
+    "build": "build",
+    "templates": "templates",
+    "timeout": 60.0,
+    "jobs": 0,
+    "padding": 0.15,
+    "formats": ["svg"],
+}
+FORMATS = ("svg", "png", "dark")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where a course keeps its sources and outputs, and how to build it."""
+
+    root: Path
+    pyproject: Path
+    diagrams_dir: Path
+    chapters_dir: Path
+    build_dir: Path
+    templates_dir: Path
+    timeout: float = 60.0
+    jobs: int = 0
+    padding: float = 0.15
+    formats: tuple[str, ...] = ("svg",)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def figures_out(self) -> Path:
+        return self.build_dir / "diagrams"
+
+    @property
+    def chapters_out(self) -> Path:
+        return self.build_dir / "chapters"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.build_dir / "manifest.json"
+
+    def worker_count(self, requested: int | None = None) -> int:
+        jobs = requested or self.jobs or os.cpu_count() or 1
+        return max(1, jobs)
+
+    def fingerprint(self) -> str:
+        """Hash the settings that change what a build writes (not where sources live)."""
+        relevant = {k: v for k, v in self.raw.items() if k not in {"jobs", "timeout"}}
+        blob = json.dumps(relevant, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def find_course_root(start: Path) -> Path:
+    """Return the nearest folder at or above `start` whose pyproject.toml has the table."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and TABLE in _read_tool_table(candidate):
+            return folder
+    raise ConfigError(
+        f"no course found: no pyproject.toml with a [tool.{TABLE}] table in {start} "
+        "or any folder above it (add an empty [tool.course-assets] table to mark the course root)"
+    )
+
+
+def _read_tool_table(pyproject: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: cannot read: {exc}") from exc
+    tool = data.get("tool", {})
+    return tool if isinstance(tool, dict) else {}
+
+
+def load_settings(start: Path | None = None) -> Settings:
+    """Read the settings of the course that contains `start` (default: the working directory)."""
+    root = find_course_root(start or Path.cwd())
+    pyproject = root / "pyproject.toml"
+    table = _read_tool_table(pyproject).get(TABLE)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] must be a table")
+    return settings_from_table(root, pyproject, table)
+
+
+def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> Settings:
+    """Validate a `[tool.course-assets]` table and fill in the defaults."""
+    unknown = sorted(set(table) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(
+            f"{pyproject}: unknown setting(s) in [tool.{TABLE}]: {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(DEFAULTS))})"
+        )
+    merged = {**DEFAULTS, **table}
+    for key in ("diagrams", "chapters", "build", "templates"):
+        if not isinstance(merged[key], str) or not merged[key]:
+            raise ConfigError(f"{pyproject}: [tool.{TABLE}] {key} must be a folder name")
+    if not _is_number(merged["timeout"]) or merged["timeout"] <= 0:
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] timeout must be a number of seconds above 0")
+    if not _is_number(merged["padding"]) or merged["padding"] < 0:
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] padding must be a number of inches, 0 or more")
+    if isinstance(merged["jobs"], bool) or not isinstance(merged["jobs"], int) or merged["jobs"] < 0:
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] jobs must be a whole number (0: one per CPU)")
+    formats = merged["formats"]
+    if not isinstance(formats, list) or not all(f in FORMATS for f in formats) or "svg" not in formats:
+        raise ConfigError(
+            f"{pyproject}: [tool.{TABLE}] formats must be a list drawn from {list(FORMATS)} "
+            "and include \"svg\""
+        )
+    build_dir = (root / merged["build"]).resolve()
+    if build_dir == root.resolve() or root.resolve() not in build_dir.parents:
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] build must be a folder inside the course")
+    diagrams_dir = root / merged["diagrams"]
+    if (diagrams_dir / "__init__.py").exists():
+        raise ConfigError(
+            f"{diagrams_dir / '__init__.py'}: remove this file: it makes the figures folder a "
+            "package named 'diagrams' that shadows the diagrams library"
+        )
+    return Settings(
+        root=root,
+        pyproject=pyproject,
+        diagrams_dir=diagrams_dir,
+        chapters_dir=root / merged["chapters"],
+        build_dir=root / merged["build"],
+        templates_dir=root / merged["templates"],
+        timeout=float(merged["timeout"]),
+        jobs=merged["jobs"],
+        padding=float(merged["padding"]),
+        formats=tuple(dict.fromkeys(formats)),
+        raw=merged,
+    )
+
+
+def _is_number(value: object) -> bool:
+    # bool is an int subclass, and `timeout = true` is a mistake, not 1 second.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,92 @@
+"""Problems the tool reports, and the exceptions that carry them to the command line."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the course, located at `path:line` where that is known."""
+
+    path: Path | None
+    line: int | None
+    message: str
+    severity: Severity = Severity.ERROR
+    column: int | None = None
+
+    def location(self, root: Path | None = None) -> str:
+        if self.path is None:
+            return ""
+        shown = display_path(self.path, root)
+        if self.line is None:
+            return shown
+        if self.column is None:
+            return f"{shown}:{self.line}"
+        return f"{shown}:{self.line}:{self.column}"
+
+    def format(self, root: Path | None = None) -> str:
+        where = self.location(root)
+        prefix = "warning: " if self.severity is Severity.WARNING else ""
+        return f"{where}: {prefix}{self.message}" if where else f"{prefix}{self.message}"
+
+
+def display_path(path: Path, root: Path | None) -> str:
+    """Show `path` relative to `root` when it lies inside it, else as given."""
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+class CourseAssetsError(Exception):
+    """An error the command line reports as one message and an exit code."""
+
+    exit_code = 1
+
+
+class ConfigError(CourseAssetsError):
+    """The course or its settings are unusable: nothing was built."""
+
+    exit_code = 2
+
+
+class GraphvizMissingError(ConfigError):
+    """Graphviz's `dot` is not on PATH."""
+
+
+class BuildLockedError(CourseAssetsError):
+    """Another build holds the lock on the output folder."""
+
+
+class OutputError(CourseAssetsError):
+    """An output could not be written (read-only or full disk, or a hand-edited file)."""
+
+
+class FigureError(Exception):
+    """A figure script failed; carries the author's file and line."""
+
+    def __init__(self, message: str, path: Path | None = None, line: int | None = None,
+                 column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+        self.column = column
+        self.output = ""
+
+    def __reduce__(self):
+        # Exceptions pickle only their args by default; keep the location across processes.
+        return (type(self), (self.message, self.path, self.line, self.column))
+
+    def problem(self) -> Problem:
+        return Problem(self.path, self.line, self.message, Severity.ERROR, self.column)

@@ -1,0 +1,112 @@
+"""Write files atomically, hash them, and lock the output folder against a second build."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from course_assets.errors import BuildLockedError, OutputError
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str | None:
+    """Return the hash of the file's bytes, or None when it does not exist."""
+    try:
+        return sha256_bytes(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        return "directory"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers see the old file or the new one, never a part."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(_why(path, exc)) from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise OutputError(_why(path, exc)) from None
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    # The rename is durable only once the folder's entry is on disk.
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _why(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return f"{path}: cannot write: the disk is full; nothing was half-written, free space and build again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{path}: cannot write: the folder is read-only or not yours ({exc.strerror})"
+    return f"{path}: cannot write: {exc.strerror or exc}"
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete temporary files a killed build may have left behind."""
+    if not folder.is_dir():
+        return
+    for leftover in folder.rglob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+@contextlib.contextmanager
+def build_lock(folder: Path, wait: float = 60.0,
+               on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `folder`, waiting up to `wait` seconds for another build."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: builds are not locked there
+        yield
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(_why(folder / ".lock", exc)) from None
+    try:
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BuildLockedError(
+                        f"{folder}: another course-assets build is still running; "
+                        "wait for it to finish and run this one again"
+                    ) from None
+                if not told and on_wait is not None:
+                    on_wait(f"waiting for another build of {folder} to finish...")
+                    told = True
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(descriptor)

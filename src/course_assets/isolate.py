@@ -1,0 +1,121 @@
+"""Run author code in a throwaway child process, so that nothing it does reaches the build."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from course_assets.errors import FigureError
+
+T = TypeVar("T")
+
+_OK, _FAILED = b"ok", b"failed"
+
+
+def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
+    """Return `job()` and what it printed, run in a forked child; raise FigureError on failure.
+
+    The child gets its own working directory (a temporary folder that is deleted afterwards), its
+    own sys.path, modules and globals, and no terminal: whatever the script changes, writes there
+    or crashes with stays in the child.
+    """
+    if not hasattr(os, "fork"):  # pragma: no cover - Windows runs scripts in the worker itself
+        return job(), ""
+    with tempfile.TemporaryDirectory(prefix="course-assets-") as scratch:
+        output_path = os.path.join(scratch, ".output")
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child
+            os.close(read_end)
+            _run_child(job, write_end, scratch, output_path)
+        os.close(write_end)
+        try:
+            payload, status = _collect(pid, read_end, timeout)
+        finally:
+            os.close(read_end)
+        output = _read_output(output_path)
+    if payload.startswith(_OK):
+        return pickle.loads(payload[len(_OK):]), output
+    if payload.startswith(_FAILED):
+        error: FigureError = pickle.loads(payload[len(_FAILED):])
+        error.output = output
+        raise error
+    raise _death_error(status, timeout, output)
+
+
+def _run_child(job: Callable[[], object], write_end: int, scratch: str, output_path: str):
+    code = 0
+    try:
+        os.chdir(scratch)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        out = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        try:
+            message = _OK + pickle.dumps(job())
+        except FigureError as exc:
+            message = _FAILED + pickle.dumps(exc)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, never raised here
+            message = _FAILED + pickle.dumps(FigureError(f"{type(exc).__name__}: {exc}"))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(message)
+    except BaseException:  # noqa: BLE001 - the child must never return into the parent's code
+        code = 70
+    finally:
+        os._exit(code)
+
+
+def _collect(pid: int, read_end: int, timeout: float) -> tuple[bytes, int | None]:
+    """Read everything the child sends, then reap it; kill it when the time is up."""
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return b"", None
+        ready, _, _ = select.select([read_end], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(read_end, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    return b"".join(chunks), status
+
+
+def _read_output(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(1 << 16).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _death_error(status: int | None, timeout: float, output: str) -> FigureError:
+    if status is None:
+        error = FigureError(f"stopped after {timeout:g} s: the script did not finish in time "
+                            "(raise the limit with --timeout or `timeout` in [tool.course-assets])")
+    elif os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        error = FigureError(f"the script's process crashed ({name}) before its Diagram was done")
+    else:
+        code = os.WEXITSTATUS(status)
+        error = FigureError(f"the script ended its process (exit code {code}, as os._exit does) "
+                            "before its Diagram was done")
+    error.output = output
+    return error

@@ -1,0 +1,105 @@
+"""Read and write build/manifest.json: what each output was built from, and its bytes' hash."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from course_assets.errors import ConfigError
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class FigureRecord:
+    """A figure as last built: its sources, the hash of them, and what it wrote."""
+
+    script: str
+    helpers: tuple[str, ...]
+    inputs: str
+    title: str
+    description: str
+    outputs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ChapterRecord:
+    """A chapter as last built: its source, the figures it embeds, and what it wrote."""
+
+    source: str
+    figures: tuple[str, ...]
+    inputs: str
+    outputs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything the last build wrote; paths are relative to the course root, with slashes."""
+
+    environment: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, FigureRecord] = field(default_factory=dict)
+    chapters: dict[str, ChapterRecord] = field(default_factory=dict)
+    # Outputs a build was about to write when it stopped: these hashes are ours, not hand edits.
+    pending: dict[str, str] = field(default_factory=dict)
+
+    def owned_outputs(self) -> dict[str, str]:
+        """Return every output path the manifest says this tool wrote, with its hash."""
+        owned: dict[str, str] = {}
+        for record in (*self.figures.values(), *self.chapters.values()):
+            owned.update(record.outputs)
+        return owned
+
+    def to_json(self) -> bytes:
+        data = {
+            "format": FORMAT,
+            "environment": dict(sorted(self.environment.items())),
+            "figures": {name: _record_dict(r) for name, r in sorted(self.figures.items())},
+            "chapters": {name: _record_dict(r) for name, r in sorted(self.chapters.items())},
+        }
+        if self.pending:
+            data["pending"] = dict(sorted(self.pending.items()))
+        return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _record_dict(record) -> dict:
+    data = asdict(record)
+    data["outputs"] = dict(sorted(record.outputs.items()))
+    return data
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Return the manifest at `path`, or an empty one when there is none yet."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Manifest()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the manifest: {exc.strerror}") from None
+    try:
+        data = json.loads(raw)
+        if data.get("format") != FORMAT:
+            raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
+        return Manifest(
+            environment=dict(data.get("environment", {})),
+            figures={
+                name: FigureRecord(
+                    script=r["script"], helpers=tuple(r["helpers"]), inputs=r["inputs"],
+                    title=r["title"], description=r["description"], outputs=dict(r["outputs"]),
+                )
+                for name, r in data.get("figures", {}).items()
+            },
+            chapters={
+                name: ChapterRecord(
+                    source=r["source"], figures=tuple(r["figures"]), inputs=r["inputs"],
+                    outputs=dict(r["outputs"]),
+                )
+                for name, r in data.get("chapters", {}).items()
+            },
+            pending=dict(data.get("pending", {})),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(
+            f"{path}: the manifest is damaged ({exc}); delete it and run "
+            "`course-assets build --force` to rebuild everything"
+        ) from None

@@ -1,0 +1,94 @@
+"""Find a course's figure scripts and chapters, and hash what each output is built from."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from course_assets import __version__
+from course_assets.config import Settings
+from course_assets.errors import Problem
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The course's figures and chapters by name, and what is wrong with how they are named."""
+
+    figures: dict[str, Path]
+    chapters: dict[str, Path]
+    problems: tuple[Problem, ...]
+
+
+def discover(settings: Settings) -> Sources:
+    """List figure scripts (not `_` helpers) and chapter sources (not `_` partials)."""
+    problems: list[Problem] = []
+    figures: dict[str, Path] = {}
+    if settings.diagrams_dir.is_dir():
+        for script in sorted(settings.diagrams_dir.glob("*.py")):
+            if not script.name.startswith("_"):
+                figures[script.stem] = script
+    chapters: dict[str, Path] = {}
+    if settings.chapters_dir.is_dir():
+        for source in sorted(settings.chapters_dir.rglob("*.md")):
+            relative = source.relative_to(settings.chapters_dir)
+            if not any(part.startswith(("_", ".")) for part in relative.parts):
+                chapters[relative.with_suffix("").as_posix()] = source
+    problems += _case_collisions(figures, "figure scripts")
+    problems += _case_collisions(chapters, "chapters")
+    return Sources(figures, chapters, tuple(problems))
+
+
+def _case_collisions(named: dict[str, Path], what: str) -> list[Problem]:
+    # macOS and Windows file systems ignore case, so these would overwrite each other's output.
+    by_folded: dict[str, list[str]] = {}
+    for name in named:
+        by_folded.setdefault(name.casefold(), []).append(name)
+    problems = []
+    for names in by_folded.values():
+        if len(names) > 1:
+            paths = [named[n] for n in sorted(names)]
+            problems.append(Problem(
+                paths[0], None,
+                f"{what} whose names differ only in case collide on macOS and Windows: "
+                + ", ".join(p.name for p in paths) + "; rename one",
+            ))
+    return problems
+
+
+def library_versions() -> dict[str, str]:
+    """Return the versions that shape the output, except Graphviz's (that needs `dot`)."""
+    return {"course-assets": __version__, "diagrams": metadata.version("diagrams")}
+
+
+def relative(settings: Settings, path: Path) -> str:
+    return path.resolve().relative_to(settings.root.resolve()).as_posix()
+
+
+def hash_inputs(*parts: str | bytes) -> str:
+    """Hash a sequence of labelled parts so that no two sequences collide by concatenation."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def read_or_missing(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b"\0missing"
+
+
+def figure_inputs(settings: Settings, script: Path, helpers: tuple[str, ...],
+                  environment: dict[str, str]) -> str:
+    """Hash everything a figure's outputs depend on."""
+    parts: list[str | bytes] = ["figure", settings.fingerprint()]
+    parts += [f"{key}={value}" for key, value in sorted(environment.items())]
+    parts += [relative(settings, script), read_or_missing(script)]
+    for helper in helpers:
+        parts += [helper, read_or_missing(settings.root / helper)]
+    return hash_inputs(*parts)

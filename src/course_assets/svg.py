@@ -1,0 +1,194 @@
+"""Turn Graphviz's SVG into a self-contained, accessible, reproducible and safe figure."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+from course_assets.errors import FigureError
+from course_assets.icons import Icon
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+XLINK_HREF = f"{{{XLINK_NS}}}href"
+HREF_ATTRS = (XLINK_HREF, "href")
+ET.register_namespace("", SVG_NS)
+ET.register_namespace("xlink", XLINK_NS)
+
+# What Graphviz emits, plus what we add; anything else (script, foreignObject, animate, iframe,
+# style sheets...) is dropped.
+ALLOWED_TAGS = frozenset(
+    f"{{{SVG_NS}}}{tag}" for tag in (
+        "svg", "g", "title", "desc", "defs", "symbol", "use", "path", "polygon", "polyline",
+        "ellipse", "circle", "rect", "line", "text", "tspan", "linearGradient",
+        "radialGradient", "stop",
+    )
+)
+GRAPHVIZ_LINK = f"{{{SVG_NS}}}a"
+GRAPHVIZ_IMAGE = f"{{{SVG_NS}}}image"
+TITLE = f"{{{SVG_NS}}}title"
+EXTERNAL_URL = re.compile(r"url\(\s*(?!['\"]?#)", re.IGNORECASE)
+PT_TO_PX = 4 / 3
+
+IconLoader = Callable[[Path], Icon]
+
+
+def element_id(name: str) -> str:
+    """Return an XML id prefix for figure `name` (ids stay unique when SVGs share a page)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "-", name)
+    return cleaned if cleaned[:1].isalpha() else f"fig-{cleaned}"
+
+
+def postprocess(svg: bytes, *, name: str, title: str, description: str,
+                load_icon: IconLoader) -> bytes:
+    """Return Graphviz's `svg` embedded, labelled, tightened and made safe."""
+    try:
+        root = ET.fromstring(svg)
+    except ET.ParseError as exc:
+        raise FigureError(f"Graphviz produced SVG that is not valid XML: {exc}") from None
+    prefix = element_id(name)
+    _size_in_pixels(root)
+    _remove_internal_titles(root)
+    _unlink(root)
+    _embed_icons(root, prefix, load_icon)
+    _prefix_ids(root, prefix)
+    sanitize(root)
+    _label(root, prefix, title, description)
+    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+
+
+def _size_in_pixels(root: ET.Element) -> None:
+    # Graphviz writes points; pixels with the same viewBox scale the same and suit <img>.
+    for attribute in ("width", "height"):
+        value = root.get(attribute, "")
+        match = re.fullmatch(r"([0-9.]+)(pt|px)?", value)
+        if match:
+            number = float(match.group(1)) * (PT_TO_PX if match.group(2) == "pt" else 1)
+            root.set(attribute, f"{round(number)}")
+
+
+def _remove_internal_titles(root: ET.Element) -> None:
+    # Graphviz titles every node, edge and cluster with its internal id, shown as tooltips.
+    for parent in root.iter():
+        for child in list(parent):
+            if child.tag == TITLE and parent is not root:
+                parent.remove(child)
+
+
+def _unlink(root: ET.Element) -> None:
+    # Node URL/href attributes become <a> links; a figure in slides and <img> links nowhere.
+    for element in root.iter(GRAPHVIZ_LINK):
+        element.tag = f"{{{SVG_NS}}}g"
+        for attribute in list(element.attrib):
+            del element.attrib[attribute]
+
+
+def _embed_icons(root: ET.Element, prefix: str, load_icon: IconLoader) -> None:
+    symbols: dict[tuple[str, str], str] = {}
+    defs = ET.Element(f"{{{SVG_NS}}}defs")
+    for parent in list(root.iter()):
+        for index, child in enumerate(list(parent)):
+            if child.tag != GRAPHVIZ_IMAGE:
+                continue
+            href = next((child.get(a) for a in HREF_ATTRS if child.get(a)), "")
+            if not href or href.startswith(("data:", "http:", "https:", "#")):
+                raise FigureError(f"figure image must be a local icon file, not {href[:60]!r}")
+            icon = load_icon(Path(href))
+            aspect = child.get("preserveAspectRatio", "xMidYMid meet")
+            key = (icon.digest, aspect)
+            if key not in symbols:
+                symbol_id = f"{prefix}-icon-{icon.digest[:12]}"
+                if aspect != "xMinYMin meet":
+                    symbol_id += f"-{len(symbols)}"
+                symbols[key] = symbol_id
+                symbol = ET.SubElement(defs, f"{{{SVG_NS}}}symbol", {
+                    "id": symbol_id,
+                    "viewBox": f"0 0 {icon.width} {icon.height}",
+                    "preserveAspectRatio": aspect,
+                })
+                ET.SubElement(symbol, f"{{{SVG_NS}}}image", {
+                    "width": str(icon.width),
+                    "height": str(icon.height),
+                    XLINK_HREF: icon.data_uri,
+                })
+            use = ET.Element(f"{{{SVG_NS}}}use", {
+                XLINK_HREF: f"#{symbols[key]}",
+                "x": child.get("x", "0"),
+                "y": child.get("y", "0"),
+                "width": child.get("width", "0").removesuffix("px"),
+                "height": child.get("height", "0").removesuffix("px"),
+            })
+            use.tail = child.tail
+            parent.remove(child)
+            parent.insert(index, use)
+    if symbols:
+        root.insert(0, defs)
+
+
+def _prefix_ids(root: ET.Element, prefix: str) -> None:
+    for element in root.iter():
+        value = element.get("id")
+        if value and not value.startswith(prefix):
+            element.set("id", f"{prefix}-{value}")
+
+
+def sanitize(root: ET.Element) -> None:
+    """Drop every element, attribute and reference that could run code or load anything."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if child.tag not in ALLOWED_TAGS and not _is_embedded_image(child):
+                parent.remove(child)
+    for element in root.iter():
+        for attribute, value in list(element.attrib.items()):
+            local = attribute.rsplit("}", 1)[-1].lower()
+            if local.startswith("on") or local == "style" and "url(" in value.lower():
+                del element.attrib[attribute]
+            elif attribute in HREF_ATTRS and not _is_local_reference(element, value):
+                del element.attrib[attribute]
+            elif EXTERNAL_URL.search(value):
+                del element.attrib[attribute]
+
+
+def _is_embedded_image(element: ET.Element) -> bool:
+    return element.tag == GRAPHVIZ_IMAGE and all(
+        _is_local_reference(element, element.get(a)) for a in HREF_ATTRS if element.get(a)
+    )
+
+
+def _is_local_reference(element: ET.Element, value: str) -> bool:
+    if element.tag == GRAPHVIZ_IMAGE:
+        return value.startswith("data:image/png;base64,")
+    return element.tag == f"{{{SVG_NS}}}use" and value.startswith("#")
+
+
+def _label(root: ET.Element, prefix: str, title: str, description: str) -> None:
+    title_id, desc_id = f"{prefix}-title", f"{prefix}-desc"
+    title_element = ET.Element(TITLE, {"id": title_id})
+    title_element.text = title
+    title_element.tail = "\n"
+    desc_element = ET.Element(f"{{{SVG_NS}}}desc", {"id": desc_id})
+    desc_element.text = description
+    desc_element.tail = "\n"
+    root.insert(0, desc_element)
+    root.insert(0, title_element)
+    root.text = "\n"
+    root.set("role", "img")
+    root.set("aria-labelledby", f"{title_id} {desc_id}")
+
+
+def external_references(svg: bytes) -> list[str]:
+    """List every reference in `svg` that is not an embedded image or an in-file fragment."""
+    root = ET.fromstring(svg)
+    found = []
+    for element in root.iter():
+        for attribute, value in element.attrib.items():
+            if attribute in HREF_ATTRS and not (
+                value.startswith("#") or value.startswith("data:image/png;base64,")
+            ):
+                found.append(value)
+            elif EXTERNAL_URL.search(value):
+                found.append(value)
+    return found
