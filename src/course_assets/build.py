@@ -84,8 +84,16 @@ def build_course(settings: Settings, options: BuildOptions = BuildOptions(),
     say = report or (lambda message: None)
     with fsutil.build_lock(settings.build_dir, on_wait=say):
         fsutil.remove_stale_temporaries(settings.build_dir)
+        _ignore_machine_files(settings.build_dir)
         result = _build_locked(settings, options, say)
     return replace(result, seconds=time.perf_counter() - started)
+
+
+def _ignore_machine_files(build_dir: Path) -> None:
+    # The lock and the Graphviz version cache belong to this machine, not to the course.
+    ignore = build_dir / ".gitignore"
+    if not ignore.exists():
+        fsutil.atomic_write(ignore, f".lock\n{GRAPHVIZ_CACHE}\n".encode())
 
 
 def _build_locked(settings: Settings, options: BuildOptions, say: Reporter) -> BuildReport:
@@ -230,7 +238,7 @@ def _render_chapters(settings: Settings, manifest: Manifest, plans: list[Chapter
     files: dict[str, bytes] = {}
     failures = 0
     stale = [plan for plan in plans if plan.status.needs_build]
-    renderer = _chapter_renderer(settings, facts, failed) if stale else None
+    renderer = _renderer(settings, facts, failed) if stale else None
     for plan in plans:
         if not plan.status.needs_build:
             records[plan.name] = plan.record
@@ -256,15 +264,10 @@ def _render_chapters(settings: Settings, manifest: Manifest, plans: list[Chapter
     return records, files, failures
 
 
-def _chapter_renderer(settings: Settings, facts: dict[str, FigureFacts], failed: set[str]):
-    from course_assets.chapters import ChapterRenderer, FigureRef
+def _renderer(settings: Settings, facts: dict[str, FigureFacts], failed: set[str]):
+    from course_assets.chapters import renderer_for  # Jinja2 only when a chapter needs it
 
-    refs = {}
-    for name, fact in facts.items():
-        svg = next((p for p in fact.outputs if p.endswith(".svg")), None)
-        if svg is not None:
-            refs[name] = FigureRef(name, settings.root / svg, fact.title, fact.description)
-    return ChapterRenderer(refs, settings.templates_dir, unbuilt=failed)
+    return renderer_for(settings, facts, failed)
 
 
 def _removable(settings: Settings, orphans: dict[str, str], manifest: Manifest):

@@ -13,9 +13,8 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from course_assets.errors import Problem
+from course_assets.sources import figure_template_path
 
-DEFAULT_FIGURE_TEMPLATE = Path(__file__).parent / "templates" / "figure.md.j2"
-FIGURE_TEMPLATE_NAME = "figure.md.j2"
 WIDTH = re.compile(r"[1-9][0-9]{0,4}(px|%)?")
 BOM = "\ufeff"
 
@@ -41,12 +40,6 @@ class RenderedChapter:
 
 class ChapterError(Exception):
     """A mistake in a chapter, raised from inside the template (carries no location itself)."""
-
-
-def figure_template_path(templates_dir: Path) -> Path:
-    """Return the course's figure snippet template if it overrides ours, else the default."""
-    override = templates_dir / FIGURE_TEMPLATE_NAME
-    return override if override.is_file() else DEFAULT_FIGURE_TEMPLATE
 
 
 def read_source(path: Path) -> str:
@@ -159,3 +152,13 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ChapterError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def renderer_for(settings, facts, unbuilt: set[str]) -> ChapterRenderer:
+    """Return a renderer that embeds the figures described by `facts` (name -> FigureFacts)."""
+    refs = {}
+    for name, fact in facts.items():
+        svg = next((p for p in fact.outputs if p.endswith(".svg") and ".dark." not in p), None)
+        if svg is not None:
+            refs[name] = FigureRef(name, settings.root / svg, fact.title, fact.description)
+    return ChapterRenderer(refs, settings.templates_dir, unbuilt=unbuilt - set(refs))

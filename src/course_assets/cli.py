@@ -49,9 +49,9 @@ def cli(ctx: click.Context, course: Path | None) -> None:
 
 
 def _register() -> None:
-    from course_assets.commands import build
+    from course_assets.commands import build, check, listing, watch
 
-    for module in (build,):
+    for module in (build, check, listing, watch):
         cli.add_command(module.command)
 
 

@@ -6,11 +6,12 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_assets.chapters import figure_template_path
 from course_assets.config import Settings
 from course_assets.fsutil import sha256_file
 from course_assets.manifest import ChapterRecord, FigureRecord, Manifest
-from course_assets.sources import figure_inputs, hash_inputs, read_or_missing, relative
+from course_assets.sources import (
+    figure_inputs, figure_template_path, hash_inputs, read_or_missing, relative,
+)
 
 
 class Status(enum.Enum):

@@ -57,6 +57,16 @@ def _case_collisions(named: dict[str, Path], what: str) -> list[Problem]:
     return problems
 
 
+DEFAULT_FIGURE_TEMPLATE = Path(__file__).parent / "templates" / "figure.md.j2"
+FIGURE_TEMPLATE_NAME = "figure.md.j2"
+
+
+def figure_template_path(templates_dir: Path) -> Path:
+    """Return the course's figure snippet template if it overrides ours, else the default."""
+    override = templates_dir / FIGURE_TEMPLATE_NAME
+    return override if override.is_file() else DEFAULT_FIGURE_TEMPLATE
+
+
 def library_versions() -> dict[str, str]:
     """Return the versions that shape the output, except Graphviz's (that needs `dot`)."""
     return {"course-assets": __version__, "diagrams": metadata.version("diagrams")}

@@ -1,0 +1,46 @@
+# Everything a fresh machine needs: `make build` builds the course, `make test` tests the tool.
+# Both create .venv, install the package and the system programs they need (Graphviz; Chromium
+# for the browser tests).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.installed
+TESTING := $(VENV)/.installed-test
+
+.PHONY: build test check bench watch serve graphviz chromium clean
+
+build: $(RUNTIME) graphviz
+	$(BIN)/course-assets build
+
+test: $(TESTING) graphviz chromium
+	$(BIN)/python -m pytest
+
+check: $(RUNTIME)
+	$(BIN)/course-assets check
+
+bench: $(TESTING) graphviz
+	$(BIN)/python bench/run.py
+
+watch: $(RUNTIME) graphviz
+	$(BIN)/course-assets watch
+
+$(RUNTIME): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "course-assets needs Python 3.11 or newer; set PYTHON=python3.x")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TESTING): $(RUNTIME) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+graphviz:
+	@sh scripts/ensure-system-package.sh graphviz
+
+chromium:
+	@sh scripts/ensure-system-package.sh chromium
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,19 @@
+"""Why MLOps: it brings collaboration, automation and model performance."""
+
+from diagrams import Diagram, Edge
+
+from _style import box, edge_attr, graph_attr, node_attr
+
+GREEN = "#2ecd71"
+
+with Diagram(
+    "Why MLOps?",
+    show=False,
+    direction="TB",
+    graph_attr=graph_attr(),
+    node_attr=node_attr(),
+    edge_attr=edge_attr(),
+):
+    mlops = box("MLOps")
+    benefits = [box("Collaboration"), box("Automation"), box("Model Performance")]
+    mlops >> Edge(color=GREEN, penwidth="2") >> benefits

@@ -1,0 +1,32 @@
+"""`course-assets check`: fail when build/ is not what a build would write, or the course is unsound."""
+
+from __future__ import annotations
+
+import click
+
+from course_assets.commands import common
+
+
+@click.command("check")
+@click.option("--strict", is_flag=True, help="Treat warnings about links as errors.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Show how each built chapter differs from what a build would write.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.pass_obj
+def command(obj, strict: bool, show_diff: bool, quiet: bool) -> None:
+    """Check that build/ is up to date and that chapters have no external or broken references."""
+    from course_assets.check import check_course
+
+    settings = obj.settings()
+    report = check_course(settings, strict=strict, diff=show_diff)
+    common.print_problems(report.problems, settings.root, quiet)
+    for chapter_diff in report.diffs:
+        click.echo(chapter_diff)
+    errors = sum(p.severity.value == "error" for p in report.problems)
+    warnings = len(report.problems) - errors
+    if not quiet:
+        verdict = "build/ is up to date" if report.ok else "check failed"
+        click.echo(f"{verdict}: {errors} error{'s' * (errors != 1)}, "
+                   f"{warnings} warning{'s' * (warnings != 1)}")
+    if not report.ok:
+        raise SystemExit(1)

@@ -1,0 +1,31 @@
+"""`course-assets watch`: rebuild what an edit affects, as soon as it is saved."""
+
+from __future__ import annotations
+
+import click
+
+from course_assets.commands import common
+
+
+@click.command("watch")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per CPU).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and summaries.")
+@click.pass_obj
+def command(obj, jobs: int | None, quiet: bool) -> None:
+    """Build, then rebuild on every save of a script, helper, chapter or setting (Ctrl-C stops)."""
+    from course_assets.build import BuildOptions
+    from course_assets.errors import CourseAssetsError
+    from course_assets.watching import watch_course
+
+    settings = obj.settings()
+
+    def show(result) -> None:
+        if isinstance(result, CourseAssetsError):
+            click.echo(f"error: {result}", err=True)
+        else:
+            common.print_problems(result.problems, settings.root, quiet)
+            click.echo(result.summary())
+        click.echo("watching for changes (Ctrl-C to stop)...", err=True)
+
+    watch_course(settings, show, options=BuildOptions(jobs=jobs), report=common.progress(quiet))

@@ -1,0 +1,67 @@
+"""Rebuild a course whenever one of its sources is saved."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from course_assets.build import BuildOptions, BuildReport, build_course
+from course_assets.config import Settings, load_settings
+from course_assets.errors import CourseAssetsError
+
+OnBuild = Callable[[BuildReport | CourseAssetsError], None]
+IGNORED_SUFFIXES = (".tmp", ".swp", ".swx", "~", ".pyc")
+
+
+def watched_paths(settings: Settings) -> list[Path]:
+    """Return the folders and files whose changes can change the build."""
+    candidates = [settings.diagrams_dir, settings.chapters_dir, settings.templates_dir,
+                  settings.pyproject]
+    return [path for path in candidates if path.exists()]
+
+
+def is_source_change(settings: Settings, path: str) -> bool:
+    """Say whether a changed path is a source (not an output, a cache or an editor's temp file)."""
+    changed = Path(path)
+    if changed.name.startswith((".", "#")) or changed.name.endswith(IGNORED_SUFFIXES):
+        return False
+    if "__pycache__" in changed.parts:
+        return False
+    build = settings.build_dir.resolve()
+    return build != changed.resolve() and build not in changed.resolve().parents
+
+
+def rebuild(settings: Settings, options: BuildOptions, on_build: OnBuild,
+            report: Callable[[str], None] | None = None) -> None:
+    """Build once, handing the result (or the error that stopped it) to `on_build`."""
+    try:
+        on_build(build_course(settings, options, report))
+    except CourseAssetsError as exc:
+        on_build(exc)
+
+
+def watch_course(settings: Settings, on_build: OnBuild, *, options: BuildOptions = BuildOptions(),
+                 stop: threading.Event | None = None, report: Callable[[str], None] | None = None,
+                 debounce_ms: int = 150) -> None:
+    """Build, then rebuild what each save affects until `stop` is set (or Ctrl-C)."""
+    import watchfiles
+
+    rebuild(settings, options, on_build, report)
+    for changes in watchfiles.watch(
+        *watched_paths(settings),
+        watch_filter=lambda _change, path: is_source_change(settings, path),
+        stop_event=stop,
+        debounce=debounce_ms,
+        step=50,
+        rust_timeout=500,
+        yield_on_timeout=False,
+        raise_interrupt=False,
+    ):
+        if any(Path(path) == settings.pyproject for _, path in changes):
+            try:
+                settings = load_settings(settings.root)
+            except CourseAssetsError as exc:
+                on_build(exc)
+                continue
+        rebuild(settings, options, on_build, report)

@@ -1,0 +1,120 @@
+"""Fixtures shared by the tests: small courses in tmp_path, the CLI, and a real browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from course_assets.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+@dataclass
+class Course:
+    """A course in a temporary folder, with helpers to write sources and run the CLI."""
+
+    root: Path
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def figure(self, name: str, body: str = "", *, title: str | None = None,
+               doc: str = "A figure for the tests.") -> Path:
+        """Write a figure script; `body` is the code inside the `with Diagram(...)` block."""
+        body = textwrap.dedent(body or 'Mlflow("tracking") >> Airflow("pipeline")')
+        indented = textwrap.indent(body, "    ")
+        code = (
+            f'"""{doc}"""\n'
+            "from diagrams import Cluster, Diagram, Edge, Node\n"
+            "from diagrams.onprem.mlops import Mlflow\n"
+            "from diagrams.onprem.workflow import Airflow\n\n"
+            f"with Diagram({title or name.replace('_', ' ').title()!r}, show=False):\n"
+            f"{indented}\n"
+        )
+        path = self.root / "diagrams" / f"{name}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(code, encoding="utf-8")
+        return path
+
+    def chapter(self, name: str, text: str) -> Path:
+        return self.write(f"chapters/{name}.md", text)
+
+    def run(self, *args: str) -> Result:
+        return CliRunner().invoke(cli, ["-C", str(self.root), *args], catch_exceptions=False)
+
+    def built(self, relative: str) -> Path:
+        return self.root / "build" / relative
+
+@pytest.fixture
+def course(tmp_path: Path) -> Course:
+    """Return an empty course: a pyproject.toml with an empty [tool.course-assets] table."""
+    root = tmp_path / "course"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.course-assets]\n", encoding="utf-8")
+    (root / "diagrams").mkdir()
+    (root / "chapters").mkdir()
+    return Course(root)
+
+@pytest.fixture
+def repo_course(tmp_path: Path) -> Course:
+    """Return a copy of this repository's own course (figures, chapters, settings), unbuilt."""
+    root = tmp_path / "repo-course"
+    root.mkdir()
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(REPO / "diagrams", root / "diagrams",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "chapters", root / "chapters")
+    if (REPO / "templates").is_dir():
+        shutil.copytree(REPO / "templates", root / "templates")
+    return Course(root)
+
+def chromium_path() -> str:
+    """Return the Chromium to drive; the Makefile installs Debian's chromium for the tests."""
+    for candidate in (os.environ.get("COURSE_ASSETS_CHROMIUM"), "chromium", "chromium-browser",
+                      "google-chrome"):
+        if candidate and shutil.which(candidate):
+            return shutil.which(candidate)
+    pytest.fail("no Chromium found: run `make test` (it installs it) or set COURSE_ASSETS_CHROMIUM")
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """Yield a headless Chromium driven by Playwright; closed when the session ends."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+@pytest.fixture
+def page(browser) -> Iterator:
+    """Yield a fresh browser page with no network beyond file:// and the loopback address."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+SvgChecker = Callable[[Path], None]
