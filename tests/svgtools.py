@@ -1,0 +1,60 @@
+"""Read built SVG files the way the tests check them: by parsing the XML."""
+
+from __future__ import annotations
+
+import base64
+import io
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from PIL import Image
+
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+NAMESPACES = ("http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink")
+
+
+def parse(path: Path) -> ET.Element:
+    return ET.fromstring(path.read_bytes())
+
+
+def references(root: ET.Element) -> list[str]:
+    """Return every href and url(...) value in the document."""
+    found = []
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            if name in (XLINK_HREF, "href") or "url(" in value:
+                found.append(value)
+    return found
+
+
+def data_uris(root: ET.Element) -> list[str]:
+    return [r for r in references(root) if r.startswith("data:")]
+
+
+def decode_png(uri: str) -> Image.Image:
+    assert uri.startswith("data:image/png;base64,"), uri[:40]
+    image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1], validate=True)))
+    image.load()
+    return image
+
+
+def texts(root: ET.Element) -> list[str]:
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+
+
+def assert_self_contained(path: Path) -> None:
+    """Assert the figure loads nothing from outside itself and embeds each icon once."""
+    raw = path.read_bytes()
+    root = ET.fromstring(raw)
+    for reference in references(root):
+        assert reference.startswith(("#", "data:image/png;base64,")), f"{path.name}: {reference[:80]}"
+    uris = data_uris(root)
+    assert len(uris) == len(set(uris)), f"{path.name}: an icon is embedded more than once"
+    for uri in uris:
+        decode_png(uri)
+    text = raw.decode("utf-8")
+    for namespace in NAMESPACES:
+        text = text.replace(namespace, "")
+    assert "http://" not in text and "https://" not in text, path.name
+    assert "site-packages" not in text and "/tmp/" not in text, path.name

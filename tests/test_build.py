@@ -1,0 +1,213 @@
+"""Building a whole course end to end, with real Graphviz and real files."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from svgtools import SVG, assert_self_contained, parse, texts
+
+SEED = REPO / "tests" / "data" / "seed-chapter-1.md"
+
+
+def outputs(root: Path) -> dict[str, bytes]:
+    build = root / "build"
+    return {p.relative_to(build).as_posix(): p.read_bytes() for p in sorted(build.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(build).parts)}
+
+
+def mtimes(root: Path) -> dict[str, int]:
+    build = root / "build"
+    return {p.relative_to(build).as_posix(): p.stat().st_mtime_ns for p in build.rglob("*")
+            if p.is_file() and not p.name.startswith(".")}
+
+
+@pytest.fixture(scope="module")
+def built_repo(tmp_path_factory) -> Path:
+    """Build a copy of this repository's course once for the tests that only read it."""
+    root = tmp_path_factory.mktemp("built") / "course"
+    root.mkdir()
+    shutil.copy(REPO / "pyproject.toml", root)
+    shutil.copytree(REPO / "diagrams", root / "diagrams", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "chapters", root / "chapters")
+    result = subprocess.run([sys.executable, "-m", "course_assets", "build"], cwd=root,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_every_figure_is_self_contained_accessible_and_safe(built_repo):
+    svgs = sorted((built_repo / "build" / "diagrams").glob("*.svg"))
+    names = {p.name for p in svgs}
+    assert {"three_stage_process.svg", "mlops_benefits.svg", "mlops_workflow.svg"} <= names
+    for svg in svgs:
+        assert_self_contained(svg)
+        root = parse(svg)
+        assert root.get("role") == "img"
+        title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
+        assert title is not None and title.text and desc is not None and desc.text
+        assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
+        assert root.get("viewBox") and root.get("width") and root.get("height")
+        tags = {e.tag.split("}")[-1] for e in root.iter()}
+        assert not tags & {"script", "foreignObject"}
+        assert not any(k.startswith("on") for e in root.iter() for k in e.attrib)
+
+
+def test_workflow_figure_draws_real_tool_icons(built_repo):
+    root = parse(built_repo / "build/diagrams/mlops_workflow.svg")
+    labels = " ".join(texts(root))
+    for word in ("Data", "Experiment", "Training", "registry", "Deployment", "Metrics", "Dashboards"):
+        assert word in labels
+    assert len(list(root.iter(f"{SVG}symbol"))) >= 6  # distinct icons, each stored once
+    assert len(list(root.iter(f"{SVG}use"))) >= 8
+
+
+def test_benefits_figure_matches_the_original_mermaid(built_repo):
+    raw = (built_repo / "build/diagrams/mlops_benefits.svg").read_text()
+    root = parse(built_repo / "build/diagrams/mlops_benefits.svg")
+    assert {"MLOps", "Collaboration", "Automation", "Model Performance"} <= set(texts(root))
+    edges = [g for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]
+    assert len(edges) == 3
+    for edge in edges:
+        path = edge.find(f"{SVG}path")
+        assert path.get("stroke") == "#2ecd71" and path.get("stroke-width") == "2"
+    assert "#2ecd71" in raw
+
+
+def test_three_stage_figure_shows_each_role_and_mlops(built_repo):
+    labels = " ".join(texts(parse(built_repo / "build/diagrams/three_stage_process.svg")))
+    for phrase in ("Design", "Is ML the right tool?", "Train", "Select, tune, evaluate",
+                   "Operate", "Deploy, manage, monitor", "MLOps"):
+        assert phrase in labels
+
+
+def test_built_chapter_keeps_every_sentence_and_only_local_images(built_repo):
+    built = (built_repo / "build/chapters/chapter-1.md").read_text(encoding="utf-8")
+    seed = SEED.read_text(encoding="utf-8")
+    for line in seed.splitlines():
+        line = line.strip()
+        if line and not line.startswith("<"):
+            assert line in built, line
+    images = re.findall(r'<img src="([^"]+)"', built)
+    assert len(images) == 3
+    for src in images:
+        assert not src.startswith(("http:", "https:", "//"))
+        target = (built_repo / "build/chapters" / src).resolve()
+        assert target.is_file() and (built_repo / "build") in target.parents
+    assert "kroki.io" not in built and "redstarplugin" not in built
+
+
+def test_rebuilding_from_nothing_gives_identical_bytes(built_repo, tmp_path):
+    again = tmp_path / "again"
+    shutil.copytree(built_repo, again, ignore=shutil.ignore_patterns("build", "__pycache__"))
+    result = subprocess.run([sys.executable, "-m", "course_assets", "build", "--jobs", "1"],
+                            cwd=again, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert outputs(again) == outputs(built_repo)
+
+
+def test_committed_build_is_what_the_sources_build(built_repo):
+    committed = outputs(REPO)
+    fresh = outputs(built_repo)
+    stale = sorted(name for name in committed.keys() | fresh.keys()
+                   if committed.get(name) != fresh.get(name))
+    assert not stale, f"build/ is stale, run `make build` and commit it: {stale}"
+
+
+def test_summary_line_counts_figures_and_chapters(course):
+    course.figure("one")
+    course.figure("two")
+    course.chapter("ch", '{{ diagram("one") }}\n')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"2 figures \(2 rebuilt, 0 unchanged\), 1 chapter \(1 rebuilt\), [0-9.]+ s",
+                     result.output)
+
+
+def test_editing_one_script_rebuilds_only_it_and_its_chapters(course):
+    course.figure("one")
+    course.figure("two")
+    course.chapter("uses_one", '{{ diagram("one") }}\n')
+    course.chapter("uses_two", '{{ diagram("two") }}\n')
+    assert course.run("build").exit_code == 0
+    before = mtimes(course.root)
+    course.figure("one", 'Mlflow("changed label")')
+    result = course.run("build")
+    assert "2 figures (1 rebuilt, 1 unchanged), 2 chapters (1 rebuilt)" in result.output
+    after = mtimes(course.root)
+    changed = {name for name in after if after[name] != before.get(name)}
+    # The chapter is rendered again, but its bytes are the same, so the file is left alone.
+    assert "diagrams/one.svg" in changed
+    assert changed <= {"diagrams/one.svg", "chapters/uses_one.md", "manifest.json"}
+    assert "changed label" in " ".join(texts(parse(course.built("diagrams/one.svg")))).lower()
+
+
+def test_nothing_changed_writes_nothing(course):
+    course.figure("one")
+    course.chapter("ch", '{{ diagram("one") }}\n')
+    course.run("build")
+    before = mtimes(course.root)
+    result = course.run("build")
+    assert "1 figure (0 rebuilt, 1 unchanged), 1 chapter," in result.output
+    assert mtimes(course.root) == before
+
+
+def test_editing_a_helper_rebuilds_the_figures_that_import_it(course):
+    course.write("diagrams/_style.py", 'COLOR = "#111111"\n')
+    course.write("diagrams/styled.py", '''
+        """Uses the style."""
+        from diagrams import Diagram, Node
+        from _style import COLOR
+        with Diagram("Styled", show=False):
+            Node("a", color=COLOR)
+    ''')
+    course.figure("plain")
+    course.run("build")
+    course.write("diagrams/_style.py", 'COLOR = "#222222"\n')
+    result = course.run("build")
+    assert "2 figures (1 rebuilt, 1 unchanged)" in result.output
+    assert "#222222" in course.built("diagrams/styled.svg").read_text()
+
+
+def test_force_rebuilds_everything(course):
+    course.figure("one")
+    course.run("build")
+    assert "(1 rebuilt, 0 unchanged)" in course.run("build", "--force").output
+
+
+def test_removed_script_removes_only_what_the_build_wrote(course):
+    course.figure("one")
+    gone = course.figure("gone")
+    course.run("build")
+    mine = course.built("diagrams/notes.txt")
+    mine.write_text("written by an author")
+    gone.unlink()
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert not course.built("diagrams/gone.svg").exists()
+    assert course.built("diagrams/one.svg").exists()
+    assert mine.read_text() == "written by an author"
+
+
+def test_a_course_outside_this_repository_builds_from_a_subfolder(course, monkeypatch):
+    course.figure("one")
+    course.chapter("part/ch", '# Part\n\n{{ diagram("one") }}\n')
+    monkeypatch.chdir(course.root / "chapters")
+    result = subprocess.run([sys.executable, "-m", "course_assets", "build"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert 'src="../../diagrams/one.svg"' in course.built("chapters/part/ch.md").read_text()
+
+
+def test_graphviz_warnings_are_shown_once_under_the_figure(course):
+    course.figure("warned", 'Mlflow("a") >> Edge(label="ortho cannot place this") >> Mlflow("b")')
+    result = course.run("build")
+    assert result.exit_code == 0
+    warnings = [line for line in result.output.splitlines() if "Orthogonal" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("diagrams/warned.py: warning:")
