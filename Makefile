@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 TESTING := $(VENV)/.installed-test
 
-.PHONY: build test check bench watch serve graphviz chromium clean
+.PHONY: build test check bench watch serve slides graphviz chromium clean
 
 build: $(RUNTIME) graphviz
 	$(BIN)/course-assets build
@@ -24,6 +24,14 @@ bench: $(TESTING) graphviz
 
 watch: $(RUNTIME) graphviz
 	$(BIN)/course-assets watch
+
+# Builds what is out of date, as `make build` does, then names each chapter's slide decks.
+slides: $(RUNTIME) graphviz
+	$(BIN)/course-assets slides
+
+# A live preview on http://127.0.0.1:8000/; pass options with SERVE_ARGS="--port 0 --open".
+serve: $(RUNTIME) graphviz
+	$(BIN)/course-assets serve $(SERVE_ARGS)
 
 $(RUNTIME): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "course-assets needs Python 3.11 or newer; set PYTHON=python3.x")'

@@ -2,9 +2,7 @@
 
 from diagrams import Diagram, Edge
 
-from _style import box, edge_attr, graph_attr, node_attr
-
-GREEN = "#2ecd71"
+from _style import PALETTE, box, edge_attr, graph_attr, node_attr
 
 with Diagram(
     "Why MLOps?",
@@ -16,4 +14,4 @@ with Diagram(
 ):
     mlops = box("MLOps")
     benefits = [box("Collaboration"), box("Automation"), box("Model Performance")]
-    mlops >> Edge(color=GREEN, penwidth="2") >> benefits
+    mlops >> Edge(color=PALETTE["accent"], penwidth="2") >> benefits

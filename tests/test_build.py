@@ -144,7 +144,11 @@ def test_editing_one_script_rebuilds_only_it_and_its_chapters(course):
     changed = {name for name in after if after[name] != before.get(name)}
     # The chapter is rendered again, but its bytes are the same, so the file is left alone.
     assert "diagrams/one.svg" in changed
-    assert changed <= {"diagrams/one.svg", "chapters/uses_one.md", "manifest.json"}
+    # Its other formats, and the slide decks of the chapter that shows it, are made again too.
+    formats = {f"diagrams/one{variant}.{kind}"
+               for variant in ("", ".dark") for kind in ("svg", "png")}
+    decks = {"slides/uses_one.html", "slides/uses_one.marp.md"}
+    assert changed <= formats | decks | {"chapters/uses_one.md", "manifest.json"}
     assert "changed label" in " ".join(texts(parse(course.built("diagrams/one.svg")))).lower()
 
 

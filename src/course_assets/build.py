@@ -10,6 +10,7 @@ from pathlib import Path
 
 from course_assets import fsutil
 from course_assets.config import Settings
+from course_assets.derived import build_derived, hand_edits
 from course_assets.errors import OutputError, Problem, Severity
 from course_assets.figures import FigureOutcome, FigureTask, render_all, warning_problems
 from course_assets.manifest import ChapterRecord, FigureRecord, Manifest, load_manifest
@@ -99,9 +100,7 @@ def _ignore_machine_files(build_dir: Path) -> None:
 def _build_locked(settings: Settings, options: BuildOptions, say: Reporter) -> BuildReport:
     sources = discover(settings)
     problems: list[Problem] = list(sources.problems)
-    colliding = {p.path for p in sources.problems}
-    figures = {n: s for n, s in sources.figures.items() if s not in colliding}
-    chapters = {n: s for n, s in sources.chapters.items() if s not in colliding}
+    figures, chapters = sources.figures, sources.chapters
     manifest = load_manifest(settings.manifest_path)
     environment = local_environment(settings)
 
@@ -111,6 +110,7 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter) -> B
     early_chapters = plan_chapters(settings, chapters, manifest, _facts_from(manifest),
                                    environment, options.force)
     refused += _hand_edits(early_chapters, options.force)
+    refused += hand_edits(settings, manifest, options.force)
     if refused:
         return BuildReport(figures=len(figures), chapters=len(chapters),
                            problems=tuple(problems + refused))
@@ -130,13 +130,25 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter) -> B
             files.update({relative(settings, settings.figures_out / n): data
                           for n, data in outcome.files.items()})
     files.update(chapter_files)
-    orphans = orphaned_outputs(settings, manifest, set(figures), set(chapters))
+    for name in sources.held_back:
+        if name in manifest.figures:
+            new_figures[name] = manifest.figures[name]
+        if name in manifest.chapters:
+            new_chapters[name] = manifest.chapters[name]
+    # Then what is made from those: the figure gallery and each chapter's slide decks.
+    derived = build_derived(settings, manifest, new_figures, new_chapters, files, environment,
+                            options.force, say)
+    problems += derived.problems
+    files.update(derived.files)
+    orphans = orphaned_outputs(settings, manifest, set(figures) | sources.held_back,
+                               set(chapters) | sources.held_back)
     removable, kept = _removable(settings, orphans, manifest)
     problems += kept
 
     # Write: announce what is coming in the manifest, write each file atomically, then the
     # manifest that records it all. A build killed in between is repaired by the next one.
-    final = Manifest(environment, new_figures, new_chapters)
+    final = Manifest(environment, new_figures, new_chapters, gallery=derived.gallery,
+                     slides=derived.slides)
     written = _write(settings, manifest, final, files, removable)
     return BuildReport(
         figures=len(figures),
@@ -179,7 +191,8 @@ def _render_figures(settings: Settings, stale: list[FigurePlan], options: BuildO
 
     find_dot()  # no Graphviz is one configuration error, not one error per figure
     timeout = options.timeout or settings.timeout
-    tasks = [FigureTask(p.name, p.script, settings.root, settings.padding, timeout) for p in stale]
+    tasks = [FigureTask(p.name, p.script, settings.root, settings.padding, timeout,
+                        settings.formats) for p in stale]
 
     def done(outcome: FigureOutcome) -> None:
         if outcome.problem is None:

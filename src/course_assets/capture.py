@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import os
 import runpy
 import sys
 import traceback
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -27,6 +30,8 @@ class CapturedFigure:
     description: str
     dot_source: str
     helpers: tuple[Path, ...]
+    # Icons the graph shows in place of the script's own, each with the icon it stands for.
+    icon_copies: tuple[tuple[Path, Path], ...] = ()
 
 
 @dataclass
@@ -36,6 +41,8 @@ class _Recorder:
     diagrams_entered: list[tuple[diagrams.Diagram, int | None]]
     completed: list[diagrams.Diagram]
     next_id: int = 0
+    icon_filter: Callable[[Path], Path] | None = None
+    icon_copies: dict[Path, Path] = field(default_factory=dict)
 
 
 _recorder: _Recorder | None = None
@@ -56,11 +63,18 @@ def check_library(course_root: Path) -> None:
         )
 
 
-def capture_script(script: Path, course_root: Path, padding: float) -> CapturedFigure:
-    """Execute `script` as `__main__` and return the single Diagram it defined, unrendered."""
+def capture_script(script: Path, course_root: Path, padding: float,
+                   icon_filter: Callable[[Path], Path] | None = None) -> CapturedFigure:
+    """Execute `script` as `__main__` and return the single Diagram it defined, unrendered.
+
+    `icon_filter` maps each icon file the script uses to the file the graph should show instead
+    (the dark theme puts icons on a light tile); it only names that file, and the caller
+    makes it from `CapturedFigure.icon_copies`, outside the script's run.
+    """
     global _recorder
     script = script.resolve()
-    recorder = _Recorder(script, course_root.resolve(), diagrams_entered=[], completed=[])
+    recorder = _Recorder(script, course_root.resolve(), diagrams_entered=[], completed=[],
+                         icon_filter=icon_filter)
     _recorder = recorder
     _install_hooks()
     modules_before = set(sys.modules)
@@ -116,6 +130,7 @@ def _single_figure(recorder: _Recorder, script: Path, namespace: dict, helpers: 
         description=" ".join(description.split()),
         dot_source=diagram.dot.source,
         helpers=helpers,
+        icon_copies=tuple(sorted(recorder.icon_copies.items())),
     )
 
 
@@ -175,7 +190,12 @@ def _install_hooks() -> None:
 def _checked(load_icon):
     def load_existing_icon(self):
         given = load_icon(self)
-        return str(_resolve_icon(given))
+        icon = _resolve_icon(given)
+        if _recorder is not None and _recorder.icon_filter is not None:
+            original, icon = icon, _recorder.icon_filter(icon)
+            if icon != original:
+                _recorder.icon_copies[icon] = original
+        return str(icon)
 
     return load_existing_icon
 
@@ -234,3 +254,25 @@ def _syntax_error(exc: SyntaxError, script: Path, course_root: Path) -> FigureEr
     if not path.is_absolute():
         path = course_root / path
     return FigureError(f"SyntaxError: {exc.msg}", path, exc.lineno, exc.offset)
+
+
+def preload_library_modules(script: Path) -> None:
+    """Import the diagrams modules `script` imports, so each forked run finds them loaded."""
+    # Workers fork a child per script; what the worker has imported, every child gets for free.
+    try:
+        tree = ast.parse(script.read_bytes())
+    except (SyntaxError, ValueError, OSError):
+        return  # the real run reports it, at the author's line
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for name in names:
+            if name == "diagrams" or name.startswith("diagrams."):
+                try:
+                    importlib.import_module(name)
+                except Exception:  # noqa: BLE001 - the script's own run reports the failure
+                    pass

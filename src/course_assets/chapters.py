@@ -27,6 +27,8 @@ class FigureRef:
     svg: Path
     title: str
     description: str
+    # The dark variant, when the course builds one; chapters offer it to dark-mode readers.
+    dark_svg: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -130,9 +132,12 @@ class ChapterRenderer:
                                "like 600 or a percentage like '80%'")
         used.append(name)
         src = Path(os.path.relpath(figure.svg, output_path.parent)).as_posix()
+        dark_src = (Path(os.path.relpath(figure.dark_svg, output_path.parent)).as_posix()
+                    if figure.dark_svg is not None else None)
         text = alt if alt is not None else figure.description or figure.title
         return self._snippet.render(
-            src=src, alt=" ".join(str(text).split()), width=width, title=figure.title, name=name,
+            src=src, dark_src=dark_src, alt=" ".join(str(text).split()), width=width,
+            title=figure.title, name=name,
         )
 
 
@@ -159,6 +164,8 @@ def renderer_for(settings, facts, unbuilt: set[str]) -> ChapterRenderer:
     refs = {}
     for name, fact in facts.items():
         svg = next((p for p in fact.outputs if p.endswith(".svg") and ".dark." not in p), None)
+        dark = next((p for p in fact.outputs if p.endswith(".dark.svg")), None)
         if svg is not None:
-            refs[name] = FigureRef(name, settings.root / svg, fact.title, fact.description)
+            refs[name] = FigureRef(name, settings.root / svg, fact.title, fact.description,
+                                   settings.root / dark if dark is not None else None)
     return ChapterRenderer(refs, settings.templates_dir, unbuilt=unbuilt - set(refs))

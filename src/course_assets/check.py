@@ -52,8 +52,9 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
     chapter_plans = plan_chapters(settings, sources.chapters, manifest, facts, environment)
     for plan in chapter_plans:
         problems += _output_problems(plan.status, plan.outputs, plan.source)
-    for path in sorted(orphaned_outputs(settings, manifest, set(sources.figures),
-                                        set(sources.chapters))):
+    problems += _derived_problems(settings, manifest, sources, environment)
+    for path in sorted(orphaned_outputs(settings, manifest, set(sources.figures) | sources.held_back,
+                                        set(sources.chapters) | sources.held_back)):
         if (settings.root / path).exists():
             problems.append(Problem(Path(path), None,
                                     f"orphaned: its source is gone; {BUILD} to remove it"))
@@ -61,6 +62,22 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
     problems += _lint(settings, sources.figures, sources.chapters, manifest, strict)
     diffs = _chapter_diffs(settings, chapter_plans, facts) if diff else ()
     return CheckReport(tuple(problems), tuple(diffs))
+
+
+def _derived_problems(settings: Settings, manifest: Manifest, sources,
+                      environment: dict[str, str]) -> list[Problem]:
+    # The gallery and decks as a build would plan them: from the figures and chapters that
+    # still have sources, as last built.
+    from course_assets.derived import plan_derived
+
+    figures = {n: r for n, r in manifest.figures.items()
+               if n in sources.figures or n in sources.held_back}
+    chapters = {n: r for n, r in manifest.chapters.items()
+                if n in sources.chapters or n in sources.held_back}
+    problems = []
+    for plan in plan_derived(settings, manifest, figures, chapters, environment):
+        problems += _output_problems(plan.status, plan.outputs, plan.about)
+    return problems
 
 
 def _environment_notes(manifest: Manifest) -> list[Problem]:
@@ -111,7 +128,11 @@ def _lint(settings: Settings, figures: dict[str, Path], chapters: dict[str, Path
           manifest: Manifest, strict: bool) -> list[Problem]:
     problems: list[Problem] = []
     for name, script in sorted(figures.items()):
-        if figure_description(script) is None:
+        description = figure_description(script)
+        if description is not None and description.startswith("TODO(migrate)"):
+            problems.append(Problem(script, 1, "figure description is still the one `migrate` "
+                                    "wrote: say what the figure shows", Severity.WARNING))
+        if description is None:
             problems.append(Problem(script, 1,
                 "figure has no description: start the script with a docstring that says what "
                 "the figure shows (it becomes the alt text and the SVG <desc>)"))

@@ -49,9 +49,9 @@ def cli(ctx: click.Context, course: Path | None) -> None:
 
 
 def _register() -> None:
-    from course_assets.commands import build, check, listing, watch
+    from course_assets.commands import build, check, listing, migrate, serve, slides, watch
 
-    for module in (build, check, listing, watch):
+    for module in (build, check, listing, migrate, serve, slides, watch):
         cli.add_command(module.command)
 
 

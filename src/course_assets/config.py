@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "timeout": 60.0,
     "jobs": 0,
     "padding": 0.15,
-    "formats": ["svg"],
+    "formats": ["svg", "png", "dark"],
 }
 FORMATS = ("svg", "png", "dark")
 
@@ -41,7 +41,7 @@ class Settings:
     timeout: float = 60.0
     jobs: int = 0
     padding: float = 0.15
-    formats: tuple[str, ...] = ("svg",)
+    formats: tuple[str, ...] = ("svg", "png", "dark")
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -51,6 +51,10 @@ class Settings:
     @property
     def chapters_out(self) -> Path:
         return self.build_dir / "chapters"
+
+    @property
+    def slides_out(self) -> Path:
+        return self.build_dir / "slides"
 
     @property
     def manifest_path(self) -> Path:
@@ -103,6 +107,7 @@ def load_settings(start: Path | None = None) -> Settings:
 
 def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> Settings:
     """Validate a `[tool.course-assets]` table and fill in the defaults."""
+    root = root.resolve()
     unknown = sorted(set(table) - set(DEFAULTS))
     if unknown:
         raise ConfigError(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +20,8 @@ class FigureTask:
     course_root: Path
     padding: float
     timeout: float
+    # Which files to make: "svg" always, "png" at twice its size, "dark" the dark variants.
+    formats: tuple[str, ...] = ("svg",)
 
 
 @dataclass(frozen=True)
@@ -40,37 +40,96 @@ class FigureOutcome:
 
 
 def render_figure(task: FigureTask) -> FigureOutcome:
-    """Run the script in an isolated child, lay out its graph with dot, post-process the SVG."""
-    from course_assets import capture, dot, icons, isolate, svg
+    """Run the script in an isolated child, lay out its graph with dot, post-process the SVG.
+
+    With the "dark" format the script runs a second time in the dark theme; with "png" each
+    variant is also painted to PNG from the same graph.
+    """
+    import tempfile
+
+    from course_assets import raster
+    from course_assets.theme import DARK, LIGHT, IconTiles
+
+    from course_assets.capture import preload_library_modules
 
     started = time.perf_counter()
     output = ""
+    files: dict[str, bytes] = {}
+    preload_library_modules(task.script)
+    painting: list[tuple[str, raster.PendingPng]] = []
     try:
-        captured, output = isolate.run_isolated(
-            lambda: capture.capture_script(task.script, task.course_root, task.padding),
-            task.timeout,
-        )
-        rendered = dot.render_svg(captured.dot_source, task.timeout)
-        figure_svg = svg.postprocess(
-            rendered.svg, name=task.name, title=captured.title,
-            description=captured.description, load_icon=icons.load_icon,
-        )
+        # The dark graph points at tiled icon copies, which dot reads after the child is gone.
+        with tempfile.TemporaryDirectory(prefix="course-assets-") as scratch:
+            try:
+                light, output = _render_variant(task, LIGHT, None, Path(scratch), files,
+                                                painting)
+                dark = None
+                if "dark" in task.formats:
+                    dark, dark_output = _render_variant(task, DARK, IconTiles(Path(scratch)),
+                                                        Path(scratch), files, painting)
+                    output = "\n".join(part for part in (output, dark_output) if part.strip())
+                # Graphviz painted the PNGs meanwhile; collect them at twice the SVG's size.
+                while painting:
+                    stem, pending = painting.pop(0)
+                    width, height = raster.svg_size(files[f"{stem}.svg"])
+                    files[f"{stem}.png"] = pending.result((width * raster.SCALE,
+                                                           height * raster.SCALE))
+            finally:
+                for _, pending in painting:
+                    pending.cancel()
     except FigureError as exc:
         located = exc.problem()
         if located.path is None:
             located = Problem(task.script, None, located.message)
         return FigureOutcome(task.name, output=output or exc.output, problem=located,
                              seconds=time.perf_counter() - started)
+    captured, warnings = light
+    helpers, all_warnings = captured.helpers, warnings
+    if dark is not None:
+        helpers = tuple(sorted({*helpers, *dark[0].helpers}))
+        all_warnings = tuple(dict.fromkeys((*warnings, *dark[1])))
     return FigureOutcome(
         task.name,
-        files={f"{task.name}.svg": figure_svg},
+        files=files,
         title=captured.title,
         description=captured.description,
-        helpers=captured.helpers,
-        warnings=rendered.warnings,
+        helpers=helpers,
+        warnings=all_warnings,
         output=output,
         seconds=time.perf_counter() - started,
     )
+
+
+def _render_variant(task: FigureTask, theme: str, icon_filter, scratch: Path,
+                    files: dict[str, bytes], painting: list) -> tuple:
+    """Capture the script in `theme`, render its SVG into `files`, and start painting its PNG."""
+    from course_assets import capture, dot, icons, isolate, raster, svg
+    from course_assets.theme import LIGHT, applied, paint_tiles
+
+    def job():
+        with applied(theme):
+            return capture.capture_script(task.script, task.course_root, task.padding,
+                                          icon_filter=icon_filter)
+
+    try:
+        captured, output = isolate.run_isolated(job, task.timeout)
+    except FigureError as exc:
+        if theme != LIGHT:
+            exc.message = f"in the {theme} theme: {exc.message}"
+            exc.args = (exc.message,)
+        raise
+    stem = task.name if theme == LIGHT else f"{task.name}.{theme}"
+    paint_tiles(captured.icon_copies)
+    if "png" in task.formats:
+        # Graphviz paints the PNG in its own process while this one goes on.
+        painting.append((stem, raster.PendingPng(captured.dot_source, task.timeout, scratch)))
+    rendered = dot.render_svg(captured.dot_source, task.timeout)
+    # Its own id prefix, so the light and dark SVG can sit inlined on one page.
+    files[f"{stem}.svg"] = svg.postprocess(
+        rendered.svg, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
+        title=captured.title, description=captured.description, load_icon=icons.load_icon,
+    )
+    return (captured, rendered.warnings), output
 
 
 def _prepare_worker(course_root: Path) -> None:
@@ -106,10 +165,14 @@ def _outcomes(tasks: list[FigureTask], workers: int, course_root: Path) -> Itera
         for task in tasks:
             yield render_figure(task)
         return
+    # Imported here: a build with nothing to render should not pay for process pools.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_prepare_worker,
                              initargs=(course_root,)) as pool:
-        futures: dict[Future, FigureTask] = {pool.submit(render_figure, t): t for t in tasks}
+        futures = {pool.submit(render_figure, t): t for t in tasks}
         for future in as_completed(futures):
             task = futures[future]
             try:

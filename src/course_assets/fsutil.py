@@ -46,21 +46,10 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise OutputError(_why(path, exc)) from None
-    _sync_folder(path.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    # The rename is durable only once the folder's entry is on disk.
-    with contextlib.suppress(OSError):
-        descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
 
 
 def _why(path: Path, exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return f"{path}: cannot write: the disk is full; nothing was half-written, free space and build again"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"{path}: cannot write: the folder is read-only or not yours ({exc.strerror})"

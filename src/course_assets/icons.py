@@ -26,11 +26,16 @@ class Icon:
 
 
 _by_content: dict[str, Icon] = {}
+_by_file: dict[tuple[Path, int, int], Icon] = {}
 
 
 def load_icon(path: Path) -> Icon:
     """Return the icon at `path` as PNG data; the same bytes are encoded only once per process."""
     try:
+        stat = path.stat()
+        key = (path, stat.st_size, stat.st_mtime_ns)
+        if key in _by_file:
+            return _by_file[key]
         raw = path.read_bytes()
     except OSError as exc:
         raise FigureError(f"icon file cannot be read: {path} ({exc.strerror})") from None
@@ -38,15 +43,16 @@ def load_icon(path: Path) -> Icon:
     cached = _by_content.get(digest)
     if cached is None:
         cached = _by_content[digest] = _encode(raw, digest, path)
+    _by_file[key] = cached
     return cached
 
 
 def _encode(raw: bytes, digest: str, path: Path) -> Icon:
     try:
         with Image.open(io.BytesIO(raw)) as image:
-            image.load()
-            width, height = image.size
+            width, height = image.size  # read from the header; PNG bytes are embedded as they are
             if not raw.startswith(PNG_SIGNATURE):
+                image.load()
                 # Embedded icons are always PNG, so every viewer and slide tool can show them.
                 out = io.BytesIO()
                 image.save(out, format="PNG", optimize=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import select
@@ -53,6 +54,8 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
 def _run_child(job: Callable[[], object], write_end: int, scratch: str, output_path: str):
     code = 0
     try:
+        # A crash is reported by its signal; a traceback dump would only clutter the terminal.
+        faulthandler.disable()
         os.chdir(scratch)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)

@@ -34,6 +34,15 @@ class ChapterRecord:
 
 
 @dataclass(frozen=True)
+class DerivedRecord:
+    """An output made from other outputs (the figure gallery, a chapter's slides): its inputs'
+    hash and what it wrote."""
+
+    inputs: str
+    outputs: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything the last build wrote; paths are relative to the course root, with slashes."""
 
@@ -42,11 +51,15 @@ class Manifest:
     chapters: dict[str, ChapterRecord] = field(default_factory=dict)
     # Outputs a build was about to write when it stopped: these hashes are ours, not hand edits.
     pending: dict[str, str] = field(default_factory=dict)
+    # The figure gallery (None until a course has a figure) and each chapter's slide decks.
+    gallery: DerivedRecord | None = None
+    slides: dict[str, DerivedRecord] = field(default_factory=dict)
 
     def owned_outputs(self) -> dict[str, str]:
         """Return every output path the manifest says this tool wrote, with its hash."""
         owned: dict[str, str] = {}
-        for record in (*self.figures.values(), *self.chapters.values()):
+        derived = ([self.gallery] if self.gallery else []) + list(self.slides.values())
+        for record in (*self.figures.values(), *self.chapters.values(), *derived):
             owned.update(record.outputs)
         return owned
 
@@ -59,6 +72,10 @@ class Manifest:
         }
         if self.pending:
             data["pending"] = dict(sorted(self.pending.items()))
+        if self.gallery is not None:
+            data["gallery"] = _record_dict(self.gallery)
+        if self.slides:
+            data["slides"] = {name: _record_dict(r) for name, r in sorted(self.slides.items())}
         return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
@@ -97,9 +114,15 @@ def load_manifest(path: Path) -> Manifest:
                 for name, r in data.get("chapters", {}).items()
             },
             pending=dict(data.get("pending", {})),
+            gallery=_derived(data["gallery"]) if data.get("gallery") is not None else None,
+            slides={name: _derived(r) for name, r in data.get("slides", {}).items()},
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(
             f"{path}: the manifest is damaged ({exc}); delete it and run "
             "`course-assets build --force` to rebuild everything"
         ) from None
+
+
+def _derived(raw: dict) -> DerivedRecord:
+    return DerivedRecord(inputs=raw["inputs"], outputs=dict(raw["outputs"]))

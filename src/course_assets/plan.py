@@ -47,8 +47,22 @@ class FigurePlan:
 
 
 def figure_output_paths(settings: Settings, name: str) -> tuple[str, ...]:
-    """Return the outputs a figure has, relative to the course root."""
-    return (relative(settings, settings.figures_out / f"{name}.svg"),)
+    """Return the outputs a figure has with the course's formats, relative to the course root."""
+    stems = [name] + ([f"{name}.dark"] if "dark" in settings.formats else [])
+    suffixes = ["svg"] + (["png"] if "png" in settings.formats else [])
+    return tuple(relative(settings, settings.figures_out / f"{stem}.{suffix}")
+                 for stem in stems for suffix in suffixes)
+
+
+def gallery_output_path(settings: Settings) -> str:
+    """Return where the gallery of every figure goes."""
+    return relative(settings, settings.figures_out / "README.md")
+
+
+def slide_output_paths(settings: Settings, chapter: str) -> tuple[str, ...]:
+    """Return a chapter's slide decks: self-contained HTML, and Marp Markdown."""
+    return (relative(settings, settings.slides_out / f"{chapter}.html"),
+            relative(settings, settings.slides_out / f"{chapter}.marp.md"))
 
 
 def chapter_output_path(settings: Settings, name: str) -> str:
@@ -166,4 +180,10 @@ def orphaned_outputs(settings: Settings, manifest: Manifest, figure_names: set[s
     for name, record in manifest.chapters.items():
         expected = {chapter_output_path(settings, name)} if name in chapter_names else set()
         orphans.update({p: h for p, h in record.outputs.items() if p not in expected})
+    for name, record in manifest.slides.items():
+        expected = set(slide_output_paths(settings, name)) if name in chapter_names else set()
+        orphans.update({p: h for p, h in record.outputs.items() if p not in expected})
+    if manifest.gallery is not None:
+        expected = {gallery_output_path(settings)} if figure_names else set()
+        orphans.update({p: h for p, h in manifest.gallery.outputs.items() if p not in expected})
     return orphans

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from course_assets import __version__
@@ -19,6 +19,8 @@ class Sources:
     figures: dict[str, Path]
     chapters: dict[str, Path]
     problems: tuple[Problem, ...]
+    # Names left out because of a problem; their earlier outputs are kept, not orphaned.
+    held_back: frozenset[str] = frozenset()
 
 
 def discover(settings: Settings) -> Sources:
@@ -35,12 +37,15 @@ def discover(settings: Settings) -> Sources:
             relative = source.relative_to(settings.chapters_dir)
             if not any(part.startswith(("_", ".")) for part in relative.parts):
                 chapters[relative.with_suffix("").as_posix()] = source
-    problems += _case_collisions(figures, "figure scripts")
-    problems += _case_collisions(chapters, "chapters")
-    return Sources(figures, chapters, tuple(problems))
+    before = set(figures) | set(chapters)
+    problems += _drop_case_collisions(figures, "figure scripts")
+    problems += _drop_case_collisions(chapters, "chapters")
+    held_back = frozenset(before - set(figures) - set(chapters))
+    return Sources(figures, chapters, tuple(problems), held_back)
 
 
-def _case_collisions(named: dict[str, Path], what: str) -> list[Problem]:
+def _drop_case_collisions(named: dict[str, Path], what: str) -> list[Problem]:
+    """Remove names that differ only in case from `named`, and say why."""
     # macOS and Windows file systems ignore case, so these would overwrite each other's output.
     by_folded: dict[str, list[str]] = {}
     for name in named:
@@ -48,7 +53,7 @@ def _case_collisions(named: dict[str, Path], what: str) -> list[Problem]:
     problems = []
     for names in by_folded.values():
         if len(names) > 1:
-            paths = [named[n] for n in sorted(names)]
+            paths = [named.pop(n) for n in sorted(names)]
             problems.append(Problem(
                 paths[0], None,
                 f"{what} whose names differ only in case collide on macOS and Windows: "
@@ -69,11 +74,32 @@ def figure_template_path(templates_dir: Path) -> Path:
 
 def library_versions() -> dict[str, str]:
     """Return the versions that shape the output, except Graphviz's (that needs `dot`)."""
-    return {"course-assets": __version__, "diagrams": metadata.version("diagrams")}
+    # Pillow encodes the PNGs and the icon tiles, so its version shapes their bytes too.
+    return {"course-assets": __version__, "diagrams": _installed_version("diagrams"),
+            "pillow": _installed_version("pillow")}
+
+
+def _installed_version(distribution: str) -> str:
+    # Reading the dist-info folder's name costs a millisecond; importlib.metadata costs thirty,
+    # and a build with nothing to do should take well under a quarter of a second.
+    for entry in sys.path:
+        try:
+            found = sorted(Path(entry or ".").glob(f"{distribution}-*.dist-info"))
+        except OSError:
+            continue
+        if found:
+            return found[-1].name[len(distribution) + 1:-len(".dist-info")]
+    from importlib import metadata
+
+    return metadata.version(distribution)
 
 
 def relative(settings: Settings, path: Path) -> str:
-    return path.resolve().relative_to(settings.root.resolve()).as_posix()
+    """Return `path` relative to the course root, with slashes."""
+    try:
+        return path.relative_to(settings.root).as_posix()
+    except ValueError:  # reached through a link or a relative path: compare real locations
+        return path.resolve().relative_to(settings.root.resolve()).as_posix()
 
 
 def hash_inputs(*parts: str | bytes) -> str:

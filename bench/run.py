@@ -1,0 +1,203 @@
+"""Benchmark course-assets against the floor (dot alone) and plain diagrams scripts.
+
+Run with `make bench`. Everything happens in a temporary folder; nothing is written here.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from synthetic import write_course  # noqa: E402 - bench/ is not a package
+
+TARGETS = {
+    "cold build": "<= 1.3x floor",
+    "plain diagrams": ">= 4x cold build",
+    "no-change build": "<= 0.25 s",
+    "one script changed": "<= 0.5 s",
+    "peak memory": "<= 200 MB",
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    seconds: float
+    peak_mb: float
+
+
+class TreeMemory:
+    """Sample the resident memory of a process and all its descendants; keep the peak."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss(self.pid))
+            self._stop.wait(0.005)
+
+
+def tree_rss(root: int) -> int:
+    """Return the summed resident set size in bytes of `root` and its descendants (Linux)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def timed(name: str, command: list[str], cwd: Path, env: dict | None = None) -> Measure:
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    with TreeMemory(process.pid) as memory:
+        _, err = process.communicate()
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{err.decode()}")
+    return Measure(name, seconds, memory.peak / 2**20)
+
+
+def parallel(name: str, commands: list[list[str]], cwd: Path, jobs: int) -> Measure:
+    """Run independent commands `jobs` at a time; report the wall time and the peak of any one."""
+    peaks: list[int] = []
+
+    def one(command: list[str]) -> None:
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        with TreeMemory(process.pid) as memory:
+            if process.wait() != 0:
+                raise SystemExit(f"{name}: {' '.join(command)} failed")
+        peaks.append(memory.peak)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, commands))
+    return Measure(name, time.perf_counter() - started, jobs * max(peaks) / 2**20)
+
+
+def dot_sources(course: Path, scripts: list[Path], out: Path) -> list[Path]:
+    """Capture each script's graph (as the build does) and save it as a .dot file."""
+    from course_assets.capture import capture_script
+    from course_assets.isolate import run_isolated
+
+    out.mkdir()
+    files = []
+    for script in scripts:
+        captured, _ = run_isolated(lambda: capture_script(script, course, 0.15), 120)
+        target = out / f"{script.stem}.dot"
+        target.write_text(captured.dot_source)
+        files.append(target)
+    return files
+
+
+def uses_no_diagrams_or_dot(course: Path) -> str:
+    """Run a no-change build in-process and report whether it imported diagrams or ran dot."""
+    probe = (
+        "import subprocess, sys\n"
+        "ran = []\n"
+        "original = subprocess.Popen.__init__\n"
+        "def spy(self, args, *a, **k):\n"
+        "    ran.append(args)\n"
+        "    original(self, args, *a, **k)\n"
+        "subprocess.Popen.__init__ = spy\n"
+        "from course_assets.cli import cli\n"
+        "try:\n"
+        "    cli(['build', '-q'], standalone_mode=False)\n"
+        "finally:\n"
+        "    print('diagrams imported' if 'diagrams' in sys.modules else 'diagrams not imported',"
+        " '/ dot run' if ran else '/ dot not run')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=course, capture_output=True,
+                            text=True, check=True)
+    return result.stdout.strip()
+
+
+def main() -> None:
+    jobs = os.cpu_count() or 1
+    cli = [sys.executable, "-m", "course_assets"]
+    with tempfile.TemporaryDirectory(prefix="course-assets-bench-") as temporary:
+        base = Path(temporary)
+        course = base / "course"
+        scripts = write_course(course)
+        dots = dot_sources(course, scripts, base / "dot")
+        plain = base / "plain"
+        shutil.copytree(course / "diagrams", plain)
+
+        floor = parallel("floor: dot -Tsvg", [["dot", "-Tsvg", "-o", str(d.with_suffix(".svg")),
+                                               str(d)] for d in dots], base, jobs)
+        plain_run = parallel("plain diagrams", [[sys.executable, s.name] for s in
+                                                sorted(plain.glob("*.py"))], plain, jobs)
+        cold = timed("cold build", [*cli, "build", "-q"], course)
+        unchanged = timed("no-change build", [*cli, "build", "-q"], course)
+        probe = uses_no_diagrams_or_dot(course)
+        script = scripts[42]
+        script.write_text(script.read_text().replace('"""Synthetic', '"""Edited synthetic'))
+        one = timed("one script changed", [*cli, "build", "-q"], course)
+
+    rows = [floor, plain_run, cold, unchanged, one]
+    print(f"machine: {platform.machine()}, {jobs} CPUs, {platform.system()} {platform.release()}, "
+          f"Python {platform.python_version()}")
+    print(f"course: 100 figures (10-40 icon nodes in clusters), 20 chapters; --jobs {jobs}")
+    print()
+    print(f"{'run':<22}{'seconds':>9}{'x floor':>9}{'peak MB':>9}")
+    for row in rows:
+        print(f"{row.name:<22}{row.seconds:>9.2f}{row.seconds / floor.seconds:>9.2f}"
+              f"{row.peak_mb:>9.0f}")
+    print()
+    verdicts = [
+        ("cold build <= 1.3x floor", cold.seconds <= 1.3 * floor.seconds,
+         f"{cold.seconds / floor.seconds:.2f}x"),
+        ("plain diagrams >= 4x cold build", plain_run.seconds >= 4 * cold.seconds,
+         f"{plain_run.seconds / cold.seconds:.1f}x"),
+        ("no-change build <= 0.25 s", unchanged.seconds <= 0.25, f"{unchanged.seconds:.3f} s"),
+        ("one script changed <= 0.5 s", one.seconds <= 0.5, f"{one.seconds:.3f} s"),
+        ("peak memory <= 200 MB", max(cold.peak_mb, unchanged.peak_mb, one.peak_mb) <= 200,
+         f"{max(cold.peak_mb, unchanged.peak_mb, one.peak_mb):.0f} MB"),
+    ]
+    for target, met, measured in verdicts:
+        print(f"{'met ' if met else 'MISSED'} {target}: {measured}")
+    print(f"no-change build: {probe}")
+    if not all(met for _, met, _ in verdicts):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Generate a synthetic course: figure scripts with icons and clusters, and chapters using them."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+ICONS = [
+    ("diagrams.onprem.mlops", "Mlflow"),
+    ("diagrams.onprem.workflow", "Airflow"),
+    ("diagrams.onprem.workflow", "Kubeflow"),
+    ("diagrams.onprem.container", "Docker"),
+    ("diagrams.onprem.monitoring", "Prometheus"),
+    ("diagrams.onprem.monitoring", "Grafana"),
+    ("diagrams.onprem.database", "Postgresql"),
+    ("diagrams.onprem.analytics", "Spark"),
+    ("diagrams.onprem.queue", "Kafka"),
+    ("diagrams.onprem.inmemory", "Redis"),
+    ("diagrams.k8s.compute", "Pod"),
+    ("diagrams.programming.language", "Python"),
+]
+
+
+def figure_script(index: int, rng: random.Random) -> str:
+    """Return a plain diagrams script with 10 to 40 icon nodes in clusters."""
+    count = rng.randint(10, 40)
+    used = rng.sample(ICONS, k=rng.randint(3, len(ICONS)))
+    lines = [f'"""Synthetic figure {index}: {count} components in clusters."""', ""]
+    lines += [f"from {module} import {name}" for module, name in sorted(set(used))]
+    lines += ["from diagrams import Cluster, Diagram", ""]
+    lines.append(f'with Diagram("Synthetic figure {index}", show=False, direction="LR"):')
+    lines.append("    nodes = []")
+    clusters = rng.randint(1, 4)
+    per_cluster = count // clusters
+    made = 0
+    for c in range(clusters):
+        size = per_cluster if c < clusters - 1 else count - made
+        lines.append(f'    with Cluster("Group {c}"):')
+        for _ in range(size):
+            _, cls = rng.choice(used)
+            lines.append(f'        nodes.append({cls}("{cls.lower()} {made}"))')
+            made += 1
+    for target in range(1, count):
+        source = rng.randrange(0, target)
+        lines.append(f"    nodes[{source}] >> nodes[{target}]")
+    return "\n".join(lines) + "\n"
+
+
+def write_course(root: Path, figures: int = 100, chapters: int = 20, seed: int = 7) -> list[Path]:
+    """Write the course into `root` and return its figure scripts."""
+    rng = random.Random(seed)
+    (root / "diagrams").mkdir(parents=True)
+    (root / "chapters").mkdir()
+    (root / "pyproject.toml").write_text('[tool.course-assets]\nformats = ["svg"]\n')
+    scripts = []
+    for index in range(figures):
+        script = root / "diagrams" / f"figure_{index:03d}.py"
+        script.write_text(figure_script(index, rng))
+        scripts.append(script)
+    per_chapter = figures // chapters
+    for c in range(chapters):
+        body = [f"# Chapter {c}", ""]
+        for index in range(c * per_chapter, (c + 1) * per_chapter):
+            body += [f"## Section {index}", "", "Some text about it.", "",
+                     f'{{{{ diagram("figure_{index:03d}") }}}}', ""]
+        (root / "chapters" / f"chapter-{c:02d}.md").write_text("\n".join(body))
+    return scripts

@@ -1,0 +1,38 @@
+"""`course-assets slides`: build what changed, then name each chapter's slide decks."""
+
+from __future__ import annotations
+
+import click
+
+from course_assets.commands import common
+
+
+@click.command("slides")
+@click.option("--force", is_flag=True,
+              help="Rebuild everything, and replace outputs edited by hand.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per CPU).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.pass_obj
+def command(obj, force: bool, jobs: int | None, quiet: bool) -> None:
+    """Build the slide decks of every chapter (HTML and Marp), with whatever else is out of date.
+
+    Decks are outputs of `course-assets build` too; this command builds the same way and then
+    lists where each chapter's decks are.
+    """
+    from course_assets.build import BuildOptions, build_course
+    from course_assets.manifest import load_manifest
+
+    settings = obj.settings()
+    result = build_course(settings, BuildOptions(force=force, jobs=jobs), common.progress(quiet))
+    common.print_problems(result.problems, settings.root, quiet)
+    if not quiet:
+        for name, record in sorted(load_manifest(settings.manifest_path).slides.items()):
+            click.echo(f"{name}: {', '.join(sorted(record.outputs, key=_html_first))}")
+        click.echo(result.summary())
+    if not result.ok:
+        raise SystemExit(1)
+
+
+def _html_first(path: str) -> tuple[bool, str]:
+    return (not path.endswith(".html"), path)

@@ -1,0 +1,83 @@
+"""Write the figure gallery: every figure with its picture, words, chapters and files."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+from course_assets.manifest import ChapterRecord, FigureRecord
+
+TEMPLATE = Path(__file__).parent / "templates" / "gallery.md.j2"
+
+# What each kind of output is for, in the order the gallery lists them.
+FILE_KINDS = (
+    (".svg", "SVG", False), (".png", "PNG 2x", False),
+    (".dark.svg", "dark SVG", True), (".dark.png", "dark PNG 2x", True),
+)
+
+
+def render_gallery(gallery_path: str, scripts_folder: str, figures: dict[str, FigureRecord],
+                   chapters: dict[str, ChapterRecord],
+                   chapter_outputs: dict[str, str]) -> bytes:
+    """Return the gallery's Markdown; paths are relative to the course root, with slashes."""
+    import jinja2
+
+    here = posixpath.dirname(gallery_path)
+    entries = []
+    for name, record in sorted(figures.items()):
+        users = sorted(chapter for chapter, r in chapters.items() if name in r.figures)
+        files = []
+        for suffix, label, _dark in FILE_KINDS:
+            path = next((p for p in sorted(record.outputs) if _kind(p) == suffix), None)
+            if path is not None:
+                files.append({"label": label, "path": path, "link": _link(here, path)})
+        by_label = {f["label"]: f["link"] for f in files}
+        entries.append({
+            "name": name,
+            "anchor": _anchor(name),
+            "title": record.title or name,
+            "description": record.description,
+            "alt": record.description or record.title or name,
+            "svg": by_label.get("SVG", ""),
+            "dark_svg": by_label.get("dark SVG"),
+            "files": files,
+            "chapters": [{"name": c, "link": _link(here, chapter_outputs[c])}
+                         for c in users if c in chapter_outputs],
+            "script": record.script,
+            "script_link": _link(here, record.script),
+        })
+    kinds = {f["label"] for entry in entries for f in entry["files"]}
+    environment = jinja2.Environment(autoescape=False, keep_trailing_newline=True,
+                                     undefined=jinja2.StrictUndefined)
+    environment.filters["cell"] = lambda text: str(text).replace("|", "\\|")
+    template = environment.from_string(TEMPLATE.read_text(encoding="utf-8"))
+    text = template.render(figures=entries, scripts_folder=scripts_folder,
+                           formats_sentence=_formats_sentence(kinds))
+    return (text.rstrip("\n") + "\n").encode("utf-8")
+
+
+def _kind(path: str) -> str:
+    if path.endswith((".dark.svg", ".dark.png")):
+        return path[-9:]
+    return posixpath.splitext(path)[1]
+
+
+def _link(here: str, path: str) -> str:
+    return posixpath.relpath(path, here or ".")
+
+
+def _anchor(name: str) -> str:
+    # Our own anchor, not a heading's: how a site turns headings into anchors varies.
+    return "figure-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+def _formats_sentence(kinds: set[str]) -> str:
+    parts = ["as SVG (web pages, PowerPoint, Keynote)"]
+    if "PNG 2x" in kinds:
+        parts.append("as PNG at twice the size (Google Slides and other tools without SVG)")
+    sentence = "Each is built " + " and ".join(parts)
+    if "dark SVG" in kinds:
+        sentence += (", in light and in dark colours (pages show the one that matches the "
+                     "reader's theme)")
+    return sentence + "."

@@ -1,0 +1,248 @@
+"""Write a graph model out as a plain, readable diagrams script."""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+import textwrap
+import unicodedata
+from collections.abc import Iterable
+
+from course_assets.migrate.model import Graph, GraphCluster, GraphEdge, GraphNode
+
+TODO_MARKER = "TODO(migrate): improve this description."
+LINE_LIMIT = 99
+_INDENT = "    "
+# Edge() gives every edge its own font settings, which would beat these if set diagram-wide.
+_EDGE_SHAREABLE = frozenset({"color", "penwidth", "style", "arrowhead", "arrowtail",
+                             "arrowsize"})
+_RESERVED = frozenset({"Diagram", "Node", "Edge", "Cluster"}) | frozenset(dir(builtins))
+
+
+def describe(graph: Graph, limit: int = 6) -> str:
+    """Return a first description of `graph` built from its node labels."""
+    labels = [label for label in dict.fromkeys(graph.labels()) if label]
+    kind = "flowchart" if graph.language == "mermaid" else "graph"
+    if not labels:
+        return f"A {kind}."
+    shown = labels[:limit]
+    if len(labels) > limit:
+        return f"A {kind} of {', '.join(shown)} and {len(labels) - limit} more."
+    if len(shown) == 1:
+        return f"A {kind} of {shown[0]}."
+    return f"A {kind} of {', '.join(shown[:-1])} and {shown[-1]}."
+
+
+def default_title(graph: Graph) -> str:
+    """Return a title for `graph`: its own title, else its first node label."""
+    if graph.title:
+        return graph.title
+    for label in graph.labels():
+        if label:
+            return label
+    return "Figure"
+
+
+def generate_script(graph: Graph, *, title: str, description: str, origin: str) -> str:
+    """Return the text of a standalone diagrams script that draws `graph`."""
+    names = _variable_names(graph.nodes)
+    node_attrs, shared_node = _factor(graph.nodes, lambda node: node.attrs, None)
+    edge_attrs, shared_edge = _factor(graph.edges, lambda edge: edge.attrs, _EDGE_SHAREABLE)
+    uses_edge = any(_edge_kwargs(edge, edge_attrs[index]) or edge.arrow == "both"
+                    for index, edge in enumerate(graph.edges))
+    imports = ["Cluster"] if graph.clusters else []
+    imports += ["Diagram"] + (["Edge"] if uses_edge else []) + ["Node"]
+
+    lines = [_docstring(description), ""]
+    lines += _comment(f"Converted by `course-assets migrate` from {origin}. Check the layout, "
+                      "then edit it like any other figure.")
+    for note in graph.notes:
+        lines += _comment(f"Note: {note}")
+    lines += ["", f"from diagrams import {', '.join(imports)}", ""]
+
+    diagram_args = [_str(title), "show=False", f"direction={_str(graph.direction)}"]
+    if graph.strict:
+        diagram_args.append("strict=True")
+    diagram_args.append(f"graph_attr={_dict(graph.graph_attrs, _INDENT)}")
+    diagram_args.append(
+        f"node_attr={_dict(_merge(graph.node_defaults, shared_node), _INDENT)}")
+    diagram_args.append(
+        f"edge_attr={_dict(_merge(graph.edge_defaults, shared_edge), _INDENT)}")
+    lines.append("with " + _call("Diagram", diagram_args, "") + ":")
+
+    node_index = {node.id: index for index, node in enumerate(graph.nodes)}
+    body: list[str] = []
+    _emit_members(None, graph, names, node_attrs, node_index, _INDENT, body)
+    lines += body
+    if graph.edges:
+        lines.append("")
+        for index, edge in enumerate(graph.edges):
+            lines.append(_INDENT + _edge_line(edge, edge_attrs[index], names))
+    return "\n".join(lines) + "\n"
+
+
+# -- structure -------------------------------------------------------------------------------------
+
+def _emit_members(cluster_id: str | None, graph: Graph, names: dict[str, str],
+                  node_attrs: list[tuple[tuple[str, str], ...]], node_index: dict[str, int],
+                  indent: str, out: list[str]) -> None:
+    """Emit the nodes and clusters directly inside `cluster_id`, in order of appearance."""
+    members: list[tuple[int, GraphNode | GraphCluster]] = []
+    for node in graph.nodes:
+        if node.cluster == cluster_id:
+            members.append((node_index[node.id], node))
+    for cluster in graph.clusters:
+        if cluster.parent == cluster_id:
+            members.append((_first_position(cluster, graph, node_index), cluster))
+    members.sort(key=lambda member: member[0])
+    labels = [cluster.label for cluster in graph.clusters]
+    for _, member in members:
+        if isinstance(member, GraphNode):
+            attrs = node_attrs[node_index[member.id]]
+            args = [_str(member.label)] + [f"{name}={_str(value)}" for name, value in attrs]
+            out.append(f"{indent}{names[member.id]} = " + _call(
+                "Node", args, indent, prefix_len=len(names[member.id]) + 3))
+        else:
+            args = [_str(member.label)]
+            attrs = dict(member.attrs)
+            # Cluster names its subgraph "cluster_" + label: a repeated or empty label needs
+            # a distinct name, with the label shown set apart.
+            if not member.label or labels.count(member.label) > 1:
+                args = [_str(_cluster_name(member.id))]
+                attrs = {"label": member.label, **attrs}
+            if attrs:
+                args.append(f"graph_attr={_dict(tuple(attrs.items()), indent + _INDENT)}")
+            out.append(f"{indent}with " + _call("Cluster", args, indent, prefix_len=5) + ":")
+            _emit_members(member.id, graph, names, node_attrs, node_index, indent + _INDENT, out)
+
+
+def _first_position(cluster: GraphCluster, graph: Graph, node_index: dict[str, int]) -> int:
+    positions = [node_index[node.id] for node in graph.nodes if node.cluster == cluster.id]
+    positions += [_first_position(child, graph, node_index)
+                  for child in graph.clusters if child.parent == cluster.id]
+    return min(positions, default=len(graph.nodes))
+
+
+def _cluster_name(cluster_id: str) -> str:
+    ascii_id = ascii_words(cluster_id)
+    return ascii_id or "group"
+
+
+def _edge_kwargs(edge: GraphEdge, attrs: tuple[tuple[str, str], ...]) -> list[str]:
+    kwargs = []
+    if edge.label:
+        kwargs.append(f"label={_str(edge.label)}")
+    kwargs += [f"{name}={_str(value)}" for name, value in attrs]
+    return kwargs
+
+
+def _edge_line(edge: GraphEdge, attrs: tuple[tuple[str, str], ...], names: dict[str, str]) -> str:
+    tail, head = names[edge.tail], names[edge.head]
+    kwargs = _edge_kwargs(edge, attrs)
+    if edge.arrow == "both":
+        # `>>` marks the head; reverse=True adds the tail arrowhead as well.
+        kwargs.append("reverse=True")
+    operator = {"forward": ">>", "both": ">>", "back": "<<", "none": "-"}[edge.arrow]
+    if not kwargs:
+        return f"{tail} {operator} {head}"
+    edge_call = _call("Edge", kwargs, _INDENT, prefix_len=len(tail) + len(operator) + 2)
+    return f"{tail} {operator} {edge_call} {operator} {head}"
+
+
+def _factor(items: Iterable[GraphNode | GraphEdge], get_attrs, allowed: frozenset[str] | None
+            ) -> tuple[list[tuple[tuple[str, str], ...]], tuple[tuple[str, str], ...]]:
+    """Move attributes that every item sets to the same value up to the diagram defaults."""
+    all_attrs = [tuple(get_attrs(item)) for item in items]
+    if len(all_attrs) < 2:
+        return all_attrs, ()
+    shared = []
+    for name, value in all_attrs[0]:
+        if allowed is not None and name not in allowed:
+            continue
+        if all(dict(attrs).get(name) == value for attrs in all_attrs):
+            shared.append((name, value))
+    shared_names = {name for name, _ in shared}
+    rest = [tuple((n, v) for n, v in attrs if n not in shared_names) for attrs in all_attrs]
+    return rest, tuple(shared)
+
+
+def _merge(defaults: tuple[tuple[str, str], ...], extra: tuple[tuple[str, str], ...]
+           ) -> tuple[tuple[str, str], ...]:
+    merged = dict(defaults)
+    merged.update(extra)
+    return tuple(merged.items())
+
+
+def _variable_names(nodes: Iterable[GraphNode]) -> dict[str, str]:
+    """Give every node a distinct, readable Python variable name derived from its id."""
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for node in nodes:
+        base = ascii_words(node.id) or "node"
+        if base[0].isdigit():
+            base = "n" + base
+        if keyword.iskeyword(base) or keyword.issoftkeyword(base) or base in _RESERVED:
+            base += "_"
+        name, counter = base, 2
+        while name in used:
+            name = f"{base}_{counter}"
+            counter += 1
+        used.add(name)
+        names[node.id] = name
+    return names
+
+
+def ascii_words(text: str) -> str:
+    """Return `text` as lower-case ASCII words joined by underscores (camelCase split)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    ascii_text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", ascii_text)
+    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+
+
+# -- Python source text ----------------------------------------------------------------------------
+
+def _str(value: str) -> str:
+    """Return a Python string literal for `value`, in double quotes where that stays simple."""
+    literal = repr(value)
+    if literal.startswith("'") and '"' not in value and "'" not in value:
+        literal = '"' + literal[1:-1] + '"'
+    return literal
+
+
+def _dict(items: tuple[tuple[str, str], ...], indent: str) -> str:
+    entries = [f"{_str(name)}: {_str(value)}" for name, value in items]
+    one_line = "{" + ", ".join(entries) + "}"
+    if len(indent) + len(one_line) + 16 <= LINE_LIMIT:
+        return one_line
+    inner = indent + _INDENT
+    return "{\n" + "".join(f"{inner}{entry},\n" for entry in entries) + indent + "}"
+
+
+def _call(function: str, args: list[str], indent: str, prefix_len: int = 0) -> str:
+    one_line = f"{function}({', '.join(args)})"
+    if "\n" not in one_line and len(indent) + prefix_len + len(one_line) <= LINE_LIMIT:
+        return one_line
+    inner = indent + _INDENT
+    return function + "(\n" + "".join(f"{inner}{arg},\n" for arg in args) + indent + ")"
+
+
+def _docstring(description: str) -> str:
+    text = _escape_unprintable(" ".join(description.split()).replace("\\", "\\\\"))
+    # Only a run of three quotes could end the docstring (the closing quotes are on their own
+    # line); escape each quote of such a run.
+    text = re.sub(r'"{3,}', lambda match: '\\"' * len(match.group()), text)
+    wrapped = textwrap.wrap(text, width=LINE_LIMIT - 4, break_long_words=False,
+                            break_on_hyphens=False)
+    return '"""' + TODO_MARKER + "\n\n" + "\n".join(wrapped) + '\n"""'
+
+
+def _comment(text: str) -> list[str]:
+    flat = _escape_unprintable(" ".join(text.split()))
+    return ["# " + line for line in textwrap.wrap(flat, width=LINE_LIMIT - 2,
+                                                   break_long_words=False)]
+
+
+def _escape_unprintable(text: str) -> str:
+    """Write control characters as escapes: Python source cannot hold some of them raw."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)

@@ -1,0 +1,199 @@
+"""Render the preview's pages: the index of chapters and figures, and each chapter as HTML."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from course_assets.preview.files import versioned
+
+ASSETS = "/_preview"
+MEDIA_TAG = re.compile(r"<(?:img|source)\b[^>]*>", re.IGNORECASE)
+URL_ATTRIBUTE = re.compile(
+    r"""(?P<lead>\s(?P<name>src|srcset)\s*=\s*)"""
+    r"""(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"'>]+))""",
+    re.IGNORECASE,
+)
+FIRST_HEADING = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One problem as the overlay shows it: where (may be empty) and what."""
+
+    location: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A built chapter or figure as the index lists it."""
+
+    name: str
+    title: str
+    url: str
+
+
+def page(*, title: str, crumb: str, body: str, version: str, errors: list[Shown],
+         kind: str) -> str:
+    """Return a whole preview page around `body`, with the overlay for `errors`."""
+    trail = ""
+    if crumb:
+        trail = (' <span aria-hidden="true">/</span> '
+                 f'<span id="preview-crumb">{html.escape(crumb)}</span>')
+    return f"""<!doctype html>
+<html lang="en" data-version="{html.escape(version)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>{html.escape(title)}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="{ASSETS}/preview.css">
+<script src="{ASSETS}/preview.js" defer></script>
+</head>
+<body>
+<header class="preview-bar">
+<nav><a href="/">Course preview</a>{trail}</nav>
+<span id="preview-status" role="status"></span>
+</header>
+<main class="preview-{kind} markdown-body">
+{body}
+</main>
+{overlay(errors)}
+</body>
+</html>
+"""
+
+
+def overlay(errors: list[Shown]) -> str:
+    """Return the error panel, hidden when there is nothing to show."""
+    items = "\n".join(
+        f'<li><code class="location">{html.escape(e.location)}</code>'
+        f'{": " if e.location else ""}<span class="message">{html.escape(e.message)}</span></li>'
+        for e in errors
+    )
+    hidden = "" if errors else " hidden"
+    return (f'<aside id="preview-overlay" role="alert" aria-labelledby="preview-overlay-title"'
+            f'{hidden}>\n<h2 id="preview-overlay-title">The build failed</h2>\n'
+            f'<p>The preview below is the last good build. Fix the error and save; this '
+            f'panel goes away when the build passes.</p>\n<ul>\n{items}\n</ul>\n</aside>')
+
+
+def chapter_body(markdown: str, build_dir: Path, page_url: str) -> str:
+    """Return a built chapter's Markdown as HTML, its figures' URLs pinned to their bytes."""
+    from markdown_it import MarkdownIt  # imported on first chapter, not at CLI start-up
+
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    tokens = md.parse(markdown)
+    slugs: dict[str, int] = {}
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and index + 1 < len(tokens):
+            token.attrSet("id", _unique(_slug(_plain_text(tokens[index + 1])), slugs))
+        elif token.type == "html_block":
+            token.content = _pin_media(token.content, build_dir, page_url)
+        for child in token.children or ():
+            _rewrite_inline(child, build_dir, page_url)
+    return md.renderer.render(tokens, md.options, {})
+
+
+def _rewrite_inline(token, build_dir: Path, page_url: str) -> None:
+    if token.type == "image":
+        token.attrSet("src", versioned(build_dir, page_url, str(token.attrGet("src") or "")))
+    elif token.type == "html_inline":
+        token.content = _pin_media(token.content, build_dir, page_url)
+    elif token.type == "link_open":
+        token.attrSet("href", _preview_link(str(token.attrGet("href") or "")))
+
+
+def _preview_link(href: str) -> str:
+    # Chapters link to each other's .md files; in the preview those are the .html pages.
+    split = urlsplit(href)
+    if split.scheme or split.netloc or not split.path.endswith(".md"):
+        return href
+    return split._replace(path=split.path[:-3] + ".html").geturl()
+
+
+def _pin_media(fragment: str, build_dir: Path, page_url: str) -> str:
+    """Add each local image's content hash to its URL in raw HTML (img src, source srcset)."""
+
+    def attribute(match: re.Match) -> str:
+        raw = next(v for v in (match["dq"], match["sq"], match["bare"]) if v is not None)
+        value = html.unescape(raw)
+        if match["name"].lower() == "srcset":
+            pinned = ", ".join(_pin_candidate(c, build_dir, page_url) for c in value.split(","))
+        else:
+            pinned = versioned(build_dir, page_url, value)
+        return f'{match["lead"]}"{html.escape(pinned)}"'
+
+    return MEDIA_TAG.sub(lambda tag: URL_ATTRIBUTE.sub(attribute, tag.group(0)), fragment)
+
+
+def _pin_candidate(candidate: str, build_dir: Path, page_url: str) -> str:
+    url, _, descriptor = candidate.strip().partition(" ")
+    pinned = versioned(build_dir, page_url, url)
+    return f"{pinned} {descriptor.strip()}" if descriptor.strip() else pinned
+
+
+def _plain_text(inline) -> str:
+    return "".join(c.content for c in inline.children or () if c.type in ("text", "code_inline"))
+
+
+def _slug(text: str) -> str:
+    # GitHub's anchors: lower case, punctuation dropped, spaces become hyphens.
+    return re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-") or "section"
+
+
+def _unique(slug: str, seen: dict[str, int]) -> str:
+    count = seen.get(slug, 0)
+    seen[slug] = count + 1
+    return slug if count == 0 else f"{slug}-{count}"
+
+
+def chapter_title(markdown: str, fallback: str) -> str:
+    """Return a chapter's first top-level heading, or `fallback` when it has none."""
+    match = FIRST_HEADING.search(markdown)
+    return match.group(1).strip() if match else fallback
+
+
+def index_body(course: str, chapters: list[Entry], figures: list[Entry], build_dir: Path) -> str:
+    """Return the index: every built chapter, then every built figure as readers see it."""
+    parts = [f"<h1>{html.escape(course)}</h1>"]
+    parts.append("<h2>Chapters</h2>")
+    if chapters:
+        parts.append('<ul class="preview-chapters">')
+        parts += [f'<li><a href="{html.escape(c.url)}">{html.escape(c.title)}</a> '
+                  f'<span class="preview-name">{html.escape(c.name)}</span></li>'
+                  for c in chapters]
+        parts.append("</ul>")
+    else:
+        parts.append('<p class="preview-empty">No chapter is built yet.</p>')
+    parts.append("<h2>Figures</h2>")
+    if figures:
+        parts.append('<ul class="preview-figures">')
+        for figure in figures:
+            src = html.escape(versioned(build_dir, "/", figure.url))
+            parts.append(
+                f'<li><a href="{html.escape(figure.url)}"><img src="{src}" alt="" loading="lazy">'
+                f'</a><span class="preview-figure-title">{html.escape(figure.title)}</span> '
+                f'<span class="preview-name">{html.escape(figure.name)}</span></li>'
+            )
+        parts.append("</ul>")
+    else:
+        parts.append('<p class="preview-empty">No figure is built yet.</p>')
+    return "\n".join(parts)
+
+
+def not_found_body(url_path: str) -> str:
+    """Return the body of the page for a URL that names nothing in the build."""
+    return (f"<h1>Not found</h1>\n<p>Nothing in the build answers to "
+            f"<code>{html.escape(url_path)}</code>. This page reloads by itself if a build "
+            f"creates it.</p>\n<p><a href=\"/\">Back to the index</a></p>")
+
+
+def url_for(build_dir: Path, path: Path) -> str:
+    """Return the URL path of a file under the build folder."""
+    return "/" + quote(path.relative_to(build_dir).as_posix())

@@ -1,0 +1,155 @@
+"""Render a figure in the light or the dark theme: the script's theme switch, and dark defaults.
+
+A course's own style helper (e.g. diagrams/_style.py) holds its light and dark palettes and
+picks one from COURSE_ASSETS_THEME, which the generator sets in the child that runs a script.
+A script that sets no colours of its own still gets a legible dark variant: in the dark theme the
+diagrams library's built-in defaults (white page, dark grey text, pastel clusters) are replaced
+by DARK_DEFAULTS before the script runs, so whatever the script sets itself still wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from course_assets.errors import FigureError
+
+THEME_VARIABLE = "COURSE_ASSETS_THEME"
+LIGHT, DARK = "light", "dark"
+
+
+@dataclass(frozen=True)
+class DarkDefaults:
+    """The colours a figure gets in the dark theme wherever its script sets none."""
+
+    background: str = "#0D1117"
+    text: str = "#E6EDF3"
+    muted: str = "#A9B4BF"
+    edge: str = "#A9B4BF"
+    node_border: str = "#A9B4BF"
+    # One per nesting depth, as the library's pastel cluster colours are.
+    cluster_backgrounds: tuple[str, ...] = ("#10263A", "#132217", "#1F1A33", "#2B2410")
+    cluster_border: str = "#4D5966"
+    # Provider icons are drawn for a white page; a light tile keeps their dark parts visible.
+    icon_backdrop: tuple[int, int, int] = (0xE6, 0xED, 0xF3)
+
+
+DARK_DEFAULTS = DarkDefaults()
+
+
+@contextlib.contextmanager
+def applied(theme: str) -> Iterator[None]:
+    """Set the theme variable and, for dark, the library defaults; restore both afterwards."""
+    import diagrams
+
+    saved_env = os.environ.get(THEME_VARIABLE)
+    # Always set, so that a COURSE_ASSETS_THEME left in the author's shell cannot darken the
+    # light figure.
+    os.environ[THEME_VARIABLE] = theme
+    targets = [
+        (diagrams.Diagram, "_default_graph_attrs"),
+        (diagrams.Diagram, "_default_node_attrs"),
+        (diagrams.Diagram, "_default_edge_attrs"),
+        (diagrams.Cluster, "_default_graph_attrs"),
+        (diagrams.Cluster, "_Cluster__bgcolors"),
+        (diagrams.Edge, "_default_edge_attrs"),
+    ]
+    saved = [(owner, name, owner.__dict__[name]) for owner, name in targets]
+    try:
+        if theme == DARK:
+            _darken_library(diagrams, DARK_DEFAULTS)
+        yield
+    finally:
+        for owner, name, value in saved:
+            setattr(owner, name, value)
+        if saved_env is None:
+            os.environ.pop(THEME_VARIABLE, None)
+        else:
+            os.environ[THEME_VARIABLE] = saved_env
+
+
+def _darken_library(diagrams, colours: DarkDefaults) -> None:
+    diagrams.Diagram._default_graph_attrs = {
+        **diagrams.Diagram._default_graph_attrs,
+        "bgcolor": colours.background, "fontcolor": colours.text,
+    }
+    diagrams.Diagram._default_node_attrs = {
+        **diagrams.Diagram._default_node_attrs,
+        "fontcolor": colours.text, "color": colours.node_border,
+    }
+    diagrams.Diagram._default_edge_attrs = {
+        **diagrams.Diagram._default_edge_attrs,
+        "color": colours.edge, "fontcolor": colours.muted,
+    }
+    diagrams.Cluster._default_graph_attrs = {
+        **diagrams.Cluster._default_graph_attrs,
+        "pencolor": colours.cluster_border, "fontcolor": colours.text,
+    }
+    diagrams.Cluster._Cluster__bgcolors = colours.cluster_backgrounds
+    # The library gives every edge its own dark label colour, which would beat the graph's
+    # edge defaults (the style helper's or ours) and vanish on a dark page.
+    edge_defaults = dict(diagrams.Edge._default_edge_attrs)
+    edge_defaults.pop("fontcolor", None)
+    diagrams.Edge._default_edge_attrs = edge_defaults
+
+
+class IconTiles:
+    """Name, in the child that runs a script, the tiled copy each icon gets in the dark theme.
+
+    The child only names the files; `paint_tiles` makes them in the worker, before Graphviz
+    reads them, so that nothing the build writes happens inside the author's script.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+
+    def __call__(self, icon: Path) -> Path:
+        digest = hashlib.sha256(os.fsencode(icon)).hexdigest()
+        return self._folder / f"{digest[:24]}.png"
+
+
+def paint_tiles(copies: tuple[tuple[Path, Path], ...],
+                colour: tuple[int, int, int] = DARK_DEFAULTS.icon_backdrop) -> None:
+    """Write each (tile, icon) pair's tile: the icon on a light rounded tile."""
+    from course_assets.fsutil import atomic_write
+
+    for tile, icon in copies:
+        if tile.exists():
+            continue
+        try:
+            raw = icon.read_bytes()
+        except OSError as exc:
+            raise FigureError(f"icon file cannot be read: {icon} ({exc.strerror})") from None
+        atomic_write(tile, tile_icon(raw, colour, icon))
+
+
+def tile_icon(raw: bytes, colour: tuple[int, int, int], where: Path | None = None) -> bytes:
+    """Return PNG bytes: the icon centred on a rounded tile of `colour`, reproducibly encoded."""
+    from PIL import Image, ImageDraw, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(raw)) as opened:
+            icon = opened.convert("RGBA")
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise FigureError(f"icon file is not an image Pillow can read: {where} ({exc})") from None
+    width, height = icon.size
+    margin = max(2, round(min(width, height) * 0.08))
+    size = (width + 2 * margin, height + 2 * margin)
+    # Pillow draws rounded rectangles without anti-aliasing: draw large, then shrink.
+    scale = 4
+    mask = Image.new("L", (size[0] * scale, size[1] * scale), 0)
+    radius = round(min(size) * 0.16) * scale
+    ImageDraw.Draw(mask).rounded_rectangle(
+        (0, 0, mask.width - 1, mask.height - 1), radius=radius, fill=255)
+    mask = mask.resize(size, Image.Resampling.LANCZOS)
+    tile = Image.new("RGBA", size, (*colour, 0))
+    tile.putalpha(mask)
+    tile.alpha_composite(icon, (margin, margin))
+    out = io.BytesIO()
+    tile.save(out, format="PNG", optimize=False)
+    return out.getvalue()

@@ -1,0 +1,233 @@
+"""Every figure as PNG at twice its size and in a dark variant, as the formats setting says."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from course_assets.theme import DARK_DEFAULTS
+from slidetools import REPO, built_repo_course, contrast_ratio, rgb
+from svgtools import SVG
+
+FIGURES = ("mlops_benefits", "mlops_workflow", "three_stage_process")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    return built_repo_course(tmp_path_factory)
+
+
+def svg_root(path: Path) -> ET.Element:
+    return ET.fromstring(path.read_bytes())
+
+
+def background(root: ET.Element) -> str:
+    """Return the fill of the page polygon Graphviz draws first in the graph."""
+    return root.find(f"{SVG}g").find(f"{SVG}polygon").get("fill")
+
+
+def text_fills(root: ET.Element) -> set[str]:
+    return {t.get("fill", "black") for t in root.iter(f"{SVG}text")}
+
+
+def icon_boxes(root: ET.Element, scale: float) -> list[tuple[int, int, int, int]]:
+    """Return where each icon of the SVG lands in an image `scale` times its pixel size."""
+    viewbox = [float(v) for v in root.get("viewBox").split()]
+    px_per_unit = float(root.get("width")) / viewbox[2] * scale
+    transform = root.find(f"{SVG}g").get("transform")
+    tx, ty = (float(v) for v in transform.split("translate(")[1].rstrip(")").split())
+    boxes = []
+    for use in root.iter(f"{SVG}use"):
+        x = (float(use.get("x")) + tx) * px_per_unit
+        y = (float(use.get("y")) + ty) * px_per_unit
+        w, h = float(use.get("width")) * px_per_unit, float(use.get("height")) * px_per_unit
+        boxes.append((round(x), round(y), round(x + w), round(y + h)))
+    return boxes
+
+
+def colours_in(image: Image.Image, box: tuple[int, int, int, int]) -> int:
+    return len(image.convert("RGB").crop(box).getcolors(1 << 20) or [])
+
+
+@pytest.mark.parametrize("variant", ["", ".dark"])
+@pytest.mark.parametrize("name", FIGURES)
+def test_png_is_a_valid_image_at_twice_the_svg_size(built, name, variant):
+    svg = built / "build/diagrams" / f"{name}{variant}.svg"
+    png = built / "build/diagrams" / f"{name}{variant}.png"
+    root = svg_root(svg)
+    with Image.open(png) as image:
+        image.verify()  # a whole, valid PNG
+    with Image.open(png) as image:
+        assert image.format == "PNG"
+        assert image.size == (2 * int(root.get("width")), 2 * int(root.get("height")))
+
+
+@pytest.mark.parametrize("variant", ["", ".dark"])
+def test_png_paints_every_icon(built, variant):
+    root = svg_root(built / f"build/diagrams/mlops_workflow{variant}.svg")
+    with Image.open(built / f"build/diagrams/mlops_workflow{variant}.png") as image:
+        image.load()
+        boxes = icon_boxes(root, 2)
+        assert len(boxes) == 8
+        page = image.convert("RGB").getpixel((1, 1))
+        for box in boxes:
+            # A painted icon has many colours; a blank box has one (the page or a flat tile).
+            assert colours_in(image, box) > 20, f"icon at {box} is blank"
+            data = image.convert("RGB").crop(box).tobytes()
+            pixels = zip(data[0::3], data[1::3], data[2::3])
+            differing = sum(1 for pixel in pixels if pixel != page)
+            assert differing > 0.1 * len(data) / 3, f"icon at {box} is blank"
+
+
+def test_dark_and_light_differ_in_background_and_text(built):
+    for name in FIGURES:
+        light = svg_root(built / f"build/diagrams/{name}.svg")
+        dark = svg_root(built / f"build/diagrams/{name}.dark.svg")
+        assert rgb(background(light)) != rgb(background(dark)), name
+        assert not {rgb(c) for c in text_fills(light)} & {rgb(c) for c in text_fills(dark)}, name
+
+
+def test_dark_text_keeps_wcag_aa_contrast_in_every_figure(built):
+    for name in FIGURES:
+        dark = svg_root(built / f"build/diagrams/{name}.dark.svg")
+        page = rgb(background(dark))
+        assert page == rgb("#0d1117")
+        for fill in text_fills(dark):
+            assert contrast_ratio(rgb(fill), page) >= 4.5, (name, fill)
+
+
+def test_course_palette_keeps_wcag_aa_contrast_in_the_dark():
+    style = runpy.run_path(str(REPO / "diagrams/_style.py"))
+    dark = style["PALETTES"]["dark"]
+    light = style["PALETTES"]["light"]
+    assert rgb(dark["background"]) != rgb(light["background"])
+    assert rgb(dark["text"]) != rgb(light["text"])
+    for text in ("text", "muted"):
+        for ground in ("background", "box", "cluster"):
+            ratio = contrast_ratio(rgb(dark[text]), rgb(dark[ground]))
+            assert ratio >= 4.5, f"dark {text} on {ground}: {ratio:.2f}"
+
+
+def test_generator_dark_defaults_keep_wcag_aa_contrast():
+    page = rgb(DARK_DEFAULTS.background)
+    for ground in (page, *(rgb(c) for c in DARK_DEFAULTS.cluster_backgrounds)):
+        assert contrast_ratio(rgb(DARK_DEFAULTS.text), ground) >= 4.5
+        assert contrast_ratio(rgb(DARK_DEFAULTS.muted), ground) >= 4.5
+
+
+def test_dark_variant_of_an_unstyled_figure_is_dark_and_legible(course):
+    course.figure("plain", """
+        with Cluster("Outer"):
+            with Cluster("Inner"):
+                a = Mlflow("tracking")
+            b = Airflow("pipeline")
+        a >> Edge(label="then") >> b >> Node("plain node")
+    """)
+    assert course.run("build", "-q").exit_code == 0
+    light = svg_root(course.built("diagrams/plain.svg"))
+    dark = svg_root(course.built("diagrams/plain.dark.svg"))
+    assert rgb(background(light)) == rgb("white")
+    page = rgb(background(dark))
+    assert contrast_ratio(page, rgb("white")) > 15  # a dark page
+    for fill in text_fills(dark):  # titles, labels, cluster names, the edge label
+        assert contrast_ratio(rgb(fill), page) >= 4.5, fill
+    # Clusters get dark fills too, so light text inside them stays readable.
+    for path in dark.iter(f"{SVG}path"):
+        fill = path.get("fill")
+        if fill and fill != "none" and path.get("stroke") not in (None, "none", "transparent"):
+            assert contrast_ratio(rgb(DARK_DEFAULTS.text), rgb(fill)) >= 4.5, fill
+
+
+def test_dark_icons_sit_on_a_light_tile(built):
+    # Provider icons are drawn for a white page; in the dark variant each gets a light tile.
+    root = svg_root(built / "build/diagrams/mlops_workflow.dark.svg")
+    with Image.open(built / "build/diagrams/mlops_workflow.dark.png") as image:
+        rgb_image = image.convert("RGB")
+        for left, top, right, bottom in icon_boxes(root, 2):
+            corner_inset = max(3, (right - left) // 20)
+            edge = rgb_image.getpixel(((left + right) // 2, top + corner_inset))
+            assert contrast_ratio(edge, rgb("#0d1117")) > 10, (left, top, edge)
+
+
+def test_dark_svg_ids_do_not_collide_with_the_light_ones(built):
+    for name in FIGURES:
+        ids = [{e.get("id") for e in svg_root(built / f"build/diagrams/{name}{v}.svg").iter()
+                if e.get("id")} for v in ("", ".dark")]
+        assert ids[0] and ids[1] and not ids[0] & ids[1], name
+
+
+def test_chapter_offers_the_dark_figure_to_dark_mode_readers(built):
+    text = (built / "build/chapters/chapter-1.md").read_text()
+    assert text.count("<picture>") == 3
+    assert ('<source media="(prefers-color-scheme: dark)" '
+            'srcset="../diagrams/mlops_workflow.dark.svg" />') in text
+    assert '<img src="../diagrams/mlops_workflow.svg"' in text
+
+
+def test_outputs_are_reproducible(course):
+    course.figure("fig")
+    assert course.run("build", "-q").exit_code == 0
+    first = {p.name: p.read_bytes() for p in course.built("diagrams").glob("fig*")}
+    assert set(first) == {"fig.svg", "fig.png", "fig.dark.svg", "fig.dark.png"}
+    assert course.run("build", "-q", "--force").exit_code == 0
+    again = {p.name: p.read_bytes() for p in course.built("diagrams").glob("fig*")}
+    assert again == first
+
+
+def test_the_shell_theme_variable_does_not_leak_into_the_light_figure(course, monkeypatch):
+    course.write("diagrams/_style.py", """
+        import os
+        BACKGROUND = "#101010" if os.environ.get("COURSE_ASSETS_THEME") == "dark" else "#fafafa"
+    """)
+    course.write("diagrams/themed.py", '''
+        """A figure that follows the theme."""
+        from diagrams import Diagram, Node
+        from _style import BACKGROUND
+        with Diagram("Themed", show=False, graph_attr={"bgcolor": BACKGROUND}):
+            Node("x")
+    ''')
+    monkeypatch.setenv("COURSE_ASSETS_THEME", "dark")
+    assert course.run("build", "-q").exit_code == 0
+    assert background(svg_root(course.built("diagrams/themed.svg"))) == "#fafafa"
+    assert background(svg_root(course.built("diagrams/themed.dark.svg"))) == "#101010"
+
+
+def test_formats_turned_off_remove_their_outputs(course):
+    course.figure("fig")
+    course.chapter("ch", '## One\n\n{{ diagram("fig") }}\n')
+    assert course.run("build", "-q").exit_code == 0
+    assert course.built("diagrams/fig.dark.png").exists()
+
+    (course.root / "pyproject.toml").write_text('[tool.course-assets]\nformats = ["svg"]\n')
+    result = course.run("build", "-q")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in course.built("diagrams").iterdir())
+    assert names == ["README.md", "fig.svg"]
+    chapter = course.built("chapters/ch.md").read_text()
+    assert "<picture>" not in chapter and 'src="../diagrams/fig.svg"' in chapter
+    manifest = json.loads(course.built("manifest.json").read_text())
+    assert list(manifest["figures"]["fig"]["outputs"]) == ["build/diagrams/fig.svg"]
+    assert course.run("check").exit_code == 0
+
+    (course.root / "pyproject.toml").write_text(
+        '[tool.course-assets]\nformats = ["svg", "png"]\n')
+    assert course.run("build", "-q").exit_code == 0
+    assert sorted(p.name for p in course.built("diagrams").iterdir()) == [
+        "README.md", "fig.png", "fig.svg"]
+    assert course.run("check").exit_code == 0
+
+
+def test_check_reports_a_missing_png(course):
+    course.figure("fig")
+    assert course.run("build", "-q").exit_code == 0
+    course.built("diagrams/fig.png").unlink()
+    result = course.run("check")
+    assert result.exit_code == 1
+    assert "build/diagrams/fig.png: missing" in result.output
+    assert course.run("build", "-q").exit_code == 0
+    assert course.run("check").exit_code == 0

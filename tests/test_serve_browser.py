@@ -1,0 +1,107 @@
+"""`course-assets serve` in headless Chromium: pages follow saves by themselves, errors included.
+
+The label of a figure is drawn inside an SVG shown through <img>, where the DOM cannot read it.
+So "the page shows the new label" is checked the way the browser got it: the bytes of the SVG
+response the page itself fetched for its <img> (after the save, with no action from the test)
+must hold the new label, the <img> must have loaded exactly that URL, and the pixels of the
+figure on screen must differ from before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from course_assets.build import BuildOptions
+from course_assets.config import load_settings
+from course_assets.preview import PreviewServer
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = 30_000  # every wait is bounded; a rebuild here takes well under a second
+FIGURE = 'Mlflow("tracking") >> Airflow("{label}")'
+CHAPTER = """\
+# Pipelines
+
+{{ diagram("pipeline") }}
+"""
+
+
+@pytest.fixture
+def preview(course) -> Iterator[PreviewServer]:
+    """Yield a preview server for a one-figure, one-chapter course, on a free local port."""
+    course.figure("pipeline", FIGURE.format(label="nightly training"))
+    course.chapter("intro", CHAPTER)
+    server = PreviewServer(load_settings(course.root), "127.0.0.1", 0,
+                           options=BuildOptions(jobs=1), debounce_ms=50)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def open_chapter(page, preview: PreviewServer):
+    """Open the chapter, wait until its figure is drawn and the page listens for builds."""
+    page.goto(preview.url + "chapters/intro.html")
+    figure = page.locator("main img")
+    expect(figure).to_have_js_property("complete", True, timeout=WAIT_MS)
+    page.wait_for_function("document.getElementById('preview-status').textContent !== ''",
+                           timeout=WAIT_MS)
+    return figure
+
+
+def test_saving_a_figure_script_updates_the_open_chapter(page, preview, course):
+    figure = open_chapter(page, preview)
+    old_src = figure.get_attribute("src")
+    old_pixels = figure.screenshot()
+
+    def new_figure(response) -> bool:
+        return "/diagrams/pipeline.svg?v=" in response.url and not response.url.endswith(
+            old_src.partition("?")[2])
+
+    with page.expect_response(new_figure, timeout=WAIT_MS) as fetched:
+        course.figure("pipeline", FIGURE.format(label="hourly retraining"))  # then only wait
+
+    svg = fetched.value.text()
+    assert "hourly retraining" in svg and "nightly training" not in svg
+    page.wait_for_function(
+        "url => { const img = document.querySelector('main img');"
+        " return img.src === url && img.complete && img.naturalWidth > 0; }",
+        arg=fetched.value.url, timeout=WAIT_MS)
+    assert figure.screenshot() != old_pixels
+    expect(page.locator("#preview-overlay")).to_be_hidden()
+
+
+def test_a_broken_script_shows_its_error_until_fixed(page, preview, course):
+    figure = open_chapter(page, preview)
+    good_src = figure.get_attribute("src")
+    overlay = page.locator("#preview-overlay")
+
+    # Line 7 of the script is the first line of the body (see the `course.figure` fixture).
+    course.figure("pipeline", 'Mlflow("tracking") >> Airflow(undefined_label)')
+
+    expect(overlay).to_be_visible(timeout=WAIT_MS)
+    expect(overlay).to_contain_text("diagrams/pipeline.py:7")
+    expect(overlay).to_contain_text("NameError")
+    # The last good preview stays underneath.
+    expect(figure).to_have_attribute("src", good_src)
+
+    course.figure("pipeline", FIGURE.format(label="fixed"))
+
+    expect(overlay).to_be_hidden(timeout=WAIT_MS)
+    expect(figure).not_to_have_attribute("src", good_src, timeout=WAIT_MS)
+
+
+def test_the_index_follows_new_figures(page, preview, course):
+    page.goto(preview.url)
+    expect(page.locator(".preview-figures li")).to_have_count(1, timeout=WAIT_MS)
+    page.wait_for_function("document.getElementById('preview-status').textContent !== ''",
+                           timeout=WAIT_MS)
+
+    course.figure("serving", 'Mlflow("registry") >> Airflow("deploy")')
+
+    expect(page.locator(".preview-figures li")).to_have_count(2, timeout=WAIT_MS)
+    expect(page.locator(".preview-figures")).to_contain_text("Serving")

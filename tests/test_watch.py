@@ -1,0 +1,66 @@
+"""`course-assets watch`: a save rebuilds what it affects, errors are shown, watching goes on."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+from course_assets.build import BuildOptions
+from course_assets.config import load_settings
+from course_assets.watching import watch_course
+
+from svgtools import parse, texts
+
+
+def test_saves_rebuild_and_errors_do_not_stop_watching(course):
+    course.figure("one", 'Mlflow("first")')
+    course.figure("two")
+    course.chapter("ch", '{{ diagram("one") }}\n')
+    results: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=watch_course, args=(load_settings(course.root), results.put),
+        kwargs={"options": BuildOptions(jobs=1), "stop": stop}, daemon=True)
+    watcher.start()
+    try:
+        first = results.get(timeout=60)
+        assert first.ok and first.figures_rebuilt == 2
+        time.sleep(0.3)  # let the watcher settle before the first save
+
+        course.figure("one", 'Mlflow("second")')
+        saved = time.monotonic()
+        rebuilt = results.get(timeout=30)
+        assert time.monotonic() - saved < 10
+        assert rebuilt.ok and rebuilt.figures_rebuilt == 1
+        assert "second" in " ".join(texts(parse(course.built("diagrams/one.svg"))))
+
+        course.figure("one", 'raise RuntimeError("oops")')
+        broken = results.get(timeout=30)
+        assert not broken.ok
+        assert any("RuntimeError: oops" in p.message for p in broken.problems)
+
+        course.chapter("ch", '# Edited\n{{ diagram("two") }}\n')
+        after_error = results.get(timeout=30)
+        assert "# Edited" in course.built("chapters/ch.md").read_text()
+        assert after_error.chapters_rebuilt == 1
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert not watcher.is_alive()
+
+
+def test_outputs_written_by_the_build_do_not_trigger_a_rebuild(course):
+    course.figure("one")
+    results: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch_course, args=(load_settings(course.root), results.put),
+                               kwargs={"stop": stop}, daemon=True)
+    watcher.start()
+    try:
+        assert results.get(timeout=60).ok
+        time.sleep(1.5)
+        assert results.empty()
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
