@@ -153,6 +153,9 @@ def uses_no_diagrams_or_dot(course: Path) -> str:
 def main() -> None:
     jobs = os.cpu_count() or 1
     cli = [sys.executable, "-m", "course_assets"]
+    # Measure as users run it: Python caching its bytecode (some CI images turn that off).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([*cli, "--help"], stdout=subprocess.DEVNULL, check=True)
     with tempfile.TemporaryDirectory(prefix="course-assets-bench-") as temporary:
         base = Path(temporary)
         course = base / "course"

@@ -21,6 +21,7 @@ from course_assets.plan import (
 from course_assets.sources import discover, figure_inputs, library_versions, relative
 
 GRAPHVIZ_CACHE = ".graphviz-version"
+HASH_CACHE = ".hash-cache.json"
 
 Reporter = Callable[[str], None]
 
@@ -86,15 +87,17 @@ def build_course(settings: Settings, options: BuildOptions = BuildOptions(),
     with fsutil.build_lock(settings.build_dir, on_wait=say):
         fsutil.remove_stale_temporaries(settings.build_dir)
         _ignore_machine_files(settings.build_dir)
-        result = _build_locked(settings, options, say)
+        with fsutil.stat_cache(settings.build_dir / HASH_CACHE):
+            result = _build_locked(settings, options, say)
     return replace(result, seconds=time.perf_counter() - started)
 
 
 def _ignore_machine_files(build_dir: Path) -> None:
-    # The lock and the Graphviz version cache belong to this machine, not to the course.
+    # The lock and the caches belong to this machine, not to the course.
     ignore = build_dir / ".gitignore"
-    if not ignore.exists():
-        fsutil.atomic_write(ignore, f".lock\n{GRAPHVIZ_CACHE}\n".encode())
+    wanted = f".lock\n{GRAPHVIZ_CACHE}\n{HASH_CACHE}\n".encode()
+    if _read(ignore) != wanted:
+        fsutil.atomic_write(ignore, wanted)
 
 
 def _build_locked(settings: Settings, options: BuildOptions, say: Reporter) -> BuildReport:
@@ -200,8 +203,20 @@ def _render_figures(settings: Settings, stale: list[FigurePlan], options: BuildO
         else:
             say(f"failed {outcome.name}")
 
-    outcomes = render_all(tasks, settings.worker_count(options.jobs), settings.root, done)
+    outcomes = render_all(tasks, settings.worker_count(options.jobs), settings.root, done,
+                          meanwhile=_import_chapter_renderers)
     return {o.name: o for o in outcomes}
+
+
+def _import_chapter_renderers() -> None:
+    # Chapters, the gallery and the decks are rendered next; their imports (Jinja2,
+    # markdown-it-py) overlap with the workers' rendering instead of following it.
+    import course_assets.chapters  # noqa: F401
+    from course_assets.gallery import gallery_template
+    from course_assets.slides import deck_template
+
+    gallery_template()
+    deck_template()
 
 
 def _figure_records(settings: Settings, manifest: Manifest, plans: list[FigurePlan],

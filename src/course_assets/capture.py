@@ -263,7 +263,9 @@ def preload_library_modules(script: Path) -> None:
         tree = ast.parse(script.read_bytes())
     except (SyntaxError, ValueError, OSError):
         return  # the real run reports it, at the author's line
-    for node in ast.walk(tree):
+    # Top-level statements only: that is where scripts import, and walking every expression
+    # of a large script costs more than the imports it saves.
+    for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module]
         elif isinstance(node, ast.Import):

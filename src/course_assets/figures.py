@@ -55,6 +55,10 @@ def render_figure(task: FigureTask) -> FigureOutcome:
     started = time.perf_counter()
     output = ""
     files: dict[str, bytes] = {}
+    try:
+        _prepare_worker(task.course_root)
+    except FigureError as exc:
+        return FigureOutcome(task.name, problem=Problem(task.script, None, exc.message))
     preload_library_modules(task.script)
     painting: list[tuple[str, raster.PendingPng]] = []
     try:
@@ -133,46 +137,44 @@ def _render_variant(task: FigureTask, theme: str, icon_filter, scratch: Path,
 
 
 def _prepare_worker(course_root: Path) -> None:
-    # Import the diagrams library once per worker, not once per figure.
+    # The diagrams library is imported once per worker (here, on its first figure), not once
+    # per figure.
     from course_assets import capture
 
     capture.check_library(course_root)
 
 
 def render_all(tasks: Iterable[FigureTask], jobs: int, course_root: Path,
-               on_done: Callable[[FigureOutcome], None] | None = None) -> list[FigureOutcome]:
-    """Render every task, `jobs` at a time; a failing figure never stops the others."""
+               on_done: Callable[[FigureOutcome], None] | None = None,
+               meanwhile: Callable[[], None] | None = None) -> list[FigureOutcome]:
+    """Render every task, `jobs` at a time; a failing figure never stops the others.
+
+    `meanwhile` runs in this process while the workers render (to prepare the next stage).
+    """
     tasks = list(tasks)
     outcomes: list[FigureOutcome] = []
-    for outcome in _outcomes(tasks, min(jobs, len(tasks)), course_root):
+    for outcome in _outcomes(tasks, min(jobs, len(tasks)), course_root, meanwhile):
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
     return sorted(outcomes, key=lambda o: o.name)
 
 
-def _outcomes(tasks: list[FigureTask], workers: int, course_root: Path) -> Iterator[FigureOutcome]:
+def _outcomes(tasks: list[FigureTask], workers: int, course_root: Path,
+              meanwhile: Callable[[], None] | None) -> Iterator[FigureOutcome]:
     if not tasks:
-        return
-    try:
-        _prepare_worker(course_root)
-    except FigureError as exc:
-        for task in tasks:
-            yield FigureOutcome(task.name, problem=Problem(task.script, None, exc.message))
-        return
-    if workers <= 1:
-        # One figure or one job: a pool would cost more to start than the work itself.
-        for task in tasks:
-            yield render_figure(task)
         return
     # Imported here: a build with nothing to render should not pay for process pools.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    # Always worker processes, even for one figure: this process never imports the diagrams
+    # library, and gets on with `meanwhile` while they work.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_prepare_worker,
-                             initargs=(course_root,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
         futures = {pool.submit(render_figure, t): t for t in tasks}
+        if meanwhile is not None:
+            meanwhile()
         for future in as_completed(futures):
             task = futures[future]
             try:

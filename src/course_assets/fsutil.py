@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import tempfile
 import time
@@ -21,11 +22,60 @@ def sha256_bytes(data: bytes) -> str:
 def sha256_file(path: Path) -> str | None:
     """Return the hash of the file's bytes, or None when it does not exist."""
     try:
+        if _stat_cache is not None:
+            return _stat_cache.sha256(path)
         return sha256_bytes(path.read_bytes())
     except FileNotFoundError:
         return None
     except IsADirectoryError:
         return "directory"
+
+
+class StatCache:
+    """Remember each file's hash with its size, mtime and inode, so unchanged files are not read.
+
+    A build with nothing to do would otherwise read and hash every output (tens of megabytes
+    for a large course). `check` never uses it: it always hashes the bytes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.entries: dict[str, list] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.entries = {}
+        self.changed = False
+
+    def sha256(self, path: Path) -> str:
+        stat = path.stat()
+        key = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+        entry = self.entries.get(str(path))
+        if entry is not None and entry[:3] == key:
+            return entry[3]
+        digest = sha256_bytes(path.read_bytes())
+        self.entries[str(path)] = [*key, digest]
+        self.changed = True
+        return digest
+
+    def save(self) -> None:
+        if self.changed:
+            with contextlib.suppress(OSError, OutputError):
+                atomic_write(self.path, json.dumps(self.entries, sort_keys=True).encode())
+
+
+_stat_cache: StatCache | None = None
+
+
+@contextlib.contextmanager
+def stat_cache(path: Path) -> Iterator[None]:
+    """Use (and afterwards save) the hash cache at `path` for every sha256_file inside."""
+    global _stat_cache
+    _stat_cache = StatCache(path)
+    try:
+        yield
+    finally:
+        _stat_cache.save()
+        _stat_cache = None
 
 
 def atomic_write(path: Path, data: bytes) -> None:

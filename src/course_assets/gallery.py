@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from pathlib import Path
@@ -48,13 +49,20 @@ def render_gallery(gallery_path: str, scripts_folder: str, figures: dict[str, Fi
             "script_link": _link(here, record.script),
         })
     kinds = {f["label"] for entry in entries for f in entry["files"]}
+    text = gallery_template().render(figures=entries, scripts_folder=scripts_folder,
+                           formats_sentence=_formats_sentence(kinds))
+    return (text.rstrip("\n") + "\n").encode("utf-8")
+
+
+@functools.cache
+def gallery_template():
+    """Return the compiled gallery template (compiled once per process)."""
+    import jinja2
+
     environment = jinja2.Environment(autoescape=False, keep_trailing_newline=True,
                                      undefined=jinja2.StrictUndefined)
     environment.filters["cell"] = lambda text: str(text).replace("|", "\\|")
-    template = environment.from_string(TEMPLATE.read_text(encoding="utf-8"))
-    text = template.render(figures=entries, scripts_folder=scripts_folder,
-                           formats_sentence=_formats_sentence(kinds))
-    return (text.rstrip("\n") + "\n").encode("utf-8")
+    return environment.from_string(TEMPLATE.read_text(encoding="utf-8"))
 
 
 def _kind(path: str) -> str:

@@ -100,7 +100,7 @@ def lint_markdown(path: Path, text: str, resolve_from: Path, *, images_must_reso
             problems.append(Problem(path, ref.line, f"image {ref.target} resolves to nothing"))
         elif ref.kind == "link" and links:
             problems.append(Problem(path, ref.line,
-                f"link {ref.target} resolves to nothing (it points at {target})", link_severity))
+                f"link {ref.target} resolves to nothing (no {_shown(target)})", link_severity))
     return problems
 
 
@@ -112,3 +112,11 @@ def figure_description(script: Path) -> str | None:
         return None
     docstring = ast.get_docstring(tree)
     return docstring.strip() if docstring and docstring.strip() else None
+
+
+def _shown(target: Path) -> str:
+    # Relative to the working directory when it is inside it, as the rest of the report is.
+    try:
+        return target.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(target)

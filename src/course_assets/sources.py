@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,9 @@ from pathlib import Path
 from course_assets import __version__
 from course_assets.config import Settings
 from course_assets.errors import Problem
+
+
+FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,14 @@ def discover(settings: Settings) -> Sources:
     figures: dict[str, Path] = {}
     if settings.diagrams_dir.is_dir():
         for script in sorted(settings.diagrams_dir.glob("*.py")):
-            if not script.name.startswith("_"):
-                figures[script.stem] = script
+            if script.name.startswith("_"):
+                continue
+            if not FIGURE_NAME.fullmatch(script.stem):
+                # A dot would collide with the outputs' own suffixes (x.dark.py and x's x.dark.svg).
+                problems.append(Problem(script, None, "a figure script's name may hold letters, "
+                                        "digits, '_' and '-' only; rename it"))
+                continue
+            figures[script.stem] = script
     chapters: dict[str, Path] = {}
     if settings.chapters_dir.is_dir():
         for source in sorted(settings.chapters_dir.rglob("*.md")):

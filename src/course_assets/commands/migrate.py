@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from course_assets.errors import display_path
-from course_assets.migrate import MigratePathError, Outcome, migrate
 
 
 @click.command("migrate")
@@ -42,6 +41,9 @@ def command(ctx: click.Context, paths: tuple[Path, ...], write: bool) -> None:
     Exit status: 0 when it ran (even if some images are only reported), 1 when a service
     link is malformed or a chapter cannot be read, 2 for usage errors such as a missing PATH.
     """
+    # Imported here: the parsers are large, and every other command starts without them.
+    from course_assets.migrate import MigratePathError, Outcome, migrate
+
     settings = ctx.obj.settings()
     # Like `git -C`: with -C, relative paths start from that folder, not the working directory.
     base = getattr(ctx.obj, "start", None) or Path.cwd()
