@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -118,3 +119,15 @@ def page(browser) -> Iterator:
         context.close()
 
 SvgChecker = Callable[[Path], None]
+
+
+def wait_until(page, predicate: str, arg=None, timeout: float = 30.0) -> None:
+    """Poll the JavaScript `predicate` in the page until it holds; fail after `timeout` seconds.
+
+    Not page.wait_for_function: it evaluates its predicate with eval(), which the
+    Content-Security-Policy of the preview and the slide decks rightly refuses.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(predicate, arg):
+        assert time.monotonic() < deadline, f"timed out waiting for: {predicate}"
+        time.sleep(0.05)

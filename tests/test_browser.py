@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, wait_until
 from svgtools import SVG, parse
 
 pytestmark = pytest.mark.browser
@@ -39,7 +39,7 @@ def test_icons_paint_through_img_not_blank_boxes(page, tmp_path):
     page_file = tmp_path / "page.html"
     page_file.write_text(f"<!doctype html><body style='margin:0;background:#fff'>{html}</body>")
     page.goto(page_file.as_uri())
-    page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+    wait_until(page, "Array.from(document.images).every(i => i.complete)")
     for i, svg in enumerate(svgs):
         element = page.locator(f"#f{i}")
         assert page.evaluate(f"document.getElementById('f{i}').naturalWidth") > 0, svg.name

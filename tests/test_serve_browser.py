@@ -18,6 +18,8 @@ from course_assets.build import BuildOptions
 from course_assets.config import load_settings
 from course_assets.preview import PreviewServer
 
+from conftest import wait_until
+
 pytestmark = pytest.mark.browser
 
 WAIT_MS = 30_000  # every wait is bounded; a rebuild here takes well under a second
@@ -48,8 +50,7 @@ def open_chapter(page, preview: PreviewServer):
     page.goto(preview.url + "chapters/intro.html")
     figure = page.locator("main img")
     expect(figure).to_have_js_property("complete", True, timeout=WAIT_MS)
-    page.wait_for_function("document.getElementById('preview-status').textContent !== ''",
-                           timeout=WAIT_MS)
+    expect(page.locator("#preview-status")).not_to_have_text("", timeout=WAIT_MS)
     return figure
 
 
@@ -67,10 +68,9 @@ def test_saving_a_figure_script_updates_the_open_chapter(page, preview, course):
 
     svg = fetched.value.text()
     assert "hourly retraining" in svg and "nightly training" not in svg
-    page.wait_for_function(
-        "url => { const img = document.querySelector('main img');"
-        " return img.src === url && img.complete && img.naturalWidth > 0; }",
-        arg=fetched.value.url, timeout=WAIT_MS)
+    wait_until(page, "url => { const img = document.querySelector('main img');"
+                     " return img.src === url && img.complete && img.naturalWidth > 0; }",
+               fetched.value.url)
     assert figure.screenshot() != old_pixels
     expect(page.locator("#preview-overlay")).to_be_hidden()
 
@@ -98,8 +98,7 @@ def test_a_broken_script_shows_its_error_until_fixed(page, preview, course):
 def test_the_index_follows_new_figures(page, preview, course):
     page.goto(preview.url)
     expect(page.locator(".preview-figures li")).to_have_count(1, timeout=WAIT_MS)
-    page.wait_for_function("document.getElementById('preview-status').textContent !== ''",
-                           timeout=WAIT_MS)
+    expect(page.locator("#preview-status")).not_to_have_text("", timeout=WAIT_MS)
 
     course.figure("serving", 'Mlflow("registry") >> Airflow("deploy")')
 

@@ -9,6 +9,7 @@ import pytest
 from markdown_it import MarkdownIt
 from PIL import Image
 
+from conftest import wait_until
 from slidetools import built_repo_course, pdf_page_sizes, relative_luminance
 
 pytestmark = pytest.mark.browser
@@ -59,7 +60,7 @@ def test_chapter_shows_the_figure_for_the_readers_theme(tmp_path_factory, page, 
                     f'<body style="margin:0;background:#888">{body}</body></html>')
     page.emulate_media(color_scheme=scheme)
     page.goto(html.as_uri())
-    page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth)")
+    wait_until(page, "Array.from(document.images).every(i => i.complete && i.naturalWidth)")
     figure = page.locator("picture img").nth(1)  # the three-stage process: no icons, flat
     assert figure.evaluate("i => i.currentSrc").endswith(
         "three_stage_process.dark.svg" if scheme == "dark" else "three_stage_process.svg")
@@ -107,8 +108,8 @@ def current(page) -> int:
 def test_deck_opens_offline_shows_its_first_slide_and_moves_with_the_keys(deck, offline_page):
     page = offline_page
     page.goto(deck.as_uri())
-    page.wait_for_function("document.documentElement.classList.contains('js')")
-    page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+    wait_until(page, "document.documentElement.classList.contains('js')")
+    wait_until(page, "Array.from(document.images).every(i => i.complete)")
     assert current(page) == 0
     first = page.locator(".slide.current")
     assert first.locator("h1").inner_text() == "Pipelines"
@@ -155,7 +156,7 @@ def test_deck_slide_fits_the_window_at_16_to_9(deck, browser):
 def test_deck_prints_one_slide_per_page(deck, offline_page):
     page = offline_page
     page.goto(deck.as_uri())
-    page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+    wait_until(page, "Array.from(document.images).every(i => i.complete)")
     pages = pdf_page_sizes(page.pdf(prefer_css_page_size=True, print_background=True))
     assert len(pages) == 4
     for width, height in pages:
@@ -173,6 +174,6 @@ def test_repository_deck_prints_a_handout_page_per_section(tmp_path_factory, off
     page = offline_page
     deck = course / "build/slides/chapter-1.html"
     page.goto(deck.as_uri())
-    page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+    wait_until(page, "Array.from(document.images).every(i => i.complete)")
     assert len(pdf_page_sizes(page.pdf(prefer_css_page_size=True))) == 5
     assert page.errors == []
