@@ -57,6 +57,13 @@ class StatCache:
         self.changed = True
         return digest
 
+    def remember(self, path: Path, digest: str) -> None:
+        """Record the hash of a file just written, so the next build need not read it."""
+        with contextlib.suppress(OSError):
+            stat = path.stat()
+            self.entries[str(path)] = [stat.st_size, stat.st_mtime_ns, stat.st_ino, digest]
+            self.changed = True
+
     def save(self) -> None:
         if self.changed:
             with contextlib.suppress(OSError, OutputError):
@@ -96,6 +103,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise OutputError(_why(path, exc)) from None
+    if _stat_cache is not None:
+        _stat_cache.remember(path, sha256_bytes(data))
 
 
 def _why(path: Path, exc: OSError) -> str:
