@@ -103,3 +103,13 @@ def test_check_needs_no_graphviz(built, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot anywhere
     result = built.run("check")
     assert result.exit_code == 0, result.output
+
+
+def test_description_left_by_migrate_is_a_warning(built):
+    built.figure("migrated", doc="TODO(migrate): improve this description.\n\nA flowchart.")
+    built.chapter("ch", '{{ diagram("one") }} {{ diagram("two") }} {{ diagram("migrated") }}\n')
+    built.run("build")
+    result = built.run("check")
+    assert result.exit_code == 0
+    assert "diagrams/migrated.py:1: warning: figure description is still the one `migrate` wrote" \
+        in result.output

@@ -41,23 +41,43 @@ def rebuild(settings: Settings, options: BuildOptions, on_build: OnBuild,
         on_build(exc)
 
 
+def source_stamps(settings: Settings) -> dict[str, int]:
+    """Return the modification time of every watched source file."""
+    stamps = {}
+    for root in watched_paths(settings):
+        for path in [root] if root.is_file() else root.rglob("*"):
+            if path.is_file() and is_source_change(settings, str(path)):
+                stamps[str(path)] = path.stat().st_mtime_ns
+    return stamps
+
+
 def watch_course(settings: Settings, on_build: OnBuild, *, options: BuildOptions = BuildOptions(),
                  stop: threading.Event | None = None, report: Callable[[str], None] | None = None,
                  debounce_ms: int = 150) -> None:
     """Build, then rebuild what each save affects until `stop` is set (or Ctrl-C)."""
     import watchfiles
 
+    # The watcher starts only after the first build, so saves made during that build are found
+    # by comparing modification times once it runs.
+    before_first_build = source_stamps(settings)
     rebuild(settings, options, on_build, report)
+    first = True
     for changes in watchfiles.watch(
         *watched_paths(settings),
         watch_filter=lambda _change, path: is_source_change(settings, path),
         stop_event=stop,
         debounce=debounce_ms,
         step=50,
-        rust_timeout=500,
-        yield_on_timeout=False,
+        rust_timeout=300,
+        yield_on_timeout=True,
         raise_interrupt=False,
     ):
+        if first:
+            first = False
+            if not changes and source_stamps(settings) == before_first_build:
+                continue
+        elif not changes:
+            continue
         if any(Path(path) == settings.pyproject for _, path in changes):
             try:
                 settings = load_settings(settings.root)
