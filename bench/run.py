@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from synthetic import write_course  # noqa: E402 - bench/ is not a package
+from synthetic import write_big_figure_course, write_course  # noqa: E402 - bench/ is not a package
 
 REPEATS = 5  # the short runs are repeated and their median reported
 
@@ -191,6 +191,12 @@ def main() -> None:
         shutil.rmtree(course / "build")
         cold = with_peak(cold, run("cold build", build, course, sample=True))
 
+        big_course = base / "big"
+        write_big_figure_course(big_course)
+        big = run("1,000-node figure", build, big_course, sample=False)
+        shutil.rmtree(big_course / "build")
+        big = with_peak(big, run("1,000-node figure", build, big_course, sample=True))
+
     rows = [floor, plain_run, cold, unchanged, one]
     print(f"machine: {platform.machine()}, {jobs} CPUs, {platform.system()} {platform.release()}, "
           f"Python {platform.python_version()}")
@@ -201,6 +207,8 @@ def main() -> None:
     for row in rows:
         print(f"{row.name:<22}{row.seconds:>9.2f}{row.seconds / floor.seconds:>9.2f}"
               f"{row.peak_mb:>9.0f}")
+    # Another course, so no ratio to this floor: one script of 1,000 icon nodes, cold.
+    print(f"{big.name:<22}{big.seconds:>9.2f}{'-':>9}{big.peak_mb:>9.0f}")
     print()
     verdicts = [
         ("cold build <= 1.3x floor", cold.seconds <= 1.3 * floor.seconds,
@@ -210,7 +218,7 @@ def main() -> None:
         ("no-change build <= 0.25 s", unchanged.seconds <= 0.25, f"{unchanged.seconds:.3f} s"),
         ("one script changed <= 0.5 s", one.seconds <= 0.5, f"{one.seconds:.3f} s"),
         ("peak memory <= 200 MB", max(cold.peak_mb, unchanged.peak_mb, one.peak_mb) <= 200,
-         f"{max(cold.peak_mb, unchanged.peak_mb, one.peak_mb):.0f} MB"),
+         f"{max(cold.peak_mb, unchanged.peak_mb, one.peak_mb):.0f} MB (the course builds)"),
     ]
     for target, met, measured in verdicts:
         print(f"{'met ' if met else 'MISSED'} {target}: {measured}")

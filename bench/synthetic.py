@@ -65,3 +65,25 @@ def write_course(root: Path, figures: int = 100, chapters: int = 20, seed: int =
                      f'{{{{ diagram("figure_{index:03d}") }}}}', ""]
         (root / "chapters" / f"chapter-{c:02d}.md").write_text("\n".join(body))
     return scripts
+
+
+def write_big_figure_course(root: Path, nodes: int = 1000) -> None:
+    """Write a course with one figure of `nodes` icon nodes in 20 clusters."""
+    (root / "diagrams").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[tool.course-assets]\nformats = ["svg"]\n')
+    per_cluster = nodes // 20
+    (root / "diagrams" / "big.py").write_text(
+        f'"""A figure of {nodes} nodes in 20 clusters."""\n'
+        "from diagrams import Cluster, Diagram\n"
+        "from diagrams.onprem.mlops import Mlflow\n\n"
+        'with Diagram("Big", show=False, direction="TB"):\n'
+        "    previous = None\n"
+        "    for group in range(20):\n"
+        '        with Cluster(f"group {group}"):\n'
+        f'            nodes = [Mlflow(f"m{{group}}-{{i}}") for i in range({per_cluster})]\n'
+        "        for a, b in zip(nodes, nodes[1:]):\n"
+        "            a >> b\n"
+        "        if previous:\n"
+        "            previous >> nodes[0]\n"
+        "        previous = nodes[-1]\n"
+    )

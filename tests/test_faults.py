@@ -91,7 +91,7 @@ def test_syntax_error_gives_file_line_and_column(two_figures):
 def test_script_must_define_exactly_one_diagram(two_figures, code, expected):
     before = break_bad(two_figures, code)
     result = two_figures.run("build")
-    assert f"diagrams/bad.py" in result.output and expected in result.output
+    assert "diagrams/bad.py" in result.output and expected in result.output
     assert "exactly one" in result.output
     assert_rest_built_and_old_kept(two_figures, before, result)
 

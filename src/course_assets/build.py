@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from course_assets import fsutil
@@ -15,10 +15,12 @@ from course_assets.errors import OutputError, Problem, Severity
 from course_assets.figures import FigureOutcome, FigureTask, render_all, warning_problems
 from course_assets.manifest import ChapterRecord, FigureRecord, Manifest, load_manifest
 from course_assets.plan import (
-    ChapterPlan, FigureFacts, FigurePlan, Status, chapter_inputs, chapter_output_path,
+    ChapterPlan, FigureFacts, FigurePlan, Status, chapter_inputs, chapter_output_path, facts_from,
     orphaned_outputs, plan_chapters, plan_figures,
 )
-from course_assets.sources import discover, figure_inputs, library_versions, relative
+from course_assets.sources import (
+    dependency_path, discover, figure_inputs, library_versions, relative,
+)
 
 GRAPHVIZ_CACHE = ".graphviz-version"
 HASH_CACHE = ".hash-cache.json"
@@ -108,12 +110,12 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter) -> B
     environment = local_environment(settings)
 
     figure_plans = plan_figures(settings, figures, manifest, environment, options.force)
-    refused = _hand_edits(figure_plans, options.force)
+    refused = _hand_edits(settings, figure_plans, options.force)
     # Chapters' hand edits are found before any work, from what the manifest recorded.
-    early_chapters = plan_chapters(settings, chapters, manifest, _facts_from(manifest),
+    early_chapters = plan_chapters(settings, chapters, manifest, facts_from(manifest),
                                    environment, options.force)
-    refused += _hand_edits(early_chapters, options.force)
-    refused += hand_edits(settings, manifest, options.force)
+    refused += _hand_edits(settings, early_chapters, options.force)
+    refused += hand_edits(settings, manifest, set(chapters), bool(figures), options.force)
     if refused:
         return BuildReport(figures=len(figures), chapters=len(chapters),
                            problems=tuple(problems + refused))
@@ -166,24 +168,20 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter) -> B
     )
 
 
-def _hand_edits(plans: list, force: bool) -> list[Problem]:
+def _hand_edits(settings: Settings, plans: list, force: bool) -> list[Problem]:
     if force:
         return []
     found = []
     for plan in plans:
         for output in plan.outputs:
             if output.status is Status.HAND_EDITED:
-                source = "chapters/" if isinstance(plan, ChapterPlan) else "diagrams/"
+                sources = settings.chapters_dir if isinstance(plan, ChapterPlan) else \
+                    settings.diagrams_dir
                 found.append(Problem(Path(output.path), None,
                     "was changed by hand (or not written by course-assets), so the build "
-                    f"will not overwrite it; edit the source in {source} instead, "
-                    "or run `course-assets build --force` to replace it"))
+                    f"will not overwrite it; edit the source in {relative(settings, sources)}/ "
+                    "instead, or run `course-assets build --force` to replace it"))
     return found
-
-
-def _facts_from(manifest: Manifest) -> dict[str, FigureFacts]:
-    return {name: FigureFacts(r.title, r.description, r.outputs)
-            for name, r in manifest.figures.items()}
 
 
 def _render_figures(settings: Settings, stale: list[FigurePlan], options: BuildOptions,
@@ -240,7 +238,7 @@ def _figure_records(settings: Settings, manifest: Manifest, plans: list[FigurePl
                 records[plan.name] = plan.record  # keep the old output, still out of date
         else:
             problems.extend(warning_problems(outcome, plan.script))
-            helpers = tuple(relative(settings, h) for h in outcome.helpers)
+            helpers = tuple(dependency_path(settings, h) for h in outcome.helpers)
             records[plan.name] = FigureRecord(
                 script=relative(settings, plan.script),
                 helpers=helpers,
@@ -317,13 +315,19 @@ def _write(settings: Settings, old: Manifest, final: Manifest, files: dict[str, 
            removable: list[str]) -> list[str]:
     changed = {path: data for path, data in files.items()
                if fsutil.sha256_file(settings.root / path) != fsutil.sha256_bytes(data)}
+    # What an interrupted build left and this one did not redo (a figure that fails now, say)
+    # stays known as ours, so the next build replaces it instead of calling it a hand edit.
+    leftover = {path: digest for path, digest in old.pending.items()
+                if path not in files and path not in removable}
+    final = replace(final, pending=leftover)
     final_bytes = final.to_json()
     if not changed and not removable:
         if _read(settings.manifest_path) != final_bytes:
             fsutil.atomic_write(settings.manifest_path, final_bytes)
         return []
     pending = {path: fsutil.sha256_bytes(data) for path, data in changed.items()}
-    fsutil.atomic_write(settings.manifest_path, replace(old, pending=pending).to_json())
+    fsutil.atomic_write(settings.manifest_path,
+                        replace(old, pending={**old.pending, **pending}).to_json())
     for path, data in sorted(changed.items()):
         fsutil.atomic_write(settings.root / path, data)
     for path in removable:

@@ -20,6 +20,8 @@ from course_assets.errors import FigureError
 
 # The padding the diagrams library puts around every figure (two inches), which we tighten.
 LIBRARY_PADDING = diagrams.Diagram._default_graph_attrs["pad"]
+# The library's own icons change only with its version, which is an input already.
+LIBRARY_ICONS = Path(diagrams.__file__).resolve().parent.parent / "resources"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class CapturedFigure:
     title: str
     description: str
     dot_source: str
+    # Files the figure depends on besides its script: helper modules and the course's own icons.
     helpers: tuple[Path, ...]
     # Icons the graph shows in place of the script's own, each with the icon it stands for.
     icon_copies: tuple[tuple[Path, Path], ...] = ()
@@ -43,6 +46,7 @@ class _Recorder:
     next_id: int = 0
     icon_filter: Callable[[Path], Path] | None = None
     icon_copies: dict[Path, Path] = field(default_factory=dict)
+    own_icons: set[Path] = field(default_factory=set)
 
 
 _recorder: _Recorder | None = None
@@ -96,7 +100,7 @@ def capture_script(script: Path, course_root: Path, padding: float,
         raise _author_error(exc, script) from None
     finally:
         _recorder = None
-    helpers = _helpers_imported(modules_before, script)
+    helpers = tuple(sorted({*_helpers_imported(modules_before, script), *recorder.own_icons}))
     return _single_figure(recorder, script, namespace, helpers, padding)
 
 
@@ -191,6 +195,8 @@ def _checked(load_icon):
     def load_existing_icon(self):
         given = load_icon(self)
         icon = _resolve_icon(given)
+        if _recorder is not None and LIBRARY_ICONS not in icon.resolve().parents:
+            _recorder.own_icons.add(icon.resolve())
         if _recorder is not None and _recorder.icon_filter is not None:
             original, icon = icon, _recorder.icon_filter(icon)
             if icon != original:

@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from course_assets.errors import Problem
+from course_assets.errors import ConfigError, Problem
 from course_assets.sources import figure_template_path
 
 WIDTH = re.compile(r"[1-9][0-9]{0,4}(px|%)?")
@@ -78,7 +78,15 @@ class ChapterRenderer:
         snippet_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=True,
                                            keep_trailing_newline=False)
         template_path = figure_template_path(templates_dir)
-        self._snippet = snippet_env.from_string(template_path.read_text(encoding="utf-8"))
+        self._snippet_path = template_path
+        try:
+            self._snippet = snippet_env.from_string(template_path.read_text(encoding="utf-8"))
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(f"{template_path}:{exc.lineno}: template syntax error: "
+                              f"{exc.message}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{template_path}: cannot read the figure template as UTF-8 "
+                              f"({exc})") from None
 
     def render(self, source_path: Path, output_path: Path) -> RenderedChapter:
         """Render one chapter to the Markdown that goes to `output_path`."""
@@ -135,10 +143,15 @@ class ChapterRenderer:
         dark_src = (Path(os.path.relpath(figure.dark_svg, output_path.parent)).as_posix()
                     if figure.dark_svg is not None else None)
         text = alt if alt is not None else figure.description or figure.title
-        return self._snippet.render(
-            src=src, dark_src=dark_src, alt=" ".join(str(text).split()), width=width,
-            title=figure.title, name=name,
-        )
+        try:
+            return self._snippet.render(
+                src=src, dark_src=dark_src, alt=" ".join(str(text).split()), width=width,
+                title=figure.title, name=name,
+            )
+        except jinja2.UndefinedError as exc:
+            raise ChapterError(f"the figure template {self._snippet_path} uses an undefined "
+                               f"variable: {exc.message} (it gets src, dark_src, alt, width, "
+                               "title and name)") from None
 
 
 def _template_line(exc: BaseException, filename: str) -> int | None:

@@ -11,9 +11,10 @@ from course_assets.errors import Problem, Severity
 from course_assets.lint import figure_description, lint_markdown
 from course_assets.manifest import Manifest, load_manifest
 from course_assets.plan import (
-    FigureFacts, Status, chapter_output_path, orphaned_outputs, plan_chapters, plan_figures,
+    FigureFacts, Status, chapter_output_path, facts_from, orphaned_outputs, plan_chapters,
+    plan_figures,
 )
-from course_assets.sources import discover, library_versions
+from course_assets.sources import discover, library_versions, relative
 
 BUILD = "run `course-assets build`"
 FORCE = "edit the source instead, then run `course-assets build --force`"
@@ -47,8 +48,7 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
     environment = manifest.environment
     for plan in plan_figures(settings, sources.figures, manifest, environment):
         problems += _output_problems(plan.status, plan.outputs, plan.script)
-    facts = {name: FigureFacts(r.title, r.description, r.outputs)
-             for name, r in manifest.figures.items()}
+    facts = facts_from(manifest)
     chapter_plans = plan_chapters(settings, sources.chapters, manifest, facts, environment)
     for plan in chapter_plans:
         problems += _output_problems(plan.status, plan.outputs, plan.source)
@@ -105,23 +105,19 @@ def _output_problems(status: Status, outputs, source: Path) -> list[Problem]:
 
 
 def _strangers(settings: Settings, manifest: Manifest) -> list[Problem]:
-    owned = set(manifest.owned_outputs()) | {_relative(settings, settings.manifest_path)}
+    owned = set(manifest.owned_outputs()) | {relative(settings, settings.manifest_path)}
     found = []
     if not settings.build_dir.is_dir():
         return found
     for path in sorted(settings.build_dir.rglob("*")):
-        relative = _relative(settings, path)
-        if path.is_dir() or any(part.startswith(".") for part in Path(relative).parts):
+        name = relative(settings, path)
+        if path.is_dir() or any(part.startswith(".") for part in Path(name).parts):
             continue
-        if relative not in owned:
-            found.append(Problem(Path(relative), None,
+        if name not in owned:
+            found.append(Problem(Path(name), None,
                 "not written by course-assets: build/ holds only generated files; "
                 "delete it, or move it to the sources"))
     return found
-
-
-def _relative(settings: Settings, path: Path) -> str:
-    return path.relative_to(settings.root).as_posix()
 
 
 def _lint(settings: Settings, figures: dict[str, Path], chapters: dict[str, Path],
@@ -149,7 +145,7 @@ def _lint(settings: Settings, figures: dict[str, Path], chapters: dict[str, Path
                                       links=True, strict=strict)
         built_text = _read_text(built)
         if built_text is not None:
-            problems += lint_markdown(Path(_relative(settings, built)), built_text, built.parent,
+            problems += lint_markdown(Path(relative(settings, built)), built_text, built.parent,
                                       images_must_resolve=True, links=False, strict=strict)
     return problems
 
@@ -173,9 +169,9 @@ def _chapter_diffs(settings: Settings, plans, facts: dict[str, FigureFacts]) -> 
             continue
         current = _read_text(output) or ""
         if current != rendered.text:
-            label = _relative(settings, output)
+            label = relative(settings, output)
             diffs.append("".join(difflib.unified_diff(
                 current.splitlines(keepends=True), rendered.text.splitlines(keepends=True),
-                f"{label} (on disk)", f"{label} (as built from {_relative(settings, plan.source)})",
+                f"{label} (on disk)", f"{label} (as built from {relative(settings, plan.source)})",
             )))
     return diffs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,15 @@ class CourseAssetsGroup(click.Group):
         except CourseAssetsError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last resort: one line, not a traceback
+            if os.environ.get("COURSE_ASSETS_DEBUG"):
+                raise
+            click.echo(f"error: internal error: {type(exc).__name__}: {exc} (this is a bug in "
+                       "course-assets; run with COURSE_ASSETS_DEBUG=1 for the traceback)",
+                       err=True)
+            ctx.exit(EXIT_BUILD_ERRORS)
 
 
 @click.group(cls=CourseAssetsGroup, context_settings={"help_option_names": ["-h", "--help"]})

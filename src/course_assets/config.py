@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "formats": ["svg", "png", "dark"],
 }
 FORMATS = ("svg", "png", "dark")
+MAX_TIMEOUT = 86400
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,9 @@ class Settings:
         return max(1, jobs)
 
     def fingerprint(self) -> str:
-        """Hash the settings that change what a build writes (not where sources live)."""
+        """Hash the settings that change what a build writes (not how fast or how patiently)."""
         relevant = {k: v for k, v in self.raw.items() if k not in {"jobs", "timeout"}}
+        relevant["formats"] = sorted(relevant.get("formats", []))
         blob = json.dumps(relevant, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 
@@ -118,10 +120,12 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
     for key in ("diagrams", "chapters", "build", "templates"):
         if not isinstance(merged[key], str) or not merged[key]:
             raise ConfigError(f"{pyproject}: [tool.{TABLE}] {key} must be a folder name")
-    if not _is_number(merged["timeout"]) or merged["timeout"] <= 0:
-        raise ConfigError(f"{pyproject}: [tool.{TABLE}] timeout must be a number of seconds above 0")
-    if not _is_number(merged["padding"]) or merged["padding"] < 0:
-        raise ConfigError(f"{pyproject}: [tool.{TABLE}] padding must be a number of inches, 0 or more")
+    if not _is_number(merged["timeout"]) or not 0 < merged["timeout"] <= MAX_TIMEOUT:
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] timeout must be a number of seconds "
+                          f"above 0 and at most {MAX_TIMEOUT}")
+    if not _is_number(merged["padding"]) or not 0 <= merged["padding"] <= 100:
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] padding must be a number of inches "
+                          "from 0 to 100")
     if isinstance(merged["jobs"], bool) or not isinstance(merged["jobs"], int) or merged["jobs"] < 0:
         raise ConfigError(f"{pyproject}: [tool.{TABLE}] jobs must be a whole number (0: one per CPU)")
     formats = merged["formats"]
@@ -130,9 +134,18 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
             f"{pyproject}: [tool.{TABLE}] formats must be a list drawn from {list(FORMATS)} "
             "and include \"svg\""
         )
-    build_dir = (root / merged["build"]).resolve()
-    if build_dir == root.resolve() or root.resolve() not in build_dir.parents:
-        raise ConfigError(f"{pyproject}: [tool.{TABLE}] build must be a folder inside the course")
+    folders = {key: (root / merged[key]).resolve() for key in ("diagrams", "chapters", "build",
+                                                               "templates")}
+    for key, folder in folders.items():
+        if folder == root or root not in folder.parents:
+            raise ConfigError(f"{pyproject}: [tool.{TABLE}] {key} must be a folder inside the "
+                              f"course, not {merged[key]!r}")
+    for key in ("diagrams", "chapters", "templates"):
+        source, build = folders[key], folders["build"]
+        if source == build or build in source.parents or source in build.parents:
+            # The build would read its own outputs as sources, and grow with every run.
+            raise ConfigError(f"{pyproject}: [tool.{TABLE}] build ({merged['build']!r}) and "
+                              f"{key} ({merged[key]!r}) must not contain each other")
     diagrams_dir = root / merged["diagrams"]
     if (diagrams_dir / "__init__.py").exists():
         raise ConfigError(

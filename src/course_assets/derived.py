@@ -98,20 +98,27 @@ def _plan(settings: Settings, kind: str, name: str, about: Path, inputs: str,
     return DerivedPlan(kind, name, about, inputs, record, status, outputs)
 
 
-def hand_edits(settings: Settings, manifest: Manifest, force: bool) -> list[Problem]:
-    """Return a problem for each gallery or deck file changed since the build wrote it."""
+def hand_edits(settings: Settings, manifest: Manifest, chapter_names: set[str],
+               has_figures: bool, force: bool) -> list[Problem]:
+    """Return a problem for each gallery or deck file changed by hand, or not written by us."""
     if force:
         return []
-    recorded = ([manifest.gallery] if manifest.gallery else []) + list(manifest.slides.values())
+    expected: dict[str, dict[str, str]] = {}
+    if has_figures:
+        recorded = manifest.gallery.outputs if manifest.gallery else {}
+        expected.update({gallery_output_path(settings): recorded})
+    for name in chapter_names:
+        record = manifest.slides.get(name)
+        for path in slide_output_paths(settings, name):
+            expected[path] = record.outputs if record else {}
     found = []
-    for record in recorded:
-        for state in output_states(settings, tuple(sorted(record.outputs)), record.outputs,
-                                   manifest):
-            if state.status is Status.HAND_EDITED:
-                found.append(Problem(Path(state.path), None,
-                    "was changed by hand, so the build will not overwrite it; it is made from "
-                    "the figures and chapters, so edit those instead, or run "
-                    "`course-assets build --force` to replace it"))
+    for path, recorded in sorted(expected.items()):
+        (state,) = output_states(settings, (path,), recorded, manifest)
+        if state.status is Status.HAND_EDITED:
+            found.append(Problem(Path(state.path), None,
+                "was changed by hand (or not written by course-assets), so the build will not "
+                "overwrite it; it is made from the figures and chapters, so edit those instead, "
+                "or run `course-assets build --force` to replace it"))
     return found
 
 

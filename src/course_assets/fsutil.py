@@ -29,6 +29,8 @@ def sha256_file(path: Path) -> str | None:
         return None
     except IsADirectoryError:
         return "directory"
+    except OSError as exc:  # a folder in the way is a file, or the file cannot be read
+        raise OutputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 class StatCache:

@@ -22,7 +22,6 @@ def render_gallery(gallery_path: str, scripts_folder: str, figures: dict[str, Fi
                    chapters: dict[str, ChapterRecord],
                    chapter_outputs: dict[str, str]) -> bytes:
     """Return the gallery's Markdown; paths are relative to the course root, with slashes."""
-    import jinja2
 
     here = posixpath.dirname(gallery_path)
     entries = []

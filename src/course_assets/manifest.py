@@ -16,7 +16,7 @@ class FigureRecord:
     """A figure as last built: its sources, the hash of them, and what it wrote."""
 
     script: str
-    helpers: tuple[str, ...]
+    helpers: tuple[str, ...]  # helper modules and the course's own icons it read
     inputs: str
     title: str
     description: str

@@ -125,6 +125,12 @@ class FigureFacts:
     outputs: dict[str, str]
 
 
+def facts_from(manifest: Manifest) -> dict[str, FigureFacts]:
+    """Return what the last build recorded of each figure."""
+    return {name: FigureFacts(r.title, r.description, r.outputs)
+            for name, r in manifest.figures.items()}
+
+
 def chapter_inputs(settings: Settings, source: Path, used: tuple[str, ...],
                    figures: dict[str, FigureFacts], environment: dict[str, str]) -> str:
     """Hash a chapter's source, the figure template and the figures it embeds."""

@@ -70,12 +70,6 @@ class PendingPng:
         self._process.communicate()
 
 
-def render_png(source: str, size: tuple[int, int], timeout: float) -> bytes:
-    """Return the DOT `source` painted by Graphviz (icons included) at exactly `size` pixels."""
-    with tempfile.TemporaryDirectory(prefix="course-assets-png-") as scratch:
-        return PendingPng(source, timeout, Path(scratch)).result(size)
-
-
 def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
     """Return `data` as a PNG of exactly `size` with no metadata (same pixels, same bytes).
 

@@ -297,7 +297,6 @@ def _render_block(parser: MarkdownIt, block: _Block, chapter_path: str, deck_pat
 
 def _html_deck(parser: MarkdownIt, slides: list[_Slide], title: str, chapter_path: str,
                deck_path: str, read: Reader) -> str:
-    import jinja2
     from markupsafe import Markup
 
     css = (TEMPLATES / "deck.css").read_text(encoding="utf-8")

@@ -104,6 +104,14 @@ def _installed_version(distribution: str) -> str:
     return metadata.version(distribution)
 
 
+def dependency_path(settings: Settings, path: Path) -> str:
+    """Name a file a figure depends on: relative to the course root, or absolute outside it."""
+    try:
+        return relative(settings, path)
+    except ValueError:
+        return path.resolve().as_posix()
+
+
 def relative(settings: Settings, path: Path) -> str:
     """Return `path` relative to the course root, with slashes."""
     try:

@@ -29,7 +29,8 @@ ALLOWED_TAGS = frozenset(
 GRAPHVIZ_LINK = f"{{{SVG_NS}}}a"
 GRAPHVIZ_IMAGE = f"{{{SVG_NS}}}image"
 TITLE = f"{{{SVG_NS}}}title"
-EXTERNAL_URL = re.compile(r"url\(\s*(?!['\"]?#)", re.IGNORECASE)
+LOCAL_URL = re.compile(r"url\(#([A-Za-z0-9_.:-]+)\)")
+TRANSFORM = re.compile(r"(\s*(matrix|translate|scale|rotate|skewX|skewY)\([-0-9.eE,\s]*\)\s*)+")
 PT_TO_PX = 4 / 3
 
 IconLoader = Callable[[Path], Icon]
@@ -129,10 +130,18 @@ def _embed_icons(root: ET.Element, prefix: str, load_icon: IconLoader) -> None:
 
 
 def _prefix_ids(root: ET.Element, prefix: str) -> None:
+    renamed = {}
     for element in root.iter():
         value = element.get("id")
         if value and not value.startswith(prefix):
-            element.set("id", f"{prefix}-{value}")
+            renamed[value] = f"{prefix}-{value}"
+            element.set("id", renamed[value])
+    # Gradients are referenced as url(#id) from fill and stroke; those follow the new ids.
+    for element in root.iter():
+        for attribute, value in element.attrib.items():
+            match = LOCAL_URL.fullmatch(value)
+            if match and match.group(1) in renamed:
+                element.set(attribute, f"url(#{renamed[match.group(1)]})")
 
 
 def sanitize(root: ET.Element) -> None:
@@ -149,8 +158,13 @@ def sanitize(root: ET.Element) -> None:
             elif attribute in HREF_ATTRS:
                 if not _is_local_reference(element, value):
                     del element.attrib[attribute]
-            # Checked only where a url(...) can be: embedded icons are long and have none.
-            elif "(" in value and EXTERNAL_URL.search(value):
+            elif local == "style":
+                del element.attrib[attribute]  # Graphviz writes none; CSS could load anything
+            # Only transforms and url(#fragment) may hold a call or an escape; anything else
+            # that does (url(http:...), image-set(...), CSS escapes) is dropped.
+            elif ("(" in value or "\\" in value) and not (
+                local == "transform" and TRANSFORM.fullmatch(value) or LOCAL_URL.fullmatch(value)
+            ):
                 del element.attrib[attribute]
 
 
@@ -179,18 +193,3 @@ def _label(root: ET.Element, prefix: str, title: str, description: str) -> None:
     root.text = "\n"
     root.set("role", "img")
     root.set("aria-labelledby", f"{title_id} {desc_id}")
-
-
-def external_references(svg: bytes) -> list[str]:
-    """List every reference in `svg` that is not an embedded image or an in-file fragment."""
-    root = ET.fromstring(svg)
-    found = []
-    for element in root.iter():
-        for attribute, value in element.attrib.items():
-            if attribute in HREF_ATTRS and not (
-                value.startswith("#") or value.startswith("data:image/png;base64,")
-            ):
-                found.append(value)
-            elif EXTERNAL_URL.search(value):
-                found.append(value)
-    return found
