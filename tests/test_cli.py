@@ -85,3 +85,15 @@ def test_quiet_build_prints_nothing_when_all_is_well(course):
                                   ["nonsense"]])
 def test_bad_options_exit_2(course, args):
     assert course.run(*args).exit_code == 2
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(course):
+    for index in range(40):
+        course.figure(f"figure_{index:02d}")
+    process = subprocess.Popen([sys.executable, "-m", "course_assets", "list"], cwd=course.root,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.read(10)
+    process.stdout.close()  # as `course-assets list | head -c 10` does
+    error = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert "Traceback" not in error and "internal error" not in error

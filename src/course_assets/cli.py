@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +39,10 @@ class CourseAssetsGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`course-assets list | head`): nothing left to say to it.
+            _silence_stdout()
+            ctx.exit(EXIT_BUILD_ERRORS)
         except Exception as exc:  # noqa: BLE001 - the last resort: one line, not a traceback
             if os.environ.get("COURSE_ASSETS_DEBUG"):
                 raise
@@ -68,6 +74,30 @@ def _register() -> None:
 _register()
 
 
+def _silence_stdout() -> None:
+    # Python would otherwise report the broken pipe again when it flushes at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main() -> None:
     """Run the command line."""
-    cli(prog_name="course-assets")
+    try:
+        cli(prog_name="course-assets")
+    except SystemExit as exc:
+        code = exc.code
+    else:  # pragma: no cover - click always ends with SystemExit
+        code = EXIT_OK
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = EXIT_BUILD_ERRORS
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    if threading.active_count() == 1:
+        # Every file is written and closed by now; tearing down the interpreter's modules
+        # would only add a twentieth of a second to each command.
+        os._exit(code or EXIT_OK)
+    sys.exit(code)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import struct
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image, UnidentifiedImageError
 
 from course_assets.errors import FigureError
 
@@ -48,16 +47,34 @@ def load_icon(path: Path) -> Icon:
 
 
 def _encode(raw: bytes, digest: str, path: Path) -> Icon:
-    try:
-        with Image.open(io.BytesIO(raw)) as image:
-            width, height = image.size  # read from the header; PNG bytes are embedded as they are
-            if not raw.startswith(PNG_SIGNATURE):
-                image.load()
-                # Embedded icons are always PNG, so every viewer and slide tool can show them.
-                out = io.BytesIO()
-                image.save(out, format="PNG", optimize=False)
-                raw = out.getvalue()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise FigureError(f"icon file is not an image Pillow can read: {path} ({exc})") from None
+    size = _png_size(raw)
+    if size is not None:
+        width, height = size  # PNG bytes are embedded as they are
+    else:
+        raw, width, height = _to_png(raw, path)
     encoded = base64.b64encode(raw).decode("ascii")
     return Icon(digest, f"data:image/png;base64,{encoded}", width, height)
+
+
+def _png_size(raw: bytes) -> tuple[int, int] | None:
+    """Return a PNG's size from its header, or None when `raw` is not a PNG."""
+    # Reading 24 bytes spares importing Pillow in a worker whose icons are all PNG (the
+    # diagrams library's are), which one-figure rebuilds notice.
+    if not raw.startswith(PNG_SIGNATURE) or raw[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", raw[16:24])
+    return (width, height) if width and height else None
+
+
+def _to_png(raw: bytes, path: Path) -> tuple[bytes, int, int]:
+    """Convert another image format to PNG, so every viewer and slide tool can show it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            image.load()
+            out = io.BytesIO()
+            image.save(out, format="PNG", optimize=False)
+            return out.getvalue(), image.size[0], image.size[1]
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise FigureError(f"icon file is not an image Pillow can read: {path} ({exc})") from None
