@@ -88,8 +88,8 @@ def test_bad_options_exit_2(course, args):
 
 
 def test_a_reader_that_goes_away_gets_no_traceback(course):
-    for index in range(40):
-        course.figure(f"figure_{index:02d}")
+    for index in range(40):  # 40 descriptions of 3,000 characters: more than a pipe holds
+        course.figure(f"figure_{index:02d}", doc="A long description. " * 150)
     process = subprocess.Popen([sys.executable, "-m", "course_assets", "list"], cwd=course.root,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     process.stdout.read(10)
