@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -131,3 +132,21 @@ def wait_until(page, predicate: str, arg=None, timeout: float = 30.0) -> None:
     while not page.evaluate(predicate, arg):
         assert time.monotonic() < deadline, f"timed out waiting for: {predicate}"
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def running_preview(course: Course, figure_body: str, chapter: str):
+    """Run a preview server for a one-figure, one-chapter course on a free local port."""
+    from course_assets.build import BuildOptions
+    from course_assets.config import load_settings
+    from course_assets.preview import PreviewServer
+
+    course.figure("pipeline", figure_body)
+    course.chapter("intro", chapter)
+    server = PreviewServer(load_settings(course.root), "127.0.0.1", 0,
+                           options=BuildOptions(jobs=1), debounce_ms=50)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -10,7 +10,6 @@ import pytest
 from course_assets import dot, icons
 from course_assets.svg import postprocess
 
-from svgtools import SVG
 
 
 def library_icon(name: str) -> bytes:

@@ -20,6 +20,8 @@ from course_assets.build import BuildOptions
 from course_assets.config import load_settings
 from course_assets.preview import PreviewError, PreviewServer
 
+from conftest import running_preview
+
 WAIT = 30.0  # seconds: a bound on every wait, generous for a loaded two-core machine
 
 CHAPTER = """\
@@ -38,15 +40,8 @@ The pipeline, as readers will see it:
 @pytest.fixture
 def preview(course) -> Iterator[PreviewServer]:
     """Yield a preview server for a one-figure, one-chapter course, on a free local port."""
-    course.figure("pipeline", 'Mlflow("tracking") >> Airflow("training")')
-    course.chapter("intro", CHAPTER)
-    server = PreviewServer(load_settings(course.root), "127.0.0.1", 0,
-                           options=BuildOptions(jobs=1), debounce_ms=50)
-    server.start()
-    try:
+    with running_preview(course, 'Mlflow("tracking") >> Airflow("training")', CHAPTER) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def request(server: PreviewServer, path: str, method: str = "GET",

@@ -14,11 +14,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from course_assets.build import BuildOptions
-from course_assets.config import load_settings
 from course_assets.preview import PreviewServer
 
-from conftest import wait_until
+from conftest import running_preview, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -34,15 +32,8 @@ CHAPTER = """\
 @pytest.fixture
 def preview(course) -> Iterator[PreviewServer]:
     """Yield a preview server for a one-figure, one-chapter course, on a free local port."""
-    course.figure("pipeline", FIGURE.format(label="nightly training"))
-    course.chapter("intro", CHAPTER)
-    server = PreviewServer(load_settings(course.root), "127.0.0.1", 0,
-                           options=BuildOptions(jobs=1), debounce_ms=50)
-    server.start()
-    try:
+    with running_preview(course, FIGURE.format(label="nightly training"), CHAPTER) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def open_chapter(page, preview: PreviewServer):
