@@ -16,7 +16,7 @@ from course_assets.errors import Problem, Severity
 from course_assets.fsutil import sha256_bytes
 from course_assets.manifest import ChapterRecord, DerivedRecord, FigureRecord, Manifest
 from course_assets.plan import (
-    OutputState, Status, _overall, chapter_output_path, gallery_output_path, output_states,
+    OutputState, Status, overall_status, chapter_output_path, gallery_output_path, output_states,
     slide_output_paths,
 )
 from course_assets.sources import hash_inputs, relative
@@ -94,7 +94,7 @@ def _plan(settings: Settings, kind: str, name: str, about: Path, inputs: str,
           record: DerivedRecord | None, paths: tuple[str, ...], manifest: Manifest,
           force: bool) -> DerivedPlan:
     outputs = output_states(settings, paths, record.outputs if record else {}, manifest)
-    status = _overall(record.inputs if record else None, inputs, outputs, force)
+    status = overall_status(record.inputs if record else None, inputs, outputs, force)
     return DerivedPlan(kind, name, about, inputs, record, status, outputs)
 
 

@@ -89,8 +89,9 @@ def output_states(settings: Settings, paths: tuple[str, ...], recorded: dict[str
     return tuple(states)
 
 
-def _overall(record_inputs: str | None, inputs: str, outputs: tuple[OutputState, ...],
-             force: bool) -> Status:
+def overall_status(record_inputs: str | None, inputs: str, outputs: tuple[OutputState, ...],
+                   force: bool) -> Status:
+    """Say whether an output set must be made again: its files' states first, then its inputs."""
     for severity in (Status.HAND_EDITED, Status.MISSING, Status.INTERRUPTED):
         if any(o.status is severity for o in outputs):
             return severity
@@ -111,7 +112,7 @@ def plan_figures(settings: Settings, figures: dict[str, Path], manifest: Manifes
         inputs = figure_inputs(settings, script, helpers, environment)
         recorded = record.outputs if record else {}
         outputs = output_states(settings, figure_output_paths(settings, name), recorded, manifest)
-        status = _overall(record.inputs if record else None, inputs, outputs, force)
+        status = overall_status(record.inputs if record else None, inputs, outputs, force)
         plans.append(FigurePlan(name, script, inputs, record, status, outputs))
     return plans
 
@@ -171,7 +172,7 @@ def plan_chapters(settings: Settings, chapters: dict[str, Path], manifest: Manif
         recorded = record.outputs if record else {}
         outputs = output_states(settings, (chapter_output_path(settings, name),), recorded,
                                 manifest)
-        status = _overall(record.inputs if record else None, inputs, outputs, force)
+        status = overall_status(record.inputs if record else None, inputs, outputs, force)
         plans.append(ChapterPlan(name, source, inputs, record, status, outputs))
     return plans
 
