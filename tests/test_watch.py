@@ -64,3 +64,36 @@ def test_outputs_written_by_the_build_do_not_trigger_a_rebuild(course):
     finally:
         stop.set()
         watcher.join(timeout=10)
+
+
+def test_a_custom_icon_outside_the_figures_folder_is_watched(course):
+    from pathlib import Path
+
+    import diagrams
+
+    resources = Path(diagrams.__file__).parent.parent / "resources/onprem"
+    (course.root / "icons").mkdir()
+    icon = course.root / "icons/mine.png"
+    icon.write_bytes((resources / "mlops/mlflow.png").read_bytes())
+    course.write("diagrams/custom.py", '''
+        """Uses a custom icon."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("Custom", show=False):
+            Custom("mine", "icons/mine.png")
+    ''')
+    course.run("build")
+    results: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch_course, args=(load_settings(course.root), results.put),
+                               kwargs={"stop": stop}, daemon=True)
+    watcher.start()
+    try:
+        assert results.get(timeout=60).ok
+        time.sleep(0.5)  # the watcher starts after the first build; this save comes later
+        icon.write_bytes((resources / "workflow/airflow.png").read_bytes())
+        rebuilt = results.get(timeout=30)
+        assert rebuilt.ok and rebuilt.figures_rebuilt == 1
+    finally:
+        stop.set()
+        watcher.join(timeout=10)

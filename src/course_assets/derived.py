@@ -16,7 +16,7 @@ from course_assets.errors import Problem, Severity
 from course_assets.fsutil import sha256_bytes
 from course_assets.manifest import ChapterRecord, DerivedRecord, FigureRecord, Manifest
 from course_assets.plan import (
-    OutputState, Status, overall_status, chapter_output_path, gallery_output_path, output_states,
+    OutputState, Status, chapter_output_path, gallery_output_path, output_states, overall_status,
     slide_output_paths,
 )
 from course_assets.sources import hash_inputs, relative

@@ -9,6 +9,7 @@ from pathlib import Path
 from course_assets.build import BuildOptions, BuildReport, build_course
 from course_assets.config import Settings, load_settings
 from course_assets.errors import CourseAssetsError
+from course_assets.manifest import load_manifest
 
 OnBuild = Callable[[BuildReport | CourseAssetsError], None]
 IGNORED_SUFFIXES = (".tmp", ".swp", ".swx", "~", ".pyc")
@@ -18,7 +19,21 @@ def watched_paths(settings: Settings) -> list[Path]:
     """Return the folders and files whose changes can change the build."""
     candidates = [settings.diagrams_dir, settings.chapters_dir, settings.templates_dir,
                   settings.pyproject]
-    return [path for path in candidates if path.exists()]
+    # Figures may also read files elsewhere in the course (their own icons, say): the last
+    # build recorded which, so their folders are watched too.
+    try:
+        manifest = load_manifest(settings.manifest_path)
+    except CourseAssetsError:
+        manifest = None
+    for record in manifest.figures.values() if manifest else ():
+        for dependency in record.helpers:
+            folder = (settings.root / dependency).parent
+            if settings.root in folder.parents and folder != settings.build_dir:
+                candidates.append(folder)
+    found = [path for path in dict.fromkeys(candidates) if path.exists()]
+    # Watching a folder covers everything below it.
+    return [path for path in found
+            if not any(other in path.parents for other in found if other.is_dir())]
 
 
 def is_source_change(settings: Settings, path: str) -> bool:
