@@ -150,3 +150,10 @@ def running_preview(course: Course, figure_body: str, chapter: str):
         yield server
     finally:
         server.stop()
+
+
+def library_icon(name: str) -> bytes:
+    """Return the bytes of one of the diagrams library's on-prem icons, e.g. "mlops/mlflow.png"."""
+    import diagrams
+
+    return (Path(diagrams.__file__).parent.parent / "resources/onprem" / name).read_bytes()

@@ -10,14 +10,8 @@ import pytest
 from course_assets import dot, icons
 from course_assets.svg import postprocess
 
+from conftest import library_icon
 
-
-def library_icon(name: str) -> bytes:
-    from pathlib import Path
-
-    import diagrams
-
-    return (Path(diagrams.__file__).parent.parent / "resources/onprem" / name).read_bytes()
 
 
 def test_changing_a_custom_icon_rebuilds_the_figure_and_check_sees_it(course):

@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
+from collections.abc import Iterator
 
 from course_assets.build import BuildOptions
 from course_assets.config import load_settings
 from course_assets.watching import watch_course
 
+from conftest import library_icon
 from svgtools import parse, texts
+
+
+@contextlib.contextmanager
+def watching(course, **options) -> Iterator[queue.Queue]:
+    """Watch `course` in a thread; yield the queue its build results arrive on; stop it after."""
+    results: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch_course, args=(load_settings(course.root), results.put),
+                               kwargs={**options, "stop": stop}, daemon=True)
+    watcher.start()
+    try:
+        yield results
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert not watcher.is_alive()
 
 
 def test_saves_rebuild_and_errors_do_not_stop_watching(course):
     course.figure("one", 'Mlflow("first")')
     course.figure("two")
     course.chapter("ch", '{{ diagram("one") }}\n')
-    results: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    watcher = threading.Thread(
-        target=watch_course, args=(load_settings(course.root), results.put),
-        kwargs={"options": BuildOptions(jobs=1), "stop": stop}, daemon=True)
-    watcher.start()
-    try:
+    with watching(course, options=BuildOptions(jobs=1)) as results:
         first = results.get(timeout=60)
         assert first.ok and first.figures_rebuilt == 2
 
@@ -44,37 +57,20 @@ def test_saves_rebuild_and_errors_do_not_stop_watching(course):
         after_error = results.get(timeout=30)
         assert "# Edited" in course.built("chapters/ch.md").read_text()
         assert after_error.chapters_rebuilt == 1
-    finally:
-        stop.set()
-        watcher.join(timeout=10)
-    assert not watcher.is_alive()
 
 
 def test_outputs_written_by_the_build_do_not_trigger_a_rebuild(course):
     course.figure("one")
-    results: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    watcher = threading.Thread(target=watch_course, args=(load_settings(course.root), results.put),
-                               kwargs={"stop": stop}, daemon=True)
-    watcher.start()
-    try:
+    with watching(course) as results:
         assert results.get(timeout=60).ok
         time.sleep(1.5)
         assert results.empty()
-    finally:
-        stop.set()
-        watcher.join(timeout=10)
 
 
 def test_a_custom_icon_outside_the_figures_folder_is_watched(course):
-    from pathlib import Path
-
-    import diagrams
-
-    resources = Path(diagrams.__file__).parent.parent / "resources/onprem"
     (course.root / "icons").mkdir()
     icon = course.root / "icons/mine.png"
-    icon.write_bytes((resources / "mlops/mlflow.png").read_bytes())
+    icon.write_bytes(library_icon("mlops/mlflow.png"))
     course.write("diagrams/custom.py", '''
         """Uses a custom icon."""
         from diagrams import Diagram
@@ -83,17 +79,9 @@ def test_a_custom_icon_outside_the_figures_folder_is_watched(course):
             Custom("mine", "icons/mine.png")
     ''')
     course.run("build")
-    results: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    watcher = threading.Thread(target=watch_course, args=(load_settings(course.root), results.put),
-                               kwargs={"stop": stop}, daemon=True)
-    watcher.start()
-    try:
+    with watching(course) as results:
         assert results.get(timeout=60).ok
         time.sleep(0.5)  # the watcher starts after the first build; this save comes later
-        icon.write_bytes((resources / "workflow/airflow.png").read_bytes())
+        icon.write_bytes(library_icon("workflow/airflow.png"))
         rebuilt = results.get(timeout=30)
         assert rebuilt.ok and rebuilt.figures_rebuilt == 1
-    finally:
-        stop.set()
-        watcher.join(timeout=10)

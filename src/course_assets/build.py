@@ -15,8 +15,8 @@ from course_assets.errors import OutputError, Problem, Severity
 from course_assets.figures import FigureOutcome, FigureTask, render_all, warning_problems
 from course_assets.manifest import ChapterRecord, FigureRecord, Manifest, load_manifest
 from course_assets.plan import (
-    ChapterPlan, FigureFacts, FigurePlan, Status, chapter_inputs, chapter_output_path, facts_from,
-    orphaned_outputs, plan_chapters, plan_figures,
+    ChapterPlan, FigureFacts, FigurePlan, OutputState, Status, chapter_inputs,
+    chapter_output_path, orphaned_outputs, output_states, plan_chapters, plan_figures,
 )
 from course_assets.sources import (
     dependency_path, discover, figure_inputs, library_versions, relative,
@@ -110,12 +110,18 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter) -> B
     environment = local_environment(settings)
 
     figure_plans = plan_figures(settings, figures, manifest, environment, options.force)
-    refused = _hand_edits(settings, figure_plans, options.force)
-    # Chapters' hand edits are found before any work, from what the manifest recorded.
-    early_chapters = plan_chapters(settings, chapters, manifest, facts_from(manifest),
-                                   environment, options.force)
-    refused += _hand_edits(settings, early_chapters, options.force)
-    refused += hand_edits(settings, manifest, set(chapters), bool(figures), options.force)
+    refused: list[Problem] = []
+    if not options.force:
+        # Every hand edit is found before any work, from what the manifest recorded.
+        figure_states = [state for plan in figure_plans for state in plan.outputs]
+        chapter_states = [
+            state for name in chapters for state in output_states(
+                settings, (chapter_output_path(settings, name),),
+                manifest.chapters[name].outputs if name in manifest.chapters else {}, manifest)
+        ]
+        refused += _hand_edits(settings, figure_states, settings.diagrams_dir)
+        refused += _hand_edits(settings, chapter_states, settings.chapters_dir)
+        refused += hand_edits(settings, manifest, set(chapters), bool(figures), force=False)
     if refused:
         return BuildReport(figures=len(figures), chapters=len(chapters),
                            problems=tuple(problems + refused))
@@ -168,19 +174,14 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter) -> B
     )
 
 
-def _hand_edits(settings: Settings, plans: list, force: bool) -> list[Problem]:
-    if force:
-        return []
+def _hand_edits(settings: Settings, states: list[OutputState], sources: Path) -> list[Problem]:
     found = []
-    for plan in plans:
-        for output in plan.outputs:
-            if output.status is Status.HAND_EDITED:
-                sources = settings.chapters_dir if isinstance(plan, ChapterPlan) else \
-                    settings.diagrams_dir
-                found.append(Problem(Path(output.path), None,
-                    "was changed by hand (or not written by course-assets), so the build "
-                    f"will not overwrite it; edit the source in {relative(settings, sources)}/ "
-                    "instead, or run `course-assets build --force` to replace it"))
+    for output in states:
+        if output.status is Status.HAND_EDITED:
+            found.append(Problem(Path(output.path), None,
+                "was changed by hand (or not written by course-assets), so the build "
+                f"will not overwrite it; edit the source in {relative(settings, sources)}/ "
+                "instead, or run `course-assets build --force` to replace it"))
     return found
 
 
