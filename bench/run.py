@@ -119,8 +119,8 @@ def with_peak(timed: Measure, sampled: Measure) -> Measure:
 
 def dot_sources(course: Path, scripts: list[Path], out: Path) -> list[Path]:
     """Capture each script's graph (as the build does) and save it as a .dot file."""
-    from course_assets.capture import capture_script
-    from course_assets.isolate import run_isolated
+    from course_assets.render.capture import capture_script
+    from course_assets.render.isolate import run_isolated
 
     out.mkdir()
     files = []

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from course_assets.capture import capture_script
+from course_assets.render.capture import capture_script
 from course_assets.errors import FigureError
-from course_assets.isolate import run_isolated
+from course_assets.render.isolate import run_isolated
 
 
 def capture(script: Path, root: Path):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from course_assets.chapters import ChapterRenderer, FigureRef
+from course_assets.publish.chapters import ChapterRenderer, FigureRef
 
 
 @pytest.fixture

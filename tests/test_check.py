@@ -23,7 +23,7 @@ def test_passes_on_a_fresh_build(built):
 def test_edited_script_without_rebuild_fails_naming_the_output(built):
     built.figure("one", 'Mlflow("edited")')
     result = built.run("check")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "build/diagrams/one.svg: stale" in result.output
     assert "course-assets build" in result.output
 
@@ -32,14 +32,14 @@ def test_hand_edited_output_fails(built):
     svg = built.built("diagrams/two.svg")
     svg.write_bytes(svg.read_bytes().replace(b"pipeline", b"pipelines"))
     result = built.run("check")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "build/diagrams/two.svg: edited by hand" in result.output
 
 
 def test_deleted_output_fails(built):
     built.built("chapters/ch.md").unlink()
     result = built.run("check")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "build/chapters/ch.md: missing" in result.output
 
 
@@ -57,7 +57,7 @@ def test_every_problem_is_reported_in_one_run(built):
     built.built("diagrams/two.svg").write_text("<svg/>")
     built.figure("three")
     result = built.run("check")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     for expected in ("one.svg: stale", "two.svg: edited by hand", "three.svg: missing"):
         assert expected in result.output
 
@@ -87,7 +87,7 @@ def test_figure_without_description_is_an_error_and_unused_figure_a_warning(buil
 def test_orphaned_and_foreign_files_are_listed(built):
     built.built("chapters/stray.md").write_text("# not ours\n")
     result = built.run("check")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "build/chapters/stray.md: not written by course-assets" in result.output
 
 
@@ -95,7 +95,7 @@ def test_diff_shows_how_a_chapter_differs(built):
     chapter = built.built("chapters/ch.md")
     chapter.write_text(chapter.read_text().replace("# Ch", "# Changed by hand"))
     result = built.run("check", "--diff")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "-# Changed by hand" in result.output and "+# Ch" in result.output
 
 

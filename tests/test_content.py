@@ -9,8 +9,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from course_assets.chapters import ChapterRenderer, FigureRef
-from course_assets.figures import FigureTask, render_figure
+from course_assets.publish.chapters import ChapterRenderer, FigureRef
+from course_assets.render.figure import FigureTask, render_figure
 
 from svgtools import SVG, texts
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from course_assets.config import load_settings
-from course_assets.fsutil import build_lock
+from course_assets.state.files import build_lock
 
 from svgtools import parse, texts
 

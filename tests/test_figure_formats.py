@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from course_assets.theme import DARK_DEFAULTS
+from course_assets.render.theme import DARK_DEFAULTS
 from slidetools import REPO, built_repo_course, contrast_ratio, rgb
 from svgtools import SVG
 
@@ -227,7 +227,7 @@ def test_check_reports_a_missing_png(course):
     assert course.run("build", "-q").exit_code == 0
     course.built("diagrams/fig.png").unlink()
     result = course.run("check")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "build/diagrams/fig.png: missing" in result.output
     assert course.run("build", "-q").exit_code == 0
     assert course.run("check").exit_code == 0

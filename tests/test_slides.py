@@ -211,7 +211,7 @@ def test_check_and_build_guard_the_decks_and_gallery(course):
     deck = course.built("slides/a.html")
     deck.write_text(deck.read_text() + "<!-- edited -->")
     result = course.run("check")
-    assert result.exit_code == 1 and "build/slides/a.html: edited by hand" in result.output
+    assert result.exit_code == 3 and "build/slides/a.html: edited by hand" in result.output
     result = course.run("build")
     assert result.exit_code == 1 and "build/slides/a.html: was changed by hand" in result.output
     assert course.run("build", "-q", "--force").exit_code == 0
@@ -219,7 +219,7 @@ def test_check_and_build_guard_the_decks_and_gallery(course):
 
     course.built("diagrams/README.md").unlink()
     result = course.run("check")
-    assert result.exit_code == 1 and "build/diagrams/README.md: missing" in result.output
+    assert result.exit_code == 3 and "build/diagrams/README.md: missing" in result.output
     assert course.run("build", "-q").exit_code == 0
     assert course.run("check").exit_code == 0
 
@@ -231,7 +231,7 @@ def test_a_deleted_chapter_takes_its_decks_with_it(course):
     assert course.run("build", "-q").exit_code == 0
     (course.root / "chapters/b.md").unlink()
     result = course.run("check")
-    assert result.exit_code == 1 and "build/slides/b.html: orphaned" in result.output
+    assert result.exit_code == 3 and "build/slides/b.html: orphaned" in result.output
     assert course.run("build", "-q").exit_code == 0
     assert sorted(p.name for p in course.built("slides").iterdir()) == ["a.html", "a.marp.md"]
     assert course.run("check").exit_code == 0

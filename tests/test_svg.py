@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from course_assets import dot, icons
+from course_assets.render import graphviz as dot
+from course_assets.render import icons
 from course_assets.errors import FigureError
-from course_assets.svg import postprocess
+from course_assets.render.svg import postprocess
 
 from svgtools import SVG, assert_self_contained, data_uris, decode_png
 

@@ -5,25 +5,24 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from course_assets import fsutil
 from course_assets.config import Settings
-from course_assets.derived import build_derived, hand_edits
 from course_assets.errors import OutputError, Problem, Severity
-from course_assets.figures import FigureOutcome, FigureTask, render_all, warning_problems
-from course_assets.manifest import ChapterRecord, FigureRecord, Manifest, load_manifest
-from course_assets.plan import (
-    ChapterPlan, FigureFacts, FigurePlan, OutputState, Status, chapter_inputs,
-    chapter_output_path, orphaned_outputs, output_states, plan_chapters, plan_figures,
+from course_assets.render.figure import FigureOutcome, FigureTask, warning_problems
+from course_assets.render.pool import render_all
+from course_assets.state import files as fsutil
+from course_assets.state.files import FileHashes
+from course_assets.state.inputs import (
+    chapter_inputs, dependency_path, figure_inputs, library_versions,
 )
-from course_assets.sources import (
-    dependency_path, discover, figure_inputs, library_versions, relative,
+from course_assets.state.layout import MACHINE_FILES
+from course_assets.state.manifest import ChapterRecord, FigureRecord, Manifest, load_manifest
+from course_assets.state.plan import (
+    OutputPlan, Planner, hand_edits, orphaned_outputs, removable_orphans,
 )
-
-GRAPHVIZ_CACHE = ".graphviz-version"
-HASH_CACHE = ".hash-cache.json"
+from course_assets.state.sources import discover
 
 Reporter = Callable[[str], None]
 
@@ -73,11 +72,30 @@ class BuildReport:
         return f"{figures} ({', '.join(parts)}), {chapters}{tail}, {self.seconds:.2f} s"
 
 
+@dataclass(frozen=True)
+class FigureResults:
+    """The figures after rendering: every record to keep, and what went wrong."""
+
+    records: dict[str, FigureRecord]
+    failed: frozenset[str]
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class ChapterResults:
+    """The chapters after rendering: records to keep, new bytes, and what went wrong."""
+
+    records: dict[str, ChapterRecord]
+    files: dict[str, bytes] = field(default_factory=dict)
+    failed: int = 0
+    problems: tuple[Problem, ...] = ()
+
+
 def local_environment(settings: Settings) -> dict[str, str]:
     """Return the versions of everything that shapes the output on this machine."""
-    from course_assets.dot import cached_graphviz_version
+    from course_assets.render.graphviz import cached_graphviz_version
 
-    graphviz = cached_graphviz_version(settings.build_dir / GRAPHVIZ_CACHE)
+    graphviz = cached_graphviz_version(settings.layout.graphviz_cache)
     return {**library_versions(), "graphviz": graphviz}
 
 
@@ -86,114 +104,97 @@ def build_course(settings: Settings, options: BuildOptions = BuildOptions(),
     """Rebuild every output whose inputs changed; leave earlier outputs whole on any failure."""
     started = time.perf_counter()
     say = report or (lambda message: None)
+    layout = settings.layout
     with fsutil.build_lock(settings.build_dir, on_wait=say):
         fsutil.remove_stale_temporaries(settings.build_dir)
-        _ignore_machine_files(settings.build_dir)
-        with fsutil.stat_cache(settings.build_dir / HASH_CACHE):
-            result = _build_locked(settings, options, say)
+        _ignore_machine_files(layout.gitignore)
+        hashes = FileHashes(layout.hash_cache)
+        try:
+            result = _build_locked(settings, options, say, hashes)
+        finally:
+            hashes.save()
     return replace(result, seconds=time.perf_counter() - started)
 
 
-def _ignore_machine_files(build_dir: Path) -> None:
+def _ignore_machine_files(gitignore: Path) -> None:
     # The lock and the caches belong to this machine, not to the course.
-    ignore = build_dir / ".gitignore"
-    wanted = f".lock\n{GRAPHVIZ_CACHE}\n{HASH_CACHE}\n".encode()
-    if _read(ignore) != wanted:
-        fsutil.atomic_write(ignore, wanted)
+    wanted = "".join(f"{name}\n" for name in MACHINE_FILES).encode()
+    if _read(gitignore) != wanted:
+        fsutil.atomic_write(gitignore, wanted)
 
 
-def _build_locked(settings: Settings, options: BuildOptions, say: Reporter) -> BuildReport:
+def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
+                  hashes: FileHashes) -> BuildReport:
     sources = discover(settings)
-    problems: list[Problem] = list(sources.problems)
     figures, chapters = sources.figures, sources.chapters
-    manifest = load_manifest(settings.manifest_path)
+    manifest = load_manifest(settings.layout.manifest)
     environment = local_environment(settings)
+    planner = Planner(settings, manifest, environment, hashes, options.force)
 
-    figure_plans = plan_figures(settings, figures, manifest, environment, options.force)
-    refused: list[Problem] = []
+    figure_plans = planner.figures(figures)
     if not options.force:
         # Every hand edit is found before any work, from what the manifest recorded.
-        figure_states = [state for plan in figure_plans for state in plan.outputs]
-        chapter_states = [
-            state for name in chapters for state in output_states(
-                settings, (chapter_output_path(settings, name),),
-                manifest.chapters[name].outputs if name in manifest.chapters else {}, manifest)
-        ]
-        refused += _hand_edits(settings, figure_states, settings.diagrams_dir)
-        refused += _hand_edits(settings, chapter_states, settings.chapters_dir)
-        refused += hand_edits(settings, manifest, set(chapters), bool(figures), force=False)
-    if refused:
-        return BuildReport(figures=len(figures), chapters=len(chapters),
-                           problems=tuple(problems + refused))
+        refused = hand_edits(settings, [*figure_plans, *planner.existing(chapters, bool(figures))])
+        if refused:
+            return BuildReport(figures=len(figures), chapters=len(chapters),
+                               problems=(*sources.problems, *refused))
 
     # Gather: render every out-of-date figure, then every out-of-date chapter, in memory.
     stale = [plan for plan in figure_plans if plan.status.needs_build]
     outcomes = _render_figures(settings, stale, options, say)
-    new_figures, facts, failed = _figure_records(settings, manifest, figure_plans, outcomes,
-                                                 environment, problems)
-    chapter_plans = plan_chapters(settings, chapters, manifest, facts, environment, options.force)
-    new_chapters, chapter_files, chapters_failed = _render_chapters(
-        settings, manifest, chapter_plans, facts, failed, environment, problems, say)
+    figure_results = _figure_records(settings, figure_plans, outcomes, environment)
+    chapter_plans = planner.chapters(chapters, figure_results.records)
+    chapter_results = _render_chapters(settings, chapter_plans, figure_results, environment, say)
 
     files: dict[str, bytes] = {}
     for outcome in outcomes.values():
         if outcome.problem is None:
-            files.update({relative(settings, settings.figures_out / n): data
+            files.update({settings.layout.figure_file(n): data
                           for n, data in outcome.files.items()})
-    files.update(chapter_files)
+    files.update(chapter_results.files)
+    new_figures, new_chapters = dict(figure_results.records), dict(chapter_results.records)
     for name in sources.held_back:
         if name in manifest.figures:
             new_figures[name] = manifest.figures[name]
         if name in manifest.chapters:
             new_chapters[name] = manifest.chapters[name]
     # Then what is made from those: the figure gallery and each chapter's slide decks.
-    derived = build_derived(settings, manifest, new_figures, new_chapters, files, environment,
-                            options.force, say)
-    problems += derived.problems
+    derived = _make_derived(settings, planner, new_figures, new_chapters, files)
+    for made in derived.made:
+        say(f"built {made}")
     files.update(derived.files)
     orphans = orphaned_outputs(settings, manifest, set(figures) | sources.held_back,
                                set(chapters) | sources.held_back)
-    removable, kept = _removable(settings, orphans, manifest)
-    problems += kept
+    removable, kept = removable_orphans(settings, manifest, orphans, hashes)
 
     # Write: announce what is coming in the manifest, write each file atomically, then the
     # manifest that records it all. A build killed in between is repaired by the next one.
     final = Manifest(environment, new_figures, new_chapters, gallery=derived.gallery,
                      slides=derived.slides)
-    written = _write(settings, manifest, final, files, removable)
+    written = _write(settings, manifest, final, files, removable, hashes)
     return BuildReport(
         figures=len(figures),
         figures_rebuilt=sum(o.problem is None for o in outcomes.values()),
         figures_failed=sum(o.problem is not None for o in outcomes.values()),
         chapters=len(chapters),
-        chapters_rebuilt=len(chapter_files),
-        chapters_failed=chapters_failed,
+        chapters_rebuilt=len(chapter_results.files),
+        chapters_failed=chapter_results.failed,
         written=tuple(sorted(written)),
         removed=tuple(sorted(removable)),
-        problems=tuple(problems),
+        problems=(*sources.problems, *figure_results.problems, *chapter_results.problems,
+                  *derived.problems, *kept),
     )
 
 
-def _hand_edits(settings: Settings, states: list[OutputState], sources: Path) -> list[Problem]:
-    found = []
-    for output in states:
-        if output.status is Status.HAND_EDITED:
-            found.append(Problem(Path(output.path), None,
-                "was changed by hand (or not written by course-assets), so the build "
-                f"will not overwrite it; edit the source in {relative(settings, sources)}/ "
-                "instead, or run `course-assets build --force` to replace it"))
-    return found
-
-
-def _render_figures(settings: Settings, stale: list[FigurePlan], options: BuildOptions,
+def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildOptions,
                     say: Reporter) -> dict[str, FigureOutcome]:
     if not stale:
         return {}
-    from course_assets.dot import find_dot
+    from course_assets.render.graphviz import find_dot
 
     find_dot()  # no Graphviz is one configuration error, not one error per figure
     timeout = options.timeout or settings.timeout
-    tasks = [FigureTask(p.name, p.script, settings.root, settings.padding, timeout,
+    tasks = [FigureTask(p.name, p.source, settings.root, settings.padding, timeout,
                         settings.formats) for p in stale]
 
     def done(outcome: FigureOutcome) -> None:
@@ -210,112 +211,113 @@ def _render_figures(settings: Settings, stale: list[FigurePlan], options: BuildO
 def _import_chapter_renderers() -> None:
     # Chapters, the gallery and the decks are rendered next; their imports (Jinja2,
     # markdown-it-py) overlap with the workers' rendering instead of following it.
-    import course_assets.chapters  # noqa: F401
-    from course_assets.gallery import gallery_template
-    from course_assets.slides import deck_template
+    import course_assets.publish.chapters  # noqa: F401
+    from course_assets.publish.decks import deck_template
+    from course_assets.publish.gallery import gallery_template
 
     gallery_template()
     deck_template()
 
 
-def _figure_records(settings: Settings, manifest: Manifest, plans: list[FigurePlan],
-                    outcomes: dict[str, FigureOutcome], environment: dict[str, str],
-                    problems: list[Problem]):
+def _figure_records(settings: Settings, plans: list[OutputPlan],
+                    outcomes: dict[str, FigureOutcome],
+                    environment: dict[str, str]) -> FigureResults:
     records: dict[str, FigureRecord] = {}
-    facts: dict[str, FigureFacts] = {}
     failed: set[str] = set()
+    problems: list[Problem] = []
     for plan in plans:
         outcome = outcomes.get(plan.name)
+        previous = plan.record if isinstance(plan.record, FigureRecord) else None
         if outcome is None:
-            records[plan.name] = plan.record
+            if previous is not None:
+                records[plan.name] = previous
         elif outcome.problem is not None:
             problems.append(outcome.problem)
             if outcome.output.strip():
-                problems.append(Problem(plan.script, None,
+                problems.append(Problem(plan.source, None,
                                         "the script printed:\n" + _indent(outcome.output),
                                         Severity.WARNING))
             failed.add(plan.name)
-            if plan.record is not None:
-                records[plan.name] = plan.record  # keep the old output, still out of date
+            if previous is not None:
+                records[plan.name] = previous  # keep the old output, still out of date
         else:
-            problems.extend(warning_problems(outcome, plan.script))
+            problems.extend(warning_problems(outcome, plan.source))
             helpers = tuple(dependency_path(settings, h) for h in outcome.helpers)
             records[plan.name] = FigureRecord(
-                script=relative(settings, plan.script),
+                script=settings.layout.relative(plan.source),
                 helpers=helpers,
-                inputs=figure_inputs(settings, plan.script, helpers, environment),
+                inputs=figure_inputs(settings, plan.source, helpers, environment),
                 title=outcome.title,
                 description=outcome.description,
-                outputs={relative(settings, settings.figures_out / n): fsutil.sha256_bytes(d)
+                outputs={settings.layout.figure_file(n): fsutil.sha256_bytes(d)
                          for n, d in outcome.files.items()},
             )
-    for name, record in records.items():
-        facts[name] = FigureFacts(record.title, record.description, record.outputs)
-    return records, facts, failed
+    return FigureResults(records, frozenset(failed), tuple(problems))
 
 
 def _indent(text: str) -> str:
     return "\n".join(f"    {line}" for line in text.rstrip().splitlines()[-20:])
 
 
-def _render_chapters(settings: Settings, manifest: Manifest, plans: list[ChapterPlan],
-                     facts: dict[str, FigureFacts], failed: set[str],
-                     environment: dict[str, str], problems: list[Problem], say: Reporter):
+def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: FigureResults,
+                     environment: dict[str, str], say: Reporter) -> ChapterResults:
     records: dict[str, ChapterRecord] = {}
     files: dict[str, bytes] = {}
+    problems: list[Problem] = []
     failures = 0
     stale = [plan for plan in plans if plan.status.needs_build]
-    renderer = _renderer(settings, facts, failed) if stale else None
+    if not stale:
+        return ChapterResults({p.name: p.record for p in plans
+                               if isinstance(p.record, ChapterRecord)})
+    from course_assets.publish.chapters import renderer_for  # Jinja2 only when needed
+
+    renderer = renderer_for(settings, figures.records, set(figures.failed))
     for plan in plans:
+        previous = plan.record if isinstance(plan.record, ChapterRecord) else None
         if not plan.status.needs_build:
-            records[plan.name] = plan.record
+            if previous is not None:
+                records[plan.name] = previous
             continue
-        output = chapter_output_path(settings, plan.name)
+        output = settings.layout.chapter_output(plan.name)
         rendered = renderer.render(plan.source, settings.root / output)
-        if rendered.problem is not None:
-            problems.append(rendered.problem)
+        if rendered.problem is not None or rendered.text is None:
+            if rendered.problem is not None:
+                problems.append(rendered.problem)
             failures += 1
             say(f"failed chapter {plan.name}")
-            if plan.record is not None:
-                records[plan.name] = plan.record
+            if previous is not None:
+                records[plan.name] = previous
             continue
         data = rendered.text.encode("utf-8")
         files[output] = data
         records[plan.name] = ChapterRecord(
-            source=relative(settings, plan.source),
+            source=settings.layout.relative(plan.source),
             figures=rendered.figures,
-            inputs=chapter_inputs(settings, plan.source, rendered.figures, facts, environment),
+            inputs=chapter_inputs(settings, plan.source, rendered.figures, figures.records,
+                                  environment),
             outputs={output: fsutil.sha256_bytes(data)},
         )
         say(f"built chapter {plan.name}")
-    return records, files, failures
+    return ChapterResults(records, files, failures, tuple(problems))
 
 
-def _renderer(settings: Settings, facts: dict[str, FigureFacts], failed: set[str]):
-    from course_assets.chapters import renderer_for  # Jinja2 only when a chapter needs it
+def _make_derived(settings: Settings, planner: Planner, figures: dict[str, FigureRecord],
+                  chapters: dict[str, ChapterRecord], files: dict[str, bytes]):
+    from course_assets.publish.derived import make_derived
 
-    return renderer_for(settings, facts, failed)
+    def read(path: str) -> bytes | None:
+        if path in files:
+            return files[path]
+        return _read(settings.root / path)
 
-
-def _removable(settings: Settings, orphans: dict[str, str], manifest: Manifest):
-    removable, kept = [], []
-    for path, recorded in sorted(orphans.items()):
-        on_disk = fsutil.sha256_file(settings.root / path)
-        if on_disk is None:
-            continue
-        if on_disk in (recorded, manifest.pending.get(path)):
-            removable.append(path)
-        else:
-            kept.append(Problem(Path(path), None, "its source is gone, but it was changed by "
-                                "hand, so it was left in place; delete it if it is not needed",
-                                Severity.WARNING))
-    return removable, kept
+    return make_derived(settings, planner.derived(figures, chapters), figures, chapters, read)
 
 
 def _write(settings: Settings, old: Manifest, final: Manifest, files: dict[str, bytes],
-           removable: list[str]) -> list[str]:
+           removable: list[str], hashes: FileHashes) -> list[str]:
+    manifest_path = settings.layout.manifest
     changed = {path: data for path, data in files.items()
-               if fsutil.sha256_file(settings.root / path) != fsutil.sha256_bytes(data)}
+               if hashes.sha256(settings.root / path) != fsutil.sha256_bytes(data)}
     # What an interrupted build left and this one did not redo (a figure that fails now, say)
     # stays known as ours, so the next build replaces it instead of calling it a hand edit.
     leftover = {path: digest for path, digest in old.pending.items()
@@ -323,14 +325,14 @@ def _write(settings: Settings, old: Manifest, final: Manifest, files: dict[str, 
     final = replace(final, pending=leftover)
     final_bytes = final.to_json()
     if not changed and not removable:
-        if _read(settings.manifest_path) != final_bytes:
-            fsutil.atomic_write(settings.manifest_path, final_bytes)
+        if _read(manifest_path) != final_bytes:
+            fsutil.atomic_write(manifest_path, final_bytes)
         return []
     pending = {path: fsutil.sha256_bytes(data) for path, data in changed.items()}
-    fsutil.atomic_write(settings.manifest_path,
-                        replace(old, pending={**old.pending, **pending}).to_json())
+    fsutil.atomic_write(manifest_path, replace(old, pending={**old.pending, **pending}).to_json())
     for path, data in sorted(changed.items()):
         fsutil.atomic_write(settings.root / path, data)
+        hashes.remember(settings.root / path, pending[path])
     for path in removable:
         try:
             os.unlink(settings.root / path)
@@ -338,7 +340,7 @@ def _write(settings: Settings, old: Manifest, final: Manifest, files: dict[str, 
             pass
         except OSError as exc:
             raise OutputError(f"{path}: cannot remove: {exc.strerror}") from None
-    fsutil.atomic_write(settings.manifest_path, final_bytes)
+    fsutil.atomic_write(manifest_path, final_bytes)
     return sorted(changed)
 
 

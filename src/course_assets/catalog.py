@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from course_assets.config import Settings
-from course_assets.lint import figure_description
-from course_assets.manifest import load_manifest
-from course_assets.sources import discover, relative
+from course_assets.state.manifest import load_manifest
+from course_assets.state.sources import discover, figure_description
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class FigureEntry:
 def figure_catalog(settings: Settings) -> list[FigureEntry]:
     """Return every figure script, with what the last build learnt of it."""
     sources = discover(settings)
-    manifest = load_manifest(settings.manifest_path)
+    manifest = load_manifest(settings.layout.manifest)
     entries = []
     for name, script in sorted(sources.figures.items()):
         record = manifest.figures.get(name)
@@ -36,7 +35,7 @@ def figure_catalog(settings: Settings) -> list[FigureEntry]:
                              if name in r.figures))
         entries.append(FigureEntry(
             name=name,
-            script=relative(settings, script),
+            script=settings.layout.relative(script),
             title=record.title if record else "",
             description=" ".join((figure_description(script) or "").split()),
             chapters=users,

@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_assets.config import Settings
-from course_assets.errors import Problem, Severity
-from course_assets.lint import figure_description, lint_markdown
-from course_assets.manifest import Manifest, load_manifest
-from course_assets.plan import (
-    FigureFacts, Status, chapter_output_path, facts_from, orphaned_outputs, plan_chapters,
-    plan_figures,
-)
-from course_assets.sources import discover, library_versions, relative
+from course_assets.errors import ExitCode, Problem, Severity
+from course_assets.lint import lint_markdown
+from course_assets.state.files import FileHashes
+from course_assets.state.inputs import library_versions
+from course_assets.state.manifest import Manifest, load_manifest
+from course_assets.state.plan import OutputPlan, Planner, Status, orphaned_outputs
+from course_assets.state.sources import Sources, discover, figure_description
 
 BUILD = "run `course-assets build`"
 FORCE = "edit the source instead, then run `course-assets build --force`"
@@ -29,54 +28,66 @@ MESSAGES = {
 
 @dataclass(frozen=True)
 class CheckReport:
-    problems: tuple[Problem, ...]
-    diffs: tuple[str, ...]
+    """What `check` found: outputs that differ from a build's, and problems in the course."""
+
+    outputs: tuple[Problem, ...]
+    course: tuple[Problem, ...]
+    diffs: tuple[str, ...] = ()
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return (*self.course, *self.outputs)
 
     @property
     def ok(self) -> bool:
-        return not any(p.severity is Severity.ERROR for p in self.problems)
+        return self.exit_code is ExitCode.OK
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """FAILED for errors in the course (a build cannot fix them), else STALE for outputs."""
+        if any(p.severity is Severity.ERROR for p in self.course):
+            return ExitCode.FAILED
+        if any(p.severity is Severity.ERROR for p in self.outputs):
+            return ExitCode.STALE
+        return ExitCode.OK
 
 
 def check_course(settings: Settings, *, strict: bool = False, diff: bool = False) -> CheckReport:
     """Report every stale, missing, orphaned or hand-edited output, and every lint problem."""
     sources = discover(settings)
-    manifest = load_manifest(settings.manifest_path)
-    problems: list[Problem] = list(sources.problems)
-    problems += _environment_notes(manifest)
+    manifest = load_manifest(settings.layout.manifest)
     # Hash with the versions the build recorded: the answer is the same on every machine and
-    # needs no Graphviz.
-    environment = manifest.environment
-    for plan in plan_figures(settings, sources.figures, manifest, environment):
-        problems += _output_problems(plan.status, plan.outputs, plan.script)
-    facts = facts_from(manifest)
-    chapter_plans = plan_chapters(settings, sources.chapters, manifest, facts, environment)
+    # needs no Graphviz. No hash cache either: check reads every byte.
+    planner = Planner(settings, manifest, manifest.environment, FileHashes())
+    outputs: list[Problem] = []
+    for plan in planner.figures(sources.figures):
+        outputs += _output_problems(plan)
+    chapter_plans = planner.chapters(sources.chapters, manifest.figures)
     for plan in chapter_plans:
-        problems += _output_problems(plan.status, plan.outputs, plan.source)
-    problems += _derived_problems(settings, manifest, sources, environment)
+        outputs += _output_problems(plan)
+    outputs += _derived_problems(planner, manifest, sources)
     for path in sorted(orphaned_outputs(settings, manifest, set(sources.figures) | sources.held_back,
                                         set(sources.chapters) | sources.held_back)):
         if (settings.root / path).exists():
-            problems.append(Problem(Path(path), None,
-                                    f"orphaned: its source is gone; {BUILD} to remove it"))
-    problems += _strangers(settings, manifest)
-    problems += _lint(settings, sources.figures, sources.chapters, manifest, strict)
-    diffs = _chapter_diffs(settings, chapter_plans, facts) if diff else ()
-    return CheckReport(tuple(problems), tuple(diffs))
+            outputs.append(Problem(Path(path), None,
+                                   f"orphaned: its source is gone; {BUILD} to remove it"))
+    outputs += _strangers(settings, manifest)
+    course = [*sources.problems, *_environment_notes(manifest),
+              *_lint(settings, sources.figures, sources.chapters, manifest, strict)]
+    diffs = _chapter_diffs(settings, chapter_plans, manifest) if diff else ()
+    return CheckReport(tuple(outputs), tuple(course), tuple(diffs))
 
 
-def _derived_problems(settings: Settings, manifest: Manifest, sources,
-                      environment: dict[str, str]) -> list[Problem]:
+def _derived_problems(planner: Planner, manifest: Manifest, sources: Sources) -> list[Problem]:
     # The gallery and decks as a build would plan them: from the figures and chapters that
     # still have sources, as last built.
-    from course_assets.derived import plan_derived
-
     figures = {n: r for n, r in manifest.figures.items()
                if n in sources.figures or n in sources.held_back}
     chapters = {n: r for n, r in manifest.chapters.items()
                 if n in sources.chapters or n in sources.held_back}
     problems = []
-    for plan in plan_derived(settings, manifest, figures, chapters, environment):
-        problems += _output_problems(plan.status, plan.outputs, plan.about)
+    for plan in planner.derived(figures, chapters):
+        problems += _output_problems(plan)
     return problems
 
 
@@ -91,26 +102,26 @@ def _environment_notes(manifest: Manifest) -> list[Problem]:
     return notes
 
 
-def _output_problems(status: Status, outputs, source: Path) -> list[Problem]:
-    if not status.needs_build:
+def _output_problems(plan: OutputPlan) -> list[Problem]:
+    if not plan.status.needs_build:
         return []
     problems = []
-    for output in outputs:
+    for output in plan.outputs:
         if output.status.needs_build:
             problems.append(Problem(Path(output.path), None, MESSAGES[output.status]))
     if not problems:
-        first = outputs[0].path if outputs else source
-        problems.append(Problem(Path(first), None, MESSAGES[status]))
+        first = plan.outputs[0].path if plan.outputs else plan.source
+        problems.append(Problem(Path(first), None, MESSAGES[plan.status]))
     return problems
 
 
 def _strangers(settings: Settings, manifest: Manifest) -> list[Problem]:
-    owned = set(manifest.owned_outputs()) | {relative(settings, settings.manifest_path)}
+    owned = set(manifest.owned_outputs()) | {settings.layout.manifest_output()}
     found = []
     if not settings.build_dir.is_dir():
         return found
     for path in sorted(settings.build_dir.rglob("*")):
-        name = relative(settings, path)
+        name = settings.layout.relative(path)
         if path.is_dir() or any(part.startswith(".") for part in Path(name).parts):
             continue
         if name not in owned:
@@ -138,14 +149,14 @@ def _lint(settings: Settings, figures: dict[str, Path], chapters: dict[str, Path
             problems.append(Problem(script, None, "figure is not used by any chapter",
                                     Severity.WARNING))
     for name, source in sorted(chapters.items()):
-        built = settings.root / chapter_output_path(settings, name)
+        built = settings.root / settings.layout.chapter_output(name)
         text = _read_text(source)
         if text is not None:
             problems += lint_markdown(source, text, built.parent, images_must_resolve=False,
                                       links=True, strict=strict)
         built_text = _read_text(built)
         if built_text is not None:
-            problems += lint_markdown(Path(relative(settings, built)), built_text, built.parent,
+            problems += lint_markdown(Path(settings.layout.relative(built)), built_text, built.parent,
                                       images_must_resolve=True, links=False, strict=strict)
     return problems
 
@@ -157,21 +168,22 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
-def _chapter_diffs(settings: Settings, plans, facts: dict[str, FigureFacts]) -> list[str]:
-    from course_assets.chapters import renderer_for
+def _chapter_diffs(settings: Settings, plans: list[OutputPlan],
+                   manifest: Manifest) -> list[str]:
+    from course_assets.publish.chapters import renderer_for
 
-    renderer = renderer_for(settings, facts, set())
+    renderer = renderer_for(settings, manifest.figures, set())
     diffs = []
     for plan in plans:
-        output = settings.root / chapter_output_path(settings, plan.name)
+        output = settings.root / settings.layout.chapter_output(plan.name)
         rendered = renderer.render(plan.source, output)
         if rendered.text is None:
             continue
         current = _read_text(output) or ""
         if current != rendered.text:
-            label = relative(settings, output)
+            label = settings.layout.relative(output)
             diffs.append("".join(difflib.unified_diff(
                 current.splitlines(keepends=True), rendered.text.splitlines(keepends=True),
-                f"{label} (on disk)", f"{label} (as built from {relative(settings, plan.source)})",
+                f"{label} (on disk)", f"{label} (as built from {settings.layout.relative(plan.source)})",
             )))
     return diffs

@@ -11,9 +11,7 @@ from pathlib import Path
 import click
 
 from course_assets import __version__
-from course_assets.errors import CourseAssetsError
-
-EXIT_OK, EXIT_BUILD_ERRORS, EXIT_USAGE = 0, 1, 2
+from course_assets.errors import CourseAssetsError, ExitCode
 
 
 @dataclass(frozen=True)
@@ -42,14 +40,14 @@ class CourseAssetsGroup(click.Group):
         except BrokenPipeError:
             # The reader went away (`course-assets list | head`): nothing left to say to it.
             _silence_stdout()
-            ctx.exit(EXIT_BUILD_ERRORS)
+            ctx.exit(ExitCode.FAILED)
         except Exception as exc:  # noqa: BLE001 - the last resort: one line, not a traceback
             if os.environ.get("COURSE_ASSETS_DEBUG"):
                 raise
             click.echo(f"error: internal error: {type(exc).__name__}: {exc} (this is a bug in "
                        "course-assets; run with COURSE_ASSETS_DEBUG=1 for the traceback)",
                        err=True)
-            ctx.exit(EXIT_BUILD_ERRORS)
+            ctx.exit(ExitCode.FAILED)
 
 
 @click.group(cls=CourseAssetsGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,10 +85,10 @@ def main() -> None:
     except SystemExit as exc:
         code = exc.code
     else:  # pragma: no cover - click always ends with SystemExit
-        code = EXIT_OK
+        code = ExitCode.OK
     if isinstance(code, str):
         print(code, file=sys.stderr)
-        code = EXIT_BUILD_ERRORS
+        code = ExitCode.FAILED
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -99,5 +97,5 @@ def main() -> None:
     if threading.active_count() == 1:
         # Every file is written and closed by now; tearing down the interpreter's modules
         # would only add a twentieth of a second to each command.
-        os._exit(code or EXIT_OK)
+        os._exit(code or ExitCode.OK)
     sys.exit(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from course_assets.errors import ConfigError
+from course_assets.state.layout import OutputLayout
 
 TABLE = "course-assets"
 
@@ -45,21 +47,10 @@ class Settings:
     formats: tuple[str, ...] = ("svg", "png", "dark")
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
-    def figures_out(self) -> Path:
-        return self.build_dir / "diagrams"
-
-    @property
-    def chapters_out(self) -> Path:
-        return self.build_dir / "chapters"
-
-    @property
-    def slides_out(self) -> Path:
-        return self.build_dir / "slides"
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.build_dir / "manifest.json"
+    @functools.cached_property
+    def layout(self) -> OutputLayout:
+        """Return the table of every output path this course's builds write."""
+        return OutputLayout(self.root, self.build_dir, self.formats)
 
     def worker_count(self, requested: int | None = None) -> int:
         jobs = requested or self.jobs or os.cpu_count() or 1

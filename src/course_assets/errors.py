@@ -48,16 +48,29 @@ def display_path(path: Path, root: Path | None) -> str:
     return str(path)
 
 
+class ExitCode(enum.IntEnum):
+    """Every exit status of every command: the one table (the README lists the same)."""
+
+    OK = 0
+    # A build, a figure, a chapter or a lint rule failed: fix the course.
+    FAILED = 1
+    # The command line, the settings or the course's layout is unusable: nothing was done.
+    USAGE = 2
+    # `check` only: build/ is not what a build would write (stale, missing, orphaned or
+    # edited by hand); `course-assets build` fixes it.
+    STALE = 3
+
+
 class CourseAssetsError(Exception):
     """An error the command line reports as one message and an exit code."""
 
-    exit_code = 1
+    exit_code: ExitCode = ExitCode.FAILED
 
 
 class ConfigError(CourseAssetsError):
     """The course or its settings are unusable: nothing was built."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class GraphvizMissingError(ConfigError):
@@ -72,7 +85,7 @@ class OutputError(CourseAssetsError):
     """An output could not be written (read-only or full disk, or a hand-edited file)."""
 
 
-class FigureError(Exception):
+class FigureError(CourseAssetsError):
     """A figure script failed; carries the author's file and line."""
 
     def __init__(self, message: str, path: Path | None = None, line: int | None = None,

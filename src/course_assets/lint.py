@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -102,16 +101,6 @@ def lint_markdown(path: Path, text: str, resolve_from: Path, *, images_must_reso
             problems.append(Problem(path, ref.line,
                 f"link {ref.target} resolves to nothing (no {_shown(target)})", link_severity))
     return problems
-
-
-def figure_description(script: Path) -> str | None:
-    """Return the script's module docstring without running it, or None when it has none."""
-    try:
-        tree = ast.parse(script.read_bytes(), filename=str(script))
-    except (SyntaxError, ValueError, OSError):
-        return None
-    docstring = ast.get_docstring(tree)
-    return docstring.strip() if docstring and docstring.strip() else None
 
 
 def _shown(target: Path) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from course_assets.build import BuildOptions, BuildReport, build_course
 from course_assets.config import Settings, load_settings
 from course_assets.errors import CourseAssetsError
-from course_assets.manifest import load_manifest
+from course_assets.state.manifest import load_manifest
 
 OnBuild = Callable[[BuildReport | CourseAssetsError], None]
 IGNORED_SUFFIXES = (".tmp", ".swp", ".swx", "~", ".pyc")
@@ -22,7 +22,7 @@ def watched_paths(settings: Settings) -> list[Path]:
     # Figures may also read files elsewhere in the course (their own icons, say): the last
     # build recorded which, so their folders are watched too.
     try:
-        manifest = load_manifest(settings.manifest_path)
+        manifest = load_manifest(settings.layout.manifest)
     except CourseAssetsError:
         manifest = None
     for record in manifest.figures.values() if manifest else ():

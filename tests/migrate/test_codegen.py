@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from migrate.migratetools import SVG
 
-from course_assets.capture import capture_script
-from course_assets.dot import render_svg
+from course_assets.render.capture import capture_script
+from course_assets.render.graphviz import render_svg
 from course_assets.migrate.codegen import (
     TODO_MARKER,
     _str,
@@ -19,8 +19,8 @@ from course_assets.migrate.codegen import (
     describe,
     generate_script,
 )
-from course_assets.migrate.dot import parse_dot
-from course_assets.migrate.mermaid import parse_mermaid
+from course_assets.migrate.parse_dot import parse_dot
+from course_assets.migrate.parse_mermaid import parse_mermaid
 from course_assets.migrate.model import Graph, GraphEdge, GraphNode, Unsupported, display_lines
 
 SEED = """graph TB

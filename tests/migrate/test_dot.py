@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from course_assets.migrate.dot import parse_dot
+from course_assets.migrate.parse_dot import parse_dot
 from course_assets.migrate.model import Unsupported, display_lines
 
 

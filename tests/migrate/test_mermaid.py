@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from course_assets.migrate.mermaid import parse_mermaid
+from course_assets.migrate.parse_mermaid import parse_mermaid
 from course_assets.migrate.model import Graph, Unsupported
 
 

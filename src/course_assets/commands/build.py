@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from course_assets.commands import common
+from course_assets.errors import ExitCode
 
 
 @click.command("build")
@@ -27,4 +28,4 @@ def command(obj, force: bool, jobs: int | None, timeout: float | None, quiet: bo
     if not quiet:
         click.echo(result.summary())
     if not result.ok:
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.FAILED)

@@ -28,5 +28,6 @@ def command(obj, strict: bool, show_diff: bool, quiet: bool) -> None:
         verdict = "build/ is up to date" if report.ok else "check failed"
         click.echo(f"{verdict}: {errors} error{'s' * (errors != 1)}, "
                    f"{warnings} warning{'s' * (warnings != 1)}")
-    if not report.ok:
-        raise SystemExit(1)
+    ctx_exit = report.exit_code
+    if ctx_exit:
+        raise SystemExit(ctx_exit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from course_assets.commands import common
+from course_assets.errors import ExitCode
 
 
 @click.command("slides")
@@ -21,17 +22,17 @@ def command(obj, force: bool, jobs: int | None, quiet: bool) -> None:
     lists where each chapter's decks are.
     """
     from course_assets.build import BuildOptions, build_course
-    from course_assets.manifest import load_manifest
+    from course_assets.state.manifest import load_manifest
 
     settings = obj.settings()
     result = build_course(settings, BuildOptions(force=force, jobs=jobs), common.progress(quiet))
     common.print_problems(result.problems, settings.root, quiet)
     if not quiet:
-        for name, record in sorted(load_manifest(settings.manifest_path).slides.items()):
+        for name, record in sorted(load_manifest(settings.layout.manifest).slides.items()):
             click.echo(f"{name}: {', '.join(sorted(record.outputs, key=_html_first))}")
         click.echo(result.summary())
     if not result.ok:
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.FAILED)
 
 
 def _html_first(path: str) -> tuple[bool, str]:

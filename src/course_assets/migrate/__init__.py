@@ -7,7 +7,7 @@ Sources it cannot convert are saved under `diagrams/_migrated/`; images it canno
 are reported so the author can redraw them.
 """
 
-from course_assets.migrate.plan import MigratePathError, collect_chapters, convert, migrate, slugify
+from course_assets.migrate.apply import MigratePathError, collect_chapters, convert, migrate, slugify
 from course_assets.migrate.report import ChapterReport, ImageReport, MigrationReport, Outcome
 
 __all__ = [

@@ -6,9 +6,8 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_assets.errors import display_path
+from course_assets.errors import ExitCode, display_path
 
-EXIT_OK, EXIT_ERRORS = 0, 1
 
 
 class Outcome(enum.Enum):
@@ -94,9 +93,9 @@ class MigrationReport:
         return self.count(Outcome.ERROR) > 0 or any(ch.error for ch in self.chapters)
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """0 when everything could be read (even if some images are only reported), else 1."""
-        return EXIT_ERRORS if self.has_errors else EXIT_OK
+        return ExitCode.FAILED if self.has_errors else ExitCode.OK
 
     def summary(self) -> str:
         """Return a one-line tally of the run."""

@@ -321,7 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, UnicodeDecodeError):
             self._not_found(path, send_body)
             return
-        name = chapter.relative_to(settings.chapters_out.resolve()).with_suffix("").as_posix()
+        name = chapter.relative_to(settings.layout.chapters_dir.resolve()).with_suffix("").as_posix()
         body = pages.chapter_body(markdown, settings.build_dir, path)
         self._page((pages.chapter_title(markdown, name), name, body, "chapter"), send_body,
                    version)
@@ -331,35 +331,32 @@ class _Handler(BaseHTTPRequestHandler):
         if not path.endswith(".html"):
             return None
         found = files.build_file(self.preview.settings.build_dir, path[:-5] + ".md")
-        chapters = self.preview.settings.chapters_out.resolve()
+        chapters = self.preview.settings.layout.chapters_dir.resolve()
         return found if found is not None and chapters in found.parents else None
 
     def _index(self) -> tuple[str, str, str, str]:
-        from course_assets.manifest import load_manifest
+        from course_assets.state.manifest import Manifest, load_manifest
 
         settings = self.preview.settings
-        build = settings.build_dir
+        layout, build = settings.layout, settings.build_dir
+        try:
+            manifest = load_manifest(layout.manifest)
+        except CourseAssetsError:
+            manifest = Manifest()  # a damaged manifest is the build's error to report, not ours
         chapters = []
-        for source in sorted(settings.chapters_out.rglob("*.md")):  # none when not built yet
-            relative = source.relative_to(settings.chapters_out)
-            if any(part.startswith(".") for part in relative.parts):
-                continue
-            name = relative.with_suffix("").as_posix()
+        for name in sorted(manifest.chapters):  # none when not built yet
+            source = layout.absolute(layout.chapter_output(name))
             try:
                 title = pages.chapter_title(source.read_text(encoding="utf-8"), name)
             except (OSError, UnicodeDecodeError):
-                title = name
+                continue
             page_url = pages.url_for(build, source.with_suffix(".html"))
             chapters.append(pages.Entry(name, title, page_url))
-        try:
-            titles = {n: r.title for n, r in load_manifest(settings.manifest_path).figures.items()}
-        except CourseAssetsError:
-            titles = {}  # a damaged manifest is the build's error to report, not the index's
-        figures = [
-            pages.Entry(svg.stem, titles.get(svg.stem) or svg.stem, pages.url_for(build, svg))
-            for svg in sorted(settings.figures_out.glob("*.svg"))
-            if not svg.name.startswith(".") and not svg.name.endswith(".dark.svg")
-        ]
+        figures = []
+        for name, record in sorted(manifest.figures.items()):
+            svg = layout.absolute(layout.figure_outputs(name)[0])
+            if svg.is_file():
+                figures.append(pages.Entry(name, record.title or name, pages.url_for(build, svg)))
         body = pages.index_body(settings.root.name, chapters, figures, build)
         return (f"{settings.root.name}: course preview", "", body, "index")
 

@@ -35,9 +35,10 @@ class PendingPng:
     """A PNG that Graphviz is painting in the background; `result()` waits for it."""
 
     def __init__(self, source: str, timeout: float, scratch: Path):
-        from course_assets.dot import find_dot
+        from course_assets.render.graphviz import find_dot
 
         self._timeout = timeout
+        self._collected = False
         self._deadline = time.monotonic() + timeout
         # The graph goes in a file, so a large graph cannot block on a full pipe.
         handle, name = tempfile.mkstemp(suffix=".gv", dir=scratch)
@@ -50,6 +51,7 @@ class PendingPng:
 
     def result(self, size: tuple[int, int]) -> bytes:
         """Return the PNG at exactly `size` pixels; raise FigureError when Graphviz fails."""
+        self._collected = True
         try:
             out, err = self._process.communicate(
                 timeout=max(0.0, self._deadline - time.monotonic()))
@@ -64,7 +66,10 @@ class PendingPng:
         return normalized_png(out, size)
 
     def cancel(self) -> None:
-        """Stop painting (the figure failed elsewhere)."""
+        """Stop painting (the figure failed elsewhere); nothing to do once collected."""
+        if self._collected:
+            return
+        self._collected = True
         if self._process.poll() is None:
             self._process.kill()
         self._process.communicate()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
+import ast
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_assets import __version__
 from course_assets.config import Settings
 from course_assets.errors import Problem
 
@@ -72,7 +70,7 @@ def _drop_case_collisions(named: dict[str, Path], what: str) -> list[Problem]:
     return problems
 
 
-DEFAULT_FIGURE_TEMPLATE = Path(__file__).parent / "templates" / "figure.md.j2"
+DEFAULT_FIGURE_TEMPLATE = Path(__file__).parent.parent / "templates" / "figure.md.j2"
 FIGURE_TEMPLATE_NAME = "figure.md.j2"
 
 
@@ -82,67 +80,11 @@ def figure_template_path(templates_dir: Path) -> Path:
     return override if override.is_file() else DEFAULT_FIGURE_TEMPLATE
 
 
-def library_versions() -> dict[str, str]:
-    """Return the versions that shape the output, except Graphviz's (that needs `dot`)."""
-    # Pillow encodes the PNGs and the icon tiles, so its version shapes their bytes too.
-    return {"course-assets": __version__, "diagrams": _installed_version("diagrams"),
-            "pillow": _installed_version("pillow")}
-
-
-def _installed_version(distribution: str) -> str:
-    # Reading the dist-info folder's name costs a millisecond; importlib.metadata costs thirty,
-    # and a build with nothing to do should take well under a quarter of a second.
-    for entry in sys.path:
-        try:
-            found = sorted(Path(entry or ".").glob(f"{distribution}-*.dist-info"))
-        except OSError:
-            continue
-        if found:
-            return found[-1].name[len(distribution) + 1:-len(".dist-info")]
-    from importlib import metadata
-
-    return metadata.version(distribution)
-
-
-def dependency_path(settings: Settings, path: Path) -> str:
-    """Name a file a figure depends on: relative to the course root, or absolute outside it."""
+def figure_description(script: Path) -> str | None:
+    """Return the script's module docstring without running it, or None when it has none."""
     try:
-        return relative(settings, path)
-    except ValueError:
-        return path.resolve().as_posix()
-
-
-def relative(settings: Settings, path: Path) -> str:
-    """Return `path` relative to the course root, with slashes."""
-    try:
-        return path.relative_to(settings.root).as_posix()
-    except ValueError:  # reached through a link or a relative path: compare real locations
-        return path.resolve().relative_to(settings.root.resolve()).as_posix()
-
-
-def hash_inputs(*parts: str | bytes) -> str:
-    """Hash a sequence of labelled parts so that no two sequences collide by concatenation."""
-    digest = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
-    return digest.hexdigest()
-
-
-def read_or_missing(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b"\0missing"
-
-
-def figure_inputs(settings: Settings, script: Path, helpers: tuple[str, ...],
-                  environment: dict[str, str]) -> str:
-    """Hash everything a figure's outputs depend on."""
-    parts: list[str | bytes] = ["figure", settings.fingerprint()]
-    parts += [f"{key}={value}" for key, value in sorted(environment.items())]
-    parts += [relative(settings, script), read_or_missing(script)]
-    for helper in helpers:
-        parts += [helper, read_or_missing(settings.root / helper)]
-    return hash_inputs(*parts)
+        tree = ast.parse(script.read_bytes(), filename=str(script))
+    except (SyntaxError, ValueError, OSError):
+        return None
+    docstring = ast.get_docstring(tree)
+    return docstring.strip() if docstring and docstring.strip() else None

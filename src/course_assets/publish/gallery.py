@@ -7,9 +7,9 @@ import posixpath
 import re
 from pathlib import Path
 
-from course_assets.manifest import ChapterRecord, FigureRecord
+from course_assets.state.manifest import ChapterRecord, FigureRecord
 
-TEMPLATE = Path(__file__).parent / "templates" / "gallery.md.j2"
+TEMPLATE = Path(__file__).parent.parent / "templates" / "gallery.md.j2"
 
 # What each kind of output is for, in the order the gallery lists them.
 FILE_KINDS = (

@@ -42,6 +42,10 @@ class DerivedRecord:
     outputs: dict[str, str]
 
 
+# Every record says what its outputs were built from (`inputs`) and what it wrote (`outputs`).
+OutputRecord = FigureRecord | ChapterRecord | DerivedRecord
+
+
 @dataclass(frozen=True)
 class Manifest:
     """Everything the last build wrote; paths are relative to the course root, with slashes."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from course_assets.errors import FigureError
-from course_assets.icons import Icon
+from course_assets.render.icons import Icon
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"

@@ -25,7 +25,7 @@ from markdown_it.token import Token
 
 from course_assets.lint import is_external
 
-TEMPLATES = Path(__file__).parent / "templates" / "slides"
+TEMPLATES = Path(__file__).parent.parent / "templates" / "slides"
 SLIDE_WIDTH, SLIDE_HEIGHT = 1280, 720
 # Room a Marp slide (default theme) leaves for figures under its heading, in CSS pixels.
 MARP_FIGURE_BOX = (1120, 470)
@@ -424,7 +424,7 @@ def _image_size(src: str, chapter_path: str, read: Reader) -> tuple[int, int] | 
     if not data:
         return None
     if resolved.endswith(".svg"):
-        from course_assets.raster import svg_size
+        from course_assets.render.raster import svg_size
 
         try:
             return svg_size(data)

@@ -30,8 +30,8 @@ from course_assets.migrate.codegen import (
     generate_script,
 )
 from course_assets.migrate.decode import DecodeError, decode, recognise, source_extension
-from course_assets.migrate.dot import parse_dot
-from course_assets.migrate.mermaid import parse_mermaid
+from course_assets.migrate.parse_dot import parse_dot
+from course_assets.migrate.parse_mermaid import parse_mermaid
 from course_assets.migrate.model import Graph, Unsupported
 from course_assets.migrate.report import ChapterReport, ImageReport, MigrationReport, Outcome
 

@@ -19,72 +19,58 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: Path) -> str | None:
-    """Return the hash of the file's bytes, or None when it does not exist."""
-    try:
-        if _stat_cache is not None:
-            return _stat_cache.sha256(path)
-        return sha256_bytes(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        return "directory"
-    except OSError as exc:  # a folder in the way is a file, or the file cannot be read
-        raise OutputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-
-
-class StatCache:
-    """Remember each file's hash with its size, mtime and inode, so unchanged files are not read.
+class FileHashes:
+    """Hash files' bytes; with a cache file, skip reading files whose size, mtime and inode match.
 
     A build with nothing to do would otherwise read and hash every output (tens of megabytes
-    for a large course). `check` never uses it: it always hashes the bytes.
+    for a large course). `check` uses it without a cache: it always hashes the bytes.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.entries: dict[str, list] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.entries = {}
+    def __init__(self, cache: Path | None = None) -> None:
+        self.cache = cache
+        self.entries: dict[str, list[object]] = {}
+        if cache is not None:
+            try:
+                self.entries = json.loads(cache.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.entries = {}
         self.changed = False
 
-    def sha256(self, path: Path) -> str:
-        stat = path.stat()
-        key = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
-        entry = self.entries.get(str(path))
-        if entry is not None and entry[:3] == key:
-            return entry[3]
-        digest = sha256_bytes(path.read_bytes())
-        self.entries[str(path)] = [*key, digest]
-        self.changed = True
-        return digest
+    def sha256(self, path: Path) -> str | None:
+        """Return the hash of the file's bytes, or None when it does not exist."""
+        try:
+            if self.cache is None:
+                return sha256_bytes(path.read_bytes())
+            stat = path.stat()
+            key: list[object] = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+            entry = self.entries.get(str(path))
+            if entry is not None and entry[:3] == key:
+                return str(entry[3])
+            digest = sha256_bytes(path.read_bytes())
+            self.entries[str(path)] = [*key, digest]
+            self.changed = True
+            return digest
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            return "directory"
+        except OSError as exc:  # a folder in the way is a file, or the file cannot be read
+            raise OutputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
     def remember(self, path: Path, digest: str) -> None:
         """Record the hash of a file just written, so the next build need not read it."""
+        if self.cache is None:
+            return
         with contextlib.suppress(OSError):
             stat = path.stat()
             self.entries[str(path)] = [stat.st_size, stat.st_mtime_ns, stat.st_ino, digest]
             self.changed = True
 
     def save(self) -> None:
-        if self.changed:
+        """Write the cache back, if anything in it changed (a failure only costs speed)."""
+        if self.cache is not None and self.changed:
             with contextlib.suppress(OSError, OutputError):
-                atomic_write(self.path, json.dumps(self.entries, sort_keys=True).encode())
-
-
-_stat_cache: StatCache | None = None
-
-
-@contextlib.contextmanager
-def stat_cache(path: Path) -> Iterator[None]:
-    """Use (and afterwards save) the hash cache at `path` for every sha256_file inside."""
-    global _stat_cache
-    _stat_cache = StatCache(path)
-    try:
-        yield
-    finally:
-        _stat_cache.save()
-        _stat_cache = None
+                atomic_write(self.cache, json.dumps(self.entries, sort_keys=True).encode())
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -105,8 +91,6 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise OutputError(_why(path, exc)) from None
-    if _stat_cache is not None:
-        _stat_cache.remember(path, sha256_bytes(data))
 
 
 def _why(path: Path, exc: OSError) -> str:

@@ -13,7 +13,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from course_assets.errors import ConfigError, Problem
-from course_assets.sources import figure_template_path
+from course_assets.state.sources import figure_template_path
 
 WIDTH = re.compile(r"[1-9][0-9]{0,4}(px|%)?")
 BOM = "\ufeff"

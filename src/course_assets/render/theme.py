@@ -116,7 +116,7 @@ class IconTiles:
 def paint_tiles(copies: tuple[tuple[Path, Path], ...],
                 colour: tuple[int, int, int] = DARK_DEFAULTS.icon_backdrop) -> None:
     """Write each (tile, icon) pair's tile: the icon on a light rounded tile."""
-    from course_assets.fsutil import atomic_write
+    from course_assets.state.files import atomic_write
 
     for tile, icon in copies:
         if tile.exists():

@@ -1,0 +1,1 @@
+"""Text made from built bytes: chapters, the figure gallery and the slide decks."""

@@ -1,0 +1,88 @@
+"""Make the outputs built from other outputs: the figure gallery and each chapter's slide decks.
+
+They are made after the figures and chapters, from what those records say and from their built
+bytes; `state.plan` decides which are out of date, like every other output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from course_assets.config import Settings
+from course_assets.errors import Problem, Severity
+from course_assets.state.files import sha256_bytes
+from course_assets.state.manifest import ChapterRecord, DerivedRecord, FigureRecord
+from course_assets.state.plan import Kind, OutputPlan
+
+Reader = Callable[[str], bytes | None]
+
+
+@dataclass(frozen=True)
+class DerivedBuild:
+    """What making the derived outputs gave: files to write, records, and problems."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    gallery: DerivedRecord | None = None
+    slides: dict[str, DerivedRecord] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+    made: tuple[str, ...] = ()
+
+
+def make_derived(settings: Settings, plans: list[OutputPlan], figures: dict[str, FigureRecord],
+                 chapters: dict[str, ChapterRecord], read: Reader) -> DerivedBuild:
+    """Make the gallery and decks that are out of date; `read` returns an output's new bytes."""
+    made: dict[str, bytes] = {}
+    gallery: DerivedRecord | None = None
+    slides: dict[str, DerivedRecord] = {}
+    problems: list[Problem] = []
+    names: list[str] = []
+    for plan in plans:
+        record = plan.record if isinstance(plan.record, DerivedRecord) else None
+        if plan.status.needs_build:
+            try:
+                outputs = _make(settings, plan, figures, chapters, read)
+            except _Unmade as exc:
+                problems.append(exc.problem)  # keep what was there; the problem says why
+            else:
+                made.update(outputs)
+                record = DerivedRecord(plan.inputs,
+                                       {p: sha256_bytes(d) for p, d in outputs.items()})
+                names.append("gallery" if plan.kind is Kind.GALLERY else f"slides {plan.name}")
+        if record is None:
+            continue
+        if plan.kind is Kind.GALLERY:
+            gallery = record
+        else:
+            slides[plan.name] = record
+    return DerivedBuild(made, gallery, slides, tuple(problems), tuple(names))
+
+
+class _Unmade(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def _make(settings: Settings, plan: OutputPlan, figures: dict[str, FigureRecord],
+          chapters: dict[str, ChapterRecord], read: Reader) -> dict[str, bytes]:
+    layout = settings.layout
+    if plan.kind is Kind.GALLERY:
+        from course_assets.publish.gallery import render_gallery
+
+        path = layout.gallery_output()
+        outputs = {name: layout.chapter_output(name) for name in chapters}
+        data = render_gallery(path, layout.relative(settings.diagrams_dir) + "/", figures,
+                              chapters, outputs)
+        return {path: data}
+    from course_assets.publish.decks import build_decks
+
+    chapter_path = layout.chapter_output(plan.name)
+    raw = read(chapter_path)
+    if raw is None:
+        raise _Unmade(Problem(plan.source, None, f"no slides: the built chapter {chapter_path} "
+                              "is missing; run `course-assets build`", Severity.ERROR))
+    html_path, marp_path = layout.slide_outputs(plan.name)
+    decks = build_decks(raw.decode("utf-8", "replace").removeprefix("\ufeff"), chapter_path,
+                        html_path, marp_path, read)
+    return {html_path: decks.html, marp_path: decks.marp}

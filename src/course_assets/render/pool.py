@@ -1,0 +1,51 @@
+"""Render many figures at once in worker processes; a failing figure never stops the others."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from course_assets.errors import Problem
+from course_assets.render.figure import FigureOutcome, FigureTask, render_figure
+
+
+def render_all(tasks: Iterable[FigureTask], jobs: int, course_root: Path,
+               on_done: Callable[[FigureOutcome], None] | None = None,
+               meanwhile: Callable[[], None] | None = None) -> list[FigureOutcome]:
+    """Render every task, `jobs` at a time; a failing figure never stops the others.
+
+    `meanwhile` runs in this process while the workers render (to prepare the next stage).
+    """
+    tasks = list(tasks)
+    outcomes: list[FigureOutcome] = []
+    for outcome in _outcomes(tasks, min(jobs, len(tasks)), course_root, meanwhile):
+        outcomes.append(outcome)
+        if on_done is not None:
+            on_done(outcome)
+    return sorted(outcomes, key=lambda o: o.name)
+
+
+def _outcomes(tasks: list[FigureTask], workers: int, course_root: Path,
+              meanwhile: Callable[[], None] | None) -> Iterator[FigureOutcome]:
+    if not tasks:
+        return
+    # Imported here: a build with nothing to render should not pay for process pools.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # Always worker processes, even for one figure: this process never imports the diagrams
+    # library, and gets on with `meanwhile` while they work.
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(render_figure, t): t for t in tasks}
+        if meanwhile is not None:
+            meanwhile()
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                yield future.result()
+            except Exception as exc:  # noqa: BLE001 - a dead worker is one figure's error
+                yield FigureOutcome(task.name, problem=Problem(
+                    task.script, None, f"the build worker failed: {type(exc).__name__}: {exc}",
+                ))

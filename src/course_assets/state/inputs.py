@@ -1,0 +1,129 @@
+"""Hash what each output is built from, so that a build and `check` agree on what is stale."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+from course_assets import __version__
+from course_assets.config import Settings
+from course_assets.state.manifest import ChapterRecord, FigureRecord
+from course_assets.state.sources import figure_template_path
+
+# What the gallery and the decks are made with; read here, not by importing their modules,
+# so that a build with nothing to do stays quick.
+TEMPLATES = Path(__file__).parent.parent / "templates"
+GALLERY_ASSETS = ("gallery.md.j2",)
+DECK_ASSETS = ("slides/deck.html", "slides/deck.css", "slides/deck.js")
+
+
+def library_versions() -> dict[str, str]:
+    """Return the versions that shape the output, except Graphviz's (that needs `dot`)."""
+    # Pillow encodes the PNGs and the icon tiles, so its version shapes their bytes too.
+    return {"course-assets": __version__, "diagrams": _installed_version("diagrams"),
+            "pillow": _installed_version("pillow")}
+
+
+def _installed_version(distribution: str) -> str:
+    # Reading the dist-info folder's name costs a millisecond; importlib.metadata costs thirty,
+    # and a build with nothing to do should take well under a quarter of a second.
+    for entry in sys.path:
+        try:
+            found = sorted(Path(entry or ".").glob(f"{distribution}-*.dist-info"))
+        except OSError:
+            continue
+        if found:
+            return found[-1].name[len(distribution) + 1:-len(".dist-info")]
+    from importlib import metadata
+
+    return metadata.version(distribution)
+
+
+def dependency_path(settings: Settings, path: Path) -> str:
+    """Name a file a figure depends on: relative to the course root, or absolute outside it."""
+    try:
+        return settings.layout.relative(path)
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def hash_inputs(*parts: str | bytes) -> str:
+    """Hash a sequence of labelled parts so that no two sequences collide by concatenation."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def read_or_missing(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b"\0missing"
+
+
+def figure_inputs(settings: Settings, script: Path, helpers: tuple[str, ...],
+                  environment: dict[str, str]) -> str:
+    """Hash everything a figure's outputs depend on."""
+    parts: list[str | bytes] = ["figure", settings.fingerprint()]
+    parts += [f"{key}={value}" for key, value in sorted(environment.items())]
+    parts += [settings.layout.relative(script), read_or_missing(script)]
+    for helper in helpers:
+        parts += [helper, read_or_missing(settings.root / helper)]
+    return hash_inputs(*parts)
+
+
+def chapter_inputs(settings: Settings, source: Path, used: tuple[str, ...],
+                   figures: dict[str, FigureRecord], environment: dict[str, str]) -> str:
+    """Hash a chapter's source, the figure template and the figures it embeds."""
+    parts: list[str | bytes] = [
+        "chapter", settings.fingerprint(), f"course-assets={environment.get('course-assets')}",
+        settings.layout.relative(source), read_or_missing(source),
+        read_or_missing(figure_template_path(settings.templates_dir)),
+    ]
+    for name in used:
+        record = figures.get(name)
+        if record is None:
+            parts += [name, "\0unbuilt"]
+            continue
+        parts += [name, record.title, record.description]
+        parts += [f"{path}={digest}" for path, digest in sorted(record.outputs.items())]
+    return hash_inputs(*parts)
+
+
+def gallery_inputs(settings: Settings, figures: dict[str, FigureRecord],
+                   chapters: dict[str, ChapterRecord], environment: dict[str, str]) -> str:
+    """Hash what the gallery shows: every figure's words and files, and who uses it."""
+    layout = settings.layout
+    parts: list[str | bytes] = ["gallery", *_derived_common(settings, environment),
+                                *_assets(GALLERY_ASSETS), layout.relative(settings.diagrams_dir)]
+    for name, record in sorted(figures.items()):
+        parts += [name, record.script, record.title, record.description,
+                  str(len(record.outputs)), *sorted(record.outputs)]
+    for name, record in sorted(chapters.items()):
+        parts += [name, layout.chapter_output(name), str(len(record.figures)), *record.figures]
+    return hash_inputs(*parts)
+
+
+def deck_inputs(settings: Settings, name: str, chapter: ChapterRecord,
+                figures: dict[str, FigureRecord], environment: dict[str, str]) -> str:
+    """Hash what a chapter's decks are made of: the built chapter and the figures it shows."""
+    parts: list[str | bytes] = ["slides", *_derived_common(settings, environment),
+                                *_assets(DECK_ASSETS), name]
+    parts += [f"{path}={digest}" for path, digest in sorted(chapter.outputs.items())]
+    for figure in chapter.figures:
+        built = figures.get(figure)
+        parts += [figure] + ([f"{p}={d}" for p, d in sorted(built.outputs.items())]
+                             if built else ["\0unbuilt"])
+    return hash_inputs(*parts)
+
+
+def _derived_common(settings: Settings, environment: dict[str, str]) -> list[str | bytes]:
+    return [settings.fingerprint(), f"course-assets={environment.get('course-assets')}"]
+
+
+def _assets(names: tuple[str, ...]) -> list[str | bytes]:
+    return [(TEMPLATES / name).read_bytes() for name in names]

@@ -1,0 +1,98 @@
+"""Where every output goes: the one table of output paths, and of paths relative to the course."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# Files the build keeps for this machine only (git ignores them through build/.gitignore).
+LOCK = ".lock"
+HASH_CACHE = ".hash-cache.json"
+GRAPHVIZ_CACHE = ".graphviz-version"
+MACHINE_FILES = (LOCK, GRAPHVIZ_CACHE, HASH_CACHE)
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """Name every file a build writes, as a path relative to the course root, with slashes.
+
+    Paths in the manifest, in problems and in the plans are all of this form; `absolute` turns
+    one back into a file on disk.
+    """
+
+    root: Path
+    build_dir: Path
+    formats: tuple[str, ...] = ("svg",)
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.build_dir / "diagrams"
+
+    @property
+    def chapters_dir(self) -> Path:
+        return self.build_dir / "chapters"
+
+    @property
+    def slides_dir(self) -> Path:
+        return self.build_dir / "slides"
+
+    @property
+    def manifest(self) -> Path:
+        return self.build_dir / "manifest.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.build_dir / LOCK
+
+    @property
+    def hash_cache(self) -> Path:
+        return self.build_dir / HASH_CACHE
+
+    @property
+    def graphviz_cache(self) -> Path:
+        return self.build_dir / GRAPHVIZ_CACHE
+
+    @property
+    def gitignore(self) -> Path:
+        return self.build_dir / ".gitignore"
+
+    def relative(self, path: Path) -> str:
+        """Return `path` relative to the course root, with slashes."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:  # reached through a link or a relative path: compare real locations
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+
+    def absolute(self, path: str) -> Path:
+        """Return the file on disk for a course-relative output path."""
+        return self.root / path
+
+    def figure_variants(self, name: str) -> tuple[str, ...]:
+        """Return the stems a figure is written as: light, and dark when that format is on."""
+        return (name, f"{name}.dark") if "dark" in self.formats else (name,)
+
+    def figure_outputs(self, name: str) -> tuple[str, ...]:
+        """Return the outputs a figure has with the course's formats."""
+        suffixes = ("svg", "png") if "png" in self.formats else ("svg",)
+        return tuple(self.relative(self.figures_dir / f"{stem}.{suffix}")
+                     for stem in self.figure_variants(name) for suffix in suffixes)
+
+    def figure_file(self, file_name: str) -> str:
+        """Return where a rendered figure file (e.g. `name.dark.png`) goes."""
+        return self.relative(self.figures_dir / file_name)
+
+    def chapter_output(self, name: str) -> str:
+        """Return where a chapter's built Markdown goes."""
+        return self.relative(self.chapters_dir / f"{name}.md")
+
+    def slide_outputs(self, chapter: str) -> tuple[str, str]:
+        """Return a chapter's slide decks: self-contained HTML, and Marp Markdown."""
+        return (self.relative(self.slides_dir / f"{chapter}.html"),
+                self.relative(self.slides_dir / f"{chapter}.marp.md"))
+
+    def gallery_output(self) -> str:
+        """Return where the gallery of every figure goes."""
+        return self.relative(self.figures_dir / "README.md")
+
+    def manifest_output(self) -> str:
+        return self.relative(self.manifest)
