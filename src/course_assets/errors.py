@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,12 @@ class Problem:
         where = self.location(root)
         prefix = "warning: " if self.severity is Severity.WARNING else ""
         return f"{where}: {prefix}{self.message}" if where else f"{prefix}{self.message}"
+
+
+def report_order(problems: Iterable[Problem]) -> list[Problem]:
+    """Return problems as every report shows them: errors first, then by file and line."""
+    return sorted(problems, key=lambda p: (p.severity is Severity.WARNING, str(p.path or ""),
+                                           p.line or 0))
 
 
 def display_path(path: Path, root: Path | None) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from course_assets.errors import Problem, Severity
+from course_assets.errors import Problem, Severity, report_order
 
 
 def progress(quiet: bool) -> Callable[[str], None]:
@@ -25,11 +25,7 @@ def progress(quiet: bool) -> Callable[[str], None]:
 
 def print_problems(problems: Iterable[Problem], root: Path, quiet: bool = False) -> None:
     """Print errors (always) and warnings (unless quiet) as `path:line: message`."""
-    for problem in sorted(problems, key=_order):
+    for problem in report_order(problems):
         if quiet and problem.severity is Severity.WARNING:
             continue
         click.echo(problem.format(root), err=True)
-
-
-def _order(problem: Problem):
-    return (problem.severity is Severity.WARNING, str(problem.path or ""), problem.line or 0)

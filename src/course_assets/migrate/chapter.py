@@ -9,16 +9,15 @@ span and the chapter text around it is never touched.
 from __future__ import annotations
 
 import bisect
-import functools
 import html
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Literal
 
-from markdown_it import MarkdownIt
 from markdown_it.common.utils import normalizeReference, unescapeAll
 from markdown_it.token import Token
+
+from course_assets.publish import markdown
 
 BOM = "\ufeff"
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -66,15 +65,10 @@ def decode_chapter(data: bytes) -> ChapterText:
     return ChapterText(text, False)
 
 
-@functools.cache
-def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-
-
 def find_images(text: str) -> list[FoundImage]:
     """Return every image and Mermaid fence in `text`, in source order."""
     env: dict = {}
-    tokens = _parser().parse(text, env)
+    tokens = markdown.parse(text, env)
     lines = _Lines(text)
     found: list[FoundImage] = []
     for token in tokens:
@@ -236,23 +230,9 @@ def _inline(token: Token, lines: _Lines, env: dict) -> list[FoundImage]:
 
 # -- raw-text scanning -----------------------------------------------------------------------------
 
-class _AttrReader(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.attrs: dict[str, str] = {}
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "img" and not self.attrs:
-            self.attrs = {name.lower(): value or "" for name, value in attrs}
-
-    handle_startendtag = handle_starttag
-
-
 def _img_attrs(tag: str) -> dict[str, str]:
-    reader = _AttrReader()
-    reader.feed(tag)
-    reader.close()
-    return reader.attrs
+    found = [t for t in markdown.html_tags(tag) if t.name == "img"]
+    return dict(found[0].attrs) if found else {}
 
 
 def _blank_code_spans(text: str) -> str:
@@ -351,7 +331,7 @@ def _skip_space(text: str, pos: int) -> int:
 
 
 def _normal_link(dest: str) -> str:
-    return _parser().normalizeLink(unescapeAll(dest))
+    return markdown.parser().normalizeLink(unescapeAll(dest))
 
 
 def _reference(label: str, env: dict) -> str | None:

@@ -6,18 +6,15 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from course_assets.preview.files import versioned
 
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+
 ASSETS = "/_preview"
-MEDIA_TAG = re.compile(r"<(?:img|source)\b[^>]*>", re.IGNORECASE)
-URL_ATTRIBUTE = re.compile(
-    r"""(?P<lead>\s(?P<name>src|srcset)\s*=\s*)"""
-    r"""(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"'>]+))""",
-    re.IGNORECASE,
-)
-FIRST_HEADING = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -83,24 +80,23 @@ def overlay(errors: list[Shown]) -> str:
             f'panel goes away when the build passes.</p>\n<ul>\n{items}\n</ul>\n</aside>')
 
 
-def chapter_body(markdown: str, build_dir: Path, page_url: str) -> str:
+def chapter_body(markdown_text: str, build_dir: Path, page_url: str) -> str:
     """Return a built chapter's Markdown as HTML, its figures' URLs pinned to their bytes."""
-    from markdown_it import MarkdownIt  # imported on first chapter, not at CLI start-up
+    from course_assets.publish import markdown  # markdown-it on first chapter, not at start-up
 
-    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-    tokens = md.parse(markdown)
+    tokens = markdown.parse(markdown_text)
     slugs: dict[str, int] = {}
     for index, token in enumerate(tokens):
         if token.type == "heading_open" and index + 1 < len(tokens):
-            token.attrSet("id", _unique(_slug(_plain_text(tokens[index + 1])), slugs))
+            token.attrSet("id", _unique(_slug(markdown.plain_text(tokens[index + 1])), slugs))
         elif token.type == "html_block":
             token.content = _pin_media(token.content, build_dir, page_url)
         for child in token.children or ():
             _rewrite_inline(child, build_dir, page_url)
-    return md.renderer.render(tokens, md.options, {})
+    return markdown.render(tokens)
 
 
-def _rewrite_inline(token, build_dir: Path, page_url: str) -> None:
+def _rewrite_inline(token: Token, build_dir: Path, page_url: str) -> None:
     if token.type == "image":
         token.attrSet("src", versioned(build_dir, page_url, str(token.attrGet("src") or "")))
     elif token.type == "html_inline":
@@ -119,27 +115,28 @@ def _preview_link(href: str) -> str:
 
 def _pin_media(fragment: str, build_dir: Path, page_url: str) -> str:
     """Add each local image's content hash to its URL in raw HTML (img src, source srcset)."""
+    from course_assets.publish import markdown
 
-    def attribute(match: re.Match) -> str:
-        raw = next(v for v in (match["dq"], match["sq"], match["bare"]) if v is not None)
-        value = html.unescape(raw)
-        if match["name"].lower() == "srcset":
-            pinned = ", ".join(_pin_candidate(c, build_dir, page_url) for c in value.split(","))
-        else:
-            pinned = versioned(build_dir, page_url, value)
-        return f'{match["lead"]}"{html.escape(pinned)}"'
+    def rewrite(tag: str, attrs: markdown.Attributes) -> markdown.Attributes:
+        if tag not in ("img", "source"):
+            return attrs
+        pinned: markdown.Attributes = []
+        for name, value in attrs:
+            if value is not None and name == "srcset":
+                value = ", ".join(_pin_candidate(c, build_dir, page_url)
+                                  for c in value.split(","))
+            elif value is not None and name == "src":
+                value = versioned(build_dir, page_url, value)
+            pinned.append((name, value))
+        return pinned
 
-    return MEDIA_TAG.sub(lambda tag: URL_ATTRIBUTE.sub(attribute, tag.group(0)), fragment)
+    return markdown.rewrite_html(fragment, rewrite)
 
 
 def _pin_candidate(candidate: str, build_dir: Path, page_url: str) -> str:
     url, _, descriptor = candidate.strip().partition(" ")
     pinned = versioned(build_dir, page_url, url)
     return f"{pinned} {descriptor.strip()}" if descriptor.strip() else pinned
-
-
-def _plain_text(inline) -> str:
-    return "".join(c.content for c in inline.children or () if c.type in ("text", "code_inline"))
 
 
 def _slug(text: str) -> str:
@@ -153,10 +150,11 @@ def _unique(slug: str, seen: dict[str, int]) -> str:
     return slug if count == 0 else f"{slug}-{count}"
 
 
-def chapter_title(markdown: str, fallback: str) -> str:
+def chapter_title(markdown_text: str, fallback: str) -> str:
     """Return a chapter's first top-level heading, or `fallback` when it has none."""
-    match = FIRST_HEADING.search(markdown)
-    return match.group(1).strip() if match else fallback
+    from course_assets.publish import markdown
+
+    return markdown.title(markdown.parse(markdown_text)) or fallback
 
 
 def index_body(course: str, chapters: list[Entry], figures: list[Entry], build_dir: Path) -> str:

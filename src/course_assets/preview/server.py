@@ -17,7 +17,9 @@ from pathlib import Path
 
 from course_assets.build import BuildOptions, BuildReport
 from course_assets.config import Settings
-from course_assets.errors import CourseAssetsError, Problem, Severity, display_path
+from course_assets.errors import (
+    CourseAssetsError, Problem, Severity, display_path, report_order,
+)
 from course_assets.preview import files, pages
 from course_assets.watching import OnBuild, watch_course
 
@@ -73,12 +75,8 @@ class PreviewState:
                 "location": p.location(root),
                 "message": p.message,
                 "text": p.format(root),
-            } for p in sorted(self.problems, key=_severity_first)],
+            } for p in report_order(self.problems)],
         })
-
-
-def _severity_first(problem: Problem):
-    return (problem.severity is Severity.WARNING, str(problem.path or ""), problem.line or 0)
 
 
 @dataclass(frozen=True)

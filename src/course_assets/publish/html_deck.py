@@ -1,0 +1,86 @@
+"""Write a chapter's slides as one self-contained HTML deck: styles, script and figures inside."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from course_assets.publish import markdown
+from course_assets.publish.assets import Reader, data_uri, rebase
+from course_assets.publish.sections import Block, Slide
+
+TEMPLATES = Path(__file__).parent.parent / "templates" / "slides"
+
+
+def html_deck(slides: list[Slide], title: str, chapter_path: str, deck_path: str,
+              read: Reader) -> str:
+    """Return the HTML deck of `slides`; it loads nothing and runs only its own script."""
+    from markupsafe import Markup
+
+    css = (TEMPLATES / "deck.css").read_text(encoding="utf-8")
+    script = (TEMPLATES / "deck.js").read_text(encoding="utf-8")
+    rendered = []
+    for number, slide in enumerate(slides, start=1):
+        body = "".join(_render_block(b, chapter_path, deck_path, read) for b in slide.blocks)
+        kinds = ["slide"]
+        if slide.heading is None:
+            kinds.append("slide-title")
+        if any(b.figure for b in slide.blocks):
+            kinds.append("has-figure")
+        if slide.has_text:
+            kinds.append("has-text")
+        rendered.append({"number": number, "classes": " ".join(kinds), "body": Markup(body),
+                         "label": slide.heading or title})
+    # The page may run our script and nothing else, and load nothing at all.
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    policy = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+              f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
+    return str(deck_template().render(title=title, slides=rendered, count=len(rendered),
+                                      css=Markup(css), script=Markup(script), policy=policy))
+
+
+@functools.cache
+def deck_template() -> Any:
+    """Return the compiled HTML deck template (compiled once per process, not once per deck)."""
+    import jinja2
+
+    environment = jinja2.Environment(autoescape=True, keep_trailing_newline=True,
+                                     undefined=jinja2.StrictUndefined)
+    return environment.from_string((TEMPLATES / "deck.html").read_text(encoding="utf-8"))
+
+
+def _render_block(block: Block, chapter_path: str, deck_path: str, read: Reader) -> str:
+    html = markdown.render(block.tokens)
+    # Markdown and raw HTML (figure snippets among it) alike: images inlined, links rebased,
+    # nothing left that would load.
+    html = _for_the_deck(html, chapter_path, deck_path, read)
+    return f'<div class="deck-figure">{html}</div>\n' if block.figure else html
+
+
+def _for_the_deck(html: str, chapter_path: str, deck_path: str, read: Reader) -> str:
+    def rewrite(tag: str, attrs: markdown.Attributes) -> markdown.Attributes | None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "source" and "prefers-color-scheme" in values.get("media", ""):
+            return None  # the deck is light on screen and on paper alike
+        kept: markdown.Attributes = []
+        for name, value in attrs:
+            if tag == "img" and name == "class":
+                continue  # replaced by ours, below, with the author's classes kept
+            if value is not None and name in markdown.LOADING_ATTRIBUTES.get(tag, ()):
+                if name == "srcset":
+                    urls = markdown.srcset_urls(value)
+                    value = urls[0] if urls else ""
+                value = data_uri(value, chapter_path, read) if value else None
+                if value is None:
+                    continue
+            elif value is not None and tag == "a" and name == "href":
+                value = rebase(value, chapter_path, deck_path)
+            kept.append((name, value))
+        if tag == "img":
+            kept.append(("class", " ".join(["deck-image", *values.get("class", "").split()])))
+        return kept
+
+    return markdown.rewrite_html(html, rewrite)

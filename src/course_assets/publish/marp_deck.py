@@ -1,0 +1,88 @@
+"""Write a chapter's slides as a Marp Markdown deck whose images point at the built figures."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from course_assets.publish.assets import Reader, fit, image_size, rebase
+from course_assets.publish.sections import Block, Slide
+
+# Room a Marp slide (default theme) leaves for figures under its heading, in CSS pixels.
+MARP_FIGURE_BOX = (1120, 470)
+MARP_FIGURE_BOX_WITH_TEXT = (1120, 300)
+# Words of an image's alt text that Marp reads as options (size, CSS filter, background).
+MARP_KEYWORD = re.compile(
+    r"^(?:(?:\d*\.)?\d+%|w(?:idth)?:.*|h(?:eight)?:.*|bg|(?:blur|brightness|contrast|drop-shadow"
+    r"|grayscale|hue-rotate|invert|opacity|saturate|sepia)(?::.*)?)$")
+WORD_JOINER = "\u2060"
+
+
+def marp_deck(slides: list[Slide], lines: list[str], title: str, chapter_path: str,
+              deck_path: str, read: Reader) -> str:
+    """Return the Marp deck of `slides`; `lines` are the built chapter's, for verbatim text."""
+    front = [
+        "---",
+        "marp: true",
+        f"title: {json.dumps(title, ensure_ascii=False)}",
+        "size: 16:9",
+        "paginate: true",
+        "style: |",
+        "  section img { display: block; margin: 0 auto; }",
+        "---",
+    ]
+    pages = []
+    for slide in slides:
+        figures = sum(len(b.images) for b in slide.blocks if b.figure)
+        box = MARP_FIGURE_BOX_WITH_TEXT if slide.has_text else MARP_FIGURE_BOX
+        if figures > 1:
+            box = (box[0], max(120, box[1] // figures))
+        parts = ["<!-- _class: lead -->"] if slide.heading is None else []
+        for block in slide.blocks:
+            parts.append(_marp_block(block, lines, chapter_path, deck_path, read, box))
+        pages.append("\n\n".join(part for part in parts if part))
+    return "\n".join(front) + "\n\n" + "\n\n---\n\n".join(pages) + "\n"
+
+
+def _marp_block(block: Block, lines: list[str], chapter_path: str, deck_path: str,
+                read: Reader, box: tuple[int, int]) -> str:
+    first = block.tokens[0]
+    if block.figure:
+        images = []
+        for image in block.images:
+            size = fit(image_size(image.target, chapter_path, read), box)
+            keywords = f"w:{size[0]}px h:{size[1]}px " if size else ""
+            images.append(f"![{keywords}{marp_alt(image.alt)}]"
+                          f"({rebase(image.target, chapter_path, deck_path)})")
+        return "\n".join(images)
+    if first.type == "heading_open":
+        # ATX headings always: a setext underline of dashes would read as a slide break.
+        level = int(first.tag[1:])
+        return "#" * level + " " + block.tokens[1].content.strip()
+    start, end = first.map or (0, 0)
+    text = "\n".join(lines[start:end]).rstrip()
+    return _rebase_markdown(text, block, chapter_path, deck_path)
+
+
+def marp_alt(alt: str) -> str:
+    """Return alt text Marp shows as written: no brackets, no word it would take as an option."""
+    words = re.sub(r"[\[\]\\]", "", alt).split()
+    # An invisible joiner in front keeps the word for readers but stops Marp matching it.
+    return " ".join(WORD_JOINER + w if MARP_KEYWORD.match(w) else w for w in words)
+
+
+def _rebase_markdown(text: str, block: Block, chapter_path: str, deck_path: str) -> str:
+    """Point the relative links and images of verbatim Markdown at their targets from the deck."""
+    targets = set()
+    for token in block.tokens:
+        for child in token.children or []:
+            if child.type == "link_open":
+                targets.add(str(child.attrs.get("href", "")))
+            elif child.type == "image":
+                targets.add(str(child.attrs.get("src", "")))
+    for target in sorted(targets, key=len, reverse=True):
+        moved = rebase(target, chapter_path, deck_path)
+        if moved != target:
+            text = re.sub(r"\]\(\s*<?" + re.escape(target) + r"(?=[>\s)])",
+                          lambda m: m.group(0)[: -len(target)] + moved, text)
+    return text
