@@ -17,7 +17,7 @@ from course_assets.state.files import FileHashes
 from course_assets.state.inputs import (
     chapter_inputs, dependency_path, figure_inputs, library_versions,
 )
-from course_assets.state.layout import MACHINE_FILES
+from course_assets.layout import MACHINE_FILES
 from course_assets.state.manifest import ChapterRecord, FigureRecord, Manifest, load_manifest
 from course_assets.state.plan import (
     OutputPlan, Planner, hand_edits, orphaned_outputs, removable_orphans,

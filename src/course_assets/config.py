@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from course_assets.errors import ConfigError
-from course_assets.state.layout import OutputLayout
+from course_assets.layout import OutputLayout
 
 TABLE = "course-assets"
 
