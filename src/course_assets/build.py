@@ -241,7 +241,7 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
             if previous is not None:
                 records[plan.name] = previous  # keep the old output, still out of date
         else:
-            problems.extend(warning_problems(outcome, plan.source))
+            problems.extend(warning_problems(outcome, plan.source, settings.root))
             helpers = tuple(dependency_path(settings, h) for h in outcome.helpers)
             records[plan.name] = FigureRecord(
                 script=settings.layout.relative(plan.source),

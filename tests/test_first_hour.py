@@ -1,0 +1,156 @@
+"""A course author's first hour: real upstream examples, through the real commands."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from conftest import library_icon
+
+# The diagrams documentation's "RabbitMQ Consumers with Custom Nodes", as written there but for
+# the icon's URL, which points at a server of the test's own.
+RABBITMQ = '''\
+from urllib.request import urlretrieve
+
+from diagrams import Cluster, Diagram
+from diagrams.aws.database import Aurora
+from diagrams.custom import Custom
+from diagrams.k8s.compute import Pod
+
+# Download an image to be used into a Custom Node class
+rabbitmq_url = "{url}"
+rabbitmq_icon = "rabbitmq.png"
+urlretrieve(rabbitmq_url, rabbitmq_icon)
+
+with Diagram("Broker Consumers", show=False):
+    with Cluster("Consumers"):
+        consumers = [
+            Pod("worker"),
+            Pod("worker"),
+            Pod("worker")]
+
+    queue = Custom("Message queue", rabbitmq_icon)
+
+    queue >> consumers >> Aurora("Database")
+'''
+
+# The diagrams documentation's "Advanced Web Service with On-Premise", as written there.
+ADVANCED_WEB_SERVICE = '''\
+from diagrams import Cluster, Diagram
+from diagrams.onprem.analytics import Spark
+from diagrams.onprem.compute import Server
+from diagrams.onprem.database import PostgreSQL
+from diagrams.onprem.inmemory import Redis
+from diagrams.onprem.logging import Fluentd
+from diagrams.onprem.monitoring import Grafana, Prometheus
+from diagrams.onprem.network import Nginx
+from diagrams.onprem.queue import Kafka
+
+with Diagram("Advanced Web Service with On-Premise", show=False):
+    ingress = Nginx("ingress")
+
+    metrics = Prometheus("metric")
+    metrics << Grafana("monitoring")
+
+    with Cluster("Service Cluster"):
+        grpcsvc = [
+            Server("grpc1"),
+            Server("grpc2"),
+            Server("grpc3")]
+
+    with Cluster("Sessions HA"):
+        primary = Redis("session")
+        primary - Redis("replica") << metrics
+        grpcsvc >> primary
+
+    with Cluster("Database HA"):
+        primary = PostgreSQL("users")
+        primary - PostgreSQL("replica") << metrics
+        grpcsvc >> primary
+
+    aggregator = Fluentd("logging")
+    aggregator >> Kafka("stream") >> Spark("analytics")
+
+    ingress >> grpcsvc >> aggregator
+'''
+
+
+@contextlib.contextmanager
+def icon_server(folder: Path) -> Iterator[str]:
+    """Serve `folder` over HTTP on 127.0.0.1; yield its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def closed_port() -> int:
+    """Return a local port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# -- 1. scripts that download their own icons ------------------------------------------------------
+
+def test_upstream_rabbitmq_example_builds_with_its_downloaded_icon_and_a_warning(course, tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    icon = library_icon("queue/rabbitmq.png")
+    (served / "icon.png").write_bytes(icon)
+    course.chapter("queues", '# Queues\n\n{{ diagram("rabbitmq") }}\n')
+    with icon_server(served) as base:
+        url = f"{base}/icon.png"
+        course.write("diagrams/rabbitmq.py", RABBITMQ.format(url=url))
+        result = course.run("build")
+    assert result.exit_code == 0, result.output
+    svg = course.built("diagrams/rabbitmq.svg").read_text()
+    import base64
+
+    assert base64.b64encode(icon).decode()[:200] in svg  # the downloaded icon, embedded
+    assert "rabbitmq.png" not in svg and "http" not in svg.replace("http://www.w3.org", "")
+    assert course.built("chapters/queues.md").is_file()
+    # The warning names the server, the line of the download, and the command that fixes it.
+    assert (f"diagrams/rabbitmq.py:11: warning: the script downloaded {url} while building"
+            in result.output)
+    assert f"curl -fsSL -o diagrams/rabbitmq.png {url}" in result.output
+    assert "delete the download at line 11" in result.output
+    assert not list((course.root / "diagrams").rglob("*.png"))  # nothing left in the course
+    assert not (course.root / "rabbitmq.png").exists()
+
+
+def test_upstream_rabbitmq_example_without_a_network_says_what_it_tried(course):
+    url = f"http://127.0.0.1:{closed_port()}/icon.png"
+    course.write("diagrams/rabbitmq.py", RABBITMQ.format(url=url))
+    result = course.run("build")
+    assert result.exit_code == 1
+    line = next(line for line in result.output.splitlines() if "rabbitmq.py:" in line)
+    assert line.startswith("diagrams/rabbitmq.py:11: the script tried to download " + url)
+    assert "a figure must build without a network" in line
+    assert f"curl -fsSL -o diagrams/rabbitmq.png {url}" in line
+    assert "icon file not found" not in result.output
+
+
+def test_following_the_fix_builds_the_rabbitmq_example_offline(course):
+    url = f"http://127.0.0.1:{closed_port()}/icon.png"
+    script = RABBITMQ.format(url=url).replace("urlretrieve(rabbitmq_url, rabbitmq_icon)\n", "")
+    course.write("diagrams/rabbitmq.py", script)
+    (course.root / "diagrams/rabbitmq.png").write_bytes(library_icon("queue/rabbitmq.png"))
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert "download" not in result.output
