@@ -154,3 +154,28 @@ def test_following_the_fix_builds_the_rabbitmq_example_offline(course):
     result = course.run("build")
     assert result.exit_code == 0, result.output
     assert "download" not in result.output
+
+
+# -- 2. a class that moved in the library -------------------------------------------------------
+
+def test_upstream_advanced_web_service_example_says_where_fluentd_is_now(course):
+    course.write("diagrams/web_service.py", ADVANCED_WEB_SERVICE)
+    result = course.run("build")
+    assert result.exit_code == 1
+    assert ("diagrams/web_service.py:6: ImportError: cannot import name 'Fluentd' from "
+            "'diagrams.onprem.logging': the installed diagrams ") in result.output
+    assert "has it in diagrams.onprem.aggregator; write " \
+        "`from diagrams.onprem.aggregator import Fluentd`" in result.output
+    fixed = ADVANCED_WEB_SERVICE.replace("diagrams.onprem.logging", "diagrams.onprem.aggregator")
+    course.write("diagrams/web_service.py", '"""A web service on premises."""\n' + fixed)
+    assert course.run("build").exit_code == 0
+
+
+def test_a_misspelt_library_class_gets_the_closest_names(course):
+    course.figure("typo", 'Fluentdd("logs")').write_text(
+        '"""Typo."""\nfrom diagrams import Diagram\nfrom diagrams.onprem.aggregator import Fluentdd\n'
+        'with Diagram("Typo", show=False):\n    Fluentdd("logs")\n')
+    result = course.run("build")
+    assert result.exit_code == 1
+    assert "has no class of that name; the closest are diagrams.onprem.aggregator.Fluentd" \
+        in result.output

@@ -268,6 +268,10 @@ def _author_error(exc: BaseException, script: Path) -> FigureError:
             f"figure must build without a network; {failed.fix(script, course_root)}",
             script, failed.line or line)
     detail = str(exc)
+    if isinstance(exc, ImportError):
+        from course_assets.render.library_names import import_hint
+
+        detail = import_hint(exc) or detail
     message = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     return FigureError(message, path or script, line)
 
