@@ -179,3 +179,57 @@ def test_a_misspelt_library_class_gets_the_closest_names(course):
     assert result.exit_code == 1
     assert "has no class of that name; the closest are diagrams.onprem.aggregator.Fluentd" \
         in result.output
+
+
+# -- 3. a failed figure does not stop its chapters -------------------------------------------------
+
+BROKEN = 'Mlflow("tracking") >> Airflow("pipeline")\nraise RuntimeError("half-way through")'
+
+
+def test_a_figure_that_never_built_leaves_a_placeholder_until_it_builds(course):
+    course.figure("good")
+    course.figure("broken", BROKEN)
+    course.chapter("intro", '# Intro\n\n{{ diagram("good") }}\n\n{{ diagram("broken") }}\n')
+    result = course.run("build")
+    assert result.exit_code == 1
+    chapter = course.built("chapters/intro.md").read_text()
+    assert "../diagrams/good.svg" in chapter
+    assert "Figure 'broken' is missing" in chapter and "diagrams/broken.py" in chapter
+    # The cause (the script's error) comes before its consequence (the chapter's placeholder).
+    cause = result.output.index("diagrams/broken.py:")
+    consequence = result.output.index("chapters/intro.md:5: figure 'broken' has not built")
+    assert cause < consequence
+    assert "placeholder" in result.output
+    # A second build still fails and says so; check says why the figure never built.
+    again = course.run("build")
+    assert again.exit_code == 1 and "shows a placeholder for figure 'broken'" in again.output
+    check = course.run("check")
+    assert check.exit_code != 0
+    assert ("never built: its last build failed: diagrams/broken.py:8: RuntimeError: "
+            "half-way through") in check.output
+    assert "chapters/intro.md: shows a placeholder for figure 'broken'" in check.output
+    assert check.output.index("never built") < check.output.index("shows a placeholder")
+    # Fixed, the figure builds and the placeholder goes.
+    course.figure("broken")
+    assert course.run("build").exit_code == 0
+    assert "is missing" not in course.built("chapters/intro.md").read_text()
+    assert course.run("check").exit_code == 0
+
+
+def test_a_figure_that_breaks_keeps_its_last_good_version_in_the_chapter(course):
+    course.figure("flow")
+    course.chapter("intro", '# Intro\n\n{{ diagram("flow") }}\n\nMore text.\n')
+    assert course.run("build").exit_code == 0
+    svg = course.built("diagrams/flow.svg").read_bytes()
+    course.figure("flow", BROKEN)
+    course.chapter("intro", '# Intro\n\n{{ diagram("flow") }}\n\nEdited text.\n')
+    result = course.run("build")
+    assert result.exit_code == 1
+    chapter = course.built("chapters/intro.md").read_text()
+    assert "Edited text." in chapter and "../diagrams/flow.svg" in chapter
+    assert course.built("diagrams/flow.svg").read_bytes() == svg
+    assert ("chapters/intro.md: warning: shows the last good version of figure 'flow', which "
+            "failed to build; it stays stale until diagrams/flow.py builds") in result.output
+    check = course.run("check")
+    assert "build/diagrams/flow.svg: stale" in check.output
+    assert "its last build failed: diagrams/flow.py:8: RuntimeError" in check.output
