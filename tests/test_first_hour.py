@@ -233,3 +233,130 @@ def test_a_figure_that_breaks_keeps_its_last_good_version_in_the_chapter(course)
     check = course.run("check")
     assert "build/diagrams/flow.svg: stale" in check.output
     assert "its last build failed: diagrams/flow.py:8: RuntimeError" in check.output
+
+
+# -- 5. starting a course --------------------------------------------------------------------------
+
+def run_cli(*args: str):
+    from click.testing import CliRunner
+
+    from course_assets.cli import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_init_then_build_then_check_strict_pass_in_an_empty_folder(tmp_path):
+    folder = tmp_path / "new-course"
+    result = run_cli("init", str(folder))
+    assert result.exit_code == 0, result.output
+    for name in ("pyproject.toml", "diagrams/_style.py", "diagrams/how_a_figure_is_built.py",
+                 "chapters/introduction.md", ".gitignore", ".github/workflows/course.yml"):
+        assert f"created {name}" in result.output
+        assert (folder / name).is_file()
+    assert "course-assets check" in (folder / ".github/workflows/course.yml").read_text()
+    assert '"dark"' in (folder / "diagrams/_style.py").read_text()
+    build = run_cli("-C", str(folder), "build")
+    assert build.exit_code == 0, build.output
+    assert "warning" not in build.output
+    assert "1 figure (1 rebuilt, 0 unchanged), 1 chapter (1 rebuilt)" in build.output
+    check = run_cli("-C", str(folder), "check", "--strict")
+    assert check.exit_code == 0, check.output
+    assert "0 errors, 0 warnings" in check.output
+
+
+def test_init_refuses_to_overwrite_anything(tmp_path):
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters/introduction.md").write_text("mine\n")
+    result = run_cli("init", str(tmp_path))
+    assert result.exit_code == 2
+    assert "chapters/introduction.md" in result.output and "writes nothing" in result.output
+    assert (tmp_path / "chapters/introduction.md").read_text() == "mine\n"
+    assert not (tmp_path / "pyproject.toml").exists()
+
+
+def test_a_course_without_figure_scripts_says_where_it_looked(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.course-assets]\n")
+    result = run_cli("-C", str(tmp_path), "build")
+    assert result.exit_code == 0
+    assert ("warning: no figure scripts found (looked in diagrams/, which does not exist); "
+            "run `course-assets init`") in result.output
+
+
+def test_standalone_runs_of_the_init_figure_write_into_the_ignored_folder(tmp_path):
+    import subprocess
+    import sys
+
+    run_cli("init", str(tmp_path))
+    script = tmp_path / "diagrams/how_a_figure_is_built.py"
+    subprocess.run([sys.executable, str(script)], cwd=script.parent, check=True, timeout=120)
+    assert (tmp_path / "standalone/how_a_figure_is_built.png").is_file()
+    assert not list((tmp_path / "diagrams").glob("*.png"))
+    assert "/standalone/" in (tmp_path / ".gitignore").read_text().splitlines()
+
+
+# -- 6. accurate check messages --------------------------------------------------------------------
+
+def test_check_reports_a_syntax_error_as_one_and_build_warns_about_a_missing_description(course):
+    course.write("diagrams/broken.py", '"""Broken."""\nwith Diagram("x"\n')
+    course.figure("plain", doc="")
+    course.write("diagrams/plain.py", course.root.joinpath("diagrams/plain.py").read_text()
+                 .replace('""""""\n', ""))
+    course.chapter("intro", '# Intro\n\n{{ diagram("plain") }}\n')
+    build = course.run("build")
+    assert "diagrams/plain.py:1: warning: figure has no description" in build.output
+    check = course.run("check")
+    assert "diagrams/broken.py:2:" in check.output and "SyntaxError" in check.output
+    assert "broken.py:1: figure has no description" not in check.output
+    assert "plain.py:1: figure has no description" in check.output
+
+
+def test_check_names_each_state_of_an_output(course):
+    course.figure("kept")
+    course.figure("gone")
+    course.figure("edited")
+    course.chapter("intro", '{{ diagram("kept") }} {{ diagram("gone") }} {{ diagram("edited") }}\n')
+    assert course.run("build").exit_code == 0
+    course.figure("fresh")
+    course.built("diagrams/gone.svg").unlink()
+    course.built("diagrams/edited.svg").write_text("<svg/>")
+    course.figure("kept", 'Mlflow("changed")')
+    check = course.run("check")
+    assert "build/diagrams/fresh.svg: never built; run `course-assets build`" in check.output
+    assert "build/diagrams/gone.svg: missing: the file was deleted" in check.output
+    assert "build/diagrams/kept.svg: stale: its sources changed" in check.output
+    assert "build/diagrams/edited.svg: edited by hand" in check.output
+
+
+# -- 7. building named figures ---------------------------------------------------------------------
+
+def test_build_names_builds_those_figures_and_what_embeds_them_only(course):
+    course.figure("one")
+    course.figure("two")
+    course.chapter("a", '{{ diagram("one") }}\n')
+    course.chapter("b", '{{ diagram("two") }}\n')
+    assert course.run("build").exit_code == 0
+    course.figure("one", 'Mlflow("one, edited")')
+    course.figure("two", 'Mlflow("two, edited")')
+    course.chapter("b", '{{ diagram("two") }}\nedited\n')
+    before_two = course.built("diagrams/two.svg").read_bytes()
+    before_b = course.built("chapters/b.md").read_bytes()
+    result = course.run("build", "one")
+    assert result.exit_code == 0, result.output
+    assert "built one" in result.output and "built two" not in result.output
+    assert "one, edited" in course.built("diagrams/one.svg").read_text()
+    assert course.built("diagrams/two.svg").read_bytes() == before_two
+    assert course.built("chapters/b.md").read_bytes() == before_b
+    check = course.run("check")
+    assert "build/diagrams/two.svg: stale" in check.output and "one.svg" not in check.output
+    # --force with a name replaces that figure's hand-edited output, and only that.
+    course.built("diagrams/one.svg").write_text("<svg/>")
+    assert course.run("build", "--force", "one").exit_code == 0
+    assert "one, edited" in course.built("diagrams/one.svg").read_text()
+
+
+def test_build_with_an_unknown_name_suggests_the_closest(course):
+    course.figure("pipeline")
+    result = course.run("build", "pipeline", "pipelin")
+    assert result.exit_code == 2
+    assert "unknown figure 'pipelin'; did you mean 'pipeline'?" in result.output
+    assert not course.built("diagrams/pipeline.svg").exists()
