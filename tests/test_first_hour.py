@@ -360,3 +360,49 @@ def test_build_with_an_unknown_name_suggests_the_closest(course):
     assert result.exit_code == 2
     assert "unknown figure 'pipelin'; did you mean 'pipeline'?" in result.output
     assert not course.built("diagrams/pipeline.svg").exists()
+
+
+# -- 4. migrated figures are legible in dark mode, and named after what they show -------------------
+
+MERMAID_CHAPTER = """# Chapter 2
+
+## How a change ships
+
+```mermaid
+flowchart LR
+    student[Student] --> git_push[git push] --> ci[CI checks]
+```
+"""
+
+
+def edge_strokes(svg: str) -> set[str]:
+    import re
+
+    edges = re.findall(r'<g id="[^"]*edge[^"]*" class="edge">(.*?)</g>', svg, re.S)
+    return {stroke for edge in edges for stroke in re.findall(r'stroke="([^"]+)"', edge)}
+
+
+def test_migrate_uses_the_course_style_so_the_dark_variant_is_legible(tmp_path):
+    folder = tmp_path / "course"
+    run_cli("init", str(folder))
+    (folder / "chapters/ships.md").write_text(MERMAID_CHAPTER)
+    result = run_cli("-C", str(folder), "migrate", "chapters", "--write")
+    assert result.exit_code == 0, result.output
+    script = (folder / "diagrams/how_a_change_ships.py").read_text()
+    assert "from _style import edge_attr, graph_attr, node_attr" in script
+    assert "#333333" not in script and '"How a change ships"' in script
+    assert run_cli("-C", str(folder), "build").exit_code == 0
+    dark = (folder / "build/diagrams/how_a_change_ships.dark.svg").read_text()
+    assert edge_strokes(dark) == {"#a9b4bf"}, edge_strokes(dark)  # the style's dark edge colour
+
+
+def test_migrate_without_a_course_style_writes_theme_safe_colours(course):
+    course.chapter("ships", MERMAID_CHAPTER)
+    assert course.run("migrate", "chapters", "--write").exit_code == 0
+    script = (course.root / "diagrams/how_a_change_ships.py").read_text()
+    assert "#333333" not in script and "_style" not in script
+    assert not (course.root / "diagrams/student.py").exists()
+    assert course.run("build").exit_code == 0
+    light = edge_strokes(course.built("diagrams/how_a_change_ships.svg").read_text())
+    dark = edge_strokes(course.built("diagrams/how_a_change_ships.dark.svg").read_text())
+    assert dark and dark.isdisjoint({"#333333", "black", "#000000"}) and dark != light
