@@ -406,3 +406,111 @@ def test_migrate_without_a_course_style_writes_theme_safe_colours(course):
     light = edge_strokes(course.built("diagrams/how_a_change_ships.svg").read_text())
     dark = edge_strokes(course.built("diagrams/how_a_change_ships.dark.svg").read_text())
     assert dark and dark.isdisjoint({"#333333", "black", "#000000"}) and dark != light
+
+
+# -- 8. small things -------------------------------------------------------------------------------
+
+def test_watch_stamps_each_line_and_stops_quietly_on_ctrl_c(course):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    course.figure("flow")
+    course.chapter("intro", '{{ diagram("flow") }}\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen([sys.executable, "-m", "course_assets", "-C", str(course.root),
+                                "watch", "-j", "1"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if "watching for changes" in line or not line:
+            break
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=30)[1], None
+    lines += rest.splitlines(keepends=True)
+    said = [line.rstrip("\n") for line in lines if line.strip()]
+    assert process.returncode == 0, said
+    assert any("watching for changes" in line for line in said)
+    assert all(re.match(r"\[\d\d:\d\d:\d\d\] ", line) for line in said), said
+    assert said[-1].endswith("] stopped watching")
+    assert not any("KeyboardInterrupt" in line or "Traceback" in line for line in said)
+
+
+def test_details_and_summary_arrive_in_order_on_one_stream(course):
+    import os
+    import subprocess
+    import sys
+
+    course.figure("good")
+    course.figure("broken", BROKEN)
+    course.chapter("intro", '{{ diagram("good") }}\n{{ diagram("broken") }}\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run([sys.executable, "-m", "course_assets", "-C", str(course.root),
+                             "build", "-j", "1"], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[-1].startswith("2 figures (1 rebuilt, 0 unchanged, 1 failed)")
+    error = next(i for i, line in enumerate(lines) if line.startswith("diagrams/broken.py:"))
+    placeholder = next(i for i, line in enumerate(lines) if line.startswith("chapters/intro.md:"))
+    assert error < placeholder < len(lines) - 1
+
+
+def test_the_python_api_builds_checks_and_lists(tmp_path):
+    import course_assets
+    from course_assets.build import BuildReport
+    from course_assets.catalog import FigureEntry
+    from course_assets.check import CheckReport
+    from course_assets.errors import ConfigError
+
+    report = course_assets.init_course(tmp_path / "c")
+    assert "diagrams/how_a_figure_is_built.py" in report.created
+    settings = course_assets.load_settings(tmp_path / "c" / "chapters")
+    assert settings.root == (tmp_path / "c").resolve()
+    built = course_assets.build_course(settings, jobs=1)
+    assert isinstance(built, BuildReport) and built.ok and built.figures_rebuilt == 1
+    again = course_assets.build_course(tmp_path / "c", figures=["how_a_figure_is_built"])
+    assert again.ok and again.figures_rebuilt == 0
+    checked = course_assets.check_course(str(tmp_path / "c"), strict=True)
+    assert isinstance(checked, CheckReport) and checked.ok and checked.problems == ()
+    (figure,) = course_assets.list_figures(settings)
+    assert isinstance(figure, FigureEntry)
+    assert (figure.name, figure.title, figure.chapters) == (
+        "how_a_figure_is_built", "How a figure is built", ("introduction",))
+    try:
+        course_assets.build_course(settings, figures=["nope"])
+    except ConfigError as exc:
+        assert "unknown figure 'nope'" in str(exc)
+    else:
+        raise AssertionError("an unknown figure name must raise")
+
+
+def test_the_preview_links_the_gallery_and_decks_and_shows_the_gallery_as_a_page(page, course):
+    from conftest import running_preview, wait_until
+
+    chapter = "# Getting started\n\n{{ diagram(\"pipeline\") }}\n"
+    with running_preview(course, 'Mlflow("tracking") >> Airflow("training")', chapter) as server:
+        page.goto(server.url)
+        links = page.evaluate("""() => Array.from(document.querySelectorAll('main a'))
+                                 .map(a => [a.textContent, a.getAttribute('href')])""")
+        assert ["slides", "/slides/intro.html"] in links
+        assert ["Marp", "/slides/intro.marp.md"] in links
+        assert ["The gallery", "/diagrams/README.html"] in links
+        page.click("text=The gallery")
+        wait_until(page, "() => document.querySelector('main img') !== null")
+        assert page.title() == "Figures"
+        assert page.locator("main h1").text_content() == "Figures"  # rendered, not plain text
+        wait_until(page, """() => Array.from(document.querySelectorAll('main img'))
+                            .every(img => img.complete && img.naturalWidth > 0)""")
+        hrefs = page.evaluate("""() => Array.from(document.querySelectorAll('main a'))
+                                 .map(a => a.getAttribute('href'))""")
+        assert "../chapters/intro.html" in hrefs  # the chapter that uses it, as a preview page
+        page.goto(server.url + "slides/intro.html")
+        assert page.locator("text=Getting started").count() > 0
