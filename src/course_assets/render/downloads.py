@@ -14,6 +14,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -104,7 +105,7 @@ def _file_name(url: str) -> str:
 
 
 def _script_line() -> int | None:
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if _script is not None and Path(frame.f_code.co_filename) == _script:
             return frame.f_lineno
@@ -177,7 +178,7 @@ def _install() -> None:
 
     urllib.request.OpenerDirector.open = opener_open  # type: ignore[method-assign]
     urllib.request.urlretrieve = urlretrieve
-    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign, assignment]
 
 
 def _name(filename: Any) -> str | None:
