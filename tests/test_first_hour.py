@@ -146,6 +146,18 @@ def test_upstream_rabbitmq_example_without_a_network_says_what_it_tried(course):
     assert "icon file not found" not in result.output
 
 
+def test_a_download_whose_error_the_script_swallows_is_still_named(course):
+    url = f"http://127.0.0.1:{closed_port()}/icon.png"
+    guarded = RABBITMQ.format(url=url).replace(
+        "urlretrieve(rabbitmq_url, rabbitmq_icon)\n",
+        "try:\n    urlretrieve(rabbitmq_url, rabbitmq_icon)\nexcept OSError:\n    pass\n")
+    course.write("diagrams/rabbitmq.py", guarded)
+    result = course.run("build")
+    assert result.exit_code == 1
+    assert "icon file not found: rabbitmq.png; the script tried to download " + url \
+        in result.output
+
+
 def test_following_the_fix_builds_the_rabbitmq_example_offline(course):
     url = f"http://127.0.0.1:{closed_port()}/icon.png"
     script = RABBITMQ.format(url=url).replace("urlretrieve(rabbitmq_url, rabbitmq_icon)\n", "")
@@ -292,6 +304,17 @@ def test_standalone_runs_of_the_init_figure_write_into_the_ignored_folder(tmp_pa
     assert (tmp_path / "standalone/how_a_figure_is_built.png").is_file()
     assert not list((tmp_path / "diagrams").glob("*.png"))
     assert "/standalone/" in (tmp_path / ".gitignore").read_text().splitlines()
+
+
+def test_standalone_runs_of_this_repositorys_figures_write_into_the_ignored_folder(repo_course):
+    import subprocess
+    import sys
+
+    script = repo_course.root / "diagrams/three_stage_process.py"
+    subprocess.run([sys.executable, str(script)], cwd=repo_course.root, check=True, timeout=120)
+    assert list((repo_course.root / "standalone").glob("*.png"))
+    assert not list(repo_course.root.glob("*.png"))
+    assert not list((repo_course.root / "diagrams").glob("*.png"))
 
 
 # -- 6. accurate check messages --------------------------------------------------------------------

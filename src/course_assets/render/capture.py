@@ -234,6 +234,12 @@ def _resolve_icon(given: str) -> Path:
     script = _recorder.script if _recorder else None
     line = _caller_line(script) if script else None
     looked = " or ".join(str(p) for p in places)
+    failed = downloads.failed_fetch()
+    if failed is not None and script is not None and _recorder is not None:
+        raise FigureError(
+            f"icon file not found: {given}; the script tried to download {failed.url} and "
+            f"could not ({failed.error}): a figure must build without a network; "
+            f"{failed.fix(script, _recorder.course_root)}", script, failed.line or line)
     raise FigureError(f"icon file not found: {given} (looked for {looked})", script, line)
 
 

@@ -38,13 +38,16 @@ class Fetch:
 
     def fix(self, script: Path, course_root: Path) -> str:
         """Return the one command and edit that keep the fetched file in the course."""
+        where = f"the download at line {self.line}" if self.line else "the download"
+        if "://" not in self.url:  # a bare connection (another HTTP library): no URL to name
+            return (f"download what it reads from {self.url} once, commit it to the course, "
+                    f"and read it from there instead of {where}")
         name = Path(self.saved_as).name if self.saved_as else _file_name(self.url)
         target = script.parent / name
         try:
             shown = target.relative_to(course_root).as_posix()
         except ValueError:
             shown = str(target)
-        where = f"the download at line {self.line}" if self.line else "the download"
         return (f"keep the file in the course: run `curl -fsSL -o {shlex.quote(shown)} "
                 f"{shlex.quote(self.url)}`, commit it, and delete {where} (Custom finds "
                 f"{name!r} next to the script)")
