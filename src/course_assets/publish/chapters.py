@@ -10,6 +10,7 @@ import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
@@ -172,7 +173,7 @@ class ChapterRenderer:
 
 def _calling_line(filename: str, template: jinja2.Template) -> int | None:
     """Return the chapter line that is calling now (Jinja2 maps its code lines to the source's)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_filename == filename:
             return template.get_corresponding_lineno(frame.f_lineno)
