@@ -9,8 +9,9 @@ import click
 
 @click.command("init")
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
-def command(folder: Path | None) -> None:
-    """Create a course in FOLDER (default: the working directory); overwrite nothing.
+@click.pass_obj
+def command(obj, folder: Path | None) -> None:
+    """Create a course in FOLDER (default: the -C folder, else the working directory).
 
     \b
     Writes pyproject.toml (the [tool.course-assets] settings table),
@@ -22,6 +23,8 @@ def command(folder: Path | None) -> None:
     """
     import course_assets
 
+    if folder is None:
+        folder = obj.start  # like every command, init works on the -C folder when given
     report = course_assets.init_course(folder or Path.cwd())
     for name in report.created:
         click.echo(f"created {name}")
