@@ -2,11 +2,17 @@
 
 Figure scripts import what they need from here, so that one edit restyles the whole course.
 The generator sets COURSE_ASSETS_THEME=dark when it renders a figure's dark variant.
+
+Run by hand (`python diagrams/x.py`), a script writes its PNG into STANDALONE_OUTPUT, a folder
+git ignores, instead of into the course; `course-assets build` writes nothing there.
 """
 
 import os
+from pathlib import Path
 
-from diagrams import Node
+from diagrams import Diagram, Node
+
+STANDALONE_OUTPUT = Path(__file__).resolve().parent.parent / "standalone"
 
 FONT = "Sans-Serif"
 
@@ -91,3 +97,21 @@ def box(title, detail="", **attrs):
         **attrs,
     }
     return Node(label, **style)
+
+
+def _render_standalone_into(folder):
+    """Make a script run by hand write its image into `folder`, not the working directory."""
+    render = Diagram.render
+
+    def render_into_folder(self):
+        folder.mkdir(exist_ok=True)
+        self.dot.directory = str(folder)
+        # The library removes its Graphviz source file by this name once the image is made.
+        self.filename = str(folder / self.filename)
+        render(self)
+
+    Diagram.render = render_into_folder
+
+
+if "COURSE_ASSETS_THEME" not in os.environ:  # run by hand, not by the build
+    _render_standalone_into(STANDALONE_OUTPUT)

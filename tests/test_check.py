@@ -58,7 +58,7 @@ def test_every_problem_is_reported_in_one_run(built):
     built.figure("three")
     result = built.run("check")
     assert result.exit_code == 3
-    for expected in ("one.svg: stale", "two.svg: edited by hand", "three.svg: missing"):
+    for expected in ("one.svg: stale", "two.svg: edited by hand", "three.svg: never built"):
         assert expected in result.output
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from course_assets.config import Settings
-from course_assets.errors import OutputError, Problem, Severity
+from course_assets.errors import ConfigError, OutputError, Problem, Severity
 from course_assets.render.figure import FigureOutcome, FigureTask, warning_problems
 from course_assets.render.pool import render_all
 from course_assets.state import files as fsutil
@@ -20,11 +20,14 @@ from course_assets.state.inputs import (
 from course_assets.layout import MACHINE_FILES
 from course_assets.state.manifest import ChapterRecord, FigureRecord, Manifest, load_manifest
 from course_assets.state.plan import (
-    OutputPlan, Planner, hand_edits, orphaned_outputs, removable_orphans,
+    Kind, OutputPlan, Planner, Status, hand_edits, orphaned_outputs, removable_orphans,
 )
 from course_assets.state.sources import discover
 
 Reporter = Callable[[str], None]
+NO_DESCRIPTION = ("figure has no description: start the script with a docstring that says what "
+                  "the figure shows (it becomes the alt text and the SVG <desc>); `check` fails "
+                  "without it")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class BuildOptions:
     force: bool = False
     jobs: int | None = None
     timeout: float | None = None
+    # Build only these figures and what embeds them (empty: the whole course).
+    figures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,9 +137,12 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
     planner = Planner(settings, manifest, environment, hashes, options.force)
 
     figure_plans = planner.figures(figures)
+    only = Selection.of(settings, options.figures, figures, chapters, manifest)
+    figure_plans = only.plans(figure_plans)
     if not options.force:
         # Every hand edit is found before any work, from what the manifest recorded.
-        refused = hand_edits(settings, [*figure_plans, *planner.existing(chapters, bool(figures))])
+        existing = only.plans(planner.existing(chapters, bool(figures)))
+        refused = hand_edits(settings, [*figure_plans, *existing])
         if refused:
             return BuildReport(figures=len(figures), chapters=len(chapters),
                                problems=(*sources.problems, *refused))
@@ -143,7 +151,7 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
     stale = [plan for plan in figure_plans if plan.status.needs_build]
     outcomes = _render_figures(settings, stale, options, say)
     figure_results = _figure_records(settings, figure_plans, outcomes, environment)
-    chapter_plans = planner.chapters(chapters, figure_results.records)
+    chapter_plans = only.plans(planner.chapters(chapters, figure_results.records))
     chapter_results = _render_chapters(settings, chapter_plans, figure_results, environment, say)
 
     files: dict[str, bytes] = {}
@@ -159,18 +167,21 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
         if name in manifest.chapters:
             new_chapters[name] = manifest.chapters[name]
     # Then what is made from those: the figure gallery and each chapter's slide decks.
-    derived = _make_derived(settings, planner, new_figures, new_chapters, files)
+    derived = _make_derived(settings, planner, new_figures, new_chapters, files, only)
     for made in derived.made:
         say(f"built {made}")
     files.update(derived.files)
     orphans = orphaned_outputs(settings, manifest, set(figures) | sources.held_back,
                                set(chapters) | sources.held_back)
     removable, kept = removable_orphans(settings, manifest, orphans, hashes)
+    if only.names is not None:
+        removable, kept = [], []  # a build of named figures leaves everything else alone
 
     # Write: announce what is coming in the manifest, write each file atomically, then the
     # manifest that records it all. A build killed in between is repaired by the next one.
     final = Manifest(environment, new_figures, new_chapters, gallery=derived.gallery,
-                     slides=derived.slides)
+                     slides=derived.slides,
+                     failures=_failures(settings, manifest, figures, outcomes))
     written = _write(settings, manifest, final, files, removable, hashes)
     return BuildReport(
         figures=len(figures),
@@ -181,9 +192,115 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
         chapters_failed=chapter_results.failed,
         written=tuple(sorted(written)),
         removed=tuple(sorted(removable)),
-        problems=(*sources.problems, *figure_results.problems, *chapter_results.problems,
-                  *derived.problems, *kept),
+        problems=(*sources.problems, *_nothing_found(settings, figures),
+                  *figure_results.problems, *chapter_results.problems,
+                  *_stale_embeds(settings, new_chapters, figure_results, chapter_results.files,
+                                set(figures)),
+                  *derived.problems,
+                  *kept),
     )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The figures a build was asked for and the chapters that embed them (None: everything)."""
+
+    names: frozenset[str] | None = None
+    chapters: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, settings: Settings, asked: tuple[str, ...], figures: dict[str, Path],
+           chapters: dict[str, Path], manifest: Manifest) -> Selection:
+        """Resolve the names given on the command line; an unknown one is a usage error."""
+        if not asked:
+            return cls()
+        names = set()
+        for given in asked:
+            name = Path(given).stem if given.endswith(".py") else given
+            if name not in figures:
+                import difflib
+
+                close = difflib.get_close_matches(name, list(figures), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                known = ", ".join(sorted(figures)) or "none"
+                raise ConfigError(f"unknown figure {given!r}{hint} (figures: {known})")
+            names.add(name)
+        embedding = {chapter for chapter, record in manifest.chapters.items()
+                     if chapter in chapters and names & set(record.figures)}
+        for chapter, source in chapters.items():
+            if chapter not in manifest.chapters and _mentions(source, names):
+                embedding.add(chapter)
+        return cls(frozenset(names), frozenset(embedding))
+
+    def wants(self, plan: OutputPlan) -> bool:
+        """Say whether this build makes `plan`'s outputs."""
+        if self.names is None:
+            return True
+        if plan.kind is Kind.FIGURE:
+            return plan.name in self.names
+        if plan.kind is Kind.GALLERY:
+            return True  # it shows the figures being built
+        return plan.name in self.chapters
+
+    def plans(self, plans: list[OutputPlan]) -> list[OutputPlan]:
+        """Return `plans`, with those this build leaves alone marked as needing nothing."""
+        if self.names is None:
+            return plans
+        return [plan if self.wants(plan) else _left_alone(plan) for plan in plans]
+
+
+def _left_alone(plan: OutputPlan) -> OutputPlan:
+    outputs = tuple(replace(output, status=Status.UNCHANGED) for output in plan.outputs)
+    return replace(plan, status=Status.UNCHANGED, outputs=outputs)
+
+
+def _mentions(source: Path, names: set[str]) -> bool:
+    text = _read(source) or b""
+    return any(f'"{name}"'.encode() in text or f"'{name}'".encode() in text for name in names)
+
+
+def _nothing_found(settings: Settings, figures: dict[str, Path]) -> list[Problem]:
+    if figures:
+        return []
+    folder = settings.layout.relative(settings.diagrams_dir)
+    where = (f"{folder}/*.py" if settings.diagrams_dir.is_dir()
+             else f"{folder}/, which does not exist")
+    return [Problem(None, None, f"no figure scripts found (looked in {where}); run "
+                    "`course-assets init` to start a course with an example figure and chapter, "
+                    "or set `diagrams` in [tool.course-assets]", Severity.WARNING)]
+
+
+def _failures(settings: Settings, manifest: Manifest, figures: dict[str, Path],
+              outcomes: dict[str, FigureOutcome]) -> dict[str, str]:
+    """Return each figure's error from its last build, if that failed (for `check` to show)."""
+    failures = {name: error for name, error in manifest.failures.items()
+                if name in figures and name not in outcomes}
+    for name, outcome in outcomes.items():
+        if outcome.problem is not None:
+            failures[name] = outcome.problem.format(settings.root)
+    return failures
+
+
+def _stale_embeds(settings: Settings, chapters: dict[str, ChapterRecord],
+                  figures: FigureResults, rendered: dict[str, bytes],
+                  scripts_found: set[str]) -> list[Problem]:
+    """Name the chapters that show a failed figure's last good version, or its placeholder."""
+    problems = []
+    scripts = settings.layout.relative(settings.diagrams_dir)
+    for name, record in sorted(chapters.items()):
+        for figure in record.figures:
+            if figure not in figures.records and figure in scripts_found:
+                if settings.layout.chapter_output(name) not in rendered:  # else said already
+                    problems.append(Problem(
+                        settings.root / record.source, None,
+                        f"shows a placeholder for figure {figure!r}, which has not built; fix "
+                        f"{scripts}/{figure}.py"))
+            elif figure in figures.failed:
+                problems.append(Problem(
+                    settings.root / record.source, None,
+                    f"shows the last good version of figure {figure!r}, which failed to build; "
+                    f"it stays stale until {scripts}/{figure}.py builds", Severity.WARNING))
+    return problems
 
 
 def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildOptions,
@@ -241,7 +358,9 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
             if previous is not None:
                 records[plan.name] = previous  # keep the old output, still out of date
         else:
-            problems.extend(warning_problems(outcome, plan.source))
+            if not outcome.description:
+                problems.append(Problem(plan.source, 1, NO_DESCRIPTION, Severity.WARNING))
+            problems.extend(warning_problems(outcome, plan.source, settings.root))
             helpers = tuple(dependency_path(settings, h) for h in outcome.helpers)
             records[plan.name] = FigureRecord(
                 script=settings.layout.relative(plan.source),
@@ -288,6 +407,11 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
             if previous is not None:
                 records[plan.name] = previous
             continue
+        scripts = settings.layout.relative(settings.diagrams_dir)
+        for name, line in rendered.placeholders:
+            problems.append(Problem(
+                plan.source, line, f"figure {name!r} has not built, so the chapter shows a "
+                f"placeholder in its place; fix {scripts}/{name}.py (its error is above)"))
         data = rendered.text.encode("utf-8")
         files[output] = data
         records[plan.name] = ChapterRecord(
@@ -302,7 +426,8 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
 
 
 def _make_derived(settings: Settings, planner: Planner, figures: dict[str, FigureRecord],
-                  chapters: dict[str, ChapterRecord], files: dict[str, bytes]):
+                  chapters: dict[str, ChapterRecord], files: dict[str, bytes],
+                  only: Selection):
     from course_assets.publish.derived import make_derived
 
     def read(path: str) -> bytes | None:
@@ -310,7 +435,8 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
             return files[path]
         return _read(settings.root / path)
 
-    return make_derived(settings, planner.derived(figures, chapters), figures, chapters, read)
+    plans = only.plans(planner.derived(figures, chapters))
+    return make_derived(settings, plans, figures, chapters, read)
 
 
 def _write(settings: Settings, old: Manifest, final: Manifest, files: dict[str, bytes],

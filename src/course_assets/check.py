@@ -13,14 +13,14 @@ from course_assets.state.files import FileHashes
 from course_assets.state.inputs import library_versions
 from course_assets.state.manifest import Manifest, load_manifest
 from course_assets.state.plan import OutputPlan, Planner, Status, orphaned_outputs
-from course_assets.state.sources import Sources, discover, figure_description
+from course_assets.state.sources import Sources, discover, figure_description, syntax_problem
 
 BUILD = "run `course-assets build`"
 FORCE = "edit the source instead, then run `course-assets build --force`"
 MESSAGES = {
-    Status.NEW: f"missing: never built; {BUILD}",
+    Status.NEW: f"never built; {BUILD}",
     Status.CHANGED: f"stale: its sources changed since it was built; {BUILD}",
-    Status.MISSING: f"missing: the file was deleted; {BUILD}",
+    Status.MISSING: f"missing: the file was deleted since the build wrote it; {BUILD}",
     Status.INTERRUPTED: f"left by an interrupted build; {BUILD}",
     Status.HAND_EDITED: f"edited by hand: it differs from what the build wrote; {FORCE}",
 }
@@ -33,10 +33,12 @@ class CheckReport:
     outputs: tuple[Problem, ...]
     course: tuple[Problem, ...]
     diffs: tuple[str, ...] = ()
+    # Chapters showing a placeholder for a figure that never built: listed after their cause.
+    placeholders: tuple[Problem, ...] = ()
 
     @property
     def problems(self) -> tuple[Problem, ...]:
-        return (*self.course, *self.outputs)
+        return (*self.course, *self.outputs, *self.placeholders)
 
     @property
     def ok(self) -> bool:
@@ -45,7 +47,7 @@ class CheckReport:
     @property
     def exit_code(self) -> ExitCode:
         """FAILED for errors in the course (a build cannot fix them), else STALE for outputs."""
-        if any(p.severity is Severity.ERROR for p in self.course):
+        if any(p.severity is Severity.ERROR for p in (*self.course, *self.placeholders)):
             return ExitCode.FAILED
         if any(p.severity is Severity.ERROR for p in self.outputs):
             return ExitCode.STALE
@@ -61,7 +63,7 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
     planner = Planner(settings, manifest, manifest.environment, FileHashes())
     outputs: list[Problem] = []
     for plan in planner.figures(sources.figures):
-        outputs += _output_problems(plan)
+        outputs += _output_problems(plan, manifest.failures.get(plan.name))
     chapter_plans = planner.chapters(sources.chapters, manifest.figures)
     for plan in chapter_plans:
         outputs += _output_problems(plan)
@@ -75,7 +77,8 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
     course = [*sources.problems, *_environment_notes(manifest),
               *_lint(settings, sources.figures, sources.chapters, manifest, strict)]
     diffs = _chapter_diffs(settings, chapter_plans, manifest) if diff else ()
-    return CheckReport(tuple(outputs), tuple(course), tuple(diffs))
+    return CheckReport(tuple(outputs), tuple(course), tuple(diffs),
+                       tuple(_placeholders(settings, manifest, sources)))
 
 
 def _derived_problems(planner: Planner, manifest: Manifest, sources: Sources) -> list[Problem]:
@@ -102,16 +105,41 @@ def _environment_notes(manifest: Manifest) -> list[Problem]:
     return notes
 
 
-def _output_problems(plan: OutputPlan) -> list[Problem]:
+def _placeholders(settings: Settings, manifest: Manifest, sources: Sources) -> list[Problem]:
+    """Name each built chapter that shows a placeholder for a figure that has never built."""
+    problems = []
+    scripts = settings.layout.relative(settings.diagrams_dir)
+    for name, record in sorted(manifest.chapters.items()):
+        if name not in sources.chapters:
+            continue
+        for figure in record.figures:
+            if figure not in manifest.figures and figure in sources.figures:
+                problems.append(Problem(settings.root / record.source, None,
+                    f"shows a placeholder for figure {figure!r}, which has not built; fix "
+                    f"{scripts}/{figure}.py, then {BUILD}"))
+    return problems
+
+
+def _output_problems(plan: OutputPlan, failure: str | None = None) -> list[Problem]:
     if not plan.status.needs_build:
         return []
+    why = f"its last build failed: {failure}" if failure else ""
+    if plan.record is None:
+        # Never built: one line for the figure or chapter, not one per missing file.
+        first = plan.outputs[0].path if plan.outputs else plan.source
+        message = (f"never built: {why}; fix the script, then {BUILD}" if why
+                   else MESSAGES[Status.NEW])
+        return [Problem(Path(first), None, message)]
     problems = []
     for output in plan.outputs:
         if output.status.needs_build:
             problems.append(Problem(Path(output.path), None, MESSAGES[output.status]))
     if not problems:
         first = plan.outputs[0].path if plan.outputs else plan.source
-        problems.append(Problem(Path(first), None, MESSAGES[plan.status]))
+        message = MESSAGES[plan.status]
+        if why and plan.status is Status.CHANGED:
+            message = f"stale: its sources changed since it was built, and {why}"
+        problems.append(Problem(Path(first), None, message))
     return problems
 
 
@@ -135,6 +163,10 @@ def _lint(settings: Settings, figures: dict[str, Path], chapters: dict[str, Path
           manifest: Manifest, strict: bool) -> list[Problem]:
     problems: list[Problem] = []
     for name, script in sorted(figures.items()):
+        broken = syntax_problem(script)
+        if broken is not None:
+            problems.append(broken)
+            continue
         description = figure_description(script)
         if description is not None and description.startswith("TODO(migrate)"):
             problems.append(Problem(script, 1, "figure description is still the one `migrate` "

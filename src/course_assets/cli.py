@@ -63,9 +63,9 @@ def cli(ctx: click.Context, course: Path | None) -> None:
 
 
 def _register() -> None:
-    from course_assets.commands import build, check, listing, migrate, serve, slides, watch
+    from course_assets.commands import build, check, init, listing, migrate, serve, slides, watch
 
-    for module in (build, check, listing, migrate, serve, slides, watch):
+    for module in (init, build, check, listing, migrate, serve, slides, watch):
         cli.add_command(module.command)
 
 

@@ -44,10 +44,10 @@ def test_seed_chapter_dry_run_reports_both_images_and_writes_nothing(tmp_course:
     out = result.stdout
     assert (f"chapters/chapter-1.md:15: warning: {SHOWME} is an external image with no diagram "
             "source in its link; redraw it by hand") in out
-    assert ("chapters/chapter-1.md:30: would convert Kroki mermaid image to diagrams/mlops.py "
-            '({{ diagram("mlops") }})') in out
+    assert ("chapters/chapter-1.md:30: would convert Kroki mermaid image to diagrams/why_mlops.py "
+            '({{ diagram("why_mlops") }})') in out
     assert "--- a/chapters/chapter-1.md\n+++ b/chapters/chapter-1.md\n" in out
-    assert '+{{ diagram("mlops") }}\n' in out and '-<div align="center">\n' in out
+    assert '+{{ diagram("why_mlops") }}\n' in out and '-<div align="center">\n' in out
     assert "Dry run: nothing was written" in out
 
 
@@ -57,14 +57,14 @@ def test_seed_chapter_migrates_builds_and_reruns_as_a_no_op(tmp_course: TmpCours
 
     result = tmp_course.migrate("chapters/chapter-1.md", "--write")
     assert result.exit_code == 0, result.output
-    assert "chapters/chapter-1.md:30: converted Kroki mermaid image to diagrams/mlops.py" \
+    assert "chapters/chapter-1.md:30: converted Kroki mermaid image to diagrams/why_mlops.py" \
         in result.stdout
     assert f"chapters/chapter-1.md:15: warning: {SHOWME}" in result.stdout
 
     # Only the kroki block changed; the showme image and every other byte are as they were.
     [block] = KROKI_BLOCK.findall(original)
-    assert chapter.read_bytes() == original.replace(block, b'{{ diagram("mlops") }}')
-    script = (tmp_course.root / "diagrams" / "mlops.py").read_text(encoding="utf-8")
+    assert chapter.read_bytes() == original.replace(block, b'{{ diagram("why_mlops") }}')
+    script = (tmp_course.root / "diagrams" / "why_mlops.py").read_text(encoding="utf-8")
     assert script.startswith('"""TODO(migrate): improve this description.')
 
     # A second run changes nothing, and still lists what to redraw by hand.
@@ -77,7 +77,7 @@ def test_seed_chapter_migrates_builds_and_reruns_as_a_no_op(tmp_course: TmpCours
     # The migrated figure builds with no further edits, and draws what the Mermaid drew.
     built = tmp_course.build()
     assert built.exit_code == 0, built.output
-    svg = tmp_course.svg("mlops")
+    svg = tmp_course.svg("why_mlops")
     labels = ["MLOps", "Collaboration", "Automation", "Model Performance"]
     assert set(labels) <= svg.text_set()
     assert svg.edges == 3
@@ -85,7 +85,7 @@ def test_seed_chapter_migrates_builds_and_reruns_as_a_no_op(tmp_course: TmpCours
     top = svg.node_position("MLOps")[1]
     assert all(top < svg.node_position(label)[1] for label in labels[1:])  # top to bottom
     rendered = (tmp_course.root / "build" / "chapters" / "chapter-1.md").read_text("utf-8")
-    assert "../diagrams/mlops.svg" in rendered and SHOWME in rendered
+    assert "../diagrams/why_mlops.svg" in rendered and SHOWME in rendered
 
 
 # -- malformed payloads ----------------------------------------------------------------------------
@@ -171,18 +171,18 @@ def test_unconvertible_sources_are_saved_and_their_images_kept(tmp_course: TmpCo
 def test_existing_scripts_are_never_overwritten(tmp_course: TmpCourse) -> None:
     mine = tmp_course.write("diagrams/extract.py", '"""Mine."""\n')
     tmp_course.write("diagrams/extract_2", "a folder-like clash\n")
-    chapter = tmp_course.write("chapters/ch.md", f"```mermaid\n{FLOW}```\n")
+    chapter = tmp_course.write("chapters/ch.md", f"## Extract\n\n```mermaid\n{FLOW}```\n")
     result = tmp_course.migrate("chapters", "--write")
     assert result.exit_code == 0, result.output
     assert mine.read_text(encoding="utf-8") == '"""Mine."""\n'
-    assert chapter.read_text(encoding="utf-8") == '{{ diagram("extract_3") }}\n'
+    assert chapter.read_text(encoding="utf-8") == '## Extract\n\n{{ diagram("extract_3") }}\n'
     assert (tmp_course.root / "diagrams" / "extract_3.py").is_file()
 
 
 def test_slugs_come_from_alt_text_and_avoid_module_names(tmp_course: TmpCourse) -> None:
     text = (f"![Training & Serving: the 2 halves]({kroki_url('mermaid', FLOW)})\n\n"
             f"![graphviz]({kroki_url('graphviz', 'digraph { a -> b }')})\n\n"
-            f"![]({kroki_url('graphviz', 'digraph { Données -> b }')})\n")
+            f"![Données]({kroki_url('graphviz', 'digraph { x -> b }')})\n")
     chapter = tmp_course.write("chapters/ch.md", text, dedent=False)
     assert tmp_course.migrate("chapters", "--write").exit_code == 0
     assert chapter.read_text(encoding="utf-8") == (
@@ -210,7 +210,7 @@ def test_bom_and_line_endings_are_kept(tmp_course: TmpCourse) -> None:
     chapter = tmp_course.write("chapters/ch.md", b"\xef\xbb\xbf" + body.encode("utf-8"))
     assert tmp_course.migrate("chapters", "--write").exit_code == 0
     assert chapter.read_bytes() == b"\xef\xbb\xbf" + (
-        '# T\r\n\r\n{{ diagram("extract") }}\r\n\r\nEnd\r\n{{ diagram("x") }}\r\n'
+        '# T\r\n\r\n{{ diagram("t") }}\r\n\r\nEnd\r\n{{ diagram("t_2") }}\r\n'
         "no final newline").encode("utf-8")
 
 
@@ -271,3 +271,16 @@ def test_outside_a_course_is_a_usage_error(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(cli, ["-C", str(tmp_path), "migrate", str(chapter)])
     assert result.exit_code == 2 and "no course found" in result.stderr
+
+
+def test_figures_are_named_after_the_heading_above_them_not_their_first_node(
+        tmp_course: TmpCourse) -> None:
+    chapter = tmp_course.write("chapters/ch.md", f"# Chapter\n\n## How data flows\n\n"
+                               f"Text.\n\n```mermaid\n{FLOW}```\n\n"
+                               f"```mermaid\ngraph LR\n  Student --> Teacher\n```\n")
+    assert tmp_course.migrate("chapters", "--write").exit_code == 0
+    text = chapter.read_text(encoding="utf-8")
+    assert '{{ diagram("how_data_flows") }}' in text and '{{ diagram("how_data_flows_2") }}' in text
+    script = (tmp_course.root / "diagrams" / "how_data_flows.py").read_text(encoding="utf-8")
+    assert '"How data flows"' in script
+    assert not (tmp_course.root / "diagrams" / "student.py").exists()

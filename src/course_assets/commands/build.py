@@ -9,6 +9,7 @@ from course_assets.errors import ExitCode
 
 
 @click.command("build")
+@click.argument("figures", nargs=-1, metavar="[NAME]...")
 @click.option("--force", is_flag=True, help="Rebuild everything, and replace outputs edited by hand.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per CPU).")
@@ -16,16 +17,20 @@ from course_assets.errors import ExitCode
               help="Seconds a figure script may run (default: 60, or `timeout` in settings).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.pass_obj
-def command(obj, force: bool, jobs: int | None, timeout: float | None, quiet: bool) -> None:
-    """Build every figure and chapter whose sources changed since the last build."""
-    from course_assets.build import BuildOptions, build_course
+def command(obj, figures: tuple[str, ...], force: bool, jobs: int | None, timeout: float | None,
+            quiet: bool) -> None:
+    """Build every figure and chapter whose sources changed since the last build.
+
+    With NAMEs (figure script names, e.g. `mlops_workflow`), build only those figures and the
+    chapters, decks and gallery that embed them, and leave everything else as it is.
+    """
+    import course_assets
 
     settings = obj.settings()
-    progress = common.progress(quiet)
-    result = build_course(settings, BuildOptions(force=force, jobs=jobs, timeout=timeout),
-                          progress)
+    result = course_assets.build_course(settings, figures=figures, force=force, jobs=jobs,
+                                        timeout=timeout, progress=common.progress(quiet))
     common.print_problems(result.problems, settings.root, quiet)
     if not quiet:
-        click.echo(result.summary())
+        common.say(result.summary())
     if not result.ok:
         raise SystemExit(ExitCode.FAILED)

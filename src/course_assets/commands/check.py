@@ -15,10 +15,10 @@ from course_assets.commands import common
 @click.pass_obj
 def command(obj, strict: bool, show_diff: bool, quiet: bool) -> None:
     """Check that build/ is up to date and that chapters have no external or broken references."""
-    from course_assets.check import check_course
+    import course_assets
 
     settings = obj.settings()
-    report = check_course(settings, strict=strict, diff=show_diff)
+    report = course_assets.check_course(settings, strict=strict, diff=show_diff)
     common.print_problems(report.problems, settings.root, quiet)
     for chapter_diff in report.diffs:
         click.echo(chapter_diff)
@@ -26,7 +26,7 @@ def command(obj, strict: bool, show_diff: bool, quiet: bool) -> None:
     warnings = len(report.problems) - errors
     if not quiet:
         verdict = "build/ is up to date" if report.ok else "check failed"
-        click.echo(f"{verdict}: {errors} error{'s' * (errors != 1)}, "
+        common.say(f"{verdict}: {errors} error{'s' * (errors != 1)}, "
                    f"{warnings} warning{'s' * (warnings != 1)}")
     ctx_exit = report.exit_code
     if ctx_exit:

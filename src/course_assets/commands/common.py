@@ -1,31 +1,44 @@
-"""What the commands share: printing progress and problems the same way."""
+"""What the commands share: printing progress, problems and summaries the same way.
+
+Everything a command says about its work (progress, problems, the summary) goes to standard
+error, one stream, in the order it happens; standard output is kept for data (`list`,
+`check --diff`, the decks `slides` names).
+"""
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
 
-from course_assets.errors import Problem, Severity, report_order
+from course_assets.errors import Problem, Severity
 
 
-def progress(quiet: bool) -> Callable[[str], None]:
+def say(message: str, *, stamped: bool = False) -> None:
+    """Print one line of the command's account of its work (with the time, for `watch`)."""
+    if stamped:
+        message = f"[{time.strftime('%H:%M:%S')}] {message}"
+    click.echo(message, err=True)
+    sys.stderr.flush()
+
+
+def progress(quiet: bool, *, stamped: bool = False) -> Callable[[str], None]:
     """Return a reporter that prints one plain line per step, or nothing with -q."""
     if quiet:
         return lambda message: None
-
-    def say(message: str) -> None:
-        click.echo(message, err=True)
-        sys.stderr.flush()
-
-    return say
+    return lambda message: say(message, stamped=stamped)
 
 
-def print_problems(problems: Iterable[Problem], root: Path, quiet: bool = False) -> None:
-    """Print errors (always) and warnings (unless quiet) as `path:line: message`."""
-    for problem in report_order(problems):
+def print_problems(problems: Iterable[Problem], root: Path, quiet: bool = False, *,
+                   stamped: bool = False) -> None:
+    """Print errors (always) and warnings (unless quiet) as `path:line: message`.
+
+    They come in the order they were found: a script's error before the chapter it breaks.
+    """
+    for problem in problems:
         if quiet and problem.severity is Severity.WARNING:
             continue
-        click.echo(problem.format(root), err=True)
+        say(problem.format(root), stamped=stamped)

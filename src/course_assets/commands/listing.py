@@ -12,10 +12,9 @@ def command(obj, as_json: bool) -> None:
     """List every figure with its title, description and the chapters that embed it."""
     import json
 
-    from course_assets.catalog import figure_catalog
+    import course_assets
 
-    settings = obj.settings()
-    entries = figure_catalog(settings)
+    entries = course_assets.list_figures(obj.settings())
     if as_json:
         click.echo(json.dumps([entry.as_dict() for entry in entries], indent=2, ensure_ascii=False))
         return

@@ -21,16 +21,17 @@ def command(obj, force: bool, jobs: int | None, quiet: bool) -> None:
     Decks are outputs of `course-assets build` too; this command builds the same way and then
     lists where each chapter's decks are.
     """
-    from course_assets.build import BuildOptions, build_course
+    import course_assets
     from course_assets.state.manifest import load_manifest
 
     settings = obj.settings()
-    result = build_course(settings, BuildOptions(force=force, jobs=jobs), common.progress(quiet))
+    result = course_assets.build_course(settings, force=force, jobs=jobs,
+                                        progress=common.progress(quiet))
     common.print_problems(result.problems, settings.root, quiet)
     if not quiet:
+        common.say(result.summary())
         for name, record in sorted(load_manifest(settings.layout.manifest).slides.items()):
             click.echo(f"{name}: {', '.join(sorted(record.outputs, key=_html_first))}")
-        click.echo(result.summary())
     if not result.ok:
         raise SystemExit(ExitCode.FAILED)
 

@@ -13,7 +13,12 @@ from course_assets.commands import common
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and summaries.")
 @click.pass_obj
 def command(obj, jobs: int | None, quiet: bool) -> None:
-    """Build, then rebuild on every save of a script, helper, chapter or setting (Ctrl-C stops)."""
+    """Build, then rebuild on every save of a script, helper, chapter or setting (Ctrl-C stops).
+
+    Every line starts with the time it was printed, so that a rebuild is told from the last.
+    """
+    import logging
+
     from course_assets.build import BuildOptions
     from course_assets.errors import CourseAssetsError
     from course_assets.watching import watch_course
@@ -22,10 +27,17 @@ def command(obj, jobs: int | None, quiet: bool) -> None:
 
     def show(result) -> None:
         if isinstance(result, CourseAssetsError):
-            click.echo(f"error: {result}", err=True)
+            common.say(f"error: {result}", stamped=True)
         else:
-            common.print_problems(result.problems, settings.root, quiet)
-            click.echo(result.summary())
-        click.echo("watching for changes (Ctrl-C to stop)...", err=True)
+            common.print_problems(result.problems, settings.root, quiet, stamped=True)
+            common.say(result.summary(), stamped=True)
+        common.say("watching for changes (Ctrl-C to stop)...", stamped=True)
 
-    watch_course(settings, show, options=BuildOptions(jobs=jobs), report=common.progress(quiet))
+    # The watch library logs its own line when Ctrl-C stops it; ours says it once.
+    logging.getLogger("watchfiles").setLevel(logging.ERROR)
+    try:
+        watch_course(settings, show, options=BuildOptions(jobs=jobs),
+                     report=common.progress(quiet, stamped=True))
+    except KeyboardInterrupt:
+        pass
+    common.say("stopped watching", stamped=True)

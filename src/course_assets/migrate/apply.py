@@ -33,6 +33,7 @@ from course_assets.migrate.decode import DecodeError, decode, recognise, source_
 from course_assets.migrate.parse_dot import parse_dot
 from course_assets.migrate.parse_mermaid import parse_mermaid
 from course_assets.migrate.model import Graph, Unsupported
+from course_assets.migrate.surroundings import chapter_headings, course_style
 from course_assets.migrate.report import ChapterReport, ImageReport, MigrationReport, Outcome
 
 CHAPTER_SUFFIXES = (".md", ".markdown")
@@ -50,7 +51,8 @@ def migrate(paths: Sequence[Path], settings: Settings, write: bool = False) -> M
     """Convert the diagram images of the chapters at `paths`; change files only when `write`."""
     chapters = collect_chapters(paths, settings)
     names = _Names(settings.diagrams_dir)
-    plans = [_plan_chapter(path, settings.root, names) for path in chapters]
+    style = course_style(settings.diagrams_dir)
+    plans = [_plan_chapter(path, settings.root, names, style) for path in chapters]
     if write:
         for path, content in names.planned.items():
             _create(path, content)
@@ -127,7 +129,7 @@ class _ChapterPlan:
     report: ChapterReport
 
 
-def _plan_chapter(path: Path, root: Path, names: _Names) -> _ChapterPlan:
+def _plan_chapter(path: Path, root: Path, names: _Names, style: str | None) -> _ChapterPlan:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -147,8 +149,10 @@ def _plan_chapter(path: Path, root: Path, names: _Names) -> _ChapterPlan:
         return _ChapterPlan(path, data, None, ChapterReport(path, reports))
     reports_list: list[ImageReport] = []
     replacements: list[tuple[int, int, str]] = []
+    headings = chapter_headings(chapter.text)
     for analysis in analyses:
-        report, replacement = _finish(analysis, shown, names)
+        report, replacement = _finish(analysis, shown, names,
+                                      headings.above(analysis.image.line), style)
         reports_list.append(report)
         if replacement is not None:
             replacements.append(replacement)
@@ -218,8 +222,8 @@ def _held_back(analysis: _Analysis) -> ImageReport:
                            "link; fix or remove it, then run migrate again")
 
 
-def _finish(analysis: _Analysis, shown: str, names: _Names
-            ) -> tuple[ImageReport, tuple[int, int, str] | None]:
+def _finish(analysis: _Analysis, shown: str, names: _Names, heading: str = "",
+            style: str | None = None) -> tuple[ImageReport, tuple[int, int, str] | None]:
     """Name the script or saved source of an analysed image, and the chapter edit it needs."""
     if analysis.outcome in (Outcome.ERROR, Outcome.UNDECODABLE):
         return analysis.report(analysis.outcome, analysis.message), None
@@ -232,13 +236,16 @@ def _finish(analysis: _Analysis, shown: str, names: _Names
         return analysis.report(Outcome.SAVED, analysis.message, slug, output,
                                names.is_new(output)), None
     graph = analysis.graph
-    # A title the source draws itself (a DOT graph label, Mermaid's title) stays the title.
-    title = graph.title or (alt if alt and len(alt) <= 80 else default_title(graph))
+    # A title the source draws itself (a DOT graph label, Mermaid's title) stays the title;
+    # else the image's alt text, else the heading of its section, never just its first node.
+    named = next((text for text in (alt, heading) if text and len(text) <= 80), "")
+    title = graph.title or named or default_title(graph)
     description = graph.description or alt or describe(graph)
-    base = (slugify(alt) or slugify(graph.title or "") or slugify(default_title(graph))
-            or "figure")
+    base = (slugify(alt) or slugify(graph.title or "") or slugify(heading)
+            or slugify(f"{analysis.chapter.stem} figure") or "figure")
     origin = f"the {analysis.kind} in {shown}, line {image.line}"
-    script = generate_script(graph, title=title, description=description, origin=origin)
+    script = generate_script(graph, title=title, description=description, origin=origin,
+                             style=style)
     slug, output = names.claim_script(base, script,
                                       key=("script", language, analysis.source, alt))
     replacement = (image.span[0], image.span[1], f'{{{{ diagram("{slug}") }}}}')

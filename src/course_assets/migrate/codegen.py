@@ -17,6 +17,7 @@ _INDENT = "    "
 # Edge() gives every edge its own font settings, which would beat these if set diagram-wide.
 _EDGE_SHAREABLE = frozenset({"color", "penwidth", "style", "arrowhead", "arrowtail",
                              "arrowsize"})
+_COLOURS = frozenset({"color", "fontcolor", "fillcolor", "bgcolor", "pencolor"})
 _RESERVED = frozenset({"Diagram", "Node", "Edge", "Cluster"}) | frozenset(dir(builtins))
 
 
@@ -44,8 +45,13 @@ def default_title(graph: Graph) -> str:
     return "Figure"
 
 
-def generate_script(graph: Graph, *, title: str, description: str, origin: str) -> str:
-    """Return the text of a standalone diagrams script that draws `graph`."""
+def generate_script(graph: Graph, *, title: str, description: str, origin: str,
+                    style: str | None = None) -> str:
+    """Return the text of a standalone diagrams script that draws `graph`.
+
+    Its colours are the course's (from the helpers of the `style` module) or the library's,
+    which the dark variant replaces; never a fixed one that vanishes on a dark page.
+    """
     names = _variable_names(graph.nodes)
     node_attrs, shared_node = _factor(graph.nodes, lambda node: node.attrs, None)
     edge_attrs, shared_edge = _factor(graph.edges, lambda edge: edge.attrs, _EDGE_SHAREABLE)
@@ -60,15 +66,19 @@ def generate_script(graph: Graph, *, title: str, description: str, origin: str) 
     for note in graph.notes:
         lines += _comment(f"Note: {note}")
     lines += ["", f"from diagrams import {', '.join(imports)}", ""]
+    if style is not None:
+        lines[-1:] = ["", f"from {style} import edge_attr, graph_attr, node_attr", ""]
 
     diagram_args = [_str(title), "show=False", f"direction={_str(graph.direction)}"]
     if graph.strict:
         diagram_args.append("strict=True")
-    diagram_args.append(f"graph_attr={_dict(graph.graph_attrs, _INDENT)}")
-    diagram_args.append(
-        f"node_attr={_dict(_merge(graph.node_defaults, shared_node), _INDENT)}")
-    diagram_args.append(
-        f"edge_attr={_dict(_merge(graph.edge_defaults, shared_edge), _INDENT)}")
+    node_defaults = _merge(_without_colours(graph.node_defaults), shared_node)
+    edge_defaults = _merge(_without_colours(graph.edge_defaults), shared_edge)
+    for keyword_name, attrs in (("graph_attr", graph.graph_attrs), ("node_attr", node_defaults),
+                                ("edge_attr", edge_defaults)):
+        value = (_style_call(keyword_name, attrs) if style is not None
+                 else _dict(attrs, _INDENT))
+        diagram_args.append(f"{keyword_name}={value}")
     lines.append("with " + _call("Diagram", diagram_args, "") + ":")
 
     node_index = {node.id: index for index, node in enumerate(graph.nodes)}
@@ -165,6 +175,18 @@ def _factor(items: Iterable[GraphNode | GraphEdge], get_attrs, allowed: frozense
     shared_names = {name for name, _ in shared}
     rest = [tuple((n, v) for n, v in attrs if n not in shared_names) for attrs in all_attrs]
     return rest, tuple(shared)
+
+
+def _without_colours(defaults: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    # The converter's own defaults set no colour: the course style or the theme picks it.
+    return tuple((name, value) for name, value in defaults if name not in _COLOURS)
+
+
+def _style_call(helper: str, attrs: tuple[tuple[str, str], ...]) -> str:
+    if all(name.isidentifier() and not keyword.iskeyword(name) for name, _ in attrs):
+        return _call(helper, [f"{name}={_str(value)}" for name, value in attrs], _INDENT,
+                     prefix_len=len(helper) + 1)
+    return f"{helper}(**{_dict(attrs, _INDENT)})"
 
 
 def _merge(defaults: tuple[tuple[str, str], ...], extra: tuple[tuple[str, str], ...]

@@ -32,6 +32,8 @@ class Entry:
     name: str
     title: str
     url: str
+    # A chapter's slide decks, as (label, URL).
+    decks: tuple[tuple[str, str], ...] = ()
 
 
 def page(*, title: str, crumb: str, body: str, version: str, errors: list[Shown],
@@ -157,19 +159,26 @@ def chapter_title(markdown_text: str, fallback: str) -> str:
     return markdown.title(markdown.parse(markdown_text)) or fallback
 
 
-def index_body(course: str, chapters: list[Entry], figures: list[Entry], build_dir: Path) -> str:
-    """Return the index: every built chapter, then every built figure as readers see it."""
+def index_body(course: str, chapters: list[Entry], figures: list[Entry], build_dir: Path,
+               gallery_url: str | None = None) -> str:
+    """Return the index: every built chapter with its decks, the gallery, then every figure."""
     parts = [f"<h1>{html.escape(course)}</h1>"]
     parts.append("<h2>Chapters</h2>")
     if chapters:
         parts.append('<ul class="preview-chapters">')
-        parts += [f'<li><a href="{html.escape(c.url)}">{html.escape(c.title)}</a> '
-                  f'<span class="preview-name">{html.escape(c.name)}</span></li>'
-                  for c in chapters]
+        for chapter in chapters:
+            decks = "".join(f' <a class="preview-deck" href="{html.escape(url)}">'
+                            f'{html.escape(label)}</a>' for label, url in chapter.decks)
+            parts.append(f'<li><a href="{html.escape(chapter.url)}">{html.escape(chapter.title)}'
+                         f'</a> <span class="preview-name">{html.escape(chapter.name)}</span>'
+                         f'{decks}</li>')
         parts.append("</ul>")
     else:
         parts.append('<p class="preview-empty">No chapter is built yet.</p>')
     parts.append("<h2>Figures</h2>")
+    if gallery_url is not None:
+        parts.append(f'<p><a class="preview-gallery" href="{html.escape(gallery_url)}">The '
+                     "gallery</a>: every figure with its description, files and chapters.</p>")
     if figures:
         parts.append('<ul class="preview-figures">')
         for figure in figures:

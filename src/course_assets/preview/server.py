@@ -319,7 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, UnicodeDecodeError):
             self._not_found(path, send_body)
             return
-        name = chapter.relative_to(settings.layout.chapters_dir.resolve()).with_suffix("").as_posix()
+        chapters = settings.layout.chapters_dir.resolve()
+        name = (chapter.relative_to(chapters).with_suffix("").as_posix()
+                if chapters in chapter.parents else "gallery")
         body = pages.chapter_body(markdown, settings.build_dir, path)
         self._page((pages.chapter_title(markdown, name), name, body, "chapter"), send_body,
                    version)
@@ -328,8 +330,11 @@ class _Handler(BaseHTTPRequestHandler):
         # /chapters/intro.html is the preview of build/chapters/intro.md.
         if not path.endswith(".html"):
             return None
+        layout = self.preview.settings.layout
         found = files.build_file(self.preview.settings.build_dir, path[:-5] + ".md")
-        chapters = self.preview.settings.layout.chapters_dir.resolve()
+        if found is not None and found == layout.absolute(layout.gallery_output()).resolve():
+            return found  # /diagrams/README.html: the gallery, as a page
+        chapters = layout.chapters_dir.resolve()
         return found if found is not None and chapters in found.parents else None
 
     def _index(self) -> tuple[str, str, str, str]:
@@ -349,13 +354,20 @@ class _Handler(BaseHTTPRequestHandler):
             except (OSError, UnicodeDecodeError):
                 continue
             page_url = pages.url_for(build, source.with_suffix(".html"))
-            chapters.append(pages.Entry(name, title, page_url))
+            decks = tuple((("slides" if path.endswith(".html") else "Marp"),
+                           pages.url_for(build, layout.absolute(path)))
+                          for path in layout.slide_outputs(name)
+                          if layout.absolute(path).is_file())
+            chapters.append(pages.Entry(name, title, page_url, decks))
         figures = []
         for name, record in sorted(manifest.figures.items()):
             svg = layout.absolute(layout.figure_outputs(name)[0])
             if svg.is_file():
                 figures.append(pages.Entry(name, record.title or name, pages.url_for(build, svg)))
-        body = pages.index_body(settings.root.name, chapters, figures, build)
+        gallery = layout.absolute(layout.gallery_output())
+        gallery_url = (pages.url_for(build, gallery.with_suffix(".html"))
+                       if gallery.is_file() else None)
+        body = pages.index_body(settings.root.name, chapters, figures, build, gallery_url)
         return (f"{settings.root.name}: course preview", "", body, "index")
 
     def _page(self, parts: tuple[str, str, str, str], send_body: bool,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import html
 import os
+import sys
 import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
@@ -38,6 +41,8 @@ class RenderedChapter:
     text: str | None
     figures: tuple[str, ...]
     problem: Problem | None = None
+    # Figures that have never built, shown as a placeholder note, with the line of each.
+    placeholders: tuple[tuple[str, int | None], ...] = ()
 
 
 class ChapterError(Exception):
@@ -67,9 +72,10 @@ class ChapterRenderer:
     """Render chapters against a fixed set of figures, with one sandboxed Jinja2 environment."""
 
     def __init__(self, figures: dict[str, FigureRef], templates_dir: Path,
-                 unbuilt: set[str] = frozenset()) -> None:
+                 unbuilt: set[str] = frozenset(), scripts_folder: str = "diagrams") -> None:
         self._figures = figures
         self._unbuilt = unbuilt
+        self._scripts_folder = scripts_folder
         self._env = SandboxedEnvironment(
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
@@ -91,6 +97,7 @@ class ChapterRenderer:
     def render(self, source_path: Path, output_path: Path) -> RenderedChapter:
         """Render one chapter to the Markdown that goes to `output_path`."""
         used: list[str] = []
+        placeholders: list[tuple[str, int | None]] = []
         filename = str(source_path)
         try:
             source = read_source(source_path)
@@ -108,6 +115,10 @@ class ChapterRenderer:
                                                      f"cannot read: {exc.strerror}"))
 
         def diagram(name: str, alt: str | None = None, width: int | str | None = None) -> str:
+            if isinstance(name, str) and name in self._unbuilt and name not in self._figures:
+                placeholders.append((name, _calling_line(filename, template)))
+                used.append(name)
+                return self._placeholder(name)
             return self._figure_snippet(name, alt, width, output_path, used)
 
         try:
@@ -115,7 +126,16 @@ class ChapterRenderer:
         except Exception as exc:  # noqa: BLE001 - every template failure is the chapter's error
             return RenderedChapter(None, (), Problem(
                 source_path, _template_line(exc, filename), _describe(exc)))
-        return RenderedChapter(text, tuple(dict.fromkeys(used)))
+        return RenderedChapter(text, tuple(dict.fromkeys(used)), placeholders=tuple(placeholders))
+
+    def _placeholder(self, name: str) -> str:
+        # Visible in the chapter, the preview and the decks, so a missing figure is never missed.
+        script = html.escape(f"{self._scripts_folder}/{name}.py")
+        return ('<div align="center">\n'
+                f"    <p><strong>Figure {html.escape(name)!r} is missing:</strong> "
+                f"<code>{script}</code> has not built yet. Fix the error "
+                "<code>course-assets build</code> reports for it, and this note becomes the "
+                "figure.</p>\n</div>")
 
     def _figure_snippet(self, name: object, alt: object, width: object, output_path: Path,
                         used: list[str]) -> str:
@@ -127,9 +147,6 @@ class ChapterRenderer:
                 "without folders or '.py'"
             )
         figure = self._figures.get(name)
-        if figure is None and name in self._unbuilt:
-            raise ChapterError(f"figure {name!r} did not build: fix the error reported for its "
-                               "script first")
         if figure is None:
             close = difflib.get_close_matches(name, list(self._figures), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -152,6 +169,16 @@ class ChapterRenderer:
             raise ChapterError(f"the figure template {self._snippet_path} uses an undefined "
                                f"variable: {exc.message} (it gets src, dark_src, alt, width, "
                                "title and name)") from None
+
+
+def _calling_line(filename: str, template: jinja2.Template) -> int | None:
+    """Return the chapter line that is calling now (Jinja2 maps its code lines to the source's)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == filename:
+            return template.get_corresponding_lineno(frame.f_lineno)
+        frame = frame.f_back
+    return None
 
 
 def _template_line(exc: BaseException, filename: str) -> int | None:
@@ -181,4 +208,5 @@ def renderer_for(settings, facts, unbuilt: set[str]) -> ChapterRenderer:
         if svg is not None:
             refs[name] = FigureRef(name, settings.root / svg, fact.title, fact.description,
                                    settings.root / dark if dark is not None else None)
-    return ChapterRenderer(refs, settings.templates_dir, unbuilt=unbuilt - set(refs))
+    return ChapterRenderer(refs, settings.templates_dir, unbuilt=unbuilt - set(refs),
+                           scripts_folder=settings.layout.relative(settings.diagrams_dir))

@@ -17,6 +17,7 @@ import diagrams
 from diagrams.custom import Custom
 
 from course_assets.errors import FigureError
+from course_assets.render import downloads
 
 # The padding the diagrams library puts around every figure (two inches), which we tighten.
 LIBRARY_PADDING = diagrams.Diagram._default_graph_attrs["pad"]
@@ -35,6 +36,8 @@ class CapturedFigure:
     helpers: tuple[Path, ...]
     # Icons the graph shows in place of the script's own, each with the icon it stands for.
     icon_copies: tuple[tuple[Path, Path], ...] = ()
+    # What the script fetched from the network while it ran.
+    fetches: tuple[downloads.Fetch, ...] = ()
 
 
 @dataclass
@@ -81,6 +84,7 @@ def capture_script(script: Path, course_root: Path, padding: float,
                          icon_filter=icon_filter)
     _recorder = recorder
     _install_hooks()
+    downloads.start(script)
     modules_before = set(sys.modules)
     sys.path.insert(0, str(script.parent))
     sys.argv = [str(script)]
@@ -135,6 +139,7 @@ def _single_figure(recorder: _Recorder, script: Path, namespace: dict, helpers: 
         dot_source=diagram.dot.source,
         helpers=helpers,
         icon_copies=tuple(sorted(recorder.icon_copies.items())),
+        fetches=downloads.fetches(),
     )
 
 
@@ -195,7 +200,8 @@ def _checked(load_icon):
     def load_existing_icon(self):
         given = load_icon(self)
         icon = _resolve_icon(given)
-        if _recorder is not None and LIBRARY_ICONS not in icon.resolve().parents:
+        if (_recorder is not None and LIBRARY_ICONS not in icon.resolve().parents
+                and not downloads.is_created(icon)):
             _recorder.own_icons.add(icon.resolve())
         if _recorder is not None and _recorder.icon_filter is not None:
             original, icon = icon, _recorder.icon_filter(icon)
@@ -221,9 +227,19 @@ def _resolve_icon(given: str) -> Path:
         for place in places:
             if place.is_file():
                 return place.resolve()
+    # Last, a file the script made in its (throwaway) working folder, e.g. a download.
+    created = downloads.created_icon(given)
+    if created is not None:
+        return created
     script = _recorder.script if _recorder else None
     line = _caller_line(script) if script else None
     looked = " or ".join(str(p) for p in places)
+    failed = downloads.failed_fetch()
+    if failed is not None and script is not None and _recorder is not None:
+        raise FigureError(
+            f"icon file not found: {given}; the script tried to download {failed.url} and "
+            f"could not ({failed.error}): a figure must build without a network; "
+            f"{failed.fix(script, _recorder.course_root)}", script, failed.line or line)
     raise FigureError(f"icon file not found: {given} (looked for {looked})", script, line)
 
 
@@ -250,7 +266,18 @@ def _author_line(tb: TracebackType | None, author_dir: Path) -> tuple[Path | Non
 
 def _author_error(exc: BaseException, script: Path) -> FigureError:
     path, line = _author_line(exc.__traceback__, script.parent)
+    failed = downloads.failed_fetch()
+    if failed is not None and isinstance(exc, OSError):
+        course_root = _recorder.course_root if _recorder else script.parent
+        return FigureError(
+            f"the script tried to download {failed.url} and could not ({failed.error}): a "
+            f"figure must build without a network; {failed.fix(script, course_root)}",
+            script, failed.line or line)
     detail = str(exc)
+    if isinstance(exc, ImportError):
+        from course_assets.render.library_names import import_hint
+
+        detail = import_hint(exc) or detail
     message = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     return FigureError(message, path or script, line)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from course_assets.errors import FigureError, Problem, Severity
 
 if TYPE_CHECKING:
+    from course_assets.render.downloads import Fetch
     from course_assets.render.capture import CapturedFigure
     from course_assets.render.raster import PendingPng
     from course_assets.render.theme import IconTiles
@@ -41,6 +42,7 @@ class FigureOutcome:
     output: str = ""
     problem: Problem | None = None
     seconds: float = 0.0
+    fetches: tuple[Fetch, ...] = ()  # what the script downloaded while it built
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def render_figure(task: FigureTask) -> FigureOutcome:
     """
     import tempfile
 
-    from course_assets.render import raster
+    from course_assets.render import downloads, raster
     from course_assets.render.capture import preload_library_modules
     from course_assets.render.theme import DARK, LIGHT, IconTiles
 
@@ -77,6 +79,7 @@ def render_figure(task: FigureTask) -> FigureOutcome:
     try:
         # The dark graph points at tiled icon copies, which dot reads after the child is gone.
         with tempfile.TemporaryDirectory(prefix="course-assets-") as scratch:
+            downloads.keep_files_in(Path(scratch))  # icons a script makes outlive its child
             try:
                 variants.append(_render_variant(task, LIGHT, None, Path(scratch)))
                 if "dark" in task.formats:
@@ -111,6 +114,7 @@ def render_figure(task: FigureTask) -> FigureOutcome:
         warnings=tuple(dict.fromkeys(w for v in variants for w in v.warnings)),
         output="\n".join(v.output for v in variants if v.output.strip()),
         seconds=time.perf_counter() - started,
+        fetches=light.fetches,
     )
 
 
@@ -160,6 +164,13 @@ def _prepare_worker(course_root: Path) -> None:
     capture.check_library(course_root)
 
 
-def warning_problems(outcome: FigureOutcome, script: Path) -> list[Problem]:
-    """Return Graphviz's warnings for a figure, each once, under the figure's script."""
-    return [Problem(script, None, f"Graphviz: {w}", Severity.WARNING) for w in outcome.warnings]
+def warning_problems(outcome: FigureOutcome, script: Path,
+                     course_root: Path | None = None) -> list[Problem]:
+    """Return a figure's warnings: what it downloaded, then Graphviz's, each once."""
+    found = [Problem(script, fetch.line,
+                     f"the script downloaded {fetch.url} while building, so the figure depends "
+                     f"on that server; {fetch.fix(script, course_root or script.parent)}",
+                     Severity.WARNING)
+             for fetch in dict.fromkeys(outcome.fetches)]
+    found += [Problem(script, None, f"Graphviz: {w}", Severity.WARNING) for w in outcome.warnings]
+    return found

@@ -58,6 +58,8 @@ class Manifest:
     # The figure gallery (None until a course has a figure) and each chapter's slide decks.
     gallery: DerivedRecord | None = None
     slides: dict[str, DerivedRecord] = field(default_factory=dict)
+    # Figures whose last build failed, with the error, so that `check` can say why.
+    failures: dict[str, str] = field(default_factory=dict)
 
     def owned_outputs(self) -> dict[str, str]:
         """Return every output path the manifest says this tool wrote, with its hash."""
@@ -80,6 +82,8 @@ class Manifest:
             data["gallery"] = _record_dict(self.gallery)
         if self.slides:
             data["slides"] = {name: _record_dict(r) for name, r in sorted(self.slides.items())}
+        if self.failures:
+            data["failures"] = dict(sorted(self.failures.items()))
         return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
@@ -122,6 +126,7 @@ def load_manifest(path: Path) -> Manifest:
             pending=dict(data.get("pending", {})),
             gallery=_derived(data["gallery"]) if data.get("gallery") is not None else None,
             slides={name: _derived(r) for name, r in data.get("slides", {}).items()},
+            failures={str(k): str(v) for k, v in data.get("failures", {}).items()},
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(

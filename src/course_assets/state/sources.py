@@ -88,3 +88,14 @@ def figure_description(script: Path) -> str | None:
         return None
     docstring = ast.get_docstring(tree)
     return docstring.strip() if docstring and docstring.strip() else None
+
+
+def syntax_problem(script: Path) -> Problem | None:
+    """Return the script's syntax error as a problem at its line and column, or None."""
+    try:
+        ast.parse(script.read_bytes(), filename=str(script))
+    except SyntaxError as exc:
+        return Problem(script, exc.lineno, f"SyntaxError: {exc.msg}", column=exc.offset)
+    except (ValueError, OSError):
+        return None
+    return None

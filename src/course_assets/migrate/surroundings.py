@@ -1,0 +1,52 @@
+"""What around a migrated image names and styles its figure: the heading above it, and the
+course's own style helper."""
+
+from __future__ import annotations
+
+import ast
+import bisect
+from dataclasses import dataclass
+from pathlib import Path
+
+STYLE_MODULE = "_style"
+# The helpers a generated script calls when the course has them (each takes **overrides).
+STYLE_HELPERS = ("graph_attr", "node_attr", "edge_attr")
+
+
+@dataclass(frozen=True)
+class Headings:
+    """A chapter's headings by line, to find the one above an image."""
+
+    lines: tuple[int, ...]
+    titles: tuple[str, ...]
+
+    def above(self, line: int) -> str:
+        """Return the text of the last heading before `line` (1-based), or ''."""
+        index = bisect.bisect_left(self.lines, line) - 1
+        return self.titles[index] if index >= 0 else ""
+
+
+def chapter_headings(text: str) -> Headings:
+    """Return the chapter's Markdown headings (ATX and setext), outside code blocks."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(text)
+    found: list[tuple[int, str]] = []
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and token.map and index + 1 < len(tokens):
+            inline = tokens[index + 1]
+            words = "".join(child.content for child in inline.children or ()
+                            if child.type in ("text", "code_inline"))
+            found.append((token.map[0] + 1, " ".join(words.split())))
+    return Headings(tuple(line for line, _ in found), tuple(title for _, title in found))
+
+
+def course_style(diagrams_dir: Path) -> str | None:
+    """Return the style module's name when the course has one with the helpers, else None."""
+    path = diagrams_dir / f"{STYLE_MODULE}.py"
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    return STYLE_MODULE if set(STYLE_HELPERS) <= defined else None
