@@ -10,6 +10,7 @@ from types import ModuleType
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from course_assets.cli import cli
 
@@ -69,7 +70,7 @@ def test_every_command_and_option_explains_itself(name: str) -> None:
     undocumented = [param.name for param in command.params
                     if isinstance(param, click.Option) and not param.help]
     assert undocumented == [], f"{name}: options without help"
-    result = click.testing.CliRunner().invoke(cli, [name, "--help"])
+    result = CliRunner().invoke(cli, [name, "--help"])
     assert result.exit_code == 0
     assert " ".join(readme_tables().summary(command).split()[:4]) in " ".join(
         result.output.split())

@@ -1,4 +1,4 @@
-"""Helpers for the state tests: a course whose outputs and manifest are written by hand, no build."""
+"""Helpers for the state tests: a course whose outputs and manifest are written by hand."""
 
 from __future__ import annotations
 

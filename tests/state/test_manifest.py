@@ -1,4 +1,4 @@
-"""build/manifest.json: what it keeps across a write and a read, and how a damaged one is reported."""
+"""build/manifest.json: what a write and a read keep, and how a damaged one is reported."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from state.statetools import ENVIRONMENT, StateCourse, make_settings
 
@@ -243,21 +244,21 @@ def test_derived_outputs_as_recorded_are_unchanged_until_their_inputs_move(
     assert (gallery.status, decks.status) == (Status.CHANGED, Status.CHANGED)
 
 
-def recorded(state: StateCourse, plans: list[OutputPlan]) -> dict[str, object]:
+def recorded(state: StateCourse, plans: list[OutputPlan]) -> dict[str, Any]:
     """Write every planned derived output and return the manifest fields recording them."""
-    fields: dict[str, object] = {"slides": {}}
+    gallery: DerivedRecord | None = None
+    slides: dict[str, DerivedRecord] = {}
     for plan in plans:
         outputs = {}
         for output in plan.outputs:
             data = f"{output.path} as built".encode()
             state.write(output.path, data)
             outputs[output.path] = sha256_bytes(data)
-        record = DerivedRecord(plan.inputs, outputs)
         if plan.kind is Kind.GALLERY:
-            fields["gallery"] = record
+            gallery = DerivedRecord(plan.inputs, outputs)
         else:
-            fields["slides"][plan.name] = record  # type: ignore[index]  # built just above
-    return fields
+            slides[plan.name] = DerivedRecord(plan.inputs, outputs)
+    return {"gallery": gallery, "slides": slides}
 
 
 def test_existing_plans_find_hand_edits_without_hashing_inputs(state: StateCourse) -> None:
