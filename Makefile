@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 TESTING := $(VENV)/.installed-test
 
-.PHONY: build test check bench watch serve slides graphviz chromium clean
+.PHONY: build test check bench watch serve slides docs typecheck graphviz chromium clean
 
 build: $(RUNTIME) graphviz
 	$(BIN)/course-assets build
@@ -32,6 +32,14 @@ slides: $(RUNTIME) graphviz
 # A live preview on http://127.0.0.1:8000/; pass options with SERVE_ARGS="--port 0 --open".
 serve: $(RUNTIME) graphviz
 	$(BIN)/course-assets serve $(SERVE_ARGS)
+
+# Rewrites the README's command and exit-code tables from the code; the tests fail when they drift.
+docs: $(RUNTIME)
+	$(BIN)/python scripts/readme_tables.py
+
+# mypy in strict mode over src/ (its settings are in pyproject.toml).
+typecheck: $(TESTING)
+	$(BIN)/python -m mypy
 
 $(RUNTIME): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "course-assets needs Python 3.11 or newer; set PYTHON=python3.x")'

@@ -85,3 +85,38 @@ def test_a_custom_icon_outside_the_figures_folder_is_watched(course):
         icon.write_bytes(library_icon("workflow/airflow.png"))
         rebuilt = results.get(timeout=30)
         assert rebuilt.ok and rebuilt.figures_rebuilt == 1
+
+
+def test_the_watch_command_rebuilds_a_saved_chapter_until_ctrl_c(course):
+    import selectors
+    import signal
+    import subprocess
+    import sys
+
+    course.chapter("intro", "# Intro\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def next_summary() -> str:
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            assert selector.select(60), "no build summary within 60 s"
+        return process.stdout.readline()
+
+    try:
+        assert "1 chapter (1 rebuilt)" in next_summary()
+        course.chapter("intro", "# Intro, saved again\n")
+        assert "1 chapter (1 rebuilt)" in next_summary()
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        stderr = process.stderr.read()
+        process.stderr.close()
+    assert process.returncode == 0, stderr
+    assert "watching for changes (Ctrl-C to stop)" in stderr
+    assert course.built("chapters/intro.md").read_text() == "# Intro, saved again\n"

@@ -56,16 +56,22 @@ def display_path(path: Path, root: Path | None) -> str:
 
 
 class ExitCode(enum.IntEnum):
-    """Every exit status of every command: the one table (the README lists the same)."""
+    """Every exit status of every command: the one table (`make docs` copies it to the README)."""
 
     OK = 0
-    # A build, a figure, a chapter or a lint rule failed: fix the course.
     FAILED = 1
-    # The command line, the settings or the course's layout is unusable: nothing was done.
     USAGE = 2
-    # `check` only: build/ is not what a build would write (stale, missing, orphaned or
-    # edited by hand); `course-assets build` fixes it.
     STALE = 3
+
+
+EXIT_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success",
+    ExitCode.FAILED: "a build, a figure, a chapter or a lint rule failed: fix the course",
+    ExitCode.USAGE: "the command line, the settings or the course's layout is unusable "
+                    "(a missing Graphviz too): nothing was done",
+    ExitCode.STALE: "`check` only: `build/` is not what a build would write (stale, missing, "
+                    "orphaned or edited by hand); `course-assets build` fixes it",
+}
 
 
 class CourseAssetsError(Exception):
@@ -104,7 +110,7 @@ class FigureError(CourseAssetsError):
         self.column = column
         self.output = ""
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[FigureError], tuple[object, ...]]:
         # Exceptions pickle only their args by default; keep the location across processes.
         return (type(self), (self.message, self.path, self.line, self.column))
 

@@ -11,9 +11,10 @@ from course_assets.errors import ExitCode
 @click.command("build")
 @click.argument("figures", nargs=-1, metavar="[NAME]...")
 @click.option("--force", is_flag=True, help="Rebuild everything, and replace outputs edited by hand.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Worker processes (default: one per CPU).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS",
               help="Seconds a figure script may run (default: 60, or `timeout` in settings).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.pass_obj

@@ -9,12 +9,13 @@ from course_assets.commands import common
 
 @click.command("serve")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              metavar="N",
               help="Port to serve on (0: any free port, printed at start).")
-@click.option("--host", default="127.0.0.1", show_default=True,
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADDRESS",
               help="Address to serve on; anything but a loopback address shows the course to "
                    "the network.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in a web browser.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Worker processes (default: one per CPU).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and summaries.")
 @click.pass_obj

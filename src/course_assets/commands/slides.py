@@ -11,7 +11,7 @@ from course_assets.errors import ExitCode
 @click.command("slides")
 @click.option("--force", is_flag=True,
               help="Rebuild everything, and replace outputs edited by hand.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Worker processes (default: one per CPU).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.pass_obj

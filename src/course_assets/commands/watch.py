@@ -8,7 +8,7 @@ from course_assets.commands import common
 
 
 @click.command("watch")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Worker processes (default: one per CPU).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and summaries.")
 @click.pass_obj

@@ -286,18 +286,19 @@ class _Names:
         self.scripts = diagrams_dir
         self.saved = diagrams_dir / SAVED_FOLDER
         self.planned: dict[Path, str] = {}
-        self.claimed: dict[tuple, tuple[str, Path]] = {}
+        self.claimed: dict[tuple[object, ...], tuple[str, Path]] = {}
         self._listings: dict[Path, dict[str, Path]] = {}
 
-    def claim_script(self, base: str, content: str, key: tuple) -> tuple[str, Path]:
+    def claim_script(self, base: str, content: str, key: tuple[object, ...]
+                     ) -> tuple[str, Path]:
         return self._claim(self.scripts, base, "py", content, key, script=True)
 
-    def claim_saved(self, base: str, extension: str, content: str, key: tuple
+    def claim_saved(self, base: str, extension: str, content: str, key: tuple[object, ...]
                     ) -> tuple[str, Path]:
         return self._claim(self.saved, base, extension, content, key, script=False)
 
-    def _claim(self, folder: Path, base: str, extension: str, content: str, key: tuple,
-               script: bool) -> tuple[str, Path]:
+    def _claim(self, folder: Path, base: str, extension: str, content: str,
+               key: tuple[object, ...], script: bool) -> tuple[str, Path]:
         if key in self.claimed:
             return self.claimed[key]
         existing = self._listing(folder)
@@ -318,6 +319,7 @@ class _Names:
             self.planned[path] = content
             found = path
             break
+        assert found is not None  # the loop above ends only at a break, with a file
         self.claimed[key] = (slug, found)
         return slug, found
 

@@ -12,7 +12,7 @@ import bisect
 import html
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from markdown_it.common.utils import normalizeReference, unescapeAll
 from markdown_it.token import Token
@@ -67,7 +67,7 @@ def decode_chapter(data: bytes) -> ChapterText:
 
 def find_images(text: str) -> list[FoundImage]:
     """Return every image and Mermaid fence in `text`, in source order."""
-    env: dict = {}
+    env: dict[str, Any] = {}
     tokens = markdown.parse(text, env)
     lines = _Lines(text)
     found: list[FoundImage] = []
@@ -132,8 +132,16 @@ def _is_mermaid(info: str) -> bool:
     return bool(words) and words[0].strip("{}").lower() == "mermaid"
 
 
+def _source_lines(token: Token) -> tuple[int, int]:
+    """Return the first and the end line of a block token's source (markdown-it maps each one)."""
+    if token.map is None:  # pragma: no cover - only a token made by hand has no map
+        raise ValueError(f"a {token.type} token without source lines")
+    first, end = token.map
+    return first, end
+
+
 def _fence(token: Token, lines: _Lines) -> FoundImage:
-    first, end = token.map  # type: ignore[misc]
+    first, end = _source_lines(token)
     start, region = lines.region(first, end)
     marker = re.search(r"`{3,}|~{3,}", region)
     span = None
@@ -144,7 +152,7 @@ def _fence(token: Token, lines: _Lines) -> FoundImage:
 
 
 def _html_block(token: Token, lines: _Lines) -> list[FoundImage]:
-    first, end = token.map  # type: ignore[misc]
+    first, end = _source_lines(token)
     start, region = lines.region(first, end)
     parsed = [(_img_attrs(match.group()), match) for match in _IMG_TAG.finditer(token.content)]
     raw = list(_IMG_TAG.finditer(region))
@@ -173,7 +181,7 @@ def _html_block(token: Token, lines: _Lines) -> list[FoundImage]:
     return images
 
 
-def _inline(token: Token, lines: _Lines, env: dict) -> list[FoundImage]:
+def _inline(token: Token, lines: _Lines, env: dict[str, Any]) -> list[FoundImage]:
     children = token.children or []
     md_images: list[tuple[Token, bool]] = []
     html_images: list[dict[str, str]] = []
@@ -188,7 +196,7 @@ def _inline(token: Token, lines: _Lines, env: dict) -> list[FoundImage]:
             html_images.append(_img_attrs(child.content))
     if not md_images and not html_images:
         return []
-    first, end = token.map  # type: ignore[misc]
+    first, end = _source_lines(token)
     start, region = lines.region(first, end)
     visible = _blank_code_spans(region)
     found: list[FoundImage] = []
@@ -214,17 +222,17 @@ def _inline(token: Token, lines: _Lines, env: dict) -> list[FoundImage]:
     html_located = [_img_attrs(tag.group()).get("src") for tag in tags] == \
         [attrs.get("src") for attrs in html_images]
     for index, attrs in enumerate(html_images):
-        src = attrs.get("src")
-        if src is None:
+        html_src = attrs.get("src")
+        if html_src is None:
             continue
         if html_located:
             tag = tags[index]
             span = (start + tag.start(), start + tag.end())
-            found.append(FoundImage("html", lines.line_of(span[0]), src.strip(),
+            found.append(FoundImage("html", lines.line_of(span[0]), html_src.strip(),
                                     attrs.get("alt", "").strip(), None, span))
         else:
-            found.append(FoundImage("html", first + 1, src.strip(), attrs.get("alt", "").strip(),
-                                    None, None))
+            found.append(FoundImage("html", first + 1, html_src.strip(),
+                                    attrs.get("alt", "").strip(), None, None))
     return found
 
 
@@ -334,12 +342,12 @@ def _normal_link(dest: str) -> str:
     return markdown.parser().normalizeLink(unescapeAll(dest))
 
 
-def _reference(label: str, env: dict) -> str | None:
+def _reference(label: str, env: dict[str, Any]) -> str | None:
     entry = env.get("references", {}).get(normalizeReference(label))
     return entry["href"] if entry else None
 
 
-def _scan_markdown_images(text: str, env: dict) -> list[tuple[int, int, str]]:
+def _scan_markdown_images(text: str, env: dict[str, Any]) -> list[tuple[int, int, str]]:
     """Find `![alt](dest)`, `![alt][ref]`, `![alt][]` and `![alt]` images in raw text."""
     found: list[tuple[int, int, str]] = []
     pos = 0
@@ -377,7 +385,7 @@ def _scan_markdown_images(text: str, env: dict) -> list[tuple[int, int, str]]:
             pos = start + 2
 
 
-def _extend_to_link(text: str, image_start: int, image_end: int, offset: int, env: dict
+def _extend_to_link(text: str, image_start: int, image_end: int, offset: int, env: dict[str, Any]
                     ) -> tuple[int, int] | None:
     """Return the span of `[<image>](href)` around an image, or None if it is not there."""
     if image_start == 0 or text[image_start - 1] != "[" or not text.startswith("]", image_end):

@@ -7,9 +7,12 @@ import keyword
 import re
 import textwrap
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
-from course_assets.migrate.model import Graph, GraphCluster, GraphEdge, GraphNode
+from course_assets.migrate.model import Attrs, Graph, GraphCluster, GraphEdge, GraphNode
+
+_Item = TypeVar("_Item", GraphNode, GraphEdge)
 
 TODO_MARKER = "TODO(migrate): improve this description."
 LINE_LIMIT = 99
@@ -115,14 +118,14 @@ def _emit_members(cluster_id: str | None, graph: Graph, names: dict[str, str],
                 "Node", args, indent, prefix_len=len(names[member.id]) + 3))
         else:
             args = [_str(member.label)]
-            attrs = dict(member.attrs)
+            graph_attr = dict(member.attrs)
             # Cluster names its subgraph "cluster_" + label: a repeated or empty label needs
             # a distinct name, with the label shown set apart.
             if not member.label or labels.count(member.label) > 1:
                 args = [_str(_cluster_name(member.id))]
-                attrs = {"label": member.label, **attrs}
-            if attrs:
-                args.append(f"graph_attr={_dict(tuple(attrs.items()), indent + _INDENT)}")
+                graph_attr = {"label": member.label, **graph_attr}
+            if graph_attr:
+                args.append(f"graph_attr={_dict(tuple(graph_attr.items()), indent + _INDENT)}")
             out.append(f"{indent}with " + _call("Cluster", args, indent, prefix_len=5) + ":")
             _emit_members(member.id, graph, names, node_attrs, node_index, indent + _INDENT, out)
 
@@ -160,8 +163,8 @@ def _edge_line(edge: GraphEdge, attrs: tuple[tuple[str, str], ...], names: dict[
     return f"{tail} {operator} {edge_call} {operator} {head}"
 
 
-def _factor(items: Iterable[GraphNode | GraphEdge], get_attrs, allowed: frozenset[str] | None
-            ) -> tuple[list[tuple[tuple[str, str], ...]], tuple[tuple[str, str], ...]]:
+def _factor(items: Iterable[_Item], get_attrs: Callable[[_Item], Attrs],
+            allowed: frozenset[str] | None) -> tuple[list[Attrs], Attrs]:
     """Move attributes that every item sets to the same value up to the diagram defaults."""
     all_attrs = [tuple(get_attrs(item)) for item in items]
     if len(all_attrs) < 2:

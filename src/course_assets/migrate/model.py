@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -72,20 +73,53 @@ class Graph:
         return [display_text(node.label) for node in self.nodes]
 
 
+def innermost_cluster(node_id: str, mentions: Sequence[str],
+                      parents: Mapping[str, str | None], what: str) -> str | None:
+    """Return the cluster a node belongs to, given the clusters whose source mentions it.
+
+    It is the deepest of them, if they all nest inside each other; mentions in two unrelated
+    clusters leave its place unclear, so that is `Unsupported`. `what` names the clusters as the
+    source language does ("clusters", "subgraphs").
+    """
+    if not mentions:
+        return None
+    chains = {cluster: _enclosing(cluster, parents) for cluster in mentions}
+    deepest = max(mentions, key=lambda cluster: len(chains[cluster]))
+    if not all(cluster in chains[deepest] for cluster in mentions):
+        raise Unsupported(f"node {node_id!r} is in separate {what} "
+                          f"{', '.join(map(repr, mentions))}")
+    return deepest
+
+
+def _enclosing(cluster: str, parents: Mapping[str, str | None]) -> list[str]:
+    """Return `cluster` and every cluster around it, innermost first."""
+    chain = []
+    current: str | None = cluster
+    while current is not None:
+        chain.append(current)
+        current = parents[current]
+    return chain
+
+
+def refuse_empty_clusters(nodes: Iterable[GraphNode], clusters: Sequence[GraphCluster],
+                          what: str) -> None:
+    """Raise `Unsupported` for the first cluster that holds no node, even through nested ones."""
+    parents = {cluster.id: cluster.parent for cluster in clusters}
+    held: set[str] = set()
+    for node in nodes:
+        current = node.cluster
+        while current is not None and current not in held:
+            held.add(current)
+            current = parents[current]
+    for cluster in clusters:
+        if cluster.id not in held:
+            raise Unsupported(f"{what} {cluster.id!r} is empty; Graphviz does not draw empty "
+                              "clusters")
+
+
 def display_text(label: str) -> str:
     """Return what Graphviz shows for escString `label`, on one line."""
-    out: list[str] = []
-    i = 0
-    while i < len(label):
-        char = label[i]
-        if char == "\\" and i + 1 < len(label):
-            nxt = label[i + 1]
-            out.append(" " if nxt in "nlr" else nxt)
-            i += 2
-            continue
-        out.append(char)
-        i += 1
-    return " ".join("".join(out).split())
+    return " ".join(display_lines(label))
 
 
 def display_lines(label: str) -> list[str]:

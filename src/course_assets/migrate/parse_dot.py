@@ -12,13 +12,8 @@ import re
 from dataclasses import dataclass, field
 
 from course_assets.migrate.model import (
-    Arrow,
-    Direction,
-    Graph,
-    GraphCluster,
-    GraphEdge,
-    GraphNode,
-    Unsupported,
+    Arrow, Direction, Graph, GraphCluster, GraphEdge, GraphNode, Unsupported, innermost_cluster,
+    refuse_empty_clusters,
 )
 
 # Graphviz's own defaults, restated so the diagrams library's icon-cell defaults do not apply.
@@ -30,6 +25,7 @@ EDGE_DEFAULTS = (("color", "black"),)
 GRAPH_DEFAULTS = (("splines", "spline"),)
 
 _DIRECTIONS: dict[str, Direction] = {"TB": "TB", "BT": "BT", "LR": "LR", "RL": "RL"}
+_ARROWS: dict[str, Arrow] = {"forward": "forward", "back": "back", "both": "both", "none": "none"}
 # Attributes that point outside the figure or only matter to an interactive viewer; the build
 # strips links from the SVG anyway.
 _DROPPED = frozenset({"url", "href", "target", "id", "class", "edgeurl", "edgehref",
@@ -110,7 +106,7 @@ def _tokens(source: str) -> list[_Token]:
 
 
 class _Parser:
-    def __init__(self, tokens: list[_Token]):
+    def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.pos = 0
         self.directed = True
@@ -142,6 +138,11 @@ class _Parser:
         if token.text != text or token.kind == "string":
             raise Unsupported(f"DOT line {token.line}: expected {text!r}, found {token.text!r}")
         return token
+
+    def line(self) -> int:
+        """Return the line of the next token (0 at the end)."""
+        token = self.peek()
+        return token.line if token is not None else 0
 
     def at(self, text: str) -> bool:
         token = self.peek()
@@ -258,7 +259,7 @@ class _Parser:
 
     def subgraph(self, scope: _Scope) -> list[str]:
         name = ""
-        line = self.peek().line if self.peek() else 0
+        line = self.line()
         if self.at_keyword("subgraph"):
             self.next()
             if not self.at("{"):
@@ -282,7 +283,7 @@ class _Parser:
         return list(dict.fromkeys(self.mentions[first_mention:]))
 
     def edge_chain(self, scope: _Scope, first: list[str]) -> None:
-        line = self.peek().line if self.peek() else 0
+        line = self.line()
         ends = [first]
         while self.at("->") or self.at("--"):
             op = self.next()
@@ -302,8 +303,7 @@ class _Parser:
     def make_edge(self, tail: str, head: str, attrs: dict[str, str], line: int) -> GraphEdge:
         attrs = dict(attrs)
         default = "forward" if self.directed else "none"
-        arrow: Arrow = {"forward": "forward", "back": "back", "both": "both",
-                        "none": "none"}.get(attrs.pop("dir", default).lower(), "forward")
+        arrow = _ARROWS.get(attrs.pop("dir", default).lower(), "forward")
         label = attrs.pop("label", "")
         for name in ("headport", "tailport", "lhead", "ltail"):
             if name in attrs:
@@ -370,11 +370,11 @@ class _Parser:
             title = _substitute(title, {"G": self.graph_name})
         graph_attrs = dict(GRAPH_DEFAULTS)
         graph_attrs.update(attrs)
-        nodes = tuple(self.graph_node(node) for node in self.nodes.values())
+        parents = {name: cluster.parent for name, cluster in self.clusters.items()}
+        nodes = tuple(self.graph_node(node, parents) for node in self.nodes.values())
         if not nodes:
             raise Unsupported("the DOT graph has no nodes")
         clusters = []
-        occupied = {node.cluster for node in nodes}
         for name in self.cluster_order:
             cluster_attrs = dict(self.cluster_attrs[name])
             label = _substitute(cluster_attrs.pop("label", ""), {"G": name})
@@ -383,9 +383,7 @@ class _Parser:
                 cluster_attrs["pencolor"] = cluster_attrs["color"]
             clusters.append(GraphCluster(name, label, self.clusters[name].parent,
                                          self.kept(cluster_attrs)))
-        for cluster in clusters:
-            if not _holds(cluster.id, occupied, clusters):
-                raise Unsupported(f"cluster {cluster.id!r} is empty; Graphviz does not draw it")
+        refuse_empty_clusters(nodes, clusters, "cluster")
         return Graph(
             language="graphviz",
             direction=_DIRECTIONS[rankdir],
@@ -400,38 +398,14 @@ class _Parser:
             notes=tuple(dict.fromkeys(self.notes)),
         )
 
-    def graph_node(self, node: _Node) -> GraphNode:
+    def graph_node(self, node: _Node, parents: dict[str, str | None]) -> GraphNode:
         attrs = dict(node.attrs)
         label = attrs.pop("label", "\\N")
         # Graphviz puts the node name in as written, then reads the escapes of the result.
         label = _substitute(label, {"N": node.id, "G": self.graph_name})
-        return GraphNode(node.id, label, self.kept(attrs), self.membership(node))
-
-    def membership(self, node: _Node) -> str | None:
-        if not node.clusters:
-            return None
-        chains = {name: _ancestors(name, self.clusters) for name in node.clusters}
-        deepest = max(node.clusters, key=lambda name: len(chains[name]))
-        if not all(name in chains[deepest] for name in node.clusters):
-            raise Unsupported(f"node {node.id!r} is in separate clusters "
-                              f"{', '.join(map(repr, node.clusters))}")
-        return deepest
-
-
-def _ancestors(name: str, clusters: dict[str, GraphCluster]) -> list[str]:
-    chain = []
-    current: str | None = name
-    while current is not None:
-        chain.append(current)
-        current = clusters[current].parent
-    return chain
-
-
-def _holds(cluster_id: str, occupied: set[str | None], clusters: list[GraphCluster]) -> bool:
-    if cluster_id in occupied:
-        return True
-    return any(_holds(child.id, occupied, clusters)
-               for child in clusters if child.parent == cluster_id)
+        kept = self.kept(attrs)
+        return GraphNode(node.id, label, kept,
+                         innermost_cluster(node.id, node.clusters, parents, "clusters"))
 
 
 def _substitute(label: str, values: dict[str, str]) -> str:

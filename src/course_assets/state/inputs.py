@@ -103,8 +103,8 @@ def gallery_inputs(settings: Settings, figures: dict[str, FigureRecord],
     for name, record in sorted(figures.items()):
         parts += [name, record.script, record.title, record.description,
                   str(len(record.outputs)), *sorted(record.outputs)]
-    for name, record in sorted(chapters.items()):
-        parts += [name, layout.chapter_output(name), str(len(record.figures)), *record.figures]
+    for name, chapter in sorted(chapters.items()):
+        parts += [name, layout.chapter_output(name), str(len(chapter.figures)), *chapter.figures]
     return hash_inputs(*parts)
 
 

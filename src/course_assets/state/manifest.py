@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from course_assets.errors import ConfigError
 
@@ -64,8 +65,11 @@ class Manifest:
     def owned_outputs(self) -> dict[str, str]:
         """Return every output path the manifest says this tool wrote, with its hash."""
         owned: dict[str, str] = {}
-        derived = ([self.gallery] if self.gallery else []) + list(self.slides.values())
-        for record in (*self.figures.values(), *self.chapters.values(), *derived):
+        records: list[OutputRecord] = [*self.figures.values(), *self.chapters.values()]
+        if self.gallery is not None:
+            records.append(self.gallery)
+        records += self.slides.values()
+        for record in records:
             owned.update(record.outputs)
         return owned
 
@@ -87,7 +91,7 @@ class Manifest:
         return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-def _record_dict(record) -> dict:
+def _record_dict(record: OutputRecord) -> dict[str, object]:
     # vars(), not dataclasses.asdict: the records hold only plain values, and asdict's deep
     # copy is most of a no-change build's time on a large course.
     data = dict(vars(record))
@@ -135,5 +139,5 @@ def load_manifest(path: Path) -> Manifest:
         ) from None
 
 
-def _derived(raw: dict) -> DerivedRecord:
+def _derived(raw: dict[str, Any]) -> DerivedRecord:
     return DerivedRecord(inputs=raw["inputs"], outputs=dict(raw["outputs"]))

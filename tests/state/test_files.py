@@ -1,0 +1,161 @@
+"""FileHashes with and without its cache, atomic writes, and the build lock."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from course_assets.errors import BuildLockedError, OutputError
+from course_assets.state.files import (
+    FileHashes,
+    atomic_write,
+    build_lock,
+    remove_stale_temporaries,
+    sha256_bytes,
+)
+
+
+def rewrite_keeping_stat(path: Path, data: bytes) -> None:
+    """Change a file's bytes in place, keeping its size, inode and modification time."""
+    before = path.stat()
+    with path.open("r+b") as out:
+        out.write(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_ino, after.st_mtime_ns) == (
+        before.st_size, before.st_ino, before.st_mtime_ns)
+
+
+def test_without_a_cache_every_call_hashes_the_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "a.svg"
+    path.write_bytes(b"one")
+    hashes = FileHashes()
+    assert hashes.sha256(path) == hashlib.sha256(b"one").hexdigest()
+    rewrite_keeping_stat(path, b"two")
+    assert hashes.sha256(path) == sha256_bytes(b"two")
+    assert not hashes.changed
+
+
+def test_with_a_cache_a_file_whose_stat_matches_is_not_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "a.svg"
+    path.write_bytes(b"one")
+    hashes = FileHashes(tmp_path / "cache.json")
+    assert hashes.sha256(path) == sha256_bytes(b"one")
+    rewrite_keeping_stat(path, b"two")
+    assert hashes.sha256(path) == sha256_bytes(b"one")  # trusted: size, mtime and inode match
+    os.utime(path, ns=(0, 1_000_000_000))
+    assert hashes.sha256(path) == sha256_bytes(b"two")  # the modification time moved
+
+
+def test_the_cache_is_saved_only_when_it_changed_and_read_back(tmp_path: Path) -> None:
+    cache, path = tmp_path / "cache.json", tmp_path / "a.svg"
+    path.write_bytes(b"one")
+    FileHashes(cache).save()
+    assert not cache.exists()
+    first = FileHashes(cache)
+    first.sha256(path)
+    first.save()
+    assert list(json.loads(cache.read_text())) == [str(path)]
+    rewrite_keeping_stat(path, b"two")
+    again = FileHashes(cache)
+    assert again.sha256(path) == sha256_bytes(b"one") and not again.changed
+
+
+def test_remember_records_a_written_file_so_it_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "a.svg"
+    path.write_bytes(b"one")
+    cached = FileHashes(tmp_path / "cache.json")
+    cached.remember(path, "f" * 64)
+    assert cached.sha256(path) == "f" * 64
+    uncached = FileHashes()
+    uncached.remember(path, "f" * 64)
+    assert uncached.sha256(path) == sha256_bytes(b"one")
+
+
+def test_a_damaged_cache_only_costs_speed(tmp_path: Path) -> None:
+    cache, path = tmp_path / "cache.json", tmp_path / "a.svg"
+    cache.write_text("{not json")
+    path.write_bytes(b"one")
+    hashes = FileHashes(cache)
+    assert hashes.sha256(path) == sha256_bytes(b"one")
+    hashes.save()
+    assert json.loads(cache.read_text())[str(path)][3] == sha256_bytes(b"one")
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_what_is_not_a_readable_file(tmp_path: Path, cache: bool) -> None:
+    hashes = FileHashes(tmp_path / "cache.json" if cache else None)
+    assert hashes.sha256(tmp_path / "missing.svg") is None
+    (tmp_path / "folder.svg").mkdir()
+    assert hashes.sha256(tmp_path / "folder.svg") == "directory"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match=r"file/below\.svg: cannot read"):
+        hashes.sha256(tmp_path / "file" / "below.svg")
+
+
+def test_atomic_write_makes_folders_and_replaces_whole_files(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "out.md"
+    atomic_write(path, b"first")
+    atomic_write(path, b"second")
+    assert path.read_bytes() == b"second"
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in path.parent.iterdir()] == ["out.md"]
+
+
+def test_a_failed_atomic_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    (tmp_path / "out.md").mkdir()  # os.replace cannot put a file over a folder
+    (tmp_path / "kept.md").write_bytes(b"old")
+    with pytest.raises(OutputError, match=r"out\.md: cannot write"):
+        atomic_write(tmp_path / "out.md", b"new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.md", "out.md"]
+    with pytest.raises(OutputError, match=r"cannot write"):
+        atomic_write(tmp_path / "kept.md" / "below.md", b"new")  # a file where a folder goes
+    assert (tmp_path / "kept.md").read_bytes() == b"old"
+
+
+def test_a_reader_sees_the_old_file_or_the_new_one_never_a_part(tmp_path: Path) -> None:
+    path = tmp_path / "big.svg"
+    versions = [bytes([letter]) * 1_000_000 for letter in b"ab"]
+    atomic_write(path, versions[0])
+    seen: set[bytes] = set()
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen.add(path.read_bytes())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for round_ in range(40):
+            atomic_write(path, versions[round_ % 2])
+    finally:
+        done.set()
+        reader.join()
+    assert seen <= set(versions)
+
+
+def test_stale_temporaries_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    for name in (".a.svg.x1.tmp", "sub/.b.md.x2.tmp", "keep.tmp", ".keep.svg", "keep.svg"):
+        (tmp_path / name).write_text("x")
+    remove_stale_temporaries(tmp_path)
+    remove_stale_temporaries(tmp_path / "no such folder")
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == [".keep.svg", "keep.svg", "keep.tmp"]
+
+
+def test_a_second_lock_on_the_build_folder_waits_then_gives_up(tmp_path: Path) -> None:
+    told: list[str] = []
+    with (build_lock(tmp_path / "build"),
+          pytest.raises(BuildLockedError, match="another course-assets build"),
+          build_lock(tmp_path / "build", wait=0.3, on_wait=told.append)):
+        pass  # pragma: no cover - never reached: the lock is held
+    assert len(told) == 1 and "waiting for another build" in told[0]
+    with build_lock(tmp_path / "build", wait=0):
+        pass  # released: taken at once
