@@ -7,22 +7,35 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from course_assets.config import Settings
 from course_assets.errors import ConfigError, OutputError, Problem, Severity
+from course_assets.layout import MACHINE_FILES
 from course_assets.render.figure import FigureOutcome, FigureTask, warning_problems
 from course_assets.render.pool import render_all
 from course_assets.state import files as fsutil
 from course_assets.state.files import FileHashes
 from course_assets.state.inputs import (
-    chapter_inputs, dependency_path, figure_inputs, library_versions,
+    chapter_inputs,
+    dependency_path,
+    figure_inputs,
+    library_versions,
 )
-from course_assets.layout import MACHINE_FILES
 from course_assets.state.manifest import ChapterRecord, FigureRecord, Manifest, load_manifest
 from course_assets.state.plan import (
-    Kind, OutputPlan, Planner, Status, hand_edits, orphaned_outputs, removable_orphans,
+    Kind,
+    OutputPlan,
+    Planner,
+    Status,
+    hand_edits,
+    orphaned_outputs,
+    removable_orphans,
 )
 from course_assets.state.sources import discover
+
+if TYPE_CHECKING:
+    from course_assets.publish.derived import DerivedBuild
 
 Reporter = Callable[[str], None]
 NO_DESCRIPTION = ("figure has no description: start the script with a docstring that says what "
@@ -427,7 +440,7 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
 
 def _make_derived(settings: Settings, planner: Planner, figures: dict[str, FigureRecord],
                   chapters: dict[str, ChapterRecord], files: dict[str, bytes],
-                  only: Selection):
+                  only: Selection) -> DerivedBuild:
     from course_assets.publish.derived import make_derived
 
     def read(path: str) -> bytes | None:

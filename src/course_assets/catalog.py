@@ -20,7 +20,7 @@ class FigureEntry:
     chapters: tuple[str, ...]
     outputs: tuple[str, ...]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 

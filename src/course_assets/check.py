@@ -145,7 +145,7 @@ def _output_problems(plan: OutputPlan, failure: str | None = None) -> list[Probl
 
 def _strangers(settings: Settings, manifest: Manifest) -> list[Problem]:
     owned = set(manifest.owned_outputs()) | {settings.layout.manifest_output()}
-    found = []
+    found: list[Problem] = []
     if not settings.build_dir.is_dir():
         return found
     for path in sorted(settings.build_dir.rglob("*")):

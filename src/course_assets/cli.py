@@ -5,31 +5,20 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from course_assets import __version__
+from course_assets.commands import common
 from course_assets.errors import CourseAssetsError, ExitCode
-
-
-@dataclass(frozen=True)
-class CliContext:
-    """What every command gets: where to look for the course."""
-
-    start: Path | None
-
-    def settings(self):
-        from course_assets.config import load_settings
-
-        return load_settings(self.start)
 
 
 class CourseAssetsGroup(click.Group):
     """A group that turns the library's errors into one message and their exit code."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CourseAssetsError as exc:
@@ -59,7 +48,7 @@ class CourseAssetsGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, course: Path | None) -> None:
     """Build course figures from diagrams scripts and the chapters that embed them."""
-    ctx.obj = CliContext(start=course)
+    ctx.obj = common.CliContext(start=course)
 
 
 def _register() -> None:

@@ -18,7 +18,7 @@ from course_assets.errors import ExitCode
               help="Seconds a figure script may run (default: 60, or `timeout` in settings).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.pass_obj
-def command(obj, figures: tuple[str, ...], force: bool, jobs: int | None, timeout: float | None,
+def command(obj: common.CliContext, figures: tuple[str, ...], force: bool, jobs: int | None, timeout: float | None,
             quiet: bool) -> None:
     """Build every figure and chapter whose sources changed since the last build.
 

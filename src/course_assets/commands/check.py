@@ -13,7 +13,7 @@ from course_assets.commands import common
               help="Show how each built chapter differs from what a build would write.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.pass_obj
-def command(obj, strict: bool, show_diff: bool, quiet: bool) -> None:
+def command(obj: common.CliContext, strict: bool, show_diff: bool, quiet: bool) -> None:
     """Check that build/ is up to date and that chapters have no external or broken references."""
     import course_assets
 

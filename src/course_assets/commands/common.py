@@ -10,11 +10,16 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from course_assets.errors import Problem, Severity
+
+if TYPE_CHECKING:
+    from course_assets.config import Settings
 
 
 def say(message: str, *, stamped: bool = False) -> None:
@@ -42,3 +47,15 @@ def print_problems(problems: Iterable[Problem], root: Path, quiet: bool = False,
         if quiet and problem.severity is Severity.WARNING:
             continue
         say(problem.format(root), stamped=stamped)
+
+
+@dataclass(frozen=True)
+class CliContext:
+    """What every command gets: where to look for the course."""
+
+    start: Path | None
+
+    def settings(self) -> Settings:
+        from course_assets.config import load_settings
+
+        return load_settings(self.start)

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import click
 
+from course_assets.commands import common
+
 
 @click.command("init")
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
-def command(obj, folder: Path | None) -> None:
+def command(obj: common.CliContext, folder: Path | None) -> None:
     """Create a course in FOLDER (default: the -C folder, else the working directory).
 
     \b

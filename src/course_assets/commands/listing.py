@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 
+from course_assets.commands import common
+
 
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @click.pass_obj
-def command(obj, as_json: bool) -> None:
+def command(obj: common.CliContext, as_json: bool) -> None:
     """List every figure with its title, description and the chapters that embed it."""
     import json
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from course_assets.build import BuildReport
+    from course_assets.errors import CourseAssetsError
 
 from course_assets.commands import common
 
@@ -19,7 +25,7 @@ from course_assets.commands import common
               help="Worker processes (default: one per CPU).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and summaries.")
 @click.pass_obj
-def command(obj, port: int, host: str, open_browser: bool, jobs: int | None, quiet: bool) -> None:
+def command(obj: common.CliContext, port: int, host: str, open_browser: bool, jobs: int | None, quiet: bool) -> None:
     """Build, serve a preview of the chapters, and rebuild and refresh it on every save."""
     from course_assets.build import BuildOptions
     from course_assets.errors import CourseAssetsError
@@ -28,7 +34,7 @@ def command(obj, port: int, host: str, open_browser: bool, jobs: int | None, qui
     settings = obj.settings()
     phase = "starting"
 
-    def show(result) -> None:
+    def show(result: BuildReport | CourseAssetsError) -> None:
         if phase == "stopping" and not isinstance(result, CourseAssetsError):
             # Ctrl-C reaches the figure scripts too; those it cut short are simply out of date.
             tail = "" if result.ok else "; what Ctrl-C cut short is rebuilt next time"

@@ -15,7 +15,7 @@ from course_assets.errors import ExitCode
               help="Worker processes (default: one per CPU).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.pass_obj
-def command(obj, force: bool, jobs: int | None, quiet: bool) -> None:
+def command(obj: common.CliContext, force: bool, jobs: int | None, quiet: bool) -> None:
     """Build the slide decks of every chapter (HTML and Marp), with whatever else is out of date.
 
     Decks are outputs of `course-assets build` too; this command builds the same way and then

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from course_assets.build import BuildReport
+    from course_assets.errors import CourseAssetsError
 
 from course_assets.commands import common
 
@@ -12,7 +18,7 @@ from course_assets.commands import common
               help="Worker processes (default: one per CPU).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and summaries.")
 @click.pass_obj
-def command(obj, jobs: int | None, quiet: bool) -> None:
+def command(obj: common.CliContext, jobs: int | None, quiet: bool) -> None:
     """Build, then rebuild on every save of a script, helper, chapter or setting (Ctrl-C stops).
 
     Every line starts with the time it was printed, so that a rebuild is told from the last.
@@ -25,7 +31,7 @@ def command(obj, jobs: int | None, quiet: bool) -> None:
 
     settings = obj.settings()
 
-    def show(result) -> None:
+    def show(result: BuildReport | CourseAssetsError) -> None:
         if isinstance(result, CourseAssetsError):
             common.say(f"error: {result}", stamped=True)
         else:
