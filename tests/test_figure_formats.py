@@ -42,7 +42,7 @@ def icon_boxes(root: ET.Element, scale: float) -> list[tuple[int, int, int, int]
     transform = root.find(f"{SVG}g").get("transform")
     tx, ty = (float(v) for v in transform.split("translate(")[1].rstrip(")").split())
     boxes = []
-    for use in root.iter(f"{SVG}use"):
+    for use in root.iter(f"{SVG}image"):
         x = (float(use.get("x")) + tx) * px_per_unit
         y = (float(use.get("y")) + ty) * px_per_unit
         w, h = float(use.get("width")) * px_per_unit, float(use.get("height")) * px_per_unit
