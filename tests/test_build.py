@@ -148,6 +148,7 @@ def test_editing_one_script_rebuilds_only_it_and_its_chapters(course):
     # Its other formats, and the slide decks of the chapter that shows it, are made again too.
     formats = {f"diagrams/one{variant}.{kind}"
                for variant in ("", ".dark") for kind in ("svg", "png")}
+    formats.add("diagrams/one.outline.md")
     decks = {"slides/uses_one.html", "slides/uses_one.marp.md"}
     assert changed <= formats | decks | {"chapters/uses_one.md", "manifest.json"}
     assert "changed label" in " ".join(texts(parse(course.built("diagrams/one.svg")))).lower()

@@ -34,6 +34,7 @@ class BuildOptions:
     force: bool = False
     jobs: int | None = None
     timeout: float | None = None
+    strict: bool = False  # figure lint findings and tiny text are errors, not warnings
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,9 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
     final = Manifest(environment, new_figures, new_chapters, gallery=derived.gallery,
                      slides=derived.slides)
     written = _write(settings, manifest, final, files, removable, hashes)
+    from course_assets.figlint.report import readability_problems
+
+    readable = readability_problems(settings, new_figures, new_chapters, options.strict)
     return BuildReport(
         figures=len(figures),
         figures_rebuilt=sum(o.problem is None for o in outcomes.values()),
@@ -182,7 +186,7 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
         written=tuple(sorted(written)),
         removed=tuple(sorted(removable)),
         problems=(*sources.problems, *figure_results.problems, *chapter_results.problems,
-                  *derived.problems, *kept),
+                  *derived.problems, *kept, *readable),
     )
 
 
@@ -251,6 +255,8 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
                 description=outcome.description,
                 outputs={settings.layout.figure_file(n): fsutil.sha256_bytes(d)
                          for n, d in outcome.files.items()},
+                findings=outcome.findings,
+                sizes=outcome.sizes,
             )
     return FigureResults(records, frozenset(failed), tuple(problems))
 
