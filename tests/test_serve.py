@@ -40,7 +40,7 @@ The pipeline, as readers will see it:
 @pytest.fixture
 def preview(course) -> Iterator[PreviewServer]:
     """Yield a preview server for a one-figure, one-chapter course, on a free local port."""
-    with running_preview(course, 'Mlflow("tracking") >> Airflow("training")', CHAPTER) as server:
+    with running_preview(course, 'Airflow("tracking") >> Airflow("training")', CHAPTER) as server:
         yield server
 
 
@@ -236,7 +236,7 @@ def test_a_busy_port_is_reported_before_building(course):
 
 
 def test_ctrl_c_lets_the_build_in_progress_finish(course, tmp_path):
-    course.figure("pipeline", 'Mlflow("tracking") >> Airflow("training")')
+    course.figure("pipeline", 'Airflow("tracking") >> Airflow("training")')
     course.chapter("intro", '{{ diagram("pipeline") }}\n')
     started = tmp_path / "build-started"
     process = subprocess.Popen(
@@ -253,7 +253,7 @@ def test_ctrl_c_lets_the_build_in_progress_finish(course, tmp_path):
         course.figure("pipeline", f"""
             open({str(started)!r}, "w").close()
             import time; time.sleep(2)
-            Mlflow("tracking") >> Airflow("retraining")
+            Airflow("tracking") >> Airflow("retraining")
         """)
         deadline = time.monotonic() + WAIT
         while not started.exists():

@@ -21,6 +21,8 @@ RULES = {
     "edge-contrast": "an edge or arrowhead below 3:1 contrast against what lies behind it",
     "icon-contrast": "an icon that mostly vanishes into its background",
 }
+# Every problem the figure lint reports starts so; the preview's panel shows them.
+LINT_PREFIX = "figure lint "
 MARKER = re.compile(r"#\s*course-assets:\s*allow\s+([a-z-]+)(?:\s*--\s*(.*))?$")
 
 
@@ -50,7 +52,7 @@ class Finding:
         where = f" (lines {', '.join(map(str, self.lines))})" if len(self.lines) > 1 else ""
         theme = f" in the {self.theme} theme" if self.theme else ""
         return Problem(script, self.lines[0] if self.lines else None,
-                       f"figure lint [{self.rule}]: {self.message}{theme}{where}",
+                       f"{LINT_PREFIX}[{self.rule}]: {self.message}{theme}{where}",
                        Severity.ERROR if strict else Severity.WARNING)
 
 
@@ -86,3 +88,8 @@ def silenced(findings: list[Finding], source: str) -> list[Finding]:
     """Drop the findings whose rule the script allows."""
     allowed = {a.rule for a in allowances(source)[0]}
     return [f for f in findings if f.rule not in allowed]
+
+
+def is_lint_problem(problem: Problem) -> bool:
+    """Say whether a problem comes from the figure lint (findings and too-small text)."""
+    return problem.message.startswith(LINT_PREFIX)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from course_assets.config import Settings
 from course_assets.errors import Problem, Severity
-from course_assets.figlint.findings import Finding
+from course_assets.figlint.findings import LINT_PREFIX, Finding
 from course_assets.state.manifest import ChapterRecord, FigureRecord
 
 # Where figures are shown, in CSS px. GitHub shows a chapter's Markdown in a column about
@@ -134,7 +134,7 @@ def _size_problems(source: Path, placement: Placement, record: FigureRecord,
     if shown < CHAPTER_MINIMUM:
         how = f"at width={placement.width}" if placement.width else "in the chapter column"
         found.append(Problem(source, placement.line,
-            f"figure {placement.name!r} {how} shows its smallest text at {shown:.1f} px "
+            f"{LINT_PREFIX}[text-size]: figure {placement.name!r} {how} shows its smallest text at {shown:.1f} px "
             f"(at least {CHAPTER_MINIMUM:g} px): give it a larger width, or make its text larger",
             severity))
     room = SLIDE_ROOM_WITH_TEXT if placement.section_has_text else SLIDE_ROOM
@@ -142,7 +142,7 @@ def _size_problems(source: Path, placement: Placement, record: FigureRecord,
     if on_slide < SLIDE_MINIMUM:
         slide = f"slide {placement.heading!r}" if placement.heading else "the title slide"
         found.append(Problem(source, placement.line,
-            f"figure {placement.name!r} on {slide} of the HTML deck shows its smallest text "
+            f"{LINT_PREFIX}[text-size]: figure {placement.name!r} on {slide} of the HTML deck shows its smallest text "
             f"at {on_slide:.1f} px (at least {SLIDE_MINIMUM:g} px): "
             f"{slide_fix(record.sizes, placement.section_has_text)}", severity))
     return found

@@ -32,6 +32,8 @@ class Entry:
     name: str
     title: str
     url: str
+    # A figure's dark variant, shown when the reader's theme is dark.
+    dark_url: str = ""
 
 
 def page(*, title: str, crumb: str, body: str, version: str, errors: list[Shown],
@@ -74,8 +76,10 @@ def overlay(errors: list[Shown]) -> str:
         for e in errors
     )
     hidden = "" if errors else " hidden"
+    failed = any(not e.message.startswith("warning: ") for e in errors)
+    heading = "The build failed" if failed or not errors else "The figure lint found problems"
     return (f'<aside id="preview-overlay" role="alert" aria-labelledby="preview-overlay-title"'
-            f'{hidden}>\n<h2 id="preview-overlay-title">The build failed</h2>\n'
+            f'{hidden}>\n<h2 id="preview-overlay-title">{heading}</h2>\n'
             f'<p>The preview below is the last good build. Fix the error and save; this '
             f'panel goes away when the build passes.</p>\n<ul>\n{items}\n</ul>\n</aside>')
 
@@ -174,8 +178,13 @@ def index_body(course: str, chapters: list[Entry], figures: list[Entry], build_d
         parts.append('<ul class="preview-figures">')
         for figure in figures:
             src = html.escape(versioned(build_dir, "/", figure.url))
+            image = f'<img src="{src}" alt="" loading="lazy">'
+            if figure.dark_url:
+                dark = html.escape(versioned(build_dir, "/", figure.dark_url))
+                image = (f'<picture><source media="(prefers-color-scheme: dark)" '
+                         f'srcset="{dark}">{image}</picture>')
             parts.append(
-                f'<li><a href="{html.escape(figure.url)}"><img src="{src}" alt="" loading="lazy">'
+                f'<li><a href="{html.escape(figure.url)}">{image}'
                 f'</a><span class="preview-figure-title">{html.escape(figure.title)}</span> '
                 f'<span class="preview-name">{html.escape(figure.name)}</span></li>'
             )

@@ -57,11 +57,18 @@ class PreviewState:
         return not self.errors
 
     def shown_errors(self, root: Path) -> list[pages.Shown]:
-        """Return the errors as the overlay shows them: `path:line` and the message."""
-        return [pages.Shown(p.location(root), p.message) for p in self.errors]
+        """Return the errors and figure lint warnings as the overlay shows them."""
+        from course_assets.figlint.findings import is_lint_problem
+
+        return [pages.Shown(p.location(root), p.message if p.severity is Severity.ERROR
+                            else f"warning: {p.message}")
+                for p in report_order(self.problems)
+                if p.severity is Severity.ERROR or is_lint_problem(p)]
 
     def to_json(self, root: Path) -> str:
         """Return the state as the JSON the event stream pushes to pages."""
+        from course_assets.figlint.findings import is_lint_problem
+
         return json.dumps({
             "generation": self.generation,
             "version": self.version,
@@ -75,6 +82,7 @@ class PreviewState:
                 "location": p.location(root),
                 "message": p.message,
                 "text": p.format(root),
+                "lint": is_lint_problem(p),
             } for p in report_order(self.problems)],
         })
 
@@ -353,8 +361,11 @@ class _Handler(BaseHTTPRequestHandler):
         figures = []
         for name, record in sorted(manifest.figures.items()):
             svg = layout.absolute(layout.figure_outputs(name)[0])
+            dark = layout.absolute(layout.figure_file(f"{name}.dark.svg"))
             if svg.is_file():
-                figures.append(pages.Entry(name, record.title or name, pages.url_for(build, svg)))
+                dark_url = pages.url_for(build, dark) if dark.is_file() else ""
+                figures.append(pages.Entry(name, record.title or name, pages.url_for(build, svg),
+                                           dark_url))
         body = pages.index_body(settings.root.name, chapters, figures, build)
         return (f"{settings.root.name}: course preview", "", body, "index")
 
