@@ -21,8 +21,12 @@ from course_assets.state.manifest import ChapterRecord, FigureRecord
 CHAPTER_COLUMN = 880
 # A deck slide is 1280 x 720; below a `##` heading a figure has 1136 x 534 px to itself...
 SLIDE_ROOM = (1136, 534)
-# ...and about 300 px of height when the section also has text.
-SLIDE_ROOM_WITH_TEXT = (1136, 300)
+# ...less what the section's text takes: at 26 px, about 75 characters a line of 35 px, and a
+# 14 px gap after each paragraph or list item; the figure keeps at least 214 px (35 %).
+# (Measured against the HTML deck in Chromium to within about 25 px.)
+SLIDE_TEXT_LINE = (75, 35.0)
+SLIDE_TEXT_GAP = 14.0
+SLIDE_FIGURE_MINIMUM = 214
 # The deck grows a small figure to at most twice its size.
 SLIDE_GROWTH = 2.0
 # The smallest text a reader can read, in CSS px, in a chapter and on a projected slide.
@@ -42,6 +46,14 @@ class Placement:
     width: str | None
     heading: str | None
     section_has_text: bool
+    # The height (CSS px) the section's text takes on its slide, estimated.
+    text_height: float = 0.0
+
+    @property
+    def slide_room(self) -> tuple[int, int]:
+        """Return the room the figure has on its slide, in CSS px."""
+        left = SLIDE_ROOM[1] - self.text_height
+        return (SLIDE_ROOM[0], int(max(SLIDE_FIGURE_MINIMUM, left)))
 
 
 def readability_problems(settings: Settings, figures: Mapping[str, FigureRecord],
@@ -78,13 +90,30 @@ def placements(text: str) -> Iterator[Placement]:
     for heading, lines in sections:
         prose = [line for line in lines if line.strip() and not line.startswith("#")
                  and not CALL.search(line)]
+        height = _text_height(prose)
         for line in lines:
             number += 1
             for call in CALL.finditer(line):
                 width = WIDTH.search(call.group("rest"))
                 yield Placement(call.group("name"), number,
                                 (width.group("number") + (width.group("unit") or ""))
-                                if width else None, heading, bool(prose))
+                                if width else None, heading, bool(prose), height)
+
+
+def _text_height(prose: list[str]) -> float:
+    """Estimate the height a section's text takes on a slide: lines and paragraph gaps."""
+    blocks, current = [], ""
+    for line in prose:
+        starts_item = re.match(r"\s*([-*+]|[0-9]+[.)])\s", line) is not None
+        if starts_item and current:
+            blocks.append(current)
+            current = ""
+        current += " " + line.strip()
+    if current:
+        blocks.append(current)
+    per_line, line_height = SLIDE_TEXT_LINE
+    lines = sum(-(-len(block.strip()) // per_line) for block in blocks)
+    return lines * line_height + len(blocks) * SLIDE_TEXT_GAP
 
 
 def chapter_text_size(sizes: Mapping[str, float], width: str | None) -> float:
@@ -106,17 +135,16 @@ def slide_text_size(sizes: Mapping[str, float], room: tuple[int, int]) -> float:
     return float(sizes["smallest_text"]) * scale
 
 
-def slide_fix(sizes: Mapping[str, float], has_text: bool) -> str:
+def slide_fix(sizes: Mapping[str, float], room: tuple[int, int]) -> str:
     """Return the documented fix for a figure whose text is too small on its slide.
 
     A figure on a slide with text gets its own slide when that alone makes its text readable;
     otherwise a figure taller than its room with two or more top-level clusters is split into
     one figure per cluster; otherwise its text must grow.
     """
-    if has_text and slide_text_size(sizes, SLIDE_ROOM) >= SLIDE_MINIMUM:
+    if room != SLIDE_ROOM and slide_text_size(sizes, SLIDE_ROOM) >= SLIDE_MINIMUM:
         return ("give it a slide of its own: move it into a `##` section with no other text "
                 f"(its text would be {slide_text_size(sizes, SLIDE_ROOM):.0f} px)")
-    room = SLIDE_ROOM_WITH_TEXT if has_text else SLIDE_ROOM
     taller = float(sizes["height"]) / float(sizes["width"]) > room[1] / room[0]
     clusters = int(sizes.get("clusters", 0))
     if taller and clusters >= 2:
@@ -137,12 +165,12 @@ def _size_problems(source: Path, placement: Placement, record: FigureRecord,
             f"{LINT_PREFIX}[text-size]: figure {placement.name!r} {how} shows its smallest text at {shown:.1f} px "
             f"(at least {CHAPTER_MINIMUM:g} px): give it a larger width, or make its text larger",
             severity))
-    room = SLIDE_ROOM_WITH_TEXT if placement.section_has_text else SLIDE_ROOM
+    room = placement.slide_room
     on_slide = slide_text_size(record.sizes, room)
     if on_slide < SLIDE_MINIMUM:
         slide = f"slide {placement.heading!r}" if placement.heading else "the title slide"
         found.append(Problem(source, placement.line,
             f"{LINT_PREFIX}[text-size]: figure {placement.name!r} on {slide} of the HTML deck shows its smallest text "
             f"at {on_slide:.1f} px (at least {SLIDE_MINIMUM:g} px): "
-            f"{slide_fix(record.sizes, placement.section_has_text)}", severity))
+            f"{slide_fix(record.sizes, room)}", severity))
     return found
