@@ -150,8 +150,9 @@ def slide_fix(sizes: Mapping[str, float], room: tuple[int, int]) -> str:
     if taller and clusters >= 2:
         return (f"split it by cluster: it is taller than its room, so draw each of its "
                 f"{clusters} top-level clusters as a figure of its own, one per slide")
-    return ("make its smallest text larger (fontsize) or the figure smaller, e.g. "
-            'direction="LR" for a tall figure')
+    turn = 'direction="LR"' if taller else 'direction="TB"'
+    return (f"make its smallest text larger (fontsize), or the figure smaller: {turn} or "
+            "fewer nodes in a row")
 
 
 def _size_problems(source: Path, placement: Placement, record: FigureRecord,
