@@ -320,3 +320,13 @@ def test_raw_html_images_are_pinned_in_every_form(tmp_path):
     assert f'src="/diagrams/a.svg?v={light}#top"' in html
     assert 'src="https://example.org/x.svg"' in html  # not ours: left alone
     assert 'src="../diagrams/missing.svg"' in html  # not built: left for the browser to miss
+
+
+def test_the_chapters_outline_link_opens_the_figures_outline(preview):
+    page = request(preview, "/chapters/intro.html").body.decode()
+    assert 'href="../diagrams/pipeline.outline.html"' in page
+    outline = request(preview, "/diagrams/pipeline.outline.html")
+    assert outline.status == 200
+    text = outline.body.decode()
+    assert "tracking" in text and "training" in text and "→" in text
+    assert request(preview, "/diagrams/README.html").status == 404  # outlines only

@@ -6,6 +6,7 @@ import base64
 import functools
 import io
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from course_assets.figlint.findings import Finding
 from course_assets.figlint.geometry import Geometry, Node
@@ -24,6 +25,9 @@ ICON_LOST_SHARE = 0.12
 ICON_SAMPLE = 128
 
 RGB = tuple[float, float, float]
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def parse_colour(value: str, behind: RGB = (1.0, 1.0, 1.0)) -> RGB:
@@ -149,10 +153,7 @@ def lost_share(data_uri: str, behind: RGB) -> float:
     return lost.histogram()[255] / visible if visible else 0.0
 
 
-def _luminance_image(image: object) -> object:
-    from PIL import Image
-
-    assert isinstance(image, Image.Image)
+def _luminance_image(image: Image.Image) -> Image.Image:
     lut = [round(255 * (v / 255 / 12.92 if v / 255 <= 0.04045
                         else ((v / 255 + 0.055) / 1.055) ** 2.4)) for v in range(256)]
     linear = image.point(lut * 3)

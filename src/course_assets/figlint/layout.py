@@ -150,6 +150,8 @@ def _arrows_into_empty_space(geometry: Geometry) -> Iterator[Finding]:
         head = geometry.node(edge.head)
         if edge.tip is None or head is None or head.icon is None or not edge.arrowheads:
             continue
+        if head.box.distance(edge.tip) > max(head.box.width, head.box.height):
+            continue  # not an arrow Graphviz ended at this node (e.g. curved splines)
         labels = [t.box.distance(edge.tip) for t in geometry.labels_of("node", head.key)]
         if head.icon.distance(edge.tip) <= ICON_REACHED or min(labels, default=ARROW_GAP) < 1:
             continue  # an arrow that reaches the icon's box is not lost, margins or not

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from course_assets.figlint.geometry import Geometry, Node
+from course_assets.figlint.geometry import Edge, Geometry, Node
 
 # Positions closer than this (points) across the flow count as one row (or column).
 ROW = 36.0
@@ -57,8 +57,8 @@ def _parts(geometry: Geometry, parent: str | None, depth: int) -> list[str]:
     return [line for _, block in sorted(items, key=lambda item: item[0]) for line in block]
 
 
-def _ordered_edges(geometry: Geometry) -> list:
-    def key(edge):
+def _ordered_edges(geometry: Geometry) -> list[Edge]:
+    def key(edge: Edge) -> tuple[float, float]:
         tail = geometry.node(edge.tail)
         return reading_key(geometry, tail.box.centre) if tail else (0.0, 0.0)
 

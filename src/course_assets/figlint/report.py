@@ -70,10 +70,10 @@ def readability_problems(settings: Settings, figures: Mapping[str, FigureRecord]
         except (OSError, UnicodeDecodeError):
             continue
         for placement in placements(text):
-            record = figures.get(placement.name)
-            if record is None or not record.sizes.get("width"):
+            shown = figures.get(placement.name)
+            if shown is None or not shown.sizes.get("width"):
                 continue
-            problems += _size_problems(source, placement, record, strict)
+            problems += _size_problems(source, placement, shown, strict)
     return problems
 
 

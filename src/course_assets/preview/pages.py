@@ -118,10 +118,14 @@ def _preview_link(href: str) -> str:
 
 
 def _pin_media(fragment: str, build_dir: Path, page_url: str) -> str:
-    """Add each local image's content hash to its URL in raw HTML (img src, source srcset)."""
+    """Add each local image's content hash to its URL in raw HTML (img src, source srcset);
+    point links to built Markdown at their preview pages."""
     from course_assets.publish import markdown
 
     def rewrite(tag: str, attrs: markdown.Attributes) -> markdown.Attributes:
+        if tag == "a":  # a figure's outline link, say: its preview page, not raw Markdown
+            return [(name, _preview_link(value) if name == "href" and value else value)
+                    for name, value in attrs]
         if tag not in ("img", "source"):
             return attrs
         pinned: markdown.Attributes = []

@@ -327,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, UnicodeDecodeError):
             self._not_found(path, send_body)
             return
-        name = chapter.relative_to(settings.layout.chapters_dir.resolve()).with_suffix("").as_posix()
+        name = chapter.relative_to(chapter.parent.parent).with_suffix("").as_posix()
         body = pages.chapter_body(markdown, settings.build_dir, path)
         self._page((pages.chapter_title(markdown, name), name, body, "chapter"), send_body,
                    version)
@@ -337,7 +337,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not path.endswith(".html"):
             return None
         found = files.build_file(self.preview.settings.build_dir, path[:-5] + ".md")
-        chapters = self.preview.settings.layout.chapters_dir.resolve()
+        layout = self.preview.settings.layout
+        chapters = layout.chapters_dir.resolve()
+        if found is not None and found.name.endswith(".outline.md"):
+            # A figure's text outline, linked under each figure in the chapters.
+            return found if layout.figures_dir.resolve() in found.parents else None
         return found if found is not None and chapters in found.parents else None
 
     def _index(self) -> tuple[str, str, str, str]:

@@ -91,7 +91,7 @@ def _embed_icons(root: ET.Element, load_icon: IconLoader) -> None:
     # Plain <image> elements with their own data URI: LibreOffice's importer ignores the
     # scaling of <use> on a <symbol>, and draws every icon at its full source size.
     for element in root.iter(GRAPHVIZ_IMAGE):
-        href = next((element.get(a) for a in HREF_ATTRS if element.get(a)), "")
+        href = next((element.get(a) or "" for a in HREF_ATTRS if element.get(a)), "")
         if not href or href.startswith(("data:", "http:", "https:", "#")):
             raise FigureError(f"figure image must be a local icon file, not {href[:60]!r}")
         width = _user_units(element.get("width", "0"))
