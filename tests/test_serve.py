@@ -330,3 +330,15 @@ def test_the_chapters_outline_link_opens_the_figures_outline(preview):
     text = outline.body.decode()
     assert "tracking" in text and "training" in text and "→" in text
     assert request(preview, "/diagrams/README.html").status == 404  # outlines only
+
+
+def test_figure_lint_warnings_show_in_the_error_panel(course):
+    with running_preview(course, 'Mlflow("tracking") >> Airflow("training")', CHAPTER) as server:
+        page = request(server, "/chapters/intro.html").body.decode()
+        overlay = page.split('<aside id="preview-overlay"', 1)[1]
+        assert overlay.startswith(' role="alert"') and "hidden" not in overlay.split(">", 1)[0]
+        assert "The figure lint found problems" in overlay
+        assert "warning: figure lint [icon-contrast]" in overlay  # MLflow's white "ml"
+        assert "diagrams/pipeline.py:" in overlay
+        state = json.loads(server.state.to_json(course.root))
+        assert state["ok"] and any(p["lint"] for p in state["problems"])
