@@ -1,6 +1,6 @@
 # Everything a fresh machine needs: `make build` builds the course, `make test` tests the tool.
 # Both create .venv, install the package and the system programs they need (Graphviz; Chromium
-# for the browser tests).
+# for the browser tests, LibreOffice for the slide-tool tests).
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,12 +8,12 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 TESTING := $(VENV)/.installed-test
 
-.PHONY: build test check bench watch serve slides docs typecheck graphviz chromium clean
+.PHONY: build test check bench watch serve slides docs typecheck graphviz chromium libreoffice clean
 
 build: $(RUNTIME) graphviz
 	$(BIN)/course-assets build
 
-test: $(TESTING) graphviz chromium
+test: $(TESTING) graphviz chromium libreoffice
 	$(BIN)/python -m pytest
 
 check: $(RUNTIME)
@@ -57,6 +57,9 @@ graphviz:
 
 chromium:
 	@sh scripts/ensure-system-package.sh chromium
+
+libreoffice:
+	@sh scripts/ensure-system-package.sh libreoffice
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

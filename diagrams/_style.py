@@ -11,7 +11,9 @@ import os
 from pathlib import Path
 
 from diagrams import Diagram, Node
+from diagrams.custom import Custom
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 STANDALONE_OUTPUT = Path(__file__).resolve().parent.parent / "standalone"
 
 FONT = "Sans-Serif"
@@ -22,7 +24,7 @@ PALETTES = {
         "text": "#2D3436",
         "muted": "#636E72",
         "edge": "#7B8894",
-        "accent": "#2ECD71",
+        "accent": "#1A7F37",
         "box": "#F1F6FB",
         "box_border": "#4A90C2",
         "cluster": "#EEF7EE",
@@ -61,19 +63,22 @@ def graph_attr(**overrides):
 
 def node_attr(**overrides):
     """Return the Diagram node attributes of the course style."""
-    return {"fontname": FONT, "fontsize": "13", "fontcolor": PALETTE["text"], **overrides}
+    # Icons sit at the top of their node, so the label below never covers them (nor their
+    # tiles in the dark theme), and an arrow from above ends on the icon, not over it.
+    return {"fontname": FONT, "fontsize": "17", "fontcolor": PALETTE["text"], "imagepos": "tc",
+            **overrides}
 
 
 def edge_attr(**overrides):
     """Return the Diagram edge attributes of the course style."""
     return {"color": PALETTE["edge"], "fontcolor": PALETTE["muted"], "fontname": FONT,
-            "fontsize": "12", "penwidth": "1.5", **overrides}
+            "fontsize": "17", "penwidth": "1.5", **overrides}
 
 
 def cluster_attr(**overrides):
     """Return the Cluster attributes of the course style."""
     return {"bgcolor": PALETTE["cluster"], "pencolor": PALETTE["cluster_border"],
-            "fontcolor": PALETTE["text"], "fontname": FONT, "fontsize": "14",
+            "fontcolor": PALETTE["text"], "fontname": FONT, "fontsize": "17",
             "style": "rounded", "margin": "16", **overrides}
 
 
@@ -97,6 +102,12 @@ def box(title, detail="", **attrs):
         **attrs,
     }
     return Node(label, **style)
+
+
+def mlflow(label):
+    """Draw MLflow with its dark "ml" (the library's icon has a white one, for dark pages)."""
+    # A wide, low icon: centred, so that arrows at the node's middle meet it.
+    return Custom(label, os.path.join(HERE, "icons", "mlflow.png"), imagepos="mc")
 
 
 def _render_standalone_into(folder):

@@ -1,13 +1,14 @@
 #!/bin/sh
 # Make sure a program the course needs from the system is installed: `graphviz` (dot) for
-# building, `chromium` for the browser tests. Installs it with apt-get (as root or with
+# building, `chromium` for the browser tests, `libreoffice` (its SVG importer) for the slide-tool tests. Installs it with apt-get (as root or with
 # password-less sudo) or Homebrew; otherwise stops with the exact command to run.
 set -eu
 
 case "${1:-}" in
   graphviz) programs="dot"; apt_packages="graphviz fonts-dejavu-core"; brew_args="graphviz" ;;
   chromium) programs="chromium chromium-browser google-chrome"; apt_packages="chromium fonts-dejavu-core"; brew_args="--cask chromium" ;;
-  *) echo "usage: $0 graphviz|chromium" >&2; exit 2 ;;
+  libreoffice) programs="soffice libreoffice"; apt_packages="libreoffice-draw fonts-dejavu-core"; brew_args="--cask libreoffice" ;;
+  *) echo "usage: $0 graphviz|chromium|libreoffice" >&2; exit 2 ;;
 esac
 
 for program in $programs; do

@@ -49,7 +49,7 @@ def test_icons_paint_through_img_not_blank_boxes(page, tmp_path):
         px_per_unit = float(root.get("width")) / viewbox[2] * scale
         transform = root.find(f"{SVG}g").get("transform")
         tx, ty = (float(v) for v in transform.split("translate(")[1].rstrip(")").split())
-        uses = list(root.iter(f"{SVG}use"))
+        uses = list(root.iter(f"{SVG}image"))
         for use in uses:
             x = (float(use.get("x")) + tx) * px_per_unit
             y = (float(use.get("y")) + ty) * px_per_unit

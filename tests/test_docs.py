@@ -39,10 +39,13 @@ def test_the_readme_tables_are_what_the_code_says() -> None:
 
 def test_the_command_table_follows_a_changed_option(monkeypatch: pytest.MonkeyPatch) -> None:
     tables = readme_tables()
-    before = tables.command_table()
+    def check_row(table: str) -> str:
+        return next(line for line in table.splitlines() if "course-assets check" in line)
+
+    before = check_row(tables.command_table())
     option = next(p for p in cli.commands["check"].params if p.name == "strict")
     monkeypatch.setattr(option, "opts", ["--pedantic"])
-    after = tables.command_table()
+    after = check_row(tables.command_table())
     assert "[--strict]" in before and "[--strict]" not in after and "[--pedantic]" in after
 
 

@@ -42,7 +42,7 @@ def icon_boxes(root: ET.Element, scale: float) -> list[tuple[int, int, int, int]
     transform = root.find(f"{SVG}g").get("transform")
     tx, ty = (float(v) for v in transform.split("translate(")[1].rstrip(")").split())
     boxes = []
-    for use in root.iter(f"{SVG}use"):
+    for use in root.iter(f"{SVG}image"):
         x = (float(use.get("x")) + tx) * px_per_unit
         y = (float(use.get("y")) + ty) * px_per_unit
         w, h = float(use.get("width")) * px_per_unit, float(use.get("height")) * px_per_unit
@@ -173,7 +173,8 @@ def test_outputs_are_reproducible(course):
     course.figure("fig")
     assert course.run("build", "-q").exit_code == 0
     first = {p.name: p.read_bytes() for p in course.built("diagrams").glob("fig*")}
-    assert set(first) == {"fig.svg", "fig.png", "fig.dark.svg", "fig.dark.png"}
+    assert set(first) == {"fig.svg", "fig.png", "fig.dark.svg", "fig.dark.png",
+                          "fig.outline.md"}
     assert course.run("build", "-q", "--force").exit_code == 0
     again = {p.name: p.read_bytes() for p in course.built("diagrams").glob("fig*")}
     assert again == first
@@ -207,18 +208,19 @@ def test_formats_turned_off_remove_their_outputs(course):
     result = course.run("build", "-q")
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in course.built("diagrams").iterdir())
-    assert names == ["README.md", "fig.svg"]
+    assert names == ["README.md", "fig.outline.md", "fig.svg"]  # the outline is always made
     chapter = course.built("chapters/ch.md").read_text()
     assert "<picture>" not in chapter and 'src="../diagrams/fig.svg"' in chapter
     manifest = json.loads(course.built("manifest.json").read_text())
-    assert list(manifest["figures"]["fig"]["outputs"]) == ["build/diagrams/fig.svg"]
+    assert list(manifest["figures"]["fig"]["outputs"]) == ["build/diagrams/fig.outline.md",
+                                                          "build/diagrams/fig.svg"]
     assert course.run("check").exit_code == 0
 
     (course.root / "pyproject.toml").write_text(
         '[tool.course-assets]\nformats = ["svg", "png"]\n')
     assert course.run("build", "-q").exit_code == 0
     assert sorted(p.name for p in course.built("diagrams").iterdir()) == [
-        "README.md", "fig.png", "fig.svg"]
+        "README.md", "fig.outline.md", "fig.png", "fig.svg"]
     assert course.run("check").exit_code == 0
 
 

@@ -40,7 +40,7 @@ The pipeline, as readers will see it:
 @pytest.fixture
 def preview(course) -> Iterator[PreviewServer]:
     """Yield a preview server for a one-figure, one-chapter course, on a free local port."""
-    with running_preview(course, 'Mlflow("tracking") >> Airflow("training")', CHAPTER) as server:
+    with running_preview(course, 'Airflow("tracking") >> Airflow("training")', CHAPTER) as server:
         yield server
 
 
@@ -236,7 +236,7 @@ def test_a_busy_port_is_reported_before_building(course):
 
 
 def test_ctrl_c_lets_the_build_in_progress_finish(course, tmp_path):
-    course.figure("pipeline", 'Mlflow("tracking") >> Airflow("training")')
+    course.figure("pipeline", 'Airflow("tracking") >> Airflow("training")')
     course.chapter("intro", '{{ diagram("pipeline") }}\n')
     started = tmp_path / "build-started"
     process = subprocess.Popen(
@@ -253,7 +253,7 @@ def test_ctrl_c_lets_the_build_in_progress_finish(course, tmp_path):
         course.figure("pipeline", f"""
             open({str(started)!r}, "w").close()
             import time; time.sleep(2)
-            Mlflow("tracking") >> Airflow("retraining")
+            Airflow("tracking") >> Airflow("retraining")
         """)
         deadline = time.monotonic() + WAIT
         while not started.exists():
@@ -320,3 +320,25 @@ def test_raw_html_images_are_pinned_in_every_form(tmp_path):
     assert f'src="/diagrams/a.svg?v={light}#top"' in html
     assert 'src="https://example.org/x.svg"' in html  # not ours: left alone
     assert 'src="../diagrams/missing.svg"' in html  # not built: left for the browser to miss
+
+
+def test_the_chapters_outline_link_opens_the_figures_outline(preview):
+    page = request(preview, "/chapters/intro.html").body.decode()
+    assert 'href="../diagrams/pipeline.outline.html"' in page
+    outline = request(preview, "/diagrams/pipeline.outline.html")
+    assert outline.status == 200
+    text = outline.body.decode()
+    assert "tracking" in text and "training" in text and "→" in text
+    assert request(preview, "/diagrams/other.outline.html").status == 404  # built outlines only
+
+
+def test_figure_lint_warnings_show_in_the_error_panel(course):
+    with running_preview(course, 'Mlflow("tracking") >> Airflow("training")', CHAPTER) as server:
+        page = request(server, "/chapters/intro.html").body.decode()
+        overlay = page.split('<aside id="preview-overlay"', 1)[1]
+        assert overlay.startswith(' role="alert"') and "hidden" not in overlay.split(">", 1)[0]
+        assert "The figure lint found problems" in overlay
+        assert "warning: figure lint [icon-contrast]" in overlay  # MLflow's white "ml"
+        assert "diagrams/pipeline.py:" in overlay
+        state = json.loads(server.state.to_json(course.root))
+        assert state["ok"] and any(p["lint"] for p in state["problems"])

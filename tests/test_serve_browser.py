@@ -21,7 +21,7 @@ from conftest import running_preview, wait_until
 pytestmark = pytest.mark.browser
 
 WAIT_MS = 30_000  # every wait is bounded; a rebuild here takes well under a second
-FIGURE = 'Mlflow("tracking") >> Airflow("{label}")'
+FIGURE = 'Airflow("tracking") >> Airflow("{label}")'
 CHAPTER = """\
 # Pipelines
 
@@ -72,7 +72,7 @@ def test_a_broken_script_shows_its_error_until_fixed(page, preview, course):
     overlay = page.locator("#preview-overlay")
 
     # Line 7 of the script is the first line of the body (see the `course.figure` fixture).
-    course.figure("pipeline", 'Mlflow("tracking") >> Airflow(undefined_label)')
+    course.figure("pipeline", 'Airflow("tracking") >> Airflow(undefined_label)')
 
     expect(overlay).to_be_visible(timeout=WAIT_MS)
     expect(overlay).to_contain_text("diagrams/pipeline.py:7")
@@ -91,7 +91,7 @@ def test_the_index_follows_new_figures(page, preview, course):
     expect(page.locator(".preview-figures li")).to_have_count(1, timeout=WAIT_MS)
     expect(page.locator("#preview-status")).not_to_have_text("", timeout=WAIT_MS)
 
-    course.figure("serving", 'Mlflow("registry") >> Airflow("deploy")')
+    course.figure("serving", 'Airflow("registry") >> Airflow("deploy")')
 
     expect(page.locator(".preview-figures li")).to_have_count(2, timeout=WAIT_MS)
     expect(page.locator(".preview-figures")).to_contain_text("Serving")

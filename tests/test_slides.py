@@ -100,7 +100,9 @@ def test_html_deck_is_self_contained(built):
     for attribute, value in re.findall(r'\s(src|srcset|href)="([^"]*)"', html):
         if attribute != "href":
             assert value.startswith("data:image/"), value[:60]
-    assert "prefers-color-scheme" not in html  # the deck is light on screen and paper
+    # Each figure is inlined in both themes; the deck's style sheet shows the reader's.
+    assert html.count('class="deck-image deck-light"') == html.count('class="deck-image deck-dark"') == 3
+    assert '<source media="(prefers-color-scheme' not in html
     assert "default-src 'none'" in unescape(html)  # the browser itself refuses any load
     assert "http://" not in html.replace("http://www.w3.org", "")
 
@@ -112,9 +114,9 @@ def test_html_deck_inlines_each_figure_byte_for_byte(course):
     assert course.run("build", "-q").exit_code == 0
     html = course.built("slides/ch.html").read_text()
     sources = [unescape(v) for v in re.findall(r'<img src="([^"]*)"', html)]
-    assert len(sources) == 1 and sources[0].startswith("data:image/svg+xml,")
-    inlined = unquote_to_bytes(sources[0].split(",", 1)[1])
-    assert inlined == course.built("diagrams/intl.svg").read_bytes()
+    assert len(sources) == 2 and all(s.startswith("data:image/svg+xml,") for s in sources)
+    for source, built in zip(sources, ("diagrams/intl.svg", "diagrams/intl.dark.svg")):
+        assert unquote_to_bytes(source.split(",", 1)[1]) == course.built(built).read_bytes()
 
 
 def test_decks_follow_sections_rules_and_links(course):

@@ -113,7 +113,7 @@ def test_deck_opens_offline_shows_its_first_slide_and_moves_with_the_keys(deck, 
     assert current(page) == 0
     first = page.locator(".slide.current")
     assert first.locator("h1").inner_text() == "Pipelines"
-    figure = first.locator(".deck-figure img")
+    figure = first.locator(".deck-figure img.deck-light")  # the page is in light mode
     assert figure.evaluate("i => i.naturalWidth") > 0
     box = figure.bounding_box()
     assert box["width"] > 200 and box["height"] > 80  # scaled to the room on the slide

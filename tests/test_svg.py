@@ -32,7 +32,7 @@ def graph(*nodes: str, extra: str = "") -> str:
     return "digraph G {\n" + extra + "\n".join(nodes) + "\n}"
 
 
-def test_icons_are_embedded_once_each(tmp_path):
+def test_icons_are_plain_images_each_with_its_data(tmp_path):
     mlflow = library_icon("mlops/mlflow.png")
     airflow = library_icon("workflow/airflow.png")
     source = graph(
@@ -43,8 +43,9 @@ def test_icons_are_embedded_once_each(tmp_path):
     out.write_bytes(render(source))
     assert_self_contained(out)
     root = ET.fromstring(out.read_bytes())
-    assert len(data_uris(root)) == 2
-    assert len(list(root.iter(f"{SVG}use"))) == 3
+    # No <symbol>/<use>: LibreOffice's importer ignores their scaling.
+    assert len(set(data_uris(root))) == 2 and len(data_uris(root)) == 3
+    assert not list(root.iter(f"{SVG}use")) and not list(root.iter(f"{SVG}symbol"))
     for uri in data_uris(root):
         assert decode_png(uri).size[0] > 0
 
@@ -116,3 +117,27 @@ def test_a_data_uri_image_in_graphviz_output_is_refused():
         b"</svg>", b'<image xlink:href="data:text/html;base64,PHNjcmlwdD4=" width="1" height="1"/></svg>')
     with pytest.raises(FigureError, match="local icon file"):
         postprocess(raw, name="f", title="t", description="d", load_icon=icons.load_icon)
+
+
+def test_an_icon_in_a_box_of_another_shape_is_placed_on_a_canvas_of_the_box_shape():
+    import base64
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    from course_assets.render.icons import Icon, fitted_icon
+
+    out = io.BytesIO()
+    Image.new("RGBA", (400, 100), (255, 0, 0, 255)).save(out, format="PNG")
+    raw = out.getvalue()
+    icon = Icon(hashlib.sha256(raw).hexdigest(),
+                "data:image/png;base64," + base64.b64encode(raw).decode(), 400, 100)
+    # A square box 100 px wide: the icon is 100x25 at the box's top, as xMidYMin meet says.
+    placed = decode_png(fitted_icon(icon, 100, 100, "xMidYMin meet")).convert("RGBA")
+    assert placed.size == (100, 100)
+    assert placed.getpixel((50, 10))[3] == 255 and placed.getpixel((50, 60))[3] == 0
+    # Shown at its own size or larger: embedded as it is, byte for byte.
+    assert fitted_icon(icon, 800, 200, "xMinYMin meet") == icon.data_uri
+    assert fitted_icon(icon, 100, 100, "xMidYMin meet") == fitted_icon(icon, 100, 100,
+                                                                         "xMidYMin meet")

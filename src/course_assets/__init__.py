@@ -53,12 +53,13 @@ def load_settings(course: Course = None) -> Settings:
 
 
 def build_course(course: Course = None, *, figures: Iterable[str] = (), force: bool = False,
-                 jobs: int | None = None, timeout: float | None = None,
+                 jobs: int | None = None, timeout: float | None = None, strict: bool = False,
                  progress: Callable[[str], None] | None = None) -> BuildReport:
     """Build what changed (`figures`: only those and the chapters embedding them)."""
     from course_assets.build import BuildOptions, build_course as build
 
-    options = BuildOptions(force=force, jobs=jobs, timeout=timeout, figures=tuple(figures))
+    options = BuildOptions(force=force, jobs=jobs, timeout=timeout, figures=tuple(figures),
+                           strict=strict)
     return build(load_settings(course), options, progress)
 
 

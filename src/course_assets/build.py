@@ -52,6 +52,7 @@ class BuildOptions:
     timeout: float | None = None
     # Build only these figures and what embeds them (empty: the whole course).
     figures: tuple[str, ...] = ()
+    strict: bool = False  # figure lint findings and tiny text are errors, not warnings
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,9 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
                      slides=derived.slides,
                      failures=_failures(settings, manifest, figures, outcomes))
     written = _write(settings, manifest, final, files, removable, hashes)
+    from course_assets.figlint.report import readability_problems
+
+    readable = readability_problems(settings, new_figures, new_chapters, options.strict)
     return BuildReport(
         figures=len(figures),
         figures_rebuilt=sum(o.problem is None for o in outcomes.values()),
@@ -210,7 +214,7 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
                   *_stale_embeds(settings, new_chapters, figure_results, chapter_results.files,
                                 set(figures)),
                   *derived.problems,
-                  *kept),
+                  *kept, *readable),
     )
 
 
@@ -383,6 +387,8 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
                 description=outcome.description,
                 outputs={settings.layout.figure_file(n): fsutil.sha256_bytes(d)
                          for n, d in outcome.files.items()},
+                findings=outcome.findings,
+                sizes=outcome.sizes,
             )
     return FigureResults(records, frozenset(failed), tuple(problems))
 

@@ -74,8 +74,13 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
             outputs.append(Problem(Path(path), None,
                                    f"orphaned: its source is gone; {BUILD} to remove it"))
     outputs += _strangers(settings, manifest)
+    from course_assets.figlint.report import readability_problems
+
+    figures = {n: r for n, r in manifest.figures.items() if n in sources.figures}
+    chapters = {n: r for n, r in manifest.chapters.items() if n in sources.chapters}
     course = [*sources.problems, *_environment_notes(manifest),
-              *_lint(settings, sources.figures, sources.chapters, manifest, strict)]
+              *_lint(settings, sources.figures, sources.chapters, manifest, strict),
+              *readability_problems(settings, figures, chapters, strict)]
     diffs = _chapter_diffs(settings, chapter_plans, manifest) if diff else ()
     return CheckReport(tuple(outputs), tuple(course), tuple(diffs),
                        tuple(_placeholders(settings, manifest, sources)))

@@ -74,8 +74,13 @@ class OutputLayout:
     def figure_outputs(self, name: str) -> tuple[str, ...]:
         """Return the outputs a figure has with the course's formats."""
         suffixes = ("svg", "png") if "png" in self.formats else ("svg",)
-        return tuple(self.relative(self.figures_dir / f"{stem}.{suffix}")
-                     for stem in self.figure_variants(name) for suffix in suffixes)
+        return (*(self.relative(self.figures_dir / f"{stem}.{suffix}")
+                  for stem in self.figure_variants(name) for suffix in suffixes),
+                self.figure_outline(name))
+
+    def figure_outline(self, name: str) -> str:
+        """Return where a figure's text outline (Markdown, for screen readers) goes."""
+        return self.relative(self.figures_dir / f"{name}.outline.md")
 
     def figure_file(self, file_name: str) -> str:
         """Return where a rendered figure file (e.g. `name.dark.png`) goes."""

@@ -17,9 +17,11 @@ from course_assets.errors import ExitCode
               metavar="SECONDS",
               help="Seconds a figure script may run (default: 60, or `timeout` in settings).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--strict", is_flag=True,
+              help="Treat figure lint findings and too-small text as errors.")
 @click.pass_obj
-def command(obj: common.CliContext, figures: tuple[str, ...], force: bool, jobs: int | None, timeout: float | None,
-            quiet: bool) -> None:
+def command(obj: common.CliContext, figures: tuple[str, ...], force: bool, jobs: int | None,
+            timeout: float | None, quiet: bool, strict: bool) -> None:
     """Build every figure and chapter whose sources changed since the last build.
 
     With NAMEs (figure script names, e.g. `mlops_workflow`), build only those figures and the
@@ -29,7 +31,8 @@ def command(obj: common.CliContext, figures: tuple[str, ...], force: bool, jobs:
 
     settings = obj.settings()
     result = course_assets.build_course(settings, figures=figures, force=force, jobs=jobs,
-                                        timeout=timeout, progress=common.progress(quiet))
+                                        timeout=timeout, strict=strict,
+                                        progress=common.progress(quiet))
     common.print_problems(result.problems, settings.root, quiet)
     if not quiet:
         common.say(result.summary())

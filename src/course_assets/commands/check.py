@@ -8,7 +8,7 @@ from course_assets.commands import common
 
 
 @click.command("check")
-@click.option("--strict", is_flag=True, help="Treat warnings about links as errors.")
+@click.option("--strict", is_flag=True, help="Treat warnings about links, figure lint findings and too-small text as errors.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Show how each built chapter differs from what a build would write.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")

@@ -130,7 +130,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             return
         chapters = settings.layout.chapters_dir.resolve()
         name = (chapter.relative_to(chapters).with_suffix("").as_posix()
-                if chapters in chapter.parents else "gallery")
+                if chapters in chapter.parents else chapter.stem)
         body = pages.chapter_body(markdown, settings.build_dir, path)
         self._page((pages.chapter_title(markdown, name), name, body, "chapter"), send_body,
                    version)
@@ -143,6 +143,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
         found = files.build_file(self.preview.settings.build_dir, path[:-5] + ".md")
         if found is not None and found == layout.absolute(layout.gallery_output()).resolve():
             return found  # /diagrams/README.html: the gallery, as a page
+        if found is not None and found.name.endswith(".outline.md"):
+            # A figure's text outline, linked under each figure in the chapters.
+            return found if layout.figures_dir.resolve() in found.parents else None
         chapters = layout.chapters_dir.resolve()
         return found if found is not None and chapters in found.parents else None
 
@@ -171,8 +174,11 @@ class PreviewHandler(BaseHTTPRequestHandler):
         figures = []
         for name, record in sorted(manifest.figures.items()):
             svg = layout.absolute(layout.figure_outputs(name)[0])
+            dark = layout.absolute(layout.figure_file(f"{name}.dark.svg"))
             if svg.is_file():
-                figures.append(pages.Entry(name, record.title or name, pages.url_for(build, svg)))
+                dark_url = pages.url_for(build, dark) if dark.is_file() else ""
+                figures.append(pages.Entry(name, record.title or name, pages.url_for(build, svg),
+                                           dark_url=dark_url))
         gallery = layout.absolute(layout.gallery_output())
         gallery_url = (pages.url_for(build, gallery.with_suffix(".html"))
                        if gallery.is_file() else None)

@@ -34,6 +34,8 @@ class Entry:
     url: str
     # A chapter's slide decks, as (label, URL).
     decks: tuple[tuple[str, str], ...] = ()
+    # A figure's dark variant, shown when the reader's theme is dark.
+    dark_url: str = ""
 
 
 def page(*, title: str, crumb: str, body: str, version: str, errors: list[Shown],
@@ -76,8 +78,10 @@ def overlay(errors: list[Shown]) -> str:
         for e in errors
     )
     hidden = "" if errors else " hidden"
+    failed = any(not e.message.startswith("warning: ") for e in errors)
+    heading = "The build failed" if failed or not errors else "The figure lint found problems"
     return (f'<aside id="preview-overlay" role="alert" aria-labelledby="preview-overlay-title"'
-            f'{hidden}>\n<h2 id="preview-overlay-title">The build failed</h2>\n'
+            f'{hidden}>\n<h2 id="preview-overlay-title">{heading}</h2>\n'
             f'<p>The preview below is the last good build. Fix the error and save; this '
             f'panel goes away when the build passes.</p>\n<ul>\n{items}\n</ul>\n</aside>')
 
@@ -116,10 +120,14 @@ def _preview_link(href: str) -> str:
 
 
 def _pin_media(fragment: str, build_dir: Path, page_url: str) -> str:
-    """Add each local image's content hash to its URL in raw HTML (img src, source srcset)."""
+    """Add each local image's content hash to its URL in raw HTML (img src, source srcset);
+    point links to built Markdown at their preview pages."""
     from course_assets.publish import markdown
 
     def rewrite(tag: str, attrs: markdown.Attributes) -> markdown.Attributes:
+        if tag == "a":  # a figure's outline link, say: its preview page, not raw Markdown
+            return [(name, _preview_link(value) if name == "href" and value else value)
+                    for name, value in attrs]
         if tag not in ("img", "source"):
             return attrs
         pinned: markdown.Attributes = []
@@ -183,8 +191,13 @@ def index_body(course: str, chapters: list[Entry], figures: list[Entry], build_d
         parts.append('<ul class="preview-figures">')
         for figure in figures:
             src = html.escape(versioned(build_dir, "/", figure.url))
+            image = f'<img src="{src}" alt="" loading="lazy">'
+            if figure.dark_url:
+                dark = html.escape(versioned(build_dir, "/", figure.dark_url))
+                image = (f'<picture><source media="(prefers-color-scheme: dark)" '
+                         f'srcset="{dark}">{image}</picture>')
             parts.append(
-                f'<li><a href="{html.escape(figure.url)}"><img src="{src}" alt="" loading="lazy">'
+                f'<li><a href="{html.escape(figure.url)}">{image}'
                 f'</a><span class="preview-figure-title">{html.escape(figure.title)}</span> '
                 f'<span class="preview-name">{html.escape(figure.name)}</span></li>'
             )

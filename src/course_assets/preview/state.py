@@ -29,11 +29,18 @@ class PreviewState:
         return not self.errors
 
     def shown_errors(self, root: Path) -> list[pages.Shown]:
-        """Return the errors as the overlay shows them: `path:line` and the message."""
-        return [pages.Shown(p.location(root), p.message) for p in self.errors]
+        """Return the errors and figure lint warnings as the overlay shows them."""
+        from course_assets.figlint.findings import is_lint_problem
+
+        return [pages.Shown(p.location(root), p.message if p.severity is Severity.ERROR
+                            else f"warning: {p.message}")
+                for p in report_order(self.problems)
+                if p.severity is Severity.ERROR or is_lint_problem(p)]
 
     def to_json(self, root: Path) -> str:
         """Return the state as the JSON the event stream pushes to pages."""
+        from course_assets.figlint.findings import is_lint_problem
+
         return json.dumps({
             "generation": self.generation,
             "version": self.version,
@@ -47,6 +54,7 @@ class PreviewState:
                 "location": p.location(root),
                 "message": p.message,
                 "text": p.format(root),
+                "lint": is_lint_problem(p),
             } for p in report_order(self.problems)],
         })
 

@@ -32,6 +32,8 @@ class FigureRef:
     description: str
     # The dark variant, when the course builds one; chapters offer it to dark-mode readers.
     dark_svg: Path | None = None
+    # The figure's text outline, linked under the image for screen-reader users.
+    outline: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -159,16 +161,18 @@ class ChapterRenderer:
         src = Path(os.path.relpath(figure.svg, output_path.parent)).as_posix()
         dark_src = (Path(os.path.relpath(figure.dark_svg, output_path.parent)).as_posix()
                     if figure.dark_svg is not None else None)
+        outline = (Path(os.path.relpath(figure.outline, output_path.parent)).as_posix()
+                   if figure.outline is not None else None)
         text = alt if alt is not None else figure.description or figure.title
         try:
             return self._snippet.render(
                 src=src, dark_src=dark_src, alt=" ".join(str(text).split()), width=width,
-                title=figure.title, name=name,
+                title=figure.title, name=name, outline=outline,
             )
         except jinja2.UndefinedError as exc:
             raise ChapterError(f"the figure template {self._snippet_path} uses an undefined "
                                f"variable: {exc.message} (it gets src, dark_src, alt, width, "
-                               "title and name)") from None
+                               "title, name and outline)") from None
 
 
 def _calling_line(filename: str, template: jinja2.Template) -> int | None:
@@ -205,8 +209,10 @@ def renderer_for(settings, facts, unbuilt: set[str]) -> ChapterRenderer:
     for name, fact in facts.items():
         svg = next((p for p in fact.outputs if p.endswith(".svg") and ".dark." not in p), None)
         dark = next((p for p in fact.outputs if p.endswith(".dark.svg")), None)
+        outline = next((p for p in fact.outputs if p.endswith(".outline.md")), None)
         if svg is not None:
             refs[name] = FigureRef(name, settings.root / svg, fact.title, fact.description,
-                                   settings.root / dark if dark is not None else None)
+                                   settings.root / dark if dark is not None else None,
+                                   settings.root / outline if outline is not None else None)
     return ChapterRenderer(refs, settings.templates_dir, unbuilt=unbuilt - set(refs),
                            scripts_folder=settings.layout.relative(settings.diagrams_dir))

@@ -73,7 +73,7 @@ def _make(settings: Settings, plan: OutputPlan, figures: dict[str, FigureRecord]
         path = layout.gallery_output()
         outputs = {name: layout.chapter_output(name) for name in chapters}
         data = render_gallery(path, layout.relative(settings.diagrams_dir) + "/", figures,
-                              chapters, outputs)
+                              chapters, outputs, read)
         return {path: data}
     from course_assets.publish.decks import build_decks
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from course_assets.state.manifest import ChapterRecord, FigureRecord
@@ -15,12 +16,14 @@ TEMPLATE = Path(__file__).parent.parent / "templates" / "gallery.md.j2"
 FILE_KINDS = (
     (".svg", "SVG", False), (".png", "PNG 2x", False),
     (".dark.svg", "dark SVG", True), (".dark.png", "dark PNG 2x", True),
+    (".outline.md", "text outline", False),
 )
 
 
 def render_gallery(gallery_path: str, scripts_folder: str, figures: dict[str, FigureRecord],
                    chapters: dict[str, ChapterRecord],
-                   chapter_outputs: dict[str, str]) -> bytes:
+                   chapter_outputs: dict[str, str],
+                   read: Callable[[str], bytes | None] = lambda path: None) -> bytes:
     """Return the gallery's Markdown; paths are relative to the course root, with slashes."""
 
     here = posixpath.dirname(gallery_path)
@@ -33,6 +36,7 @@ def render_gallery(gallery_path: str, scripts_folder: str, figures: dict[str, Fi
             if path is not None:
                 files.append({"label": label, "path": path, "link": _link(here, path)})
         by_label = {f["label"]: f["link"] for f in files}
+        by_path = {f["label"]: f["path"] for f in files}
         entries.append({
             "name": name,
             "anchor": _anchor(name),
@@ -44,6 +48,8 @@ def render_gallery(gallery_path: str, scripts_folder: str, figures: dict[str, Fi
             "files": files,
             "chapters": [{"name": c, "link": _link(here, chapter_outputs[c])}
                          for c in users if c in chapter_outputs],
+            "outline": _outline_body(read(by_path["text outline"]))
+                       if "text outline" in by_path else "",
             "script": record.script,
             "script_link": _link(here, record.script),
         })
@@ -65,6 +71,8 @@ def gallery_template():
 
 
 def _kind(path: str) -> str:
+    if path.endswith(".outline.md"):
+        return ".outline.md"
     if path.endswith((".dark.svg", ".dark.png")):
         return path[-9:]
     return posixpath.splitext(path)[1]
@@ -88,3 +96,13 @@ def _formats_sentence(kinds: set[str]) -> str:
         sentence += (", in light and in dark colours (pages show the one that matches the "
                      "reader's theme)")
     return sentence + "."
+
+
+def _outline_body(data: bytes | None) -> str:
+    """Return a figure's outline without its title and description, headings made smaller."""
+    if data is None:
+        return ""
+    lines = data.decode("utf-8", "replace").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("## ")), len(lines))
+    return "\n".join("#### " + line[3:] if line.startswith("## ") else line
+                     for line in lines[start:]).strip()

@@ -54,17 +54,23 @@ def deck_template() -> Any:
 
 def _render_block(block: Block, chapter_path: str, deck_path: str, read: Reader) -> str:
     html = markdown.render(block.tokens)
+    outlines = ""
+    if block.figure:
+        from course_assets.publish.deck_figures import outline_details, with_both_themes
+
+        html, outlines = outline_details(html, chapter_path, read)
+        html = with_both_themes(html)
     # Markdown and raw HTML (figure snippets among it) alike: images inlined, links rebased,
     # nothing left that would load.
     html = _for_the_deck(html, chapter_path, deck_path, read)
-    return f'<div class="deck-figure">{html}</div>\n' if block.figure else html
+    return f'<div class="deck-figure">{html}</div>\n{outlines}' if block.figure else html
 
 
 def _for_the_deck(html: str, chapter_path: str, deck_path: str, read: Reader) -> str:
     def rewrite(tag: str, attrs: markdown.Attributes) -> markdown.Attributes | None:
         values = {name: value or "" for name, value in attrs}
         if tag == "source" and "prefers-color-scheme" in values.get("media", ""):
-            return None  # the deck is light on screen and on paper alike
+            return None  # a figure's themes are two images (with_both_themes), not one picture
         kept: markdown.Attributes = []
         for name, value in attrs:
             if tag == "img" and name == "class":

@@ -38,6 +38,9 @@ class CapturedFigure:
     icon_copies: tuple[tuple[Path, Path], ...] = ()
     # What the script fetched from the network while it ran.
     fetches: tuple[downloads.Fetch, ...] = ()
+    # The script line that made each node, cluster and edge ("node:n1", "cluster:cluster_X",
+    # "edge:n1->n2#0") and the Diagram ("diagram"), for the figure lint.
+    lines: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -50,6 +53,13 @@ class _Recorder:
     icon_filter: Callable[[Path], Path] | None = None
     icon_copies: dict[Path, Path] = field(default_factory=dict)
     own_icons: set[Path] = field(default_factory=set)
+    lines: dict[str, int] = field(default_factory=dict)
+    edge_counts: dict[str, int] = field(default_factory=dict)
+
+    def remember(self, key: str) -> None:
+        line = _caller_line(self.script)
+        if line is not None:
+            self.lines.setdefault(key, line)
 
 
 _recorder: _Recorder | None = None
@@ -133,6 +143,8 @@ def _single_figure(recorder: _Recorder, script: Path, namespace: dict, helpers: 
         graph_attr["pad"] = f"{padding:g}"
     description = namespace.get("__doc__") or ""
     title = diagram.name or script.stem.replace("_", " ").capitalize()
+    entered = next((line for d, line in recorder.diagrams_entered if d is diagram), None)
+    lines = {**recorder.lines, **({"diagram": entered} if entered else {})}
     return CapturedFigure(
         title=title,
         description=" ".join(description.split()),
@@ -140,6 +152,7 @@ def _single_figure(recorder: _Recorder, script: Path, namespace: dict, helpers: 
         helpers=helpers,
         icon_copies=tuple(sorted(recorder.icon_copies.items())),
         fetches=downloads.fetches(),
+        lines=tuple(sorted(lines.items())),
     )
 
 
@@ -186,12 +199,32 @@ def _install_hooks() -> None:
         if _recorder is None:
             return os.urandom(16).hex()
         _recorder.next_id += 1
+        _recorder.remember(f"node:n{_recorder.next_id}")
         return f"n{_recorder.next_id}"
+
+    original_connect = diagrams.Diagram.connect
+
+    def connect(self, node, node2, edge):
+        if _recorder is not None:
+            pair = f"edge:{node.nodeid}->{node2.nodeid}#"
+            count = _recorder.edge_counts.get(pair, 0)
+            _recorder.edge_counts[pair] = count + 1
+            _recorder.remember(f"{pair}{count}")
+        return original_connect(self, node, node2, edge)
+
+    original_cluster_init = diagrams.Cluster.__init__
+
+    def cluster_init(self, *args, **kwargs):
+        original_cluster_init(self, *args, **kwargs)
+        if _recorder is not None:
+            _recorder.remember(f"cluster:{self.name}")
 
     diagrams.Diagram.__enter__ = enter
     diagrams.Diagram.__exit__ = exit_without_rendering
     diagrams.Diagram.render = lambda self: None
     diagrams.Node._rand_id = staticmethod(stable_id)
+    diagrams.Diagram.connect = connect
+    diagrams.Cluster.__init__ = cluster_init
     diagrams.Node._load_icon = _checked(diagrams.Node._load_icon)
     Custom._load_icon = _checked(Custom._load_icon)
 

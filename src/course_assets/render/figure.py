@@ -11,6 +11,7 @@ from course_assets.errors import FigureError, Problem, Severity
 
 if TYPE_CHECKING:
     from course_assets.render.downloads import Fetch
+    from course_assets.figlint import FigureReading
     from course_assets.render.capture import CapturedFigure
     from course_assets.render.raster import PendingPng
     from course_assets.render.theme import IconTiles
@@ -43,6 +44,9 @@ class FigureOutcome:
     problem: Problem | None = None
     seconds: float = 0.0
     fetches: tuple[Fetch, ...] = ()  # what the script downloaded while it built
+    # What the figure lint found (as JSON-ready dicts) and the sizes readability is judged by.
+    findings: tuple[dict[str, object], ...] = ()
+    sizes: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class Variant:
     warnings: tuple[str, ...]
     output: str
     png: PendingPng | None = None
+    reading: FigureReading | None = None
 
 
 def render_figure(task: FigureTask) -> FigureOutcome:
@@ -105,6 +110,8 @@ def render_figure(task: FigureTask) -> FigureOutcome:
         return FigureOutcome(task.name, output=output or exc.output, problem=located,
                              seconds=time.perf_counter() - started)
     light = variants[0].captured
+    findings, sizes, outline = _lint_outcome(task, variants)
+    files[f"{task.name}.outline.md"] = outline
     return FigureOutcome(
         task.name,
         files=files,
@@ -115,7 +122,27 @@ def render_figure(task: FigureTask) -> FigureOutcome:
         output="\n".join(v.output for v in variants if v.output.strip()),
         seconds=time.perf_counter() - started,
         fetches=light.fetches,
+        findings=findings,
+        sizes=sizes,
     )
+
+
+def _lint_outcome(task: FigureTask, variants: list[Variant],
+                  ) -> tuple[tuple[dict[str, object], ...], dict[str, float], bytes]:
+    """Gather the variants' lint findings (less those the script allows) and the outline."""
+    from course_assets.figlint.findings import Finding, allowances, silenced
+
+    source = task.script.read_text(encoding="utf-8", errors="replace")
+    findings = [f for v in variants if v.reading is not None for f in v.reading.findings]
+    findings = silenced(findings, source)
+    findings += [Finding("lint-marker", p.message, (p.line,) if p.line else ())
+                 for p in allowances(source)[1]]
+    light = variants[0].reading
+    assert light is not None
+    sizes = {"width": round(light.width, 1), "height": round(light.height, 1),
+             "smallest_text": round(light.smallest_text, 2), "clusters": light.clusters}
+    unique = sorted(dict.fromkeys(findings))
+    return tuple(f.to_json() for f in unique), sizes, light.outline.encode("utf-8")
 
 
 def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
@@ -149,11 +176,22 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
             rendered.svg, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
             title=captured.title, description=captured.description, load_icon=icons.load_icon,
         )
+        reading = _read(task, theme, captured, data)
     except BaseException:
         if png is not None:
             png.cancel()
         raise
-    return Variant(stem, data, captured, rendered.warnings, output, png)
+    return Variant(stem, data, captured, rendered.warnings, output, png, reading)
+
+
+def _read(task: FigureTask, theme: str, captured: CapturedFigure, svg: bytes) -> FigureReading:
+    """Lay the graph out as JSON and read it: lint findings, outline and sizes."""
+    from course_assets.figlint import read_figure
+    from course_assets.render import graphviz as dot
+
+    layout = dot.layout_json(captured.dot_source, task.timeout)
+    return read_figure(layout, svg, dict(captured.lines), theme, captured.title,
+                       captured.description)
 
 
 def _prepare_worker(course_root: Path) -> None:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from course_assets.errors import FigureError, GraphvizMissingError
 
@@ -90,3 +91,22 @@ def cached_graphviz_version(cache: Path) -> str:
     except OSError:
         pass  # a cache that cannot be written only costs one `dot -V` next time
     return version
+
+
+def layout_json(source: str, timeout: float) -> dict[str, Any]:
+    """Return Graphviz's JSON layout of DOT `source`: every object's position and draw ops."""
+    import json
+
+    try:
+        result = subprocess.run(
+            [find_dot(), "-Tjson"], input=source.encode("utf-8"), capture_output=True,
+            timeout=timeout, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise FigureError(f"Graphviz took longer than {timeout:g} s to lay out the figure") from None
+    if result.returncode != 0 or not result.stdout:
+        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise FigureError(f"Graphviz rejected the graph: {'; '.join(detail) or result.returncode}")
+    # Its warnings (no image loader for JSON) are the SVG run's to report, not this one's.
+    layout: dict[str, Any] = json.loads(result.stdout)
+    return layout

@@ -78,3 +78,58 @@ def _to_png(raw: bytes, path: Path) -> tuple[bytes, int, int]:
             return out.getvalue(), image.size[0], image.size[1]
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise FigureError(f"icon file is not an image Pillow can read: {path} ({exc})") from None
+
+
+# Icon pixels per SVG user unit (a point): twice the CSS pixels an icon is shown at.
+ICON_RESOLUTION = 2 * 4 / 3
+_ALIGN = {"Min": 0.0, "Mid": 0.5, "Max": 1.0}
+_fitted: dict[tuple[str, int, int, str], str] = {}
+
+
+def fitted_icon(icon: Icon, box_width: float, box_height: float, aspect: str) -> str:
+    """Return a PNG data URI of `icon` as shown in a box of that many pixels, at most its own.
+
+    The icon is scaled down to the box and, when its shape differs from the box's, placed on a
+    transparent canvas of the box's shape as `aspect` (preserveAspectRatio) says, so that a
+    viewer that ignores preserveAspectRatio still draws it in the same place.
+    """
+    if box_width <= 0 or box_height <= 0:
+        return icon.data_uri
+    key = (icon.digest, round(box_width), round(box_height), aspect)
+    if key not in _fitted:
+        _fitted[key] = _fit(icon, box_width, box_height, aspect)
+    return _fitted[key]
+
+
+def _fit(icon: Icon, box_width: float, box_height: float, aspect: str) -> str:
+    stretch = aspect.split()[0] == "none"
+    fit = min(box_width / icon.width, box_height / icon.height)
+    # Never more pixels than the source has: shrink the whole box instead.
+    density = min(1.0, 1 / fit) if fit > 0 else 1.0
+    canvas = (max(1, round(box_width * density)), max(1, round(box_height * density)))
+    if stretch:
+        drawn = canvas
+    else:
+        drawn = (max(1, round(icon.width * fit * density)),
+                 max(1, round(icon.height * fit * density)))
+    if drawn == canvas == (icon.width, icon.height):
+        return icon.data_uri
+    from PIL import Image
+
+    raw = base64.b64decode(icon.data_uri.split(",", 1)[1])
+    with Image.open(io.BytesIO(raw)) as source:
+        image = source.convert("RGBA")
+    if drawn != (icon.width, icon.height):
+        image = image.resize(drawn, Image.Resampling.LANCZOS)
+    if drawn != canvas:
+        align = aspect.split()[0] if not stretch else "xMidYMid"
+        x_align = _ALIGN.get(align[1:4], 0.5)
+        y_align = _ALIGN.get(align[5:8], 0.5)
+        placed = Image.new("RGBA", canvas, (0, 0, 0, 0))
+        placed.paste(image, (round((canvas[0] - drawn[0]) * x_align),
+                             round((canvas[1] - drawn[1]) * y_align)))
+        image = placed
+    out = io.BytesIO()
+    # No metadata and a fixed compression: the same icon gives the same bytes everywhere.
+    image.save(out, format="PNG", optimize=False, compress_level=9)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from course_assets.errors import FigureError
-from course_assets.render.icons import Icon
+from course_assets.render.icons import ICON_RESOLUTION, Icon, fitted_icon
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -53,7 +53,7 @@ def postprocess(svg: bytes, *, name: str, title: str, description: str,
     _size_in_pixels(root)
     _remove_internal_titles(root)
     _unlink(root)
-    _embed_icons(root, prefix, load_icon)
+    _embed_icons(root, load_icon)
     _prefix_ids(root, prefix)
     sanitize(root)
     _label(root, prefix, title, description)
@@ -87,46 +87,33 @@ def _unlink(root: ET.Element) -> None:
             del element.attrib[attribute]
 
 
-def _embed_icons(root: ET.Element, prefix: str, load_icon: IconLoader) -> None:
-    symbols: dict[tuple[str, str], str] = {}
-    defs = ET.Element(f"{{{SVG_NS}}}defs")
-    for parent in list(root.iter()):
-        for index, child in enumerate(list(parent)):
-            if child.tag != GRAPHVIZ_IMAGE:
-                continue
-            href = next((child.get(a) for a in HREF_ATTRS if child.get(a)), "")
-            if not href or href.startswith(("data:", "http:", "https:", "#")):
-                raise FigureError(f"figure image must be a local icon file, not {href[:60]!r}")
-            icon = load_icon(Path(href))
-            aspect = child.get("preserveAspectRatio", "xMidYMid meet")
-            key = (icon.digest, aspect)
-            if key not in symbols:
-                symbol_id = f"{prefix}-icon-{icon.digest[:12]}"
-                if aspect != "xMinYMin meet":
-                    symbol_id += f"-{len(symbols)}"
-                symbols[key] = symbol_id
-                symbol = ET.SubElement(defs, f"{{{SVG_NS}}}symbol", {
-                    "id": symbol_id,
-                    "viewBox": f"0 0 {icon.width} {icon.height}",
-                    "preserveAspectRatio": aspect,
-                })
-                ET.SubElement(symbol, f"{{{SVG_NS}}}image", {
-                    "width": str(icon.width),
-                    "height": str(icon.height),
-                    XLINK_HREF: icon.data_uri,
-                })
-            use = ET.Element(f"{{{SVG_NS}}}use", {
-                XLINK_HREF: f"#{symbols[key]}",
-                "x": child.get("x", "0"),
-                "y": child.get("y", "0"),
-                "width": child.get("width", "0").removesuffix("px"),
-                "height": child.get("height", "0").removesuffix("px"),
-            })
-            use.tail = child.tail
-            parent.remove(child)
-            parent.insert(index, use)
-    if symbols:
-        root.insert(0, defs)
+def _embed_icons(root: ET.Element, load_icon: IconLoader) -> None:
+    # Plain <image> elements with their own data URI: LibreOffice's importer ignores the
+    # scaling of <use> on a <symbol>, and draws every icon at its full source size.
+    for element in root.iter(GRAPHVIZ_IMAGE):
+        href = next((element.get(a) or "" for a in HREF_ATTRS if element.get(a)), "")
+        if not href or href.startswith(("data:", "http:", "https:", "#")):
+            raise FigureError(f"figure image must be a local icon file, not {href[:60]!r}")
+        width = _user_units(element.get("width", "0"))
+        height = _user_units(element.get("height", "0"))
+        aspect = element.get("preserveAspectRatio", "xMidYMid meet")
+        icon = load_icon(Path(href))
+        shown = fitted_icon(icon, width * ICON_RESOLUTION, height * ICON_RESOLUTION, aspect)
+        for attribute in HREF_ATTRS:
+            element.attrib.pop(attribute, None)
+        element.set(XLINK_HREF, shown)
+        element.set("width", _number(width))
+        element.set("height", _number(height))
+        element.set("preserveAspectRatio", aspect)
+
+
+def _user_units(value: str) -> float:
+    match = re.fullmatch(r"\s*([0-9.]+)(px|pt)?\s*", value)
+    return float(match.group(1)) if match else 0.0
+
+
+def _number(value: float) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
 
 
 def _prefix_ids(root: ET.Element, prefix: str) -> None:

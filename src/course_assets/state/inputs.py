@@ -103,6 +103,9 @@ def gallery_inputs(settings: Settings, figures: dict[str, FigureRecord],
     for name, record in sorted(figures.items()):
         parts += [name, record.script, record.title, record.description,
                   str(len(record.outputs)), *sorted(record.outputs)]
+        # The gallery shows each figure's outline too.
+        parts += [f"{p}={d}" for p, d in sorted(record.outputs.items())
+                  if p.endswith(".outline.md")]
     for name, chapter in sorted(chapters.items()):
         parts += [name, layout.chapter_output(name), str(len(chapter.figures)), *chapter.figures]
     return hash_inputs(*parts)

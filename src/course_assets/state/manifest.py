@@ -22,6 +22,10 @@ class FigureRecord:
     title: str
     description: str
     outputs: dict[str, str]
+    # What the figure lint found (rule, message, script lines, theme), kept for `check`, and
+    # the sizes (CSS px) the readable-size check judges each place the figure is shown by.
+    findings: tuple[dict[str, Any], ...] = ()
+    sizes: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,9 @@ def _record_dict(record: OutputRecord) -> dict[str, object]:
     # copy is most of a no-change build's time on a large course.
     data = dict(vars(record))
     data["outputs"] = dict(sorted(record.outputs.items()))
+    if isinstance(record, FigureRecord):
+        data["findings"] = [dict(f) for f in record.findings]
+        data["sizes"] = dict(sorted(record.sizes.items()))
     return data
 
 
@@ -117,6 +124,8 @@ def load_manifest(path: Path) -> Manifest:
                 name: FigureRecord(
                     script=r["script"], helpers=tuple(r["helpers"]), inputs=r["inputs"],
                     title=r["title"], description=r["description"], outputs=dict(r["outputs"]),
+                    findings=tuple(dict(f) for f in r.get("findings", ())),
+                    sizes=dict(r.get("sizes", {})),
                 )
                 for name, r in data.get("figures", {}).items()
             },

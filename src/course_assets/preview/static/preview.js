@@ -10,8 +10,12 @@
 
   function showErrors(state) {
     const errors = state.problems.filter((p) => p.severity === "error");
+    // Figure lint warnings show in the panel too: a figure readers cannot read is a defect.
+    const shown = state.problems.filter((p) => p.severity === "error" || p.lint);
     const list = overlay.querySelector("ul");
-    list.replaceChildren(...errors.map((problem) => {
+    overlay.querySelector("h2").textContent = errors.length || !shown.length
+      ? "The build failed" : "The figure lint found problems";
+    list.replaceChildren(...shown.map((problem) => {
       const item = document.createElement("li");
       if (problem.location) {
         const where = document.createElement("code");
@@ -21,11 +25,11 @@
       }
       const message = document.createElement("span");
       message.className = "message";
-      message.textContent = problem.message;
+      message.textContent = (problem.severity === "error" ? "" : "warning: ") + problem.message;
       item.append(message);
       return item;
     }));
-    overlay.hidden = errors.length === 0;
+    overlay.hidden = shown.length === 0;
     const warnings = state.problems.length - errors.length;
     status.dataset.state = errors.length ? "failed" : "ok";
     status.textContent = errors.length

@@ -4,6 +4,14 @@
   var slides = Array.prototype.slice.call(document.querySelectorAll(".slide"));
   var current = 0;
   root.classList.add("js");
+  try {
+    var chosen = window.sessionStorage.getItem("course-assets-theme");
+    if (chosen === "dark" || chosen === "light") {
+      root.setAttribute("data-theme", chosen);
+    }
+  } catch (ignored) {
+    // no storage: follow the system's theme
+  }
 
   function scale() {
     var factor = Math.min(window.innerWidth / 1280, window.innerHeight / 720);
@@ -41,6 +49,19 @@
     }
   }
 
+  // D switches between light and dark, whatever the system asks for; the choice lasts the tab.
+  function toggleTheme() {
+    var dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
+    var current = root.getAttribute("data-theme") || (dark ? "dark" : "light");
+    var next = current === "dark" ? "light" : "dark";
+    root.setAttribute("data-theme", next);
+    try {
+      window.sessionStorage.setItem("course-assets-theme", next);
+    } catch (ignored) {
+      // storage refused (private mode, file:// rules): the choice lasts this page only
+    }
+  }
+
   function fromHash() {
     var number = parseInt(window.location.hash.slice(1), 10);
     return isNaN(number) ? 0 : number - 1;
@@ -59,6 +80,8 @@
       show(0);
     } else if (key === "End") {
       show(slides.length - 1);
+    } else if (key === "d" || key === "D") {
+      toggleTheme();
     } else {
       return;
     }

@@ -1,0 +1,361 @@
+"""Read the geometry of a laid-out figure from Graphviz's JSON layout and its SVG's icons.
+
+Coordinates are Graphviz points with y growing upwards, as in the layout; the SVG draws the
+same points with y negated. Nothing here knows how the layout was made.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+# How far a line of text reaches below and above its baseline, as a share of its font size.
+DESCENT, ASCENT = 0.22, 0.78
+BEZIER_STEPS = 8
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned rectangle: left, bottom, right, top (y grows upwards)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def width(self) -> float:
+        return max(0.0, self.x1 - self.x0)
+
+    @property
+    def height(self) -> float:
+        return max(0.0, self.y1 - self.y0)
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    @property
+    def centre(self) -> Point:
+        return ((self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2)
+
+    def intersection(self, other: Box) -> Box:
+        return Box(max(self.x0, other.x0), max(self.y0, other.y0),
+                   min(self.x1, other.x1), min(self.y1, other.y1))
+
+    def overlap(self, other: Box) -> float:
+        """Return the area both boxes cover."""
+        return self.intersection(other).area
+
+    def contains(self, point: Point) -> bool:
+        return self.x0 <= point[0] <= self.x1 and self.y0 <= point[1] <= self.y1
+
+    def shrunk(self, by: float) -> Box:
+        return Box(self.x0 + by, self.y0 + by, self.x1 - by, self.y1 - by)
+
+    def distance(self, point: Point) -> float:
+        """Return how far `point` lies from the box (0 inside it)."""
+        dx = max(self.x0 - point[0], 0.0, point[0] - self.x1)
+        dy = max(self.y0 - point[1], 0.0, point[1] - self.y1)
+        return math.hypot(dx, dy)
+
+    def crossed_by(self, a: Point, b: Point) -> bool:
+        """Say whether the segment a-b passes through the box (Liang-Barsky clipping)."""
+        t0, t1 = 0.0, 1.0
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        for p, q in ((-dx, a[0] - self.x0), (dx, self.x1 - a[0]),
+                     (-dy, a[1] - self.y0), (dy, self.y1 - a[1])):
+            if p == 0:
+                if q < 0:
+                    return False
+                continue
+            t = q / p
+            if p < 0:
+                t0 = max(t0, t)
+            else:
+                t1 = min(t1, t)
+            if t0 > t1:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Text:
+    """One line of text as Graphviz placed it, and what it labels."""
+
+    text: str
+    box: Box
+    size: float  # font size in points
+    colour: str
+    owner: str  # "node", "edge", "cluster" or "graph"
+    key: str  # the owner's key: node or cluster name, edge number
+
+
+@dataclass(frozen=True)
+class Node:
+    key: str
+    label: str
+    box: Box
+    icon: Box | None
+    icon_uri: str | None
+    fill: str | None
+    cluster: str | None
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Cluster:
+    key: str
+    label: str
+    box: Box
+    fill: str | None
+    parent: str | None
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Edge:
+    key: str
+    tail: str
+    head: str
+    label: str
+    path: tuple[Point, ...]
+    arrowheads: tuple[tuple[Point, ...], ...]
+    tip: Point | None
+    colour: str
+    style: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Everything a reader sees in one laid-out figure."""
+
+    box: Box
+    background: str
+    nodes: tuple[Node, ...]
+    clusters: tuple[Cluster, ...]
+    edges: tuple[Edge, ...]
+    texts: tuple[Text, ...]
+    direction: str
+    line: int | None = None
+
+    def node(self, key: str) -> Node | None:
+        return next((n for n in self.nodes if n.key == key), None)
+
+    def cluster(self, key: str | None) -> Cluster | None:
+        return next((c for c in self.clusters if c.key == key), None)
+
+    def labels_of(self, owner: str, key: str) -> list[Text]:
+        return [t for t in self.texts if t.owner == owner and t.key == key]
+
+    def background_at(self, point: Point) -> str:
+        """Return the colour behind `point`: the innermost filled cluster, or the page."""
+        for cluster in sorted(self.clusters, key=lambda c: c.box.area):
+            if cluster.fill and cluster.box.contains(point):
+                return cluster.fill
+        return self.background
+
+
+def read_geometry(layout: Mapping[str, Any], svg: bytes,
+                  lines: Mapping[str, int] | None = None) -> Geometry:
+    """Return the geometry of a figure from its JSON layout and its post-processed SVG.
+
+    `lines` maps "node:<name>", "cluster:<name>", "edge:<tail>-><head>#<n>" and "diagram" to
+    the script line that made each.
+    """
+    lines = lines or {}
+    count = int(layout.get("_subgraph_cnt", 0))
+    objects = list(layout.get("objects", []))
+    subgraphs = [o for o in objects if o.get("_gvid", 0) < count]
+    clusters = [o for o in subgraphs if str(o.get("name", "")).startswith("cluster")]
+    node_objects = [o for o in objects if o.get("_gvid", 0) >= count]
+    names = {o["_gvid"]: str(o["name"]) for o in objects if "_gvid" in o}
+    parent_of = {child: str(c["name"]) for c in clusters for child in c.get("subgraphs", [])}
+    texts: list[Text] = []
+    texts += _texts(layout.get("_ldraw_", []), "graph", "")
+    cluster_list = []
+    for obj in clusters:
+        name = str(obj["name"])
+        cluster_list.append(Cluster(
+            name, _plain(obj.get("label", "")), _bb(obj.get("bb", "0,0,0,0")), _fill(obj),
+            parent_of.get(obj["_gvid"]), lines.get(f"cluster:{name}")))
+        texts += _texts(obj.get("_ldraw_", []), "cluster", name)
+    innermost = _innermost_cluster(clusters)
+    icons = _svg_icons(svg)
+    nodes = []
+    for obj in node_objects:
+        name = str(obj["name"])
+        box = _node_box(obj)
+        icon = next(((b, uri) for b, uri in icons if box.contains(b.centre)), None)
+        nodes.append(Node(name, _plain(obj.get("label", name)), box,
+                          icon[0] if icon else None, icon[1] if icon else None,
+                          _fill(obj), innermost.get(obj["_gvid"]),
+                          lines.get(f"node:{name}")))
+        texts += _texts(obj.get("_ldraw_", []), "node", name)
+    edges = []
+    seen: dict[str, int] = {}
+    for number, obj in enumerate(layout.get("edges", [])):
+        tail, head = names.get(obj.get("tail"), "?"), names.get(obj.get("head"), "?")
+        pair = f"{tail}->{head}"
+        seen[pair] = seen.get(pair, -1) + 1
+        key = str(number)
+        draw = obj.get("_draw_", [])
+        label = " ".join(t.text for t in _texts(obj.get("_ldraw_", []), "edge", key))
+        for part in ("_ldraw_", "_hldraw_", "_tldraw_"):
+            texts += _texts(obj.get(part, []), "edge", key)
+        edges.append(Edge(
+            key, tail, head, label, tuple(_path(draw)),
+            tuple(tuple(points) for part in ("_hdraw_", "_tdraw_")
+                  for points in _polygons(obj.get(part, []))),
+            _tip(str(obj.get("pos", ""))), _pen(draw) or "black",
+            str(obj.get("style", "solid")), lines.get(f"edge:{pair}#{seen[pair]}"),
+        ))
+    background = str(layout.get("bgcolor", "white"))
+    return Geometry(_bb(str(layout.get("bb", "0,0,0,0"))), background, tuple(nodes),
+                    tuple(cluster_list), tuple(edges), tuple(texts),
+                    str(layout.get("rankdir", "TB")), lines.get("diagram"))
+
+
+def _plain(label: object) -> str:
+    text = str(label)
+    text = re.sub(r"\\[nlr]", "\n", text)
+    return " ".join(text.split())
+
+
+def _bb(value: str) -> Box:
+    x0, y0, x1, y1 = (float(v) for v in value.split(","))
+    return Box(x0, y0, x1, y1)
+
+
+def _node_box(obj: Mapping[str, Any]) -> Box:
+    x, y = (float(v) for v in str(obj.get("pos", "0,0")).split(",")[:2])
+    w = float(obj.get("width", 0)) * 72 / 2
+    h = float(obj.get("height", 0)) * 72 / 2
+    return Box(x - w, y - h, x + w, y + h)
+
+
+def _fill(obj: Mapping[str, Any]) -> str | None:
+    style = str(obj.get("style", ""))
+    if obj.get("bgcolor"):
+        return str(obj["bgcolor"])
+    if "filled" in style:
+        return str(obj.get("fillcolor") or obj.get("color") or "lightgrey")
+    return None
+
+
+def _innermost_cluster(clusters: list[Mapping[str, Any]]) -> dict[int, str]:
+    found: dict[int, tuple[float, str]] = {}
+    for cluster in clusters:
+        area = _bb(cluster.get("bb", "0,0,0,0")).area
+        for node in cluster.get("nodes", []):
+            if node not in found or area < found[node][0]:
+                found[node] = (area, str(cluster["name"]))
+    return {node: name for node, (_, name) in found.items()}
+
+
+def _texts(ops: Iterable[Mapping[str, Any]], owner: str, key: str) -> Iterator[Text]:
+    size, colour = 14.0, "black"
+    for op in ops:
+        kind = op.get("op")
+        if kind == "F":
+            size = float(op.get("size", size))
+        elif kind == "c":
+            colour = str(op.get("color", colour))
+        elif kind == "T" and str(op.get("text", "")).strip():
+            x, y = (float(v) for v in op["pt"])
+            width = float(op.get("width", 0))
+            left = {"l": x, "r": x - width}.get(str(op.get("align", "c")), x - width / 2)
+            yield Text(str(op["text"]), Box(left, y - DESCENT * size, left + width,
+                                            y + ASCENT * size), size, colour, owner, key)
+
+
+def _pen(ops: Iterable[Mapping[str, Any]]) -> str | None:
+    colour = None
+    for op in ops:
+        if op.get("op") == "c":
+            colour = str(op.get("color"))
+    return colour
+
+
+def _path(ops: Iterable[Mapping[str, Any]]) -> list[Point]:
+    points: list[Point] = []
+    for op in ops:
+        if op.get("op") in ("b", "B"):
+            control = [(float(x), float(y)) for x, y in op["points"]]
+            points += _sampled(control)
+        elif op.get("op") in ("L",):
+            points += [(float(x), float(y)) for x, y in op["points"]]
+    return points
+
+
+def _sampled(control: list[Point]) -> list[Point]:
+    if len(control) < 4:
+        return control
+    points = [control[0]]
+    for start in range(0, len(control) - 3, 3):
+        p0, p1, p2, p3 = control[start:start + 4]
+        for step in range(1, BEZIER_STEPS + 1):
+            t = step / BEZIER_STEPS
+            u = 1 - t
+            points.append((
+                u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t**3 * p3[0],
+                u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t**3 * p3[1],
+            ))
+    return points
+
+
+def _polygons(ops: Iterable[Mapping[str, Any]]) -> Iterator[list[Point]]:
+    for op in ops:
+        if op.get("op") in ("P", "p", "L"):
+            yield [(float(x), float(y)) for x, y in op["points"]]
+        elif op.get("op") in ("E", "e"):
+            x, y, w, h = (float(v) for v in op["rect"])
+            yield [(x - w, y), (x, y + h), (x + w, y), (x, y - h)]
+
+
+def _tip(pos: str) -> Point | None:
+    for part in pos.split():
+        if part.startswith("e,"):
+            x, y = part[2:].split(",")[:2]
+            return (float(x), float(y))
+    return None
+
+
+def _svg_icons(svg: bytes) -> list[tuple[Box, str]]:
+    """Return each icon's box (in layout points) and its data URI, from the SVG."""
+    root = ET.fromstring(svg)
+    icons = []
+    for image in root.iter(f"{SVG}image"):
+        try:
+            x, y = float(image.get("x", "0")), float(image.get("y", "0"))
+            w, h = float(image.get("width", "0")), float(image.get("height", "0"))
+        except ValueError:
+            continue
+        icons.append((Box(x, -(y + h), x + w, -y), image.get(XLINK_HREF, "")))
+    return icons
+
+
+def polyline_crosses(points: tuple[Point, ...] | list[Point], box: Box) -> bool:
+    """Say whether a polyline passes through `box`."""
+    return any(box.crossed_by(a, b) for a, b in zip(points, points[1:]))
+
+
+def polyline_distance(points: tuple[Point, ...] | list[Point], point: Point) -> float:
+    """Return the shortest distance from `point` to a polyline."""
+    best = math.inf
+    for a, b in zip(points, points[1:]):
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        length = dx * dx + dy * dy
+        t = 0.0 if length == 0 else max(0.0, min(1.0, ((point[0] - a[0]) * dx
+                                                       + (point[1] - a[1]) * dy) / length))
+        best = min(best, math.hypot(point[0] - a[0] - t * dx, point[1] - a[1] - t * dy))
+    return best

@@ -1,0 +1,177 @@
+"""Turn what the figure lint recorded into problems: findings, and text too small where shown.
+
+Works from the manifest's figure records alone, so `check` reports the same as `build` without
+rendering anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from course_assets.config import Settings
+from course_assets.errors import Problem, Severity
+from course_assets.figlint.findings import LINT_PREFIX, Finding
+from course_assets.state.manifest import ChapterRecord, FigureRecord
+
+# Where figures are shown, in CSS px. GitHub shows a chapter's Markdown in a column about
+# 880 px wide (its 1012 px page less padding); an image is never wider than its column.
+CHAPTER_COLUMN = 880
+# A deck slide is 1280 x 720; below a `##` heading a figure has 1136 x 534 px to itself...
+SLIDE_ROOM = (1136, 534)
+# ...less what the section's text takes: at 26 px, about 75 characters a line of 35 px, and a
+# 14 px gap after each paragraph or list item; the figure keeps at least 214 px (35 %).
+# (Measured against the HTML deck in Chromium to within about 25 px.)
+SLIDE_TEXT_LINE = (75, 35.0)
+SLIDE_TEXT_GAP = 14.0
+SLIDE_FIGURE_MINIMUM = 214
+# The deck grows a small figure to at most twice its size.
+SLIDE_GROWTH = 2.0
+# The smallest text a reader can read, in CSS px, in a chapter and on a projected slide.
+CHAPTER_MINIMUM = 9.0
+SLIDE_MINIMUM = 14.0
+
+CALL = re.compile(r"""diagram\(\s*(["'])(?P<name>[^"']+)\1(?P<rest>[^)]*)\)""")
+WIDTH = re.compile(r"""width\s*=\s*["']?(?P<number>[0-9]+)(?P<unit>px|%)?""")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One place a chapter shows a figure: its line, width= argument and slide."""
+
+    name: str
+    line: int
+    width: str | None
+    heading: str | None
+    section_has_text: bool
+    # The height (CSS px) the section's text takes on its slide, estimated.
+    text_height: float = 0.0
+
+    @property
+    def slide_room(self) -> tuple[int, int]:
+        """Return the room the figure has on its slide, in CSS px."""
+        left = SLIDE_ROOM[1] - self.text_height
+        return (SLIDE_ROOM[0], int(max(SLIDE_FIGURE_MINIMUM, left)))
+
+
+def readability_problems(settings: Settings, figures: Mapping[str, FigureRecord],
+                         chapters: Mapping[str, ChapterRecord], strict: bool) -> list[Problem]:
+    """Return each figure's lint findings and each place a figure's text is too small."""
+    problems: list[Problem] = []
+    for name, record in sorted(figures.items()):
+        script = settings.root / record.script
+        problems += [Finding.from_json(f).problem(script, strict) for f in record.findings]
+    for name, chapter in sorted(chapters.items()):
+        source = settings.root / chapter.source
+        try:
+            text = source.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for placement in placements(text):
+            shown = figures.get(placement.name)
+            if shown is None or not shown.sizes.get("width"):
+                continue
+            problems += _size_problems(source, placement, shown, strict)
+    return problems
+
+
+def placements(text: str) -> Iterator[Placement]:
+    """Return every `diagram()` call of a chapter source, with its `##` section."""
+    heading: str | None = None
+    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in text.splitlines():
+        if line.startswith("## "):
+            heading = line[3:].strip()
+            sections.append((heading, []))
+        sections[-1][1].append(line)
+    number = 0
+    for heading, lines in sections:
+        prose = [line for line in lines if line.strip() and not line.startswith("#")
+                 and not CALL.search(line)]
+        height = _text_height(prose)
+        for line in lines:
+            number += 1
+            for call in CALL.finditer(line):
+                width = WIDTH.search(call.group("rest"))
+                yield Placement(call.group("name"), number,
+                                (width.group("number") + (width.group("unit") or ""))
+                                if width else None, heading, bool(prose), height)
+
+
+def _text_height(prose: list[str]) -> float:
+    """Estimate the height a section's text takes on a slide: lines and paragraph gaps."""
+    blocks, current = [], ""
+    for line in prose:
+        starts_item = re.match(r"\s*([-*+]|[0-9]+[.)])\s", line) is not None
+        if starts_item and current:
+            blocks.append(current)
+            current = ""
+        current += " " + line.strip()
+    if current:
+        blocks.append(current)
+    per_line, line_height = SLIDE_TEXT_LINE
+    lines = sum(-(-len(block.strip()) // per_line) for block in blocks)
+    return lines * line_height + len(blocks) * SLIDE_TEXT_GAP
+
+
+def chapter_text_size(sizes: Mapping[str, float], width: str | None) -> float:
+    """Return the smallest text of a figure, in CSS px, as a chapter shows it."""
+    own = float(sizes["width"])
+    if width is None:
+        shown = min(own, CHAPTER_COLUMN)
+    elif width.endswith("%"):
+        shown = CHAPTER_COLUMN * float(width[:-1]) / 100
+    else:
+        shown = min(float(width.removesuffix("px")), CHAPTER_COLUMN)
+    return float(sizes["smallest_text"]) * shown / own
+
+
+def slide_text_size(sizes: Mapping[str, float], room: tuple[int, int]) -> float:
+    """Return the smallest text of a figure, in CSS px, as a slide with `room` shows it."""
+    width, height = float(sizes["width"]), float(sizes["height"])
+    scale = min(room[0] / width, room[1] / height, SLIDE_GROWTH)
+    return float(sizes["smallest_text"]) * scale
+
+
+def slide_fix(sizes: Mapping[str, float], room: tuple[int, int]) -> str:
+    """Return the documented fix for a figure whose text is too small on its slide.
+
+    A figure on a slide with text gets its own slide when that alone makes its text readable;
+    otherwise a figure taller than its room with two or more top-level clusters is split into
+    one figure per cluster; otherwise its text must grow.
+    """
+    if room != SLIDE_ROOM and slide_text_size(sizes, SLIDE_ROOM) >= SLIDE_MINIMUM:
+        return ("give it a slide of its own: move it into a `##` section with no other text "
+                f"(its text would be {slide_text_size(sizes, SLIDE_ROOM):.0f} px)")
+    taller = float(sizes["height"]) / float(sizes["width"]) > room[1] / room[0]
+    clusters = int(sizes.get("clusters", 0))
+    if taller and clusters >= 2:
+        return (f"split it by cluster: it is taller than its room, so draw each of its "
+                f"{clusters} top-level clusters as a figure of its own, one per slide")
+    turn = 'direction="LR"' if taller else 'direction="TB"'
+    return (f"make its smallest text larger (fontsize), or the figure smaller: {turn} or "
+            "fewer nodes in a row")
+
+
+def _size_problems(source: Path, placement: Placement, record: FigureRecord,
+                   strict: bool) -> list[Problem]:
+    severity = Severity.ERROR if strict else Severity.WARNING
+    found = []
+    shown = chapter_text_size(record.sizes, placement.width)
+    if shown < CHAPTER_MINIMUM:
+        how = f"at width={placement.width}" if placement.width else "in the chapter column"
+        found.append(Problem(source, placement.line,
+            f"{LINT_PREFIX}[text-size]: figure {placement.name!r} {how} shows its smallest text at {shown:.1f} px "
+            f"(at least {CHAPTER_MINIMUM:g} px): give it a larger width, or make its text larger",
+            severity))
+    room = placement.slide_room
+    on_slide = slide_text_size(record.sizes, room)
+    if on_slide < SLIDE_MINIMUM:
+        slide = f"slide {placement.heading!r}" if placement.heading else "the title slide"
+        found.append(Problem(source, placement.line,
+            f"{LINT_PREFIX}[text-size]: figure {placement.name!r} on {slide} of the HTML deck shows its smallest text "
+            f"at {on_slide:.1f} px (at least {SLIDE_MINIMUM:g} px): "
+            f"{slide_fix(record.sizes, room)}", severity))
+    return found

@@ -1,0 +1,216 @@
+"""The figure lint on real figures: the defects it must find, and silence where there are none."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+DATA = Path(__file__).parent / "data"
+ADVANCED = "advanced_web_service_with_on_premise"
+CLUSTERED = "clustered_web_services"
+
+
+def lint_lines(output: str, script: str) -> list[str]:
+    return [line for line in output.splitlines()
+            if line.startswith(f"diagrams/{script}.py") and "figure lint [" in line]
+
+
+@pytest.fixture
+def upstream(course):
+    """A course with the two examples of the diagrams documentation, as written."""
+    for name in (ADVANCED, CLUSTERED):
+        shutil.copy(DATA / "upstream" / f"{name}.py", course.root / "diagrams" / f"{name}.py")
+    return course
+
+
+def test_upstream_examples_show_their_defects_with_script_lines(upstream):
+    result = upstream.run("build")
+    assert result.exit_code == 0, result.output  # findings are warnings by default
+    advanced = lint_lines(result.output, ADVANCED)
+    # Edges run through the "Database HA" cluster label (the cluster is made at line 28)...
+    assert any("[edge-crosses-label]" in line and 'cluster label "Database HA"' in line
+               and "(lines 26, 28)" in line for line in advanced), advanced
+    # ...and arrowheads land on the "session" (line 24) and "users" (line 29) labels, from the
+    # edges of lines 26 and 31.
+    assert any("the arrowhead of" in line and 'node label "session"' in line
+               and line.startswith(f"diagrams/{ADVANCED}.py:24:") and "(lines 24, 26)" in line
+               for line in advanced), advanced
+    assert any("the arrowhead of" in line and 'node label "users"' in line
+               and "(lines 29, 31)" in line for line in advanced), advanced
+    clustered = lint_lines(result.output, CLUSTERED)
+    # Arrows end in empty space beside the rounded corners of userdb and memcached.
+    ends = [line for line in clustered if "[arrow-in-empty-space]" in line]
+    assert {'"userdb"' in line for line in ends} == {True, False}
+    assert any('"memcached"' in line for line in ends)
+    assert all(line.startswith(f"diagrams/{CLUSTERED}.py:") for line in clustered)
+
+
+def test_findings_persist_for_check_and_fail_with_strict(upstream):
+    assert upstream.run("build", "-q").exit_code == 0
+    manifest = json.loads(upstream.built("manifest.json").read_text())
+    recorded = manifest["figures"][ADVANCED]["findings"]
+    assert {f["rule"] for f in recorded} >= {"edge-crosses-label", "arrow-in-empty-space"}
+    assert all(f["lines"] for f in recorded)
+
+    relaxed = upstream.run("check")
+    assert "figure lint [edge-crosses-label]" in relaxed.output  # check renders nothing
+    assert "warning: figure lint" in relaxed.output
+    strict = upstream.run("check", "--strict")
+    assert strict.exit_code == 1 and "warning: figure lint" not in strict.output
+    built_strict = upstream.run("build", "--strict")
+    assert built_strict.exit_code == 1 and "figure lint [" in built_strict.output
+
+
+def test_a_marker_with_a_reason_silences_one_rule_for_the_figure(upstream):
+    script = upstream.root / "diagrams" / f"{ADVANCED}.py"
+    text = script.read_text()
+    script.write_text(text + "# course-assets: allow edge-crosses-label -- upstream layout, "
+                             "kept as the documentation draws it\n")
+    result = upstream.run("build")
+    advanced = lint_lines(result.output, ADVANCED)
+    assert not any("[edge-crosses-label]" in line for line in advanced)
+    assert any("[arrow-in-empty-space]" in line for line in advanced)  # other rules stay
+
+    script.write_text(text + "# course-assets: allow edge-crosses-label\n")
+    result = upstream.run("build")
+    assert "needs a reason" in result.output
+    assert any("[edge-crosses-label]" in line for line in lint_lines(result.output, ADVANCED))
+
+
+def test_our_figures_before_the_fix_show_the_defects_the_issue_lists(course):
+    shutil.copy(DATA / "before" / "mlops_workflow.py", course.root / "diagrams")
+    shutil.copy(DATA / "before" / "_style.py", course.root / "diagrams")
+    result = course.run("build")
+    found = lint_lines(result.output, "mlops_workflow")
+    # The MLflow icon's white "ml" vanishes on the light-green Train cluster: both nodes.
+    icons = [line for line in found if "[icon-contrast]" in line]
+    assert any('"Experiment tracking"' in line for line in icons)
+    assert any('"Model registry"' in line for line in icons)
+    assert all("in the light theme" in line for line in icons)
+    # The dashed drift label sits on the Train cluster's border.
+    assert any("[text-leaves-cluster]" in line and "drift: collect new data, retrain" in line
+               and 'cluster "Train"' in line and "(lines 25, 37)" in line for line in found)
+
+
+def test_our_figures_pass_the_lint_and_strict_check(repo_course):
+    result = repo_course.run("build", "--strict")
+    assert result.exit_code == 0, result.output
+    assert "figure lint" not in result.output
+    check = repo_course.run("check", "--strict")
+    assert "figure lint" not in check.output
+    # The one error left is the chapter's link to chapter 2, which is not written yet.
+    errors = [line for line in check.output.splitlines() if line.startswith("chapters/")]
+    assert len(errors) == 1
+    assert errors[0].startswith("chapters/chapter-1.md:32: link chapter-2.md resolves to nothing")
+
+
+STATEFUL = '''
+    """Stateful architecture on Kubernetes (from the diagrams documentation)."""
+    from diagrams import Cluster, Diagram
+    from diagrams.k8s.compute import Pod, StatefulSet
+    from diagrams.k8s.network import Service
+    from diagrams.k8s.storage import PV, PVC, StorageClass
+
+    with Diagram("Stateful Architecture", show=False):
+        with Cluster("Apps"):
+            svc = Service("svc")
+            sts = StatefulSet("sts")
+            apps = []
+            for _ in range(3):
+                pod = Pod("pod")
+                pvc = PVC("pvc")
+                pod - sts - pvc
+                apps.append(svc >> pod >> pvc)
+        apps << PV("pv") << StorageClass("sc")
+'''
+
+TALL = '''
+    """A tall pipeline: ten stages in three groups, top to bottom."""
+    from diagrams import Cluster, Diagram
+    from diagrams.onprem.workflow import Airflow
+
+    with Diagram("Tall", show=False, direction="TB"):
+        previous = None
+        for group in range(3):
+            with Cluster(f"stage group {group}"):
+                for step in range(4 if group else 2):
+                    node = Airflow(f"step {group}.{step}")
+                    if previous is not None:
+                        previous >> node
+                    previous = node
+'''
+
+
+def test_tiny_text_is_reported_at_the_chapter_line_with_the_slide_fix(course):
+    course.write("diagrams/stateful_architecture.py", STATEFUL)
+    course.write("diagrams/tall.py", TALL)
+    course.chapter("ch", "# Sizes\n\n## Stateful\n\n"
+                   '{{ diagram("stateful_architecture", width=600) }}\n\n'
+                   "## Tall\n\n"
+                   '{{ diagram("tall") }}\n')
+    result = course.run("build")
+    lines = [line for line in result.output.splitlines() if "[text-size]" in line]
+    chapter = [line for line in lines if "at width=600" in line]
+    assert len(chapter) == 1 and chapter[0].startswith("chapters/ch.md:5: warning:")
+    shown = float(chapter[0].split("smallest text at ")[1].split(" px")[0])
+    assert 5 < shown < 9
+    slide = [line for line in lines if "'tall' on slide 'Tall'" in line]
+    assert len(slide) == 1 and slide[0].startswith("chapters/ch.md:9: warning:")
+    assert "split it by cluster" in slide[0] and "3 top-level clusters" in slide[0]
+    strict = course.run("check", "--strict")
+    assert strict.exit_code == 1 and "chapters/ch.md:9: figure lint [text-size]" in strict.output
+
+
+def test_the_outline_lists_every_node_and_edge_label_of_the_script(repo_course):
+    assert repo_course.run("build", "-q").exit_code == 0
+    script = REPO / "diagrams" / "mlops_workflow.py"
+    outline = repo_course.built("diagrams/mlops_workflow.outline.md").read_text()
+    labels = []
+    for node in ast.walk(ast.parse(script.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id == "Edge":
+                labels += [k.value.value for k in node.keywords
+                           if k.arg in ("label", "xlabel", "headlabel", "taillabel")]
+            elif node.args and isinstance(node.args[0], ast.Constant):
+                labels.append(node.args[0].value)
+    labels = [" ".join(str(label).split()) for label in labels]
+    assert len(labels) >= 12  # the title, 3 clusters, 8 nodes and the drift label
+    for label in labels:
+        assert label in outline, label
+    connections = outline.split("## Connections", 1)[1]
+    assert connections.count("→") == 8
+    assert '- Dashboards → Data: "drift: collect new data, retrain" (dashed)' in connections
+    # The chapter links it under the figure, in a way GitHub renders.
+    chapter = repo_course.built("chapters/chapter-1.md").read_text()
+    assert '<a href="../diagrams/mlops_workflow.outline.md">Text outline of this figure</a>' \
+        in chapter
+    gallery = repo_course.built("diagrams/README.md").read_text()
+    assert "<details>" in gallery and "- Dashboards → Data" in gallery
+
+
+def test_overlapping_labels_and_labels_away_from_their_edges(course):
+    course.write("diagrams/crowded.py", '''
+        """Long labels side by side, and edge labels that orthogonal edges cannot place."""
+        from diagrams import Cluster, Diagram, Edge
+        from diagrams.onprem.workflow import Airflow
+
+        with Diagram("Crowded", show=False, direction="TB"):
+            start = Airflow("start")
+            start >> [Airflow("a very long label for the first job"),
+                      Airflow("another very long label for job two")]
+            with Cluster("Jobs"):
+                jobs = [Airflow(f"job {i}") for i in range(3)]
+            start >> Edge(label="extract every night at two") >> jobs
+    ''')
+    found = lint_lines(course.run("build").output, "crowded")
+    assert any("[text-overlap]" in line and '"a very long label for the first job"' in line
+               and line.startswith("diagrams/crowded.py:7:") and "(lines 7, 8)" in line
+               for line in found), found
+    assert any("[edge-label-away]" in line and '"extract every night at two"' in line
+               and line.startswith("diagrams/crowded.py:11:") for line in found), found
