@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import re
 import threading
 import time
 from collections.abc import Iterator
 
+from conftest import library_icon
+from svgtools import parse, texts
+
 from course_assets.build import BuildOptions
 from course_assets.config import load_settings
 from course_assets.watching import watch_course
-
-from conftest import library_icon
-from svgtools import parse, texts
 
 
 @contextlib.contextmanager
@@ -88,21 +89,32 @@ def test_a_custom_icon_outside_the_figures_folder_is_watched(course):
 
 
 def test_the_watch_command_rebuilds_a_saved_chapter_until_ctrl_c(course):
-    import selectors
+    import queue
     import signal
     import subprocess
     import sys
+    import threading
 
     course.chapter("intro", "# Intro\n")
     process = subprocess.Popen(
         [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Everything watch says goes to stderr, one stream; a summary line ends each build.
+    lines: queue.Queue[str] = queue.Queue()
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stderr],
+                              daemon=True)
+    reader.start()
 
     def next_summary() -> str:
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            assert selector.select(60), "no build summary within 60 s"
-        return process.stdout.readline()
+        while True:
+            try:
+                line = lines.get(timeout=60)
+            except queue.Empty:
+                raise AssertionError(f"no build summary within 60 s: {said}") from None
+            said.append(line)
+            if re.search(r"\d+ chapters? .*\d s$", line.rstrip()):
+                return line
 
     try:
         assert "1 chapter (1 rebuilt)" in next_summary()
@@ -114,9 +126,10 @@ def test_the_watch_command_rebuilds_a_saved_chapter_until_ctrl_c(course):
         if process.poll() is None:
             process.kill()
             process.wait()
+        reader.join(10)
         process.stdout.close()
-        stderr = process.stderr.read()
         process.stderr.close()
+    stderr = "".join(said) + "".join(iter(lambda: lines.get_nowait() if not lines.empty() else "", ""))
     assert process.returncode == 0, stderr
     assert "watching for changes (Ctrl-C to stop)" in stderr
     assert course.built("chapters/intro.md").read_text() == "# Intro, saved again\n"

@@ -11,10 +11,11 @@ from course_assets.layout import MACHINE_FILES, OutputLayout
 
 
 @pytest.mark.parametrize(("formats", "expected"), [
-    (("svg",), ["flow.svg"]),
-    (("svg", "png"), ["flow.svg", "flow.png"]),
-    (("svg", "dark"), ["flow.svg", "flow.dark.svg"]),
-    (("svg", "png", "dark"), ["flow.svg", "flow.png", "flow.dark.svg", "flow.dark.png"]),
+    (("svg",), ["flow.svg", "flow.outline.md"]),
+    (("svg", "png"), ["flow.svg", "flow.png", "flow.outline.md"]),
+    (("svg", "dark"), ["flow.svg", "flow.dark.svg", "flow.outline.md"]),
+    (("svg", "png", "dark"), ["flow.svg", "flow.png", "flow.dark.svg", "flow.dark.png",
+                              "flow.outline.md"]),
 ])
 def test_a_figure_has_one_file_per_format_and_variant(tmp_path: Path, formats: tuple[str, ...],
                                                       expected: list[str]) -> None:
@@ -37,7 +38,8 @@ def test_settings_move_every_output(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "course", build="site/out", formats=["svg"])
     layout = settings.layout
     assert layout.build_dir == settings.root / "site/out"
-    assert layout.figure_outputs("flow") == ("site/out/diagrams/flow.svg",)
+    assert layout.figure_outputs("flow") == ("site/out/diagrams/flow.svg",
+                                             "site/out/diagrams/flow.outline.md")
     assert layout.chapter_output("intro") == "site/out/chapters/intro.md"
     assert layout.manifest == settings.root / "site/out/manifest.json"
 

@@ -43,6 +43,7 @@ def test_a_figure_as_built_is_unchanged(state: StateCourse) -> None:
         "build/diagrams/flow.svg": Status.UNCHANGED, "build/diagrams/flow.png": Status.UNCHANGED,
         "build/diagrams/flow.dark.svg": Status.UNCHANGED,
         "build/diagrams/flow.dark.png": Status.UNCHANGED,
+        "build/diagrams/flow.outline.md": Status.UNCHANGED,
     }
 
 
@@ -155,7 +156,7 @@ def test_formats_decide_which_files_a_figure_is_planned_with(tmp_path: Path) -> 
     course = StateCourse(settings)
     course.built_figure("flow")
     plan = only(course.planner().figures(course.scripts()))
-    assert list(states(plan)) == ["build/diagrams/flow.svg"]
+    assert list(states(plan)) == ["build/diagrams/flow.svg", "build/diagrams/flow.outline.md"]
 
 
 # -- chapters -------------------------------------------------------------------------------------
@@ -361,7 +362,8 @@ def test_orphans_as_written_are_removable_and_edited_ones_are_kept(state: StateC
     course.write("build/diagrams/gone.svg", "touched by hand")
     (course.root / "build/diagrams/gone.png").unlink()
     removable, kept = removable_orphans(course.settings, course.manifest, orphans, FileHashes())
-    assert removable == ["build/diagrams/gone.dark.png", "build/diagrams/gone.dark.svg"]
+    assert removable == ["build/diagrams/gone.dark.png", "build/diagrams/gone.dark.svg",
+                         "build/diagrams/gone.outline.md"]
     assert [(problem.path, problem.severity) for problem in kept] == [
         (Path("build/diagrams/gone.svg"), Severity.WARNING)]
     assert "changed by hand, so it was left in place" in kept[0].message
