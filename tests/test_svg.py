@@ -23,7 +23,7 @@ def library_icon(name: str) -> str:
 
 
 def render(source: str, **labels) -> bytes:
-    raw = dot.render_svg(source, timeout=30).svg
+    raw = dot.draw(source).svg
     return postprocess(raw, name=labels.get("name", "fig"), title=labels.get("title", "T"),
                        description=labels.get("description", "D"), load_icon=icons.load_icon)
 
@@ -112,7 +112,7 @@ def test_an_image_url_never_reaches_the_svg():
 
 
 def test_a_data_uri_image_in_graphviz_output_is_refused():
-    raw = dot.render_svg(graph("a"), timeout=30).svg.replace(
+    raw = dot.draw(graph("a")).svg.replace(
         b"</svg>", b'<image xlink:href="data:text/html;base64,PHNjcmlwdD4=" width="1" height="1"/></svg>')
     with pytest.raises(FigureError, match="local icon file"):
         postprocess(raw, name="f", title="t", description="d", load_icon=icons.load_icon)

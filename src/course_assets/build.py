@@ -17,7 +17,7 @@ from course_assets.state.files import FileHashes
 from course_assets.state.inputs import (
     chapter_inputs, dependency_path, figure_inputs, library_versions,
 )
-from course_assets.state.layout import MACHINE_FILES
+from course_assets.state.layout import MACHINE_FILES, RETIRED_MACHINE_FILES
 from course_assets.state.manifest import ChapterRecord, FigureRecord, Manifest, load_manifest
 from course_assets.state.plan import (
     OutputPlan, Planner, hand_edits, orphaned_outputs, removable_orphans,
@@ -93,10 +93,7 @@ class ChapterResults:
 
 def local_environment(settings: Settings) -> dict[str, str]:
     """Return the versions of everything that shapes the output on this machine."""
-    from course_assets.render.graphviz import cached_graphviz_version
-
-    graphviz = cached_graphviz_version(settings.layout.graphviz_cache)
-    return {**library_versions(), "graphviz": graphviz}
+    return library_versions()
 
 
 def build_course(settings: Settings, options: BuildOptions = BuildOptions(),
@@ -121,6 +118,11 @@ def _ignore_machine_files(gitignore: Path) -> None:
     wanted = "".join(f"{name}\n" for name in MACHINE_FILES).encode()
     if _read(gitignore) != wanted:
         fsutil.atomic_write(gitignore, wanted)
+        for name in RETIRED_MACHINE_FILES:
+            try:
+                os.unlink(gitignore.parent / name)
+            except FileNotFoundError:
+                pass
 
 
 def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
@@ -190,12 +192,9 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
                     say: Reporter) -> dict[str, FigureOutcome]:
     if not stale:
         return {}
-    from course_assets.render.graphviz import find_dot
-
-    find_dot()  # no Graphviz is one configuration error, not one error per figure
     timeout = options.timeout or settings.timeout
     tasks = [FigureTask(p.name, p.source, settings.root, settings.padding, timeout,
-                        settings.formats) for p in stale]
+                        settings.formats, settings.png_max_side) for p in stale]
 
     def done(outcome: FigureOutcome) -> None:
         if outcome.problem is None:

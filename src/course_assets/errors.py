@@ -73,10 +73,6 @@ class ConfigError(CourseAssetsError):
     exit_code = ExitCode.USAGE
 
 
-class GraphvizMissingError(ConfigError):
-    """Graphviz's `dot` is not on PATH."""
-
-
 class BuildLockedError(CourseAssetsError):
     """Another build holds the lock on the output folder."""
 

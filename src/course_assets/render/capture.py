@@ -35,6 +35,8 @@ class CapturedFigure:
     helpers: tuple[Path, ...]
     # Icons the graph shows in place of the script's own, each with the icon it stands for.
     icon_copies: tuple[tuple[Path, Path], ...] = ()
+    # The script line that made each node, so Graphviz's words about `n4` can name it.
+    node_lines: tuple[tuple[str, int | None], ...] = ()
 
 
 @dataclass
@@ -47,6 +49,7 @@ class _Recorder:
     icon_filter: Callable[[Path], Path] | None = None
     icon_copies: dict[Path, Path] = field(default_factory=dict)
     own_icons: set[Path] = field(default_factory=set)
+    node_lines: dict[str, int | None] = field(default_factory=dict)
 
 
 _recorder: _Recorder | None = None
@@ -135,6 +138,7 @@ def _single_figure(recorder: _Recorder, script: Path, namespace: dict, helpers: 
         dot_source=diagram.dot.source,
         helpers=helpers,
         icon_copies=tuple(sorted(recorder.icon_copies.items())),
+        node_lines=tuple(recorder.node_lines.items()),
     )
 
 
@@ -181,7 +185,9 @@ def _install_hooks() -> None:
         if _recorder is None:
             return os.urandom(16).hex()
         _recorder.next_id += 1
-        return f"n{_recorder.next_id}"
+        node_id = f"n{_recorder.next_id}"
+        _recorder.node_lines[node_id] = _caller_line(_recorder.script)
+        return node_id
 
     diagrams.Diagram.__enter__ = enter
     diagrams.Diagram.__exit__ = exit_without_rendering
