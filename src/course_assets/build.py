@@ -50,6 +50,8 @@ class BuildReport:
     removed: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
     seconds: float = 0.0
+    # Only from `rebuild_in_memory`: every file a forced build would write, with its bytes.
+    files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -113,6 +115,14 @@ def build_course(settings: Settings, options: BuildOptions = BuildOptions(),
     return replace(result, seconds=time.perf_counter() - started)
 
 
+def rebuild_in_memory(settings: Settings, options: BuildOptions = BuildOptions()) -> BuildReport:
+    """Render every output as `build --force` would, and return the bytes instead of writing."""
+    started = time.perf_counter()
+    result = _build_locked(settings, replace(options, force=True), lambda message: None,
+                           FileHashes(), write=False)
+    return replace(result, seconds=time.perf_counter() - started)
+
+
 def _ignore_machine_files(gitignore: Path) -> None:
     # The lock and the caches belong to this machine, not to the course.
     wanted = "".join(f"{name}\n" for name in MACHINE_FILES).encode()
@@ -126,7 +136,7 @@ def _ignore_machine_files(gitignore: Path) -> None:
 
 
 def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
-                  hashes: FileHashes) -> BuildReport:
+                  hashes: FileHashes, write: bool = True) -> BuildReport:
     sources = discover(settings)
     figures, chapters = sources.figures, sources.chapters
     manifest = load_manifest(settings.layout.manifest)
@@ -173,7 +183,9 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
     # manifest that records it all. A build killed in between is repaired by the next one.
     final = Manifest(environment, new_figures, new_chapters, gallery=derived.gallery,
                      slides=derived.slides)
-    written = _write(settings, manifest, final, files, removable, hashes)
+    if not write:
+        files[settings.layout.manifest_output()] = final.to_json()
+    written = _write(settings, manifest, final, files, removable, hashes) if write else []
     return BuildReport(
         figures=len(figures),
         figures_rebuilt=sum(o.problem is None for o in outcomes.values()),
@@ -185,6 +197,7 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
         removed=tuple(sorted(removable)),
         problems=(*sources.problems, *figure_results.problems, *chapter_results.problems,
                   *derived.problems, *kept),
+        files={} if write else files,
     )
 
 

@@ -7,7 +7,9 @@ command line's own process never loads pygraphviz, so a build with nothing to do
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
+import locale
 import os
 import re
 import sys
@@ -140,9 +142,14 @@ def draw(source: str, png_max_side: int | None = None,
     The PNG is twice the SVG's size, or smaller so that its longer side stays within
     `png_max_side` pixels.
 
-    Raise FigureError with Graphviz's own words when it rejects the graph.
+    Raise FigureError with Graphviz's own words when it rejects the graph. Graphviz keeps the
+    icon files it read open (and their read positions shared with any later fork), so call
+    this in a process that forks no more: the build calls it in the child that ran the script.
     """
     use_bundled_fonts()
+    # Graphviz reads numbers such as pad="0.15" with the C library, which follows the locale:
+    # after a script's locale.setlocale(LC_ALL, ""), a decimal-comma locale would read 0.
+    locale.setlocale(locale.LC_NUMERIC, "C")
     import pygraphviz
     from pygraphviz import graphviz as gv
 
@@ -235,7 +242,7 @@ def _capture_messages() -> None:
     global _error_hook
     if _error_hook is not None:
         return
-    library = _cgraph()
+    library = _bundled_library("cgraph")
     if library is None:
         return  # Graphviz then prints them, into the figure's captured output
     hook_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p)
@@ -251,14 +258,14 @@ def _capture_messages() -> None:
     library.agseterrf(_error_hook)
 
 
-def _cgraph() -> ctypes.CDLL | None:
-    """Open the cgraph library pygraphviz itself loaded (the wheel's own copy, never another)."""
+@functools.cache
+def _bundled_library(stem: str) -> ctypes.CDLL | None:
+    """Open a Graphviz library pygraphviz itself loaded (the wheel's own copy, never another)."""
     import pygraphviz
 
     package = Path(pygraphviz.__file__).resolve().parent
-    patterns = ("libcgraph*.so*", "libcgraph*.dylib", "cgraph*.dll")
-    for folder in (package.parent / "pygraphviz.libs", package / ".dylibs", package,
-                   package.parent / "pygraphviz.libs" / "."):
+    patterns = (f"lib{stem}*.so*", f"lib{stem}*.dylib", f"{stem}*.dll")
+    for folder in (package.parent / "pygraphviz.libs", package / ".dylibs", package):
         for pattern in patterns:
             found = sorted(folder.glob(pattern))
             if found:
@@ -266,8 +273,4 @@ def _cgraph() -> ctypes.CDLL | None:
                     return ctypes.CDLL(str(found[0]))
                 except OSError:
                     return None
-    if sys.platform.startswith("linux"):
-        for line in Path("/proc/self/maps").read_text().splitlines():
-            if "libcgraph" in line:
-                return ctypes.CDLL(line.split()[-1])
     return None
