@@ -107,8 +107,7 @@ def render_figure(task: FigureTask) -> FigureOutcome:
 
 def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None) -> Variant:
     """Capture the script in `theme` and lay it out in a child; post-process what it drew."""
-    from course_assets.render import capture, icons, isolate, raster, svg
-    from course_assets.render import graphviz
+    from course_assets.render import capture, graphviz, icons, isolate, raster, svg
     from course_assets.render.theme import LIGHT, applied, paint_tiles
 
     png_max_side = task.png_max_side if "png" in task.formats else None

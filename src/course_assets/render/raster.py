@@ -41,11 +41,15 @@ def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
 
     A figure with an opaque background is flattened onto it: Cairo leaves the page's last,
     partly covered row and column half transparent, a faint line on any other background.
+    Pillow encodes it again even when nothing changed: Cairo compresses with the system's zlib,
+    whose output differs between zlib builds, while Pillow brings its own.
     """
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as opened:
-        image = opened.convert("RGBA")
+    opened = Image.open(io.BytesIO(data))
+    opened.load()
+    # Cairo writes RGBA already: no copy of a picture that can be tens of megabytes.
+    image = opened if opened.mode == "RGBA" else opened.convert("RGBA")
     if image.size != size and max(abs(image.width - size[0]),
                                   abs(image.height - size[1])) > ROUNDING_SLACK:
         image = image.resize(size, Image.Resampling.LANCZOS)
