@@ -72,14 +72,24 @@ def use_bundled_fonts() -> None:
 
 
 def _private_font_config() -> Path:
-    """Write (once per machine and user) a fonts.conf that lists only the bundled fonts."""
-    fonts = FONTS.as_posix()
+    """Write (once per machine, user and font set) a fontconfig setup of the bundled fonts alone.
+
+    The fonts are copied next to it: fontconfig writes bookkeeping files into the font folders
+    it scans, and the installed package must stay as installed.
+    """
+    sources = sorted(FONTS.glob("*.ttf"))
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    folder = Path(tempfile.gettempdir()) / f"course-assets-fonts-{user}-{digest.hexdigest()[:16]}"
+    config = folder / "fonts.conf"
     text = f"""<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "fonts.dtd">
 <!-- Written by course-assets: Graphviz sees the bundled fonts and nothing else. -->
 <fontconfig>
-  <dir>{_xml(fonts)}</dir>
-  <cachedir>{{cache}}</cachedir>
+  <dir>{_xml((folder / "fonts").as_posix())}</dir>
+  <cachedir>{_xml((folder / "cache").as_posix())}</cachedir>
   <config><rescan><int>0</int></rescan></config>
   <match target="pattern">
     <edit name="family" mode="assign" binding="strong"><string>{BUNDLED_FONT}</string></edit>
@@ -93,21 +103,18 @@ def _private_font_config() -> Path:
     <edit name="embeddedbitmap" mode="assign"><bool>false</bool></edit>
   </match>
 </fontconfig>
-"""
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    user = os.getuid() if hasattr(os, "getuid") else 0
-    folder = Path(tempfile.gettempdir()) / f"course-assets-fonts-{user}-{digest}"
-    config = folder / "fonts.conf"
-    content = text.replace("{cache}", _xml((folder / "cache").as_posix())).encode()
+""".encode()
     try:
-        if config.read_bytes() == content:
+        if config.read_bytes() == text:
             return config
     except OSError:
         pass
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     from course_assets.state.files import atomic_write
 
-    atomic_write(config, content)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for source in sources:
+        atomic_write(folder / "fonts" / source.name, source.read_bytes())
+    atomic_write(config, text)  # last: its presence says the folder is complete
     return config
 
 
