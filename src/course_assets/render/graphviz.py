@@ -52,13 +52,6 @@ class Drawing:
     messages: tuple[str, ...]
 
 
-def bundled_version() -> str:
-    """Return the version of the Graphviz inside pygraphviz, e.g. '14.1.5'."""
-    import pygraphviz
-
-    return str(pygraphviz.__graphviz_version__)
-
-
 def use_bundled_fonts() -> None:
     """Point fontconfig at the package's fonts alone; call before Graphviz draws any text."""
     global _fonts_ready
