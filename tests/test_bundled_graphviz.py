@@ -233,3 +233,20 @@ def test_the_command_line_process_never_loads_graphviz(course):
                             env={**os.environ, "PYTHONPATH": str(SRC)})
     assert result.stdout.strip().splitlines()[-1] == "not loaded", result.stderr
     assert course.built("diagrams/one.svg").is_file()
+
+
+def test_a_runaway_layout_is_stopped_as_that_figures_error(course):
+    # Quick to build in Python, slow for Graphviz: hundreds of orthogonal edges.
+    course.figure("a_tangle", '''
+        nodes = [Node(f"a{i}") for i in range(60)]
+        for i in range(60):
+            for j in range(i + 1, 60):
+                if (i * 7 + j) % 3 == 0:
+                    nodes[i] >> nodes[j]
+    ''')
+    course.figure("b_fine")
+    result = course.run("build", "-j", "1", "--timeout", "3")
+    assert result.exit_code == 1
+    assert "diagrams/a_tangle.py: stopped after 3 s: Graphviz did not finish laying out" \
+        in result.output
+    assert course.built("diagrams/b_fine.svg").is_file()

@@ -54,9 +54,10 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
     while payload.startswith(_STAGE):
         line, _, payload = payload.partition(b"\n")
         stage = line[len(_STAGE):].decode()
-    if payload.startswith(_OK):
+    timed_out = status is None  # then any result is cut short
+    if payload.startswith(_OK) and not timed_out:
         return pickle.loads(payload[len(_OK):]), output
-    if payload.startswith(_FAILED):
+    if payload.startswith(_FAILED) and not timed_out:
         error: FigureError = pickle.loads(payload[len(_FAILED):])
         error.output = output
         raise error
@@ -104,7 +105,7 @@ def _collect(pid: int, read_end: int, timeout: float) -> tuple[bytes, int | None
         if remaining <= 0:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            return b"", None
+            return b"".join(chunks), None  # what it announced says what it was doing
         ready, _, _ = select.select([read_end], [], [], remaining)
         if not ready:
             continue
@@ -144,9 +145,9 @@ def _death_error(status: int | None, timeout: float, output: str,
 
 def _graphviz_death(status: int | None, timeout: float) -> FigureError:
     if status is None:
-        return FigureError(f"stopped after {timeout:g} s: Graphviz did not finish laying out the "
-                           "figure in time (simplify the graph, or raise the limit with "
-                           "--timeout or `timeout` in [tool.course-assets])")
+        return FigureError(f"stopped after {timeout:g} s: Graphviz did not finish laying out and "
+                           "drawing the figure in time (simplify the graph, or raise the limit "
+                           "with --timeout or `timeout` in [tool.course-assets])")
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
         return FigureError(f"Graphviz crashed ({name}) while laying out the figure; the script "
