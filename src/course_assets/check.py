@@ -81,7 +81,7 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
     diffs = _chapter_diffs(settings, chapter_plans, manifest) if diff else ()
     if rebuild:
         rebuilt = _rebuilt_differences(settings, jobs)
-        course += rebuilt.course
+        course += [p for p in rebuilt.course if p not in course]
         known = {p.path for p in outputs}
         outputs += [p for p in rebuilt.outputs if p.path not in known]
     return CheckReport(tuple(outputs), tuple(course), tuple(diffs))
@@ -93,7 +93,7 @@ def _rebuilt_differences(settings: Settings, jobs: int | None) -> CheckReport:
 
     report = rebuild_in_memory(settings, BuildOptions(jobs=jobs))
     course = [p for p in report.problems if p.severity is Severity.ERROR]
-    outputs = []
+    outputs: list[Problem] = []
     for path, data in sorted(report.files.items()):
         try:
             on_disk = (settings.root / path).read_bytes()
