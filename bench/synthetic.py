@@ -46,12 +46,14 @@ def figure_script(index: int, rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_course(root: Path, figures: int = 100, chapters: int = 20, seed: int = 7) -> list[Path]:
+def write_course(root: Path, figures: int = 100, chapters: int = 20, seed: int = 7,
+                 svg_only: bool = True) -> list[Path]:
     """Write the course into `root` and return its figure scripts."""
     rng = random.Random(seed)
     (root / "diagrams").mkdir(parents=True)
     (root / "chapters").mkdir()
-    (root / "pyproject.toml").write_text('[tool.course-assets]\nformats = ["svg"]\n')
+    settings = 'formats = ["svg"]\n' if svg_only else ""  # else the defaults: SVG, PNG, dark
+    (root / "pyproject.toml").write_text(f"[tool.course-assets]\n{settings}")
     scripts = []
     for index in range(figures):
         script = root / "diagrams" / f"figure_{index:03d}.py"

@@ -118,7 +118,7 @@ def test_gallery_and_decks_never_overwrite_a_file_the_build_did_not_write(course
 
 
 def test_gradient_fills_keep_pointing_at_their_renamed_gradients():
-    raw = dot.render_svg('digraph { a [style=filled fillcolor="red:blue"] }', timeout=30).svg
+    raw = dot.draw('digraph { a [style=filled fillcolor="red:blue"] }').svg
     root = ET.fromstring(postprocess(raw, name="fig", title="t", description="d",
                                      load_icon=icons.load_icon))
     ids = {e.get("id") for e in root.iter() if e.get("id")}

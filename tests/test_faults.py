@@ -204,16 +204,6 @@ def test_names_that_differ_only_in_case_are_an_error(course):
 
 # -- Graphviz ---------------------------------------------------------------------------------------
 
-def test_missing_graphviz_is_one_message_with_the_install_command(course, monkeypatch, tmp_path):
-    course.figure("one")
-    course.figure("two")
-    monkeypatch.setenv("PATH", str(tmp_path))
-    result = course.run("build")
-    assert result.exit_code == 2
-    assert result.output.count("not found") == 1
-    assert "install it with: " in result.output and "graphviz" in result.output
-
-
 def test_graph_that_dot_rejects_names_the_figure_and_graphvizs_message(two_figures):
     before = break_bad(two_figures, '''
         """A label Graphviz cannot parse."""

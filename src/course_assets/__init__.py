@@ -63,12 +63,15 @@ def build_course(course: Course = None, *, figures: Iterable[str] = (), force: b
     return build(load_settings(course), options, progress)
 
 
-def check_course(course: Course = None, *, strict: bool = False,
-                 diff: bool = False) -> CheckReport:
-    """Report how build/ differs from what a build would write, and what is wrong in the course."""
+def check_course(course: Course = None, *, strict: bool = False, diff: bool = False,
+                 rebuild: bool = False, jobs: int | None = None) -> CheckReport:
+    """Report how build/ differs from what a build would write, and what is wrong in the course.
+
+    With `rebuild`, also render everything in memory and compare the bytes with build/.
+    """
     from course_assets.check import check_course as check
 
-    return check(load_settings(course), strict=strict, diff=diff)
+    return check(load_settings(course), strict=strict, diff=diff, rebuild=rebuild, jobs=jobs)
 
 
 def list_figures(course: Course = None) -> list[FigureEntry]:

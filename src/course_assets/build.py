@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from course_assets.config import Settings
 from course_assets.errors import ConfigError, OutputError, Problem, Severity
-from course_assets.layout import MACHINE_FILES
+from course_assets.layout import MACHINE_FILES, RETIRED_MACHINE_FILES
 from course_assets.render.figure import FigureOutcome, FigureTask, warning_problems
 from course_assets.render.pool import render_all
 from course_assets.state import files as fsutil
@@ -69,6 +69,8 @@ class BuildReport:
     removed: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
     seconds: float = 0.0
+    # Only from `rebuild_in_memory`: every file a forced build would write, with its bytes.
+    files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -112,10 +114,7 @@ class ChapterResults:
 
 def local_environment(settings: Settings) -> dict[str, str]:
     """Return the versions of everything that shapes the output on this machine."""
-    from course_assets.render.graphviz import cached_graphviz_version
-
-    graphviz = cached_graphviz_version(settings.layout.graphviz_cache)
-    return {**library_versions(), "graphviz": graphviz}
+    return library_versions()
 
 
 def build_course(settings: Settings, options: BuildOptions = BuildOptions(),
@@ -135,15 +134,28 @@ def build_course(settings: Settings, options: BuildOptions = BuildOptions(),
     return replace(result, seconds=time.perf_counter() - started)
 
 
+def rebuild_in_memory(settings: Settings, options: BuildOptions = BuildOptions()) -> BuildReport:
+    """Render every output as `build --force` would, and return the bytes instead of writing."""
+    started = time.perf_counter()
+    result = _build_locked(settings, replace(options, force=True), lambda message: None,
+                           FileHashes(), write=False)
+    return replace(result, seconds=time.perf_counter() - started)
+
+
 def _ignore_machine_files(gitignore: Path) -> None:
     # The lock and the caches belong to this machine, not to the course.
     wanted = "".join(f"{name}\n" for name in MACHINE_FILES).encode()
     if _read(gitignore) != wanted:
         fsutil.atomic_write(gitignore, wanted)
+        for name in RETIRED_MACHINE_FILES:
+            try:
+                os.unlink(gitignore.parent / name)
+            except FileNotFoundError:
+                pass
 
 
 def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
-                  hashes: FileHashes) -> BuildReport:
+                  hashes: FileHashes, write: bool = True) -> BuildReport:
     sources = discover(settings)
     figures, chapters = sources.figures, sources.chapters
     manifest = load_manifest(settings.layout.manifest)
@@ -196,7 +208,9 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
     final = Manifest(environment, new_figures, new_chapters, gallery=derived.gallery,
                      slides=derived.slides,
                      failures=_failures(settings, manifest, figures, outcomes))
-    written = _write(settings, manifest, final, files, removable, hashes)
+    if not write:
+        files[settings.layout.manifest_output()] = final.to_json()
+    written = _write(settings, manifest, final, files, removable, hashes) if write else []
     from course_assets.figlint.report import readability_problems
 
     readable = readability_problems(settings, new_figures, new_chapters, options.strict)
@@ -215,6 +229,7 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
                                 set(figures)),
                   *derived.problems,
                   *kept, *readable),
+        files={} if write else files,
     )
 
 
@@ -324,12 +339,9 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
                     say: Reporter) -> dict[str, FigureOutcome]:
     if not stale:
         return {}
-    from course_assets.render.graphviz import find_dot
-
-    find_dot()  # no Graphviz is one configuration error, not one error per figure
     timeout = options.timeout or settings.timeout
     tasks = [FigureTask(p.name, p.source, settings.root, settings.padding, timeout,
-                        settings.formats) for p in stale]
+                        settings.formats, settings.png_max_side) for p in stale]
 
     def done(outcome: FigureOutcome) -> None:
         if outcome.problem is None:

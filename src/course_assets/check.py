@@ -54,8 +54,12 @@ class CheckReport:
         return ExitCode.OK
 
 
-def check_course(settings: Settings, *, strict: bool = False, diff: bool = False) -> CheckReport:
-    """Report every stale, missing, orphaned or hand-edited output, and every lint problem."""
+def check_course(settings: Settings, *, strict: bool = False, diff: bool = False,
+                 rebuild: bool = False, jobs: int | None = None) -> CheckReport:
+    """Report every stale, missing, orphaned or hand-edited output, and every lint problem.
+
+    With `rebuild`, also render everything in memory and report each file whose bytes differ.
+    """
     sources = discover(settings)
     manifest = load_manifest(settings.layout.manifest)
     # Hash with the versions the build recorded: the answer is the same on every machine and
@@ -82,8 +86,33 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
               *_lint(settings, sources.figures, sources.chapters, manifest, strict),
               *readability_problems(settings, figures, chapters, strict)]
     diffs = _chapter_diffs(settings, chapter_plans, manifest) if diff else ()
+    if rebuild:
+        rebuilt = _rebuilt_differences(settings, jobs)
+        course += [p for p in rebuilt.course if p not in course]
+        known = {p.path for p in outputs}
+        outputs += [p for p in rebuilt.outputs if p.path not in known]
     return CheckReport(tuple(outputs), tuple(course), tuple(diffs),
                        tuple(_placeholders(settings, manifest, sources)))
+
+
+def _rebuilt_differences(settings: Settings, jobs: int | None) -> CheckReport:
+    """Render the course in memory, as `build --force` would, and compare with build/ byte by byte."""
+    from course_assets.build import BuildOptions, rebuild_in_memory
+
+    report = rebuild_in_memory(settings, BuildOptions(jobs=jobs))
+    course = [p for p in report.problems if p.severity is Severity.ERROR]
+    outputs: list[Problem] = []
+    for path, data in sorted(report.files.items()):
+        try:
+            on_disk = (settings.root / path).read_bytes()
+        except OSError:
+            on_disk = None
+        if on_disk != data:
+            what = "missing" if on_disk is None else "differs from a fresh build"
+            outputs.append(Problem(Path(path), None,
+                f"{what}: re-rendered in memory, the bytes are not those in build/; "
+                "run `course-assets build --force`"))
+    return CheckReport(tuple(outputs), tuple(course))
 
 
 def _derived_problems(planner: Planner, manifest: Manifest, sources: Sources) -> list[Problem]:

@@ -26,9 +26,12 @@ DEFAULTS: dict[str, Any] = {
     "jobs": 0,
     "padding": 0.15,
     "formats": ["svg", "png", "dark"],
+    "png_max_side": 3840,
 }
 FORMATS = ("svg", "png", "dark")
 MAX_TIMEOUT = 86400
+# A PNG side below this is too small to read; above the upper one, too big for any slide tool.
+PNG_SIDE_RANGE = (256, 16384)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Settings:
     jobs: int = 0
     padding: float = 0.15
     formats: tuple[str, ...] = ("svg", "png", "dark")
+    png_max_side: int = 3840
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @functools.cached_property
@@ -119,6 +123,11 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
                           "from 0 to 100")
     if isinstance(merged["jobs"], bool) or not isinstance(merged["jobs"], int) or merged["jobs"] < 0:
         raise ConfigError(f"{pyproject}: [tool.{TABLE}] jobs must be a whole number (0: one per CPU)")
+    side = merged["png_max_side"]
+    low, high = PNG_SIDE_RANGE
+    if isinstance(side, bool) or not isinstance(side, int) or not low <= side <= high:
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] png_max_side must be a whole number of "
+                          f"pixels from {low} to {high}")
     formats = merged["formats"]
     if not isinstance(formats, list) or not all(f in FORMATS for f in formats) or "svg" not in formats:
         raise ConfigError(
@@ -154,6 +163,7 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
         jobs=merged["jobs"],
         padding=float(merged["padding"]),
         formats=tuple(dict.fromkeys(formats)),
+        png_max_side=side,
         raw=merged,
     )
 

@@ -67,8 +67,8 @@ class ExitCode(enum.IntEnum):
 EXIT_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success",
     ExitCode.FAILED: "a build, a figure, a chapter or a lint rule failed: fix the course",
-    ExitCode.USAGE: "the command line, the settings or the course's layout is unusable "
-                    "(a missing Graphviz too): nothing was done",
+    ExitCode.USAGE: "the command line, the settings or the course's layout is unusable: "
+                    "nothing was done",
     ExitCode.STALE: "`check` only: `build/` is not what a build would write (stale, missing, "
                     "orphaned or edited by hand); `course-assets build` fixes it",
 }
@@ -84,10 +84,6 @@ class ConfigError(CourseAssetsError):
     """The course or its settings are unusable: nothing was built."""
 
     exit_code = ExitCode.USAGE
-
-
-class GraphvizMissingError(ConfigError):
-    """Graphviz's `dot` is not on PATH."""
 
 
 class BuildLockedError(CourseAssetsError):

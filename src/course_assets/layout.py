@@ -8,8 +8,9 @@ from pathlib import Path
 # Files the build keeps for this machine only (git ignores them through build/.gitignore).
 LOCK = ".lock"
 HASH_CACHE = ".hash-cache.json"
-GRAPHVIZ_CACHE = ".graphviz-version"
-MACHINE_FILES = (LOCK, GRAPHVIZ_CACHE, HASH_CACHE)
+MACHINE_FILES = (LOCK, HASH_CACHE)
+# What earlier versions kept there and a build now removes.
+RETIRED_MACHINE_FILES = (".graphviz-version",)
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,6 @@ class OutputLayout:
     @property
     def hash_cache(self) -> Path:
         return self.build_dir / HASH_CACHE
-
-    @property
-    def graphviz_cache(self) -> Path:
-        return self.build_dir / GRAPHVIZ_CACHE
 
     @property
     def gitignore(self) -> Path:

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from migrate.migratetools import SVG
 
 from course_assets.render.capture import capture_script
-from course_assets.render.graphviz import render_svg
+from course_assets.render.graphviz import draw
+from course_assets.render.isolate import run_isolated
 from course_assets.migrate.codegen import (
     TODO_MARKER,
     _str,
@@ -32,6 +33,12 @@ SEED = """graph TB
   linkStyle 1 stroke:#2ecd71,stroke-width:2px;
   linkStyle 2 stroke:#2ecd71,stroke-width:2px;
 """
+
+
+def render_svg(source: str) -> bytes:
+    """Draw `source` as the build does: in a throwaway child, with the bundled Graphviz."""
+    drawing, _ = run_isolated(lambda: draw(source), 60)
+    return drawing.svg
 
 
 def script_for(graph: Graph, title: str = "Figure", description: str = "A figure.") -> str:
@@ -127,7 +134,7 @@ def test_awkward_labels_survive_to_the_svg(tmp_path) -> None:
     figure = capture_script(script, tmp_path, 0.1)
     assert figure.title == 'Title "quoted"'
     assert figure.description.endswith('Ends with "')
-    root = ET.fromstring(render_svg(figure.dot_source, 30).svg)
+    root = ET.fromstring(render_svg(figure.dot_source))
     texts = {"".join(t.itertext()) for t in root.iter(f"{SVG}text")}
     for node in graph.nodes:
         for line in display_lines(node.label):
@@ -176,7 +183,7 @@ def test_generated_flowcharts_keep_every_label_and_edge(tmp_path_factory, source
     script = folder / "diagrams" / "figure.py"
     script.parent.mkdir()
     script.write_text(script_for(graph), encoding="utf-8")
-    root = ET.fromstring(render_svg(capture_script(script, folder, 0.1).dot_source, 30).svg)
+    root = ET.fromstring(render_svg(capture_script(script, folder, 0.1).dot_source))
     texts = {" ".join("".join(t.itertext()).split()) for t in root.iter(f"{SVG}text")}
     edges = [g for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]
     assert len(edges) == len(graph.edges)

@@ -42,6 +42,10 @@ class CapturedFigure:
     # "edge:n1->n2#0") and the Diagram ("diagram"), for the figure lint.
     lines: tuple[tuple[str, int], ...] = ()
 
+    def node_lines(self) -> dict[str, int | None]:
+        """Return the script line that made each node, by node id (for Graphviz's words)."""
+        return {key[len("node:"):]: line for key, line in self.lines if key.startswith("node:")}
+
 
 @dataclass
 class _Recorder:

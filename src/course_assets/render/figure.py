@@ -1,4 +1,4 @@
-"""Render figure scripts to SVG across worker processes: script, captured graph, dot, SVG."""
+"""Render one figure: run its script and lay out its graph in a child, then finish SVG and PNG."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 from course_assets.errors import FigureError, Problem, Severity
 
 if TYPE_CHECKING:
-    from course_assets.render.downloads import Fetch
     from course_assets.figlint import FigureReading
     from course_assets.render.capture import CapturedFigure
-    from course_assets.render.raster import PendingPng
+    from course_assets.render.downloads import Fetch
     from course_assets.render.theme import IconTiles
 
 
@@ -28,6 +27,8 @@ class FigureTask:
     timeout: float
     # Which files to make: "svg" always, "png" at twice its size, "dark" the dark variants.
     formats: tuple[str, ...] = ("svg",)
+    # The PNG's longer side in pixels at most (it is twice the SVG's size up to there).
+    png_max_side: int = 3840
 
 
 @dataclass(frozen=True)
@@ -51,26 +52,26 @@ class FigureOutcome:
 
 @dataclass(frozen=True)
 class Variant:
-    """One theme's rendering of a figure: its SVG, the PNG being painted, and what it learnt."""
+    """One theme's rendering of a figure: its SVG, its PNG, and what the run learnt."""
 
     stem: str
     svg: bytes
     captured: CapturedFigure
     warnings: tuple[str, ...]
     output: str
-    png: PendingPng | None = None
+    png: bytes | None = None
     reading: FigureReading | None = None
 
 
 def render_figure(task: FigureTask) -> FigureOutcome:
-    """Run the script in an isolated child, lay out its graph with dot, post-process the SVG.
+    """Run the script in an isolated child that also lays its graph out; finish the files here.
 
     With the "dark" format the script runs a second time in the dark theme; with "png" each
-    variant is also painted to PNG from the same graph.
+    variant is also painted to PNG from the same layout as its SVG.
     """
     import tempfile
 
-    from course_assets.render import downloads, raster
+    from course_assets.render import downloads
     from course_assets.render.capture import preload_library_modules
     from course_assets.render.theme import DARK, LIGHT, IconTiles
 
@@ -82,26 +83,19 @@ def render_figure(task: FigureTask) -> FigureOutcome:
     preload_library_modules(task.script)
     variants: list[Variant] = []
     try:
-        # The dark graph points at tiled icon copies, which dot reads after the child is gone.
+        # The dark graph points at tiled icon copies, and a script's own icons are copied here:
+        # the SVG embeds them after the child has ended.
         with tempfile.TemporaryDirectory(prefix="course-assets-") as scratch:
-            downloads.keep_files_in(Path(scratch))  # icons a script makes outlive its child
-            try:
-                variants.append(_render_variant(task, LIGHT, None, Path(scratch)))
-                if "dark" in task.formats:
-                    variants.append(_render_variant(task, DARK, IconTiles(Path(scratch)),
-                                                    Path(scratch)))
-                files: dict[str, bytes] = {}
-                for variant in variants:
-                    files[f"{variant.stem}.svg"] = variant.svg
-                    if variant.png is not None:
-                        # Graphviz painted it meanwhile; collect it at twice the SVG's size.
-                        width, height = raster.svg_size(variant.svg)
-                        files[f"{variant.stem}.png"] = variant.png.result(
-                            (width * raster.SCALE, height * raster.SCALE))
-            finally:
-                for variant in variants:
-                    if variant.png is not None:
-                        variant.png.cancel()
+            downloads.keep_files_in(Path(scratch))
+            variants.append(_render_variant(task, LIGHT, None))
+            if "dark" in task.formats:
+                variants.append(_render_variant(task, DARK, IconTiles(Path(scratch))))
+            files: dict[str, bytes] = {}
+            for variant in variants:
+                files[f"{variant.stem}.svg"] = variant.svg
+                if variant.png is not None:
+                    files[f"{variant.stem}.png"] = variant.png
+            findings, sizes, outline = _lint_outcome(task, variants)
     except FigureError as exc:
         located = exc.problem()
         if located.path is None:
@@ -109,9 +103,8 @@ def render_figure(task: FigureTask) -> FigureOutcome:
         output = "\n".join(v.output for v in variants if v.output.strip())
         return FigureOutcome(task.name, output=output or exc.output, problem=located,
                              seconds=time.perf_counter() - started)
-    light = variants[0].captured
-    findings, sizes, outline = _lint_outcome(task, variants)
     files[f"{task.name}.outline.md"] = outline
+    light = variants[0].captured
     return FigureOutcome(
         task.name,
         files=files,
@@ -145,61 +138,55 @@ def _lint_outcome(task: FigureTask, variants: list[Variant],
     return tuple(f.to_json() for f in unique), sizes, light.outline.encode("utf-8")
 
 
-def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
-                    scratch: Path) -> Variant:
-    """Capture the script in `theme`, render its SVG, and start painting its PNG."""
-    from course_assets.render import capture, icons, isolate, raster, svg
-    from course_assets.render import graphviz as dot
+def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None) -> Variant:
+    """Capture the script in `theme` and lay it out in a child; post-process what it drew."""
+    from course_assets.figlint import read_figure
+    from course_assets.render import capture, graphviz, icons, isolate, raster, svg
     from course_assets.render.theme import LIGHT, applied, paint_tiles
 
-    def job() -> CapturedFigure:
+    png_max_side = task.png_max_side if "png" in task.formats else None
+
+    def job() -> tuple[CapturedFigure, graphviz.Drawing]:
         with applied(theme):
-            return capture.capture_script(task.script, task.course_root, task.padding,
-                                          icon_filter=icon_filter)
+            captured = capture.capture_script(task.script, task.course_root, task.padding,
+                                              icon_filter=icon_filter)
+        # The script has ended; its graph is laid out here, so that a Graphviz crash or a
+        # runaway layout ends this child and stays this figure's error.
+        paint_tiles(captured.icon_copies)
+        isolate.announce("graphviz")
+        return captured, graphviz.draw(captured.dot_source, png_max_side,
+                                       captured.node_lines())
 
     try:
-        captured, output = isolate.run_isolated(job, task.timeout)
+        (captured, drawing), output = isolate.run_isolated(job, task.timeout)
     except FigureError as exc:
         if theme != LIGHT:
             exc.message = f"in the {theme} theme: {exc.message}"
             exc.args = (exc.message,)
         raise
     stem = task.name if theme == LIGHT else f"{task.name}.{theme}"
-    paint_tiles(captured.icon_copies)
-    # Graphviz paints the PNG in its own process while this one goes on.
-    png = (raster.PendingPng(captured.dot_source, task.timeout, scratch)
-           if "png" in task.formats else None)
-    try:
-        rendered = dot.render_svg(captured.dot_source, task.timeout)
-        # Its own id prefix, so the light and dark SVG can sit inlined on one page.
-        data = svg.postprocess(
-            rendered.svg, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
-            title=captured.title, description=captured.description, load_icon=icons.load_icon,
-        )
-        reading = _read(task, theme, captured, data)
-    except BaseException:
-        if png is not None:
-            png.cancel()
-        raise
-    return Variant(stem, data, captured, rendered.warnings, output, png, reading)
-
-
-def _read(task: FigureTask, theme: str, captured: CapturedFigure, svg: bytes) -> FigureReading:
-    """Lay the graph out as JSON and read it: lint findings, outline and sizes."""
-    from course_assets.figlint import read_figure
-    from course_assets.render import graphviz as dot
-
-    layout = dot.layout_json(captured.dot_source, task.timeout)
-    return read_figure(layout, svg, dict(captured.lines), theme, captured.title,
-                       captured.description)
+    # Its own id prefix, so the light and dark SVG can sit inlined on one page.
+    data = svg.postprocess(
+        drawing.svg, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
+        title=captured.title, description=captured.description, load_icon=icons.load_icon,
+    )
+    png = None
+    if drawing.png is not None and png_max_side is not None:
+        png = raster.normalized_png(drawing.png,
+                                    raster.png_size(raster.svg_size(data), png_max_side))
+    # The lint reads the same layout the SVG was drawn from.
+    reading = read_figure(drawing.layout, data, dict(captured.lines), theme, captured.title,
+                          captured.description)
+    return Variant(stem, data, captured, drawing.messages, output, png, reading)
 
 
 def _prepare_worker(course_root: Path) -> None:
-    # The diagrams library is imported once per worker (here, on its first figure), not once
-    # per figure.
-    from course_assets.render import capture
+    # The diagrams library and Graphviz are loaded once per worker (here, on its first
+    # figure), not once per figure: every forked child inherits them.
+    from course_assets.render import capture, graphviz
 
     capture.check_library(course_root)
+    graphviz.warm_up()
 
 
 def warning_problems(outcome: FigureOutcome, script: Path,

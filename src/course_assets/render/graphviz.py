@@ -1,112 +1,290 @@
-"""Find Graphviz's `dot` and render DOT source to SVG with it."""
+"""Lay out and draw a DOT graph in-process with the Graphviz that pygraphviz bundles.
+
+Only worker processes and the children they fork import this module's Graphviz side: the
+command line's own process never loads pygraphviz, so a build with nothing to do stays quick.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import functools
-import platform
+import hashlib
+import locale
+import os
 import re
-import shutil
-import subprocess
-from dataclasses import dataclass
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from course_assets.errors import FigureError, GraphvizMissingError
+from course_assets.errors import FigureError
+
+FONTS = Path(__file__).resolve().parent.parent / "fonts"
+BUNDLED_FONT = "DejaVu Sans"
+# Text is measured with the bundled font alone, so the SVG names it first; the fallbacks are
+# the faces closest to its metrics where a viewer lacks it.
+FONT_FAMILY = "DejaVu Sans,Bitstream Vera Sans,Verdana,Geneva,sans-serif"
+PX_PER_PT = 4 / 3
+ORTHO_LABELS = "Orthogonal edges do not currently handle edge labels"
+ORTHO_FIX = (
+    "orthogonal edges (the diagrams library's default splines=\"ortho\") cannot place edge "
+    "labels, so a label may sit away from its edge: use Edge(xlabel=...) instead of label=, "
+    "or graph_attr={\"splines\": \"spline\"}"
+)
+NODE_ID = re.compile(r"\bn[0-9]+\b")
+SVG_SIZE = re.compile(rb'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
+FONT_ATTRIBUTE = re.compile(rb'font-family="[^"]*"')
+
+_fonts_ready = False
+_warm = False
+_messages: list[bytes] = []
+_error_hook: Any = None
 
 
 @dataclass(frozen=True)
-class Rendered:
+class Drawing:
+    """A graph laid out once and drawn from that layout: its SVG, its PNG, Graphviz's words."""
+
     svg: bytes
-    warnings: tuple[str, ...]
+    png: bytes | None
+    messages: tuple[str, ...]
+    # Every object's position and drawing operations, as Graphviz's JSON output gives them:
+    # what the figure lint reads.
+    layout: dict[str, Any] = field(default_factory=dict)
 
 
-def install_hint() -> str:
-    """Return the command that installs Graphviz on this platform."""
-    system = platform.system()
-    if system == "Darwin":
-        return "brew install graphviz"
-    if system == "Windows":
-        return "winget install graphviz (or choco install graphviz)"
-    if shutil.which("apt-get"):
-        return "sudo apt-get install graphviz"
-    if shutil.which("dnf"):
-        return "sudo dnf install graphviz"
-    if shutil.which("pacman"):
-        return "sudo pacman -S graphviz"
-    return "install Graphviz from your package manager (the package is usually named graphviz)"
+def use_bundled_fonts() -> None:
+    """Point fontconfig at the package's fonts alone; call before Graphviz draws any text."""
+    global _fonts_ready
+    if _fonts_ready:
+        return
+    config = _private_font_config()
+    os.environ["FONTCONFIG_FILE"] = str(config)
+    os.environ.pop("FONTCONFIG_PATH", None)
+    os.environ.pop("FONTCONFIG_SYSROOT", None)
+    _fonts_ready = True
 
 
-def find_dot() -> str:
-    """Return the path of `dot`, or raise with the platform's install command."""
-    found = shutil.which("dot")
-    if found is None:
-        raise GraphvizMissingError(
-            f"Graphviz's 'dot' was not found on PATH; install it with: {install_hint()}"
-        )
-    return found
+def _private_font_config() -> Path:
+    """Write (once per machine, user and font set) a fontconfig setup of the bundled fonts alone.
 
-
-@functools.cache
-def graphviz_version() -> str:
-    """Return the installed Graphviz version, e.g. '2.43.0'."""
-    result = subprocess.run([find_dot(), "-V"], capture_output=True, text=True, check=False)
-    match = re.search(r"version\s+(\S+)", result.stderr + result.stdout)
-    return match.group(1) if match else "unknown"
-
-
-def render_svg(source: str, timeout: float) -> Rendered:
-    """Render DOT `source` to SVG; raise FigureError with Graphviz's own message on failure."""
+    The fonts are copied next to it: fontconfig writes bookkeeping files into the font folders
+    it scans, and the installed package must stay as installed.
+    """
+    sources = sorted(FONTS.glob("*.ttf"))
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    folder = Path(tempfile.gettempdir()) / f"course-assets-fonts-{user}-{digest.hexdigest()[:16]}"
+    config = folder / "fonts.conf"
+    text = f"""<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<!-- Written by course-assets: Graphviz sees the bundled fonts and nothing else. -->
+<fontconfig>
+  <dir>{_xml((folder / "fonts").as_posix())}</dir>
+  <cachedir>{_xml((folder / "cache").as_posix())}</cachedir>
+  <config><rescan><int>0</int></rescan></config>
+  <match target="pattern">
+    <edit name="family" mode="assign" binding="strong"><string>{BUNDLED_FONT}</string></edit>
+  </match>
+  <match target="font">
+    <edit name="antialias" mode="assign"><bool>true</bool></edit>
+    <edit name="hinting" mode="assign"><bool>false</bool></edit>
+    <edit name="hintstyle" mode="assign"><const>hintnone</const></edit>
+    <edit name="rgba" mode="assign"><const>none</const></edit>
+    <edit name="lcdfilter" mode="assign"><const>lcdnone</const></edit>
+    <edit name="embeddedbitmap" mode="assign"><bool>false</bool></edit>
+  </match>
+</fontconfig>
+""".encode()
     try:
-        result = subprocess.run(
-            [find_dot(), "-Tsvg"], input=source.encode("utf-8"), capture_output=True,
-            timeout=timeout, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise FigureError(f"Graphviz took longer than {timeout:g} s to lay out the figure") from None
-    messages = tuple(
-        line.strip() for line in result.stderr.decode("utf-8", "replace").splitlines()
-        if line.strip()
-    )
-    if result.returncode != 0 or not result.stdout:
-        detail = "; ".join(messages) or f"dot exited with code {result.returncode}"
-        raise FigureError(f"Graphviz rejected the graph: {detail}")
-    return Rendered(result.stdout, tuple(dict.fromkeys(messages)))
-
-
-def cached_graphviz_version(cache: Path) -> str:
-    """Return Graphviz's version without running `dot` when `dot` has not changed since last time."""
-    executable = Path(find_dot()).resolve()
-    stat = executable.stat()
-    key = f"{executable}|{stat.st_size}|{stat.st_mtime_ns}"
-    try:
-        stored_key, version = cache.read_text(encoding="utf-8").split("\n")[:2]
-        if stored_key == key:
-            return version
-    except (OSError, ValueError):
-        pass
-    version = graphviz_version()
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(f"{key}\n{version}\n", encoding="utf-8")
+        if config.read_bytes() == text:
+            return config
     except OSError:
-        pass  # a cache that cannot be written only costs one `dot -V` next time
-    return version
+        pass
+    from course_assets.state.files import atomic_write
+
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for source in sources:
+        atomic_write(folder / "fonts" / source.name, source.read_bytes())
+    atomic_write(config, text)  # last: its presence says the folder is complete
+    return config
 
 
-def layout_json(source: str, timeout: float) -> dict[str, Any]:
-    """Return Graphviz's JSON layout of DOT `source`: every object's position and draw ops."""
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def warm_up() -> None:
+    """Load Graphviz, its plugins and the fonts once, so that every forked child inherits them."""
+    global _warm
+    if _warm:
+        return
+    _warm = True
+    # Some fontconfig builds complain about the system's optional config files while they
+    # list them; our config never includes them, so that noise is not the author's concern.
+    sys.stderr.flush()
+    saved = os.dup(2)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(quiet, 2)
+        draw('digraph { a [label="Aa"] }', png_max_side=100)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(quiet)
+
+
+def draw(source: str, png_max_side: int | None = None,
+         node_lines: Mapping[str, int | None] | None = None) -> Drawing:
+    """Lay `source` out once, then draw it as SVG and, with `png_max_side`, as PNG.
+
+    The PNG is twice the SVG's size, or smaller so that its longer side stays within
+    `png_max_side` pixels.
+
+    Raise FigureError with Graphviz's own words when it rejects the graph. Graphviz keeps the
+    icon files it read open (and their read positions shared with any later fork), so call
+    this in a process that forks no more: the build calls it in the child that ran the script.
+    """
+    use_bundled_fonts()
+    # Graphviz reads numbers such as pad="0.15" with the C library, which follows the locale:
+    # after a script's locale.setlocale(LC_ALL, ""), a decimal-comma locale would read 0.
+    locale.setlocale(locale.LC_NUMERIC, "C")
+    import pygraphviz
+    from pygraphviz import graphviz as gv
+
+    _capture_messages()
+    del _messages[:]
+    try:
+        graph = pygraphviz.AGraph(string=source)
+    except Exception as exc:  # noqa: BLE001 - pygraphviz raises bare errors for bad DOT
+        raise FigureError(_rejected(str(exc))) from None
+    context = gv.gvContextWithBuiltins()
+    try:
+        if gv.gvLayout(context, graph.handle, b"dot") != 0:
+            raise FigureError(_rejected("the layout failed"))
+        try:
+            status, svg = gv.gvRenderData(context, graph.handle, b"svg")
+            layout_status, layout = gv.gvRenderData(context, graph.handle, b"json")
+            png = None
+            if status == 0 and png_max_side is not None:
+                from course_assets.render.raster import png_zoom as zoom_for
+
+                width, height = svg_points(svg)
+                png_zoom = zoom_for((round(width * PX_PER_PT), round(height * PX_PER_PT)),
+                                    png_max_side)
+                # The viewport's zoom paints the same layout bigger; a second layout at
+                # another dpi could move things.
+                graph.graph_attr["viewport"] = (
+                    f"{width * png_zoom:.3f},{height * png_zoom:.3f},{png_zoom:.6f}")
+                status, png = gv.gvRenderData(context, graph.handle, b"png:cairo")
+        finally:
+            gv.gvFreeLayout(context, graph.handle)
+    finally:
+        gv.gvFreeContext(context)
+    messages = explain(_drained(), graph, node_lines or {})
+    # Graphviz goes on after most errors (a malformed HTML label is drawn as plain text, say),
+    # but a figure that is not what its script says is that figure's error.
+    if status != 0 or not svg or any(m.startswith("Error") for m in messages):
+        detail = "; ".join(messages) or "Graphviz could not draw the graph"
+        raise FigureError(f"Graphviz rejected the graph: {detail}")
+    return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
+                   messages, _json(layout) if layout_status == 0 else {})
+
+
+def _json(data: bytes) -> dict[str, Any]:
     import json
 
     try:
-        result = subprocess.run(
-            [find_dot(), "-Tjson"], input=source.encode("utf-8"), capture_output=True,
-            timeout=timeout, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise FigureError(f"Graphviz took longer than {timeout:g} s to lay out the figure") from None
-    if result.returncode != 0 or not result.stdout:
-        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise FigureError(f"Graphviz rejected the graph: {'; '.join(detail) or result.returncode}")
-    # Its warnings (no image loader for JSON) are the SVG run's to report, not this one's.
-    layout: dict[str, Any] = json.loads(result.stdout)
+        layout: dict[str, Any] = json.loads(data)
+    except ValueError:
+        return {}  # the lint then reads nothing; the figure itself is fine
     return layout
+
+
+def svg_points(svg: bytes) -> tuple[float, float]:
+    """Return the width and height, in points, of the SVG Graphviz wrote."""
+    match = SVG_SIZE.search(svg[:2000])
+    if match is None:
+        raise FigureError("Graphviz wrote an SVG without a size in points")
+    return float(match.group(1)), float(match.group(2))
+
+
+def _rejected(fallback: str) -> str:
+    detail = "; ".join(_split(_drained())) or fallback
+    return f"Graphviz rejected the graph: {detail}"
+
+
+def _drained() -> bytes:
+    data = b"".join(_messages)
+    del _messages[:]
+    return data
+
+
+def _split(data: bytes) -> list[str]:
+    return [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+
+
+def explain(data: bytes, graph: Any, node_lines: Mapping[str, int | None]) -> tuple[str, ...]:
+    """Return Graphviz's messages in the author's terms, each once."""
+    explained: list[str] = []
+    for line in _split(data):
+        if ORTHO_LABELS in line:
+            explained.append(ORTHO_FIX)
+            continue
+
+        def name_node(match: re.Match[str]) -> str:
+            node_id = match.group(0)
+            if node_id not in node_lines or not graph.has_node(node_id):
+                return node_id
+            label = " ".join(str(graph.get_node(node_id).attr.get("label") or "").split())
+            if label == "\\N":
+                label = ""
+            where = node_lines[node_id]
+            named = f"'{label}'" if label else "(unlabelled node)"
+            return f"{named} (line {where})" if where else named
+
+        explained.append(NODE_ID.sub(name_node, line))
+    return tuple(dict.fromkeys(explained))
+
+
+def _capture_messages() -> None:
+    """Route Graphviz's warnings and errors into this process instead of stderr."""
+    global _error_hook
+    if _error_hook is not None:
+        return
+    library = _bundled_library("cgraph")
+    if library is None:
+        return  # Graphviz then prints them, into the figure's captured output
+    hook_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p)
+
+    def collect(message: bytes | None) -> int:
+        if message:
+            _messages.append(message)
+        return 0
+
+    _error_hook = hook_type(collect)
+    library.agseterrf.argtypes = [hook_type]
+    library.agseterrf.restype = ctypes.c_void_p
+    library.agseterrf(_error_hook)
+
+
+@functools.cache
+def _bundled_library(stem: str) -> ctypes.CDLL | None:
+    """Open a Graphviz library pygraphviz itself loaded (the wheel's own copy, never another)."""
+    import pygraphviz
+
+    package = Path(pygraphviz.__file__).resolve().parent
+    patterns = (f"lib{stem}*.so*", f"lib{stem}*.dylib", f"{stem}*.dll")
+    for folder in (package.parent / "pygraphviz.libs", package / ".dylibs", package):
+        for pattern in patterns:
+            found = sorted(folder.glob(pattern))
+            if found:
+                try:
+                    return ctypes.CDLL(str(found[0]))
+                except OSError:
+                    return None
+    return None

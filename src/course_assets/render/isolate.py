@@ -17,7 +17,15 @@ from course_assets.errors import FigureError
 
 T = TypeVar("T")
 
-_OK, _FAILED = b"ok", b"failed"
+_OK, _FAILED, _STAGE = b"ok", b"failed", b"stage:"
+# In the child: where `announce` writes (the pipe to the parent).
+_announce_to: int | None = None
+
+
+def announce(stage: str) -> None:
+    """Tell the parent what the child does next, so that a crash or a timeout can name it."""
+    if _announce_to is not None:
+        os.write(_announce_to, _STAGE + stage.encode() + b"\n")
 
 
 def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
@@ -42,17 +50,25 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
         finally:
             os.close(read_end)
         output = _read_output(output_path)
-    if payload.startswith(_OK):
+    stage = "script"
+    while payload.startswith(_STAGE):
+        line, _, payload = payload.partition(b"\n")
+        stage = line[len(_STAGE):].decode()
+    timed_out = status is None  # then any result is cut short
+    if payload.startswith(_OK) and not timed_out:
         return pickle.loads(payload[len(_OK):]), output
-    if payload.startswith(_FAILED):
+    if payload.startswith(_FAILED) and not timed_out:
         error: FigureError = pickle.loads(payload[len(_FAILED):])
         error.output = output
         raise error
-    raise _death_error(status, timeout, output)
+    raise _death_error(status, timeout, output, stage)
 
 
-def _run_child(job: Callable[[], object], write_end: int, scratch: str, output_path: str):
+def _run_child(job: Callable[[], object], write_end: int, scratch: str,
+               output_path: str) -> None:
+    global _announce_to
     code = 0
+    _announce_to = write_end
     try:
         # A crash is reported by its signal; a traceback dump would only clutter the terminal.
         faulthandler.disable()
@@ -89,7 +105,7 @@ def _collect(pid: int, read_end: int, timeout: float) -> tuple[bytes, int | None
         if remaining <= 0:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            return b"", None
+            return b"".join(chunks), None  # what it announced says what it was doing
         ready, _, _ = select.select([read_end], [], [], remaining)
         if not ready:
             continue
@@ -109,8 +125,11 @@ def _read_output(path: str) -> str:
         return ""
 
 
-def _death_error(status: int | None, timeout: float, output: str) -> FigureError:
-    if status is None:
+def _death_error(status: int | None, timeout: float, output: str,
+                 stage: str = "script") -> FigureError:
+    if stage == "graphviz":
+        error = _graphviz_death(status, timeout)
+    elif status is None:
         error = FigureError(f"stopped after {timeout:g} s: the script did not finish in time "
                             "(raise the limit with --timeout or `timeout` in [tool.course-assets])")
     elif os.WIFSIGNALED(status):
@@ -122,3 +141,17 @@ def _death_error(status: int | None, timeout: float, output: str) -> FigureError
                             "before its Diagram was done")
     error.output = output
     return error
+
+
+def _graphviz_death(status: int | None, timeout: float) -> FigureError:
+    if status is None:
+        return FigureError(f"stopped after {timeout:g} s: Graphviz did not finish laying out and "
+                           "drawing the figure in time (simplify the graph, or raise the limit "
+                           "with --timeout or `timeout` in [tool.course-assets])")
+    if os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        return FigureError(f"Graphviz crashed ({name}) while laying out the figure; the script "
+                           "ran to its end, so the graph itself trips Graphviz (try other "
+                           "splines, or fewer or simpler edge labels)")
+    return FigureError(f"Graphviz ended the process (exit code {os.WEXITSTATUS(status)}) while "
+                       "laying out the figure")

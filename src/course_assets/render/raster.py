@@ -1,20 +1,13 @@
-"""Render a figure's graph to PNG at twice its SVG's size, for slide tools that take no SVG."""
+"""Size and normalise a figure's PNG (twice its SVG's size, within a limit), for slide tools."""
 
 from __future__ import annotations
 
 import io
-import os
 import re
-import subprocess
-import tempfile
-import time
-from pathlib import Path
 
 from course_assets.errors import FigureError
 
 SCALE = 2
-# Graphviz lays out in points (72 per inch); the SVG's pixel size is at 96 per inch.
-SVG_DPI = 96
 # Cairo and the SVG round the page size separately; a pixel or two is rounding, more is a bug.
 ROUNDING_SLACK = 2
 
@@ -31,48 +24,16 @@ def svg_size(svg: bytes) -> tuple[int, int]:
     return int(width.group(1)), int(height.group(1))
 
 
-class PendingPng:
-    """A PNG that Graphviz is painting in the background; `result()` waits for it."""
+def png_zoom(svg_pixels: tuple[int, int], max_side: int) -> float:
+    """Return how much bigger than its SVG a figure's PNG is: twice, or less for a wide figure."""
+    longest = max(svg_pixels)
+    return SCALE if longest <= 0 else min(float(SCALE), max_side / longest)
 
-    def __init__(self, source: str, timeout: float, scratch: Path):
-        from course_assets.render.graphviz import find_dot
 
-        self._timeout = timeout
-        self._collected = False
-        self._deadline = time.monotonic() + timeout
-        # The graph goes in a file, so a large graph cannot block on a full pipe.
-        handle, name = tempfile.mkstemp(suffix=".gv", dir=scratch)
-        with os.fdopen(handle, "wb") as out:
-            out.write(source.encode("utf-8"))
-        self._process = subprocess.Popen(
-            [find_dot(), "-Tpng:cairo", f"-Gdpi={SVG_DPI * SCALE}", name],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        )
-
-    def result(self, size: tuple[int, int]) -> bytes:
-        """Return the PNG at exactly `size` pixels; raise FigureError when Graphviz fails."""
-        self._collected = True
-        try:
-            out, err = self._process.communicate(
-                timeout=max(0.0, self._deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            self.cancel()
-            raise FigureError(f"Graphviz took longer than {self._timeout:g} s to paint the PNG"
-                              ) from None
-        if self._process.returncode != 0 or not out:
-            detail = (err.decode("utf-8", "replace").strip()
-                      or f"exit code {self._process.returncode}")
-            raise FigureError(f"Graphviz could not paint the PNG: {detail}")
-        return normalized_png(out, size)
-
-    def cancel(self) -> None:
-        """Stop painting (the figure failed elsewhere); nothing to do once collected."""
-        if self._collected:
-            return
-        self._collected = True
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.communicate()
+def png_size(svg_pixels: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """Return the PNG's pixel size for an SVG of `svg_pixels`: see `png_zoom`."""
+    zoom = png_zoom(svg_pixels, max_side)
+    return max(1, round(svg_pixels[0] * zoom)), max(1, round(svg_pixels[1] * zoom))
 
 
 def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
@@ -80,11 +41,15 @@ def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
 
     A figure with an opaque background is flattened onto it: Cairo leaves the page's last,
     partly covered row and column half transparent, a faint line on any other background.
+    Pillow encodes it again even when nothing changed: Cairo compresses with the system's zlib,
+    whose output differs between zlib builds, while Pillow brings its own.
     """
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as opened:
-        image = opened.convert("RGBA")
+    opened = Image.open(io.BytesIO(data))
+    opened.load()
+    # Cairo writes RGBA already: no copy of a picture that can be tens of megabytes.
+    image = opened if opened.mode == "RGBA" else opened.convert("RGBA")
     if image.size != size and max(abs(image.width - size[0]),
                                   abs(image.height - size[1])) > ROUNDING_SLACK:
         image = image.resize(size, Image.Resampling.LANCZOS)

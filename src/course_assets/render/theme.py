@@ -101,8 +101,8 @@ def _darken_library(diagrams, colours: DarkDefaults) -> None:
 class IconTiles:
     """Name, in the child that runs a script, the tiled copy each icon gets in the dark theme.
 
-    The child only names the files; `paint_tiles` makes them in the worker, before Graphviz
-    reads them, so that nothing the build writes happens inside the author's script.
+    The script only names the files; `paint_tiles` makes them once the script has ended,
+    before Graphviz reads them, so that nothing the build writes happens inside author code.
     """
 
     def __init__(self, folder: Path) -> None:

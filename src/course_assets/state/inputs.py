@@ -19,9 +19,12 @@ DECK_ASSETS = ("slides/deck.html", "slides/deck.css", "slides/deck.js")
 
 
 def library_versions() -> dict[str, str]:
-    """Return the versions that shape the output, except Graphviz's (that needs `dot`)."""
-    # Pillow encodes the PNGs and the icon tiles, so its version shapes their bytes too.
+    """Return the versions that shape the output, Graphviz's included."""
+    # Pillow encodes the PNGs and the icon tiles, so its version shapes their bytes too. The
+    # Graphviz that lays out and draws is the one bundled in the pinned pygraphviz wheel, so
+    # pygraphviz's version names it without loading it.
     return {"course-assets": __version__, "diagrams": _installed_version("diagrams"),
+            "graphviz": f"bundled with pygraphviz {_installed_version('pygraphviz')}",
             "pillow": _installed_version("pillow")}
 
 
