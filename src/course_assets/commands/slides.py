@@ -28,7 +28,8 @@ def command(obj, force: bool, jobs: int | None, quiet: bool) -> None:
     result = build_course(settings, BuildOptions(force=force, jobs=jobs), common.progress(quiet))
     common.print_problems(result.problems, settings.root, quiet)
     if not quiet:
-        for name, record in sorted(load_manifest(settings.layout.manifest).slides.items()):
+        manifest = load_manifest(settings.layout.manifest, settings.layout)
+        for name, record in sorted(manifest.slides.items()):
             click.echo(f"{name}: {', '.join(sorted(record.outputs, key=_html_first))}")
         click.echo(result.summary())
     if not result.ok:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import pickle
@@ -14,10 +15,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from course_assets.errors import FigureError
+from course_assets.render import processes
 
 T = TypeVar("T")
 
 _OK, _FAILED = b"ok", b"failed"
+# How often to look whether a child that has not closed its pipe has exited, in seconds.
+_POLL = 0.05
 
 
 def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
@@ -32,11 +36,15 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
     with tempfile.TemporaryDirectory(prefix="course-assets-") as scratch:
         output_path = os.path.join(scratch, ".output")
         read_end, write_end = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # child
             os.close(read_end)
+            processes.die_with_parent(parent)
+            processes.lead_own_group()
             _run_child(job, write_end, scratch, output_path)
         os.close(write_end)
+        processes.put_in_own_group(pid)
         try:
             payload, status = _collect(pid, read_end, timeout)
         finally:
@@ -81,24 +89,47 @@ def _run_child(job: Callable[[], object], write_end: int, scratch: str, output_p
 
 
 def _collect(pid: int, read_end: int, timeout: float) -> tuple[bytes, int | None]:
-    """Read everything the child sends, then reap it; kill it when the time is up."""
+    """Read everything the child sends, then reap it; kill it when the time is up.
+
+    Whatever the child started and left running (its process group) is killed too. The
+    result is complete once the child has exited, even if one of those still holds the pipe.
+    """
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return b"", None
-        ready, _, _ = select.select([read_end], [], [], remaining)
-        if not ready:
-            continue
+    status: int | None = None
+    try:
+        while status is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return b"", None
+            ready, _, _ = select.select([read_end], [], [], min(remaining, _POLL))
+            if ready:
+                chunk = os.read(read_end, 1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                continue
+            exited, code = os.waitpid(pid, os.WNOHANG)
+            if exited:
+                status = code
+                chunks += _drain(read_end)
+    finally:
+        processes.kill_group(pid)
+        if status is None:
+            with contextlib.suppress(ChildProcessError):
+                _, status = os.waitpid(pid, 0)
+    return b"".join(chunks), status
+
+
+def _drain(read_end: int) -> list[bytes]:
+    """Return what is left in the pipe, without waiting for an end that may never come."""
+    chunks = []
+    while select.select([read_end], [], [], 0)[0]:
         chunk = os.read(read_end, 1 << 16)
         if not chunk:
             break
         chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    return b"".join(chunks), status
+    return chunks
 
 
 def _read_output(path: str) -> str:

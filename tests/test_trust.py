@@ -1,0 +1,223 @@
+"""Hostile and unlucky inputs: the build touches nothing outside build/, never locks a course out,
+and every limit it sets is reported at the author's file and line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from svgtools import parse
+
+SVG_ONLY = '[tool.course-assets]\nformats = ["svg"]\n'
+
+
+def python_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+
+
+def cli(root: Path, *args: str, timeout: float = 120, **popen) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "course_assets", *args], cwd=root,
+                          capture_output=True, text=True, timeout=timeout, env=python_env(),
+                          **popen)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- 1. the build writes and removes only its own files inside build/ ------------------------------
+
+@pytest.fixture
+def one_figure(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    course.write("README.md", "# The course\n")
+    course.figure("a")
+    course.chapter("ch", '{{ diagram("a") }}\n')
+    assert course.run("build").exit_code == 0
+    return course
+
+
+def test_a_manifest_listing_files_outside_build_is_refused_and_nothing_is_deleted(one_figure):
+    course = one_figure
+    outside = course.root.parent / "outside.txt"
+    outside.write_text("not the course's\n")
+    manifest_path = course.built("manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    targets = {"README.md": course.root / "README.md",
+               "diagrams/a.py": course.root / "diagrams/a.py",
+               "../outside.txt": outside}
+    for name, path in targets.items():
+        manifest["figures"]["a"]["outputs"][name] = sha256(path)
+    manifest_path.write_text(json.dumps(manifest))
+    course.figure("a", 'Mlflow("changed")')  # something to build
+
+    result = course.run("build")
+    assert result.exit_code == 2, result.output
+    assert "build/manifest.json: the manifest was tampered with" in result.output
+    assert all(path.exists() for path in targets.values())
+
+    result = course.run("check")
+    assert result.exit_code == 2
+    assert "tampered with" in result.output and "course-assets build" not in result.output
+
+
+@pytest.mark.parametrize("entry", ["/etc/hostname", "build/../README.md", "chapters/ch.md"])
+def test_absolute_dotted_and_non_build_manifest_entries_are_refused(one_figure, entry):
+    manifest_path = one_figure.built("manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    manifest["chapters"]["ch"]["outputs"][entry] = "0" * 64
+    manifest_path.write_text(json.dumps(manifest))
+    result = one_figure.run("build")
+    assert result.exit_code == 2 and "tampered with" in result.output, result.output
+
+
+def test_a_build_folder_link_leading_out_of_the_course_is_not_written_through(one_figure,
+                                                                              tmp_path):
+    course = one_figure
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    chapters = course.built("chapters")
+    for built in chapters.iterdir():
+        built.unlink()
+    chapters.rmdir()
+    chapters.symlink_to(elsewhere, target_is_directory=True)
+    course.chapter("ch", 'Changed.\n{{ diagram("a") }}\n')
+
+    result = course.run("build", "--force")
+    assert result.exit_code != 0
+    assert "build/chapters: is a link to" in result.output and "outside the build" in result.output
+    assert list(elsewhere.iterdir()) == []
+
+
+# -- 2. processes never outlive the build; a lock left behind is taken over -----------------------
+
+def group_members(group: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_killed_build_leaves_no_process_and_the_next_build_starts_at_once(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    for index in range(3):
+        course.write(f"diagrams/slow{index}.py", f'''
+            """Slow figure {index}."""
+            import time
+            from diagrams import Diagram, Node
+            time.sleep(4)
+            with Diagram("Slow {index}", show=False):
+                Node("x")
+        ''')
+    first = subprocess.Popen([sys.executable, "-m", "course_assets", "build", "--force", "-j", "2"],
+                             cwd=course.root, env=python_env(), start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)  # the workers are running the scripts now
+    first.send_signal(signal.SIGTERM)  # the main process only, as `kill PID` does
+    first.wait(timeout=30)
+
+    started = time.monotonic()
+    second = cli(course.root, "build", "-j", "2", timeout=45)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert time.monotonic() - started < 30
+    assert "taking the lock over" in second.stderr
+    assert f"PID {first.pid}" in second.stderr
+    deadline = time.monotonic() + 5
+    while group_members(first.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert group_members(first.pid) == []
+
+
+def test_a_script_that_leaves_a_child_running_builds_and_the_child_is_killed(course, tmp_path):
+    course.write("pyproject.toml", SVG_ONLY)
+    pid_file = tmp_path / "grandchild.pid"
+    course.write("diagrams/forks.py", f'''
+        """Leaves a child process running."""
+        import os, time
+        from diagrams import Diagram, Node
+        child = os.fork()
+        if child == 0:
+            time.sleep(60)
+            os._exit(0)
+        open({str(pid_file)!r}, "w").write(str(child))
+        with Diagram("Forks", show=False):
+            Node("x")
+    ''')
+    started = time.monotonic()
+    result = course.run("build", "--timeout", "20")
+    assert result.exit_code == 0, result.output
+    assert "did not finish in time" not in result.output
+    assert time.monotonic() - started < 15
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the script's child process is still running")
+
+
+# -- 3. gradients keep their colours -------------------------------------------------------------
+
+def colour_counts(png: bytes) -> tuple[int, int]:
+    """Return how many pixels of a screenshot are orange-ish, and how many are near black."""
+    import io
+
+    from PIL import Image
+
+    data = Image.open(io.BytesIO(png)).convert("RGB").tobytes()
+    orange = black = 0
+    for red, green, blue in zip(data[0::3], data[1::3], data[2::3]):
+        if red > 200 and 100 < green < 210 and blue < 120:
+            orange += 1
+        elif red + green + blue < 60:
+            black += 1
+    return orange, black
+
+
+@pytest.mark.browser
+def test_gradient_fills_render_in_colour_not_black(course, page):
+    course.write("pyproject.toml", SVG_ONLY)
+    course.figure("gradient", '''
+        with Cluster("group", graph_attr={"bgcolor": "lightyellow:orange", "style": "filled"}):
+            Node("step", shape="box", style="filled", fillcolor="white:orange",
+                 width="3", height="2")
+    ''')
+    assert course.run("build").exit_code == 0
+    svg = course.built("diagrams/gradient.svg")
+    shown = course.root / "page.html"
+    shown.write_text(f"<!doctype html><body style='margin:0;background:#fff'>"
+                     f"<img id='figure' src='{svg.as_uri()}'></body>")
+    page.goto(shown.as_uri())
+    orange, black = colour_counts(page.screenshot())
+    assert orange > 2000 and black < 2000, (orange, black)
+    assert "style=" not in svg.read_text()  # kept as attributes with checked values
+
+
+# -- 10. smaller leaks ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["g", "graph", "node"])
+def test_every_id_of_a_figure_is_prefixed_whatever_its_name(course, name):
+    course.write("pyproject.toml", SVG_ONLY)
+    course.figure(name, 'Node("a") >> Node("b", style="filled", fillcolor="white:blue")')
+    assert course.run("build").exit_code == 0
+    ids = [e.get("id") for e in parse(course.built(f"diagrams/{name}.svg")).iter() if e.get("id")]
+    assert ids and all(i.startswith(f"{name}-") for i in ids), ids
