@@ -221,3 +221,65 @@ def test_every_id_of_a_figure_is_prefixed_whatever_its_name(course, name):
     assert course.run("build").exit_code == 0
     ids = [e.get("id") for e in parse(course.built(f"diagrams/{name}.svg")).iter() if e.get("id")]
     assert ids and all(i.startswith(f"{name}-") for i in ids), ids
+
+
+# -- 4. a rename plus an error does not leave the gallery unowned --------------------------------
+
+def test_renaming_a_figure_into_an_error_then_fixing_it_builds_without_a_false_hand_edit(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    script = course.figure("a")
+    assert course.run("build").exit_code == 0
+    code = script.read_text()
+    script.unlink()
+    broken = code.replace("with Diagram", 'raise ValueError("half-way")\nwith Diagram')
+    renamed = course.write("diagrams/b.py", broken)
+    assert course.run("build").exit_code == 1
+
+    renamed.write_text(code)
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert "changed by hand" not in result.output
+    assert course.built("diagrams/README.md").is_file()
+    check = course.run("check")
+    assert check.exit_code == 0 and "build/ is up to date" in check.output, check.output
+
+
+# -- 5. decks and the preview do not navigate away -----------------------------------------------
+
+def navigating_chapter(port: int, figure: str) -> str:
+    return (f'# Chapter\n\n<meta http-equiv="refresh" content="1;url=http://127.0.0.1:{port}/x">\n\n'
+            f'<base href="http://127.0.0.1:{port}/">\n\n'
+            f'<link rel="prefetch" href="http://127.0.0.1:{port}/y">\n\n'
+            f'Text <meta http-equiv="refresh" content="0;url=http://127.0.0.1:{port}/z"> and '
+            f'[a link](other.md).\n\n{{{{ diagram("{figure}") }}}}\n')
+
+
+@pytest.mark.browser
+def test_a_deck_opened_from_a_file_does_not_navigate(course, page):
+    course.write("pyproject.toml", SVG_ONLY)
+    course.figure("a")
+    course.chapter("ch", navigating_chapter(9, "a"))
+    assert course.run("build").exit_code == 0
+    deck = course.built("slides/ch.html")
+    html = deck.read_text()
+    assert "refresh" not in html and "<base" not in html and "prefetch" not in html
+    page.goto(deck.as_uri())
+    time.sleep(2.5)
+    assert page.url.split("#")[0] == deck.as_uri()
+
+
+def test_preview_pages_drop_what_navigates(course):
+    import urllib.request
+
+    from conftest import running_preview
+
+    with running_preview(course, 'Mlflow("a")', navigating_chapter(9, "pipeline")) as server:
+        deadline = time.monotonic() + 60
+        while not (course.root / "build/chapters/intro.md").exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{server.port}/chapters/intro.html"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            html = response.read().decode()
+    assert "Text " in html
+    assert "refresh" not in html and "<base" not in html and "prefetch" not in html
