@@ -19,13 +19,9 @@ from svgtools import parse
 SVG_ONLY = '[tool.course-assets]\nformats = ["svg"]\n'
 
 
-def python_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-
-
 def cli(root: Path, *args: str, timeout: float = 120, **popen) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "course_assets", *args], cwd=root,
-                          capture_output=True, text=True, timeout=timeout, env=python_env(),
+                          capture_output=True, text=True, timeout=timeout,
                           **popen)
 
 
@@ -125,7 +121,7 @@ def test_a_killed_build_leaves_no_process_and_the_next_build_starts_at_once(cour
                 Node("x")
         ''')
     first = subprocess.Popen([sys.executable, "-m", "course_assets", "build", "--force", "-j", "2"],
-                             cwd=course.root, env=python_env(), start_new_session=True,
+                             cwd=course.root, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.5)  # the workers are running the scripts now
     first.send_signal(signal.SIGTERM)  # the main process only, as `kill PID` does
@@ -283,3 +279,110 @@ def test_preview_pages_drop_what_navigates(course):
             html = response.read().decode()
     assert "Text " in html
     assert "refresh" not in html and "<base" not in html and "prefetch" not in html
+
+
+# -- 7. a chapter cannot hang build, watch or serve ----------------------------------------------
+
+ENDLESS = ("# Endless\n\n{% for i in range(99999) %}{% for j in range(99999) %}{{ '' }}"
+           "{% endfor %}{% endfor %}\n")
+
+
+def test_a_chapter_that_never_ends_is_stopped_and_reported_at_the_chapter(course):
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg"]\ntimeout = 2\n')
+    course.figure("a")
+    course.chapter("endless", ENDLESS)
+    course.chapter("fine", '{{ diagram("a") }}\n')
+    started = time.monotonic()
+    result = cli(course.root, "build", timeout=60)
+    assert result.returncode == 1
+    assert "chapters/endless.md: stopped after 2 s" in result.stderr, result.stderr
+    assert time.monotonic() - started < 30
+    assert course.built("chapters/fine.md").is_file()
+
+
+def test_the_preview_server_does_not_hang_on_a_chapter_that_never_ends(course):
+    import threading
+
+    from conftest import running_preview
+
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg"]\ntimeout = 2\n')
+    found: list[str] = []
+
+    def serve() -> None:
+        with running_preview(course, 'Mlflow("a")', ENDLESS) as server:
+            found.extend(p.message for p in server.state.errors)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the preview server hung on the chapter"
+    assert any(message.startswith("stopped after 2 s") for message in found), found
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{{ "x" * 999999999 }}\n', "makes a value larger than a chapter may be"),
+    ("{% for i in range(99999) %}{{ 'y' * 9999 }}{% endfor %}\n", "the chapter grew past"),
+])
+def test_a_chapter_too_large_to_build_is_an_error_not_a_crash(course, text, message):
+    course.write("pyproject.toml", SVG_ONLY)
+    course.chapter("huge", text)
+    result = course.run("build")
+    assert result.exit_code == 1 and "chapters/huge.md:" in result.output, result.output
+    assert message in result.output
+
+
+# -- 9 and 10: chapters and sources say what is wrong, at the file -------------------------------
+
+def test_jinja_like_text_in_a_code_block_suggests_raw(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    course.chapter("ci", "# CI\n\n```yaml\nsha: ${{ github.sha }}\n```\n")
+    result = course.run("build")
+    assert result.exit_code == 1
+    assert "chapters/ci.md:4: undefined variable" in result.output
+    assert "{% raw %}" in result.output
+
+
+def test_diagram_without_a_call_is_an_error_not_a_memory_address(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    course.figure("a")
+    course.chapter("ch", "# Ch\n\n{{ diagram }}\n")
+    result = course.run("build")
+    assert result.exit_code == 1
+    assert 'chapters/ch.md:3: {{ diagram }} shows a function instead of calling it' in \
+        result.output, result.output
+    assert not course.built("chapters/ch.md").exists()
+
+
+def test_a_chapter_linking_to_a_file_outside_the_course_is_refused(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    (course.root / "chapters/passwd.md").symlink_to("/etc/passwd")
+    result = course.run("build")
+    assert result.exit_code == 1
+    assert "chapters/passwd.md: is a link to /etc/passwd, outside the course" in result.output
+    built = list((course.root / "build").rglob("*passwd*"))
+    assert built == []
+
+
+def test_a_dangling_script_link_is_named_as_the_script(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    (course.root / "diagrams/gone.py").symlink_to("nothing.py")
+    result = course.run("build")
+    assert result.exit_code == 1
+    assert "diagrams/gone.py: is a link to nothing.py, which does not exist" in result.output
+    assert "capture.py" not in result.output and "nothing.py:" not in result.output
+
+
+def test_a_script_name_starting_with_a_dash_says_what_is_wrong(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    course.write("diagrams/-leading.py", '"""Leading dash."""\n')
+    result = course.run("build")
+    assert result.exit_code == 1
+    assert ("diagrams/-leading.py: a figure script's name must start with a letter or a digit, "
+            "and '-leading.py' starts with '-'") in result.output
+
+
+def test_a_deeply_nested_manifest_is_a_damaged_manifest(one_figure):
+    one_figure.built("manifest.json").write_text("[" * 100000 + "]" * 100000)
+    result = one_figure.run("build")
+    assert result.exit_code == 2
+    assert "build/manifest.json: the manifest is damaged (nested too deeply)" in result.output

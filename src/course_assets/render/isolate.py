@@ -24,6 +24,10 @@ _OK, _FAILED = b"ok", b"failed"
 _POLL = 0.05
 
 
+class TimedOut(FigureError):
+    """The author's code did not finish in time, and was killed."""
+
+
 def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
     """Return `job()` and what it printed, run in a forked child; raise FigureError on failure.
 
@@ -142,7 +146,7 @@ def _read_output(path: str) -> str:
 
 def _death_error(status: int | None, timeout: float, output: str) -> FigureError:
     if status is None:
-        error = FigureError(f"stopped after {timeout:g} s: the script did not finish in time "
+        error = TimedOut(f"stopped after {timeout:g} s: the script did not finish in time "
                             "(raise the limit with --timeout or `timeout` in [tool.course-assets])")
     elif os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
