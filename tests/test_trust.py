@@ -386,3 +386,45 @@ def test_a_deeply_nested_manifest_is_a_damaged_manifest(one_figure):
     result = one_figure.run("build")
     assert result.exit_code == 2
     assert "build/manifest.json: the manifest is damaged (nested too deeply)" in result.output
+
+
+# -- 6. what migrate keeps survives the chapter template -----------------------------------------
+
+KEPT_BLOCK = "```mermaid\nflowchart LR\n  A{{Decide}} --> B\n  click A callback\n```"
+KEPT_IMAGE = "![chart of {{x}}](https://example.com/chart.png)"
+
+
+def test_blocks_and_images_migrate_keeps_build_unchanged(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    original = f"# Ch\n\nBefore.\n\n{KEPT_BLOCK}\n\nSee {KEPT_IMAGE} here.\n"
+    chapter = course.chapter("ch", original)
+    result = course.run("migrate", "chapters", "--write")
+    assert result.exit_code == 0, result.output
+    migrated = chapter.read_text()
+
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert course.built("chapters/ch.md").read_text() == original
+    assert course.run("migrate", "chapters", "--write").exit_code == 0
+    assert chapter.read_text() == migrated  # a second run changes nothing
+
+
+# -- 8. migrate writes scripts that compile, however deep the groups ------------------------------
+
+def test_a_flowchart_with_twenty_nested_subgraphs_migrates_to_a_script_that_builds(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    depth = 20
+    lines = ["flowchart TB"]
+    lines += [f"{'  ' * i}subgraph level{i}" for i in range(depth)]
+    lines += [f"{'  ' * depth}A[Deepest] --> B[Next]"]
+    lines += [f"{'  ' * i}end" for i in reversed(range(depth))]
+    course.chapter("deep", "# Deep\n\n```mermaid\n" + "\n".join(lines) + "\n```\n")
+    result = course.run("migrate", "chapters", "--write")
+    assert result.exit_code == 0, result.output
+    scripts = [p for p in (course.root / "diagrams").glob("*.py")]
+    assert len(scripts) == 1, result.output
+    compile(scripts[0].read_text(), str(scripts[0]), "exec")
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    svg = course.built(f"diagrams/{scripts[0].stem}.svg").read_text()
+    assert "level19" in svg and "Deepest" in svg
