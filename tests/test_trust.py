@@ -428,3 +428,72 @@ def test_a_flowchart_with_twenty_nested_subgraphs_migrates_to_a_script_that_buil
     assert result.exit_code == 0, result.output
     svg = course.built(f"diagrams/{scripts[0].stem}.svg").read_text()
     assert "level19" in svg and "Deepest" in svg
+
+
+# -- 9. figures too large: the figure's error, at its line, with what to do -----------------------
+
+def test_an_icon_too_large_is_the_figures_error_at_its_line(course):
+    from PIL import Image
+
+    (course.root / "icons").mkdir()
+    Image.new("L", (20000, 20000)).save(course.root / "icons/bomb.png", optimize=True)
+    course.write("diagrams/bomb.py", '''
+        """A decompression bomb as an icon."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("Bomb", show=False):
+            Custom("bomb", "icons/bomb.png")
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 1
+    assert ("diagrams/bomb.py:5: icon file icons/bomb.png is 20,000 x 20,000 pixels" in
+            result.output), result.output
+    assert "scale it down" in result.output and "worker" not in result.output
+
+
+def test_an_svg_icon_is_refused_without_internals(course):
+    (course.root / "icons").mkdir()
+    (course.root / "icons/logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    course.write("diagrams/logo.py", '''
+        """An SVG icon."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("Logo", show=False):
+            Custom("logo", "icons/logo.svg")
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 1
+    assert "diagrams/logo.py:5: icon file icons/logo.svg is an SVG file" in result.output
+    assert "rsvg-convert" in result.output and "BytesIO" not in result.output
+
+
+def test_a_label_too_long_for_graphviz_is_reported_without_dot_line_numbers(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    course.write("diagrams/label.py", '''
+        """A very long label."""
+        from diagrams import Diagram, Node
+        with Diagram("Label", show=False):
+            Node("x" * 100000)
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 1
+    assert ("diagrams/label.py:3: a label or attribute value of 100,000 characters" in
+            result.output), result.output
+    assert "in line" not in result.output and "<stdin>" not in result.output
+
+
+def test_a_figure_too_large_to_paint_in_time_is_its_error_with_a_hint(course):
+    course.write("diagrams/huge.py", '''
+        """Thousands of nodes."""
+        from diagrams import Diagram, Node
+        with Diagram("Huge", show=False):
+            previous = Node("n0")
+            for index in range(1, 3000):
+                current = Node(f"n{index}")
+                previous >> current
+                previous = current
+    ''')
+    result = course.run("build", "--timeout", "3")
+    assert result.exit_code == 1
+    assert "diagrams/huge.py:3: " in result.output, result.output
+    assert "split into smaller ones" in result.output and "worker" not in result.output

@@ -17,6 +17,7 @@ import diagrams
 from diagrams.custom import Custom
 
 from course_assets.errors import FigureError
+from course_assets.render import limits
 
 # The padding the diagrams library puts around every figure (two inches), which we tighten.
 LIBRARY_PADDING = diagrams.Diagram._default_graph_attrs["pad"]
@@ -35,6 +36,7 @@ class CapturedFigure:
     helpers: tuple[Path, ...]
     # Icons the graph shows in place of the script's own, each with the icon it stands for.
     icon_copies: tuple[tuple[Path, Path], ...] = ()
+    line: int | None = None  # of the `with Diagram(...)`, where a problem with the whole is told
 
 
 @dataclass
@@ -135,6 +137,7 @@ def _single_figure(recorder: _Recorder, script: Path, namespace: dict, helpers: 
         dot_source=diagram.dot.source,
         helpers=helpers,
         icon_copies=tuple(sorted(recorder.icon_copies.items())),
+        line=recorder.diagrams_entered[0][1] if recorder.diagrams_entered else None,
     )
 
 
@@ -196,6 +199,11 @@ def _checked(load_icon):
         given = load_icon(self)
         icon = _resolve_icon(given)
         if _recorder is not None and LIBRARY_ICONS not in icon.resolve().parents:
+            if icon.resolve() not in _recorder.own_icons:
+                # Checked here, at the author's line: later only the worker would fail.
+                problem = limits.icon_problem(icon, given)
+                if problem is not None:
+                    raise FigureError(problem, _recorder.script, _caller_line(_recorder.script))
             _recorder.own_icons.add(icon.resolve())
         if _recorder is not None and _recorder.icon_filter is not None:
             original, icon = icon, _recorder.icon_filter(icon)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,13 +90,17 @@ def render_figure(task: FigureTask) -> FigureOutcome:
                     if variant.png is not None:
                         # Graphviz painted it meanwhile; collect it at twice the SVG's size.
                         width, height = raster.svg_size(variant.svg)
-                        files[f"{variant.stem}.png"] = variant.png.result(
-                            (width * raster.SCALE, height * raster.SCALE))
+                        with located_at(task.script, variant.captured.line):
+                            files[f"{variant.stem}.png"] = _png(variant.png, (
+                                width * raster.SCALE, height * raster.SCALE))
             finally:
                 for variant in variants:
                     if variant.png is not None:
                         variant.png.cancel()
-    except FigureError as exc:
+    except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
+        if not isinstance(exc, FigureError):
+            line = variants[0].captured.line if variants else None
+            exc = FigureError(f"{type(exc).__name__}: {exc}; {TOO_LARGE}", task.script, line)
         located = exc.problem()
         if located.path is None:
             located = Problem(task.script, None, located.message)
@@ -117,7 +123,7 @@ def render_figure(task: FigureTask) -> FigureOutcome:
 def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
                     scratch: Path) -> Variant:
     """Capture the script in `theme`, render its SVG, and start painting its PNG."""
-    from course_assets.render import capture, icons, isolate, raster, svg
+    from course_assets.render import capture, icons, isolate, limits, raster, svg
     from course_assets.render import graphviz as dot
     from course_assets.render.theme import LIGHT, applied, paint_tiles
 
@@ -134,22 +140,48 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
             exc.args = (exc.message,)
         raise
     stem = task.name if theme == LIGHT else f"{task.name}.{theme}"
-    paint_tiles(captured.icon_copies)
+    too_long = limits.long_string_problem(captured.dot_source)
+    if too_long is not None:
+        raise FigureError(too_long, task.script, captured.line)
+    with located_at(task.script, captured.line):
+        paint_tiles(captured.icon_copies)
     # Graphviz paints the PNG in its own process while this one goes on.
     png = (raster.PendingPng(captured.dot_source, task.timeout, scratch)
            if "png" in task.formats else None)
     try:
-        rendered = dot.render_svg(captured.dot_source, task.timeout)
-        # Its own id prefix, so the light and dark SVG can sit inlined on one page.
-        data = svg.postprocess(
-            rendered.svg, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
-            title=captured.title, description=captured.description, load_icon=icons.load_icon,
-        )
+        with located_at(task.script, captured.line):
+            rendered = dot.render_svg(captured.dot_source, task.timeout)
+            # Its own id prefix, so the light and dark SVG can sit inlined on one page.
+            data = svg.postprocess(
+                rendered.svg, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
+                title=captured.title, description=captured.description,
+                load_icon=icons.load_icon,
+            )
     except BaseException:
         if png is not None:
             png.cancel()
         raise
     return Variant(stem, data, captured, rendered.warnings, output, png)
+
+
+TOO_LARGE = ("a figure this large is better split into smaller ones (or leave \"png\" out of "
+             "`formats`, or raise `timeout`, in [tool.course-assets])")
+
+
+@contextlib.contextmanager
+def located_at(script: Path, line: int | None) -> Iterator[None]:
+    """Report any failure inside as the figure's error, at its Diagram's line, with a hint."""
+    try:
+        yield
+    except FigureError as exc:
+        if exc.path is None:
+            exc.path, exc.line = script, line
+            if "took longer than" in exc.message:  # Graphviz's time is up: most likely, its size
+                exc.message = f"{exc.message}; {TOO_LARGE}"
+                exc.args = (exc.message,)
+        raise
+    except Exception as exc:  # noqa: BLE001 - Graphviz or Pillow giving up on this figure
+        raise FigureError(f"{type(exc).__name__}: {exc}; {TOO_LARGE}", script, line) from None
 
 
 def _prepare_worker(course_root: Path) -> None:
@@ -158,6 +190,17 @@ def _prepare_worker(course_root: Path) -> None:
     from course_assets.render import capture
 
     capture.check_library(course_root)
+
+
+def _png(pending: PendingPng, size: tuple[float, float]) -> bytes:
+    """Collect a painted PNG; a PNG Graphviz could not paint gets the hint what to do."""
+    try:
+        return pending.result(size)
+    except FigureError as exc:
+        if TOO_LARGE not in exc.message:
+            exc.message = f"{exc.message}; {TOO_LARGE}"
+            exc.args = (exc.message,)
+        raise
 
 
 def warning_problems(outcome: FigureOutcome, script: Path) -> list[Problem]:
