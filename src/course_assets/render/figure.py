@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from course_assets.errors import FigureError, Problem, Severity
+from course_assets.render import limits
 
 if TYPE_CHECKING:
     from course_assets.render.capture import CapturedFigure
@@ -90,9 +89,9 @@ def render_figure(task: FigureTask) -> FigureOutcome:
                     if variant.png is not None:
                         # Graphviz painted it meanwhile; collect it at twice the SVG's size.
                         width, height = raster.svg_size(variant.svg)
-                        with located_at(task.script, variant.captured.line):
-                            files[f"{variant.stem}.png"] = _png(variant.png, (
-                                width * raster.SCALE, height * raster.SCALE))
+                        with limits.located_at(task.script, variant.captured.line):
+                            files[f"{variant.stem}.png"] = variant.png.result(
+                                (width * raster.SCALE, height * raster.SCALE))
             finally:
                 for variant in variants:
                     if variant.png is not None:
@@ -100,7 +99,7 @@ def render_figure(task: FigureTask) -> FigureOutcome:
     except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
         if not isinstance(exc, FigureError):
             line = variants[0].captured.line if variants else None
-            exc = FigureError(f"{type(exc).__name__}: {exc}; {TOO_LARGE}", task.script, line)
+            exc = limits.figure_error(exc, task.script, line)
         located = exc.problem()
         if located.path is None:
             located = Problem(task.script, None, located.message)
@@ -123,7 +122,7 @@ def render_figure(task: FigureTask) -> FigureOutcome:
 def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
                     scratch: Path) -> Variant:
     """Capture the script in `theme`, render its SVG, and start painting its PNG."""
-    from course_assets.render import capture, icons, isolate, limits, raster, svg
+    from course_assets.render import capture, icons, isolate, raster, svg
     from course_assets.render import graphviz as dot
     from course_assets.render.theme import LIGHT, applied, paint_tiles
 
@@ -143,13 +142,13 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
     too_long = limits.long_string_problem(captured.dot_source)
     if too_long is not None:
         raise FigureError(too_long, task.script, captured.line)
-    with located_at(task.script, captured.line):
+    with limits.located_at(task.script, captured.line):
         paint_tiles(captured.icon_copies)
     # Graphviz paints the PNG in its own process while this one goes on.
     png = (raster.PendingPng(captured.dot_source, task.timeout, scratch)
            if "png" in task.formats else None)
     try:
-        with located_at(task.script, captured.line):
+        with limits.located_at(task.script, captured.line):
             rendered = dot.render_svg(captured.dot_source, task.timeout)
             # Its own id prefix, so the light and dark SVG can sit inlined on one page.
             data = svg.postprocess(
@@ -164,43 +163,12 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
     return Variant(stem, data, captured, rendered.warnings, output, png)
 
 
-TOO_LARGE = ("a figure this large is better split into smaller ones (or leave \"png\" out of "
-             "`formats`, or raise `timeout`, in [tool.course-assets])")
-
-
-@contextlib.contextmanager
-def located_at(script: Path, line: int | None) -> Iterator[None]:
-    """Report any failure inside as the figure's error, at its Diagram's line, with a hint."""
-    try:
-        yield
-    except FigureError as exc:
-        if exc.path is None:
-            exc.path, exc.line = script, line
-            if "took longer than" in exc.message:  # Graphviz's time is up: most likely, its size
-                exc.message = f"{exc.message}; {TOO_LARGE}"
-                exc.args = (exc.message,)
-        raise
-    except Exception as exc:  # noqa: BLE001 - Graphviz or Pillow giving up on this figure
-        raise FigureError(f"{type(exc).__name__}: {exc}; {TOO_LARGE}", script, line) from None
-
-
 def _prepare_worker(course_root: Path) -> None:
     # The diagrams library is imported once per worker (here, on its first figure), not once
     # per figure.
     from course_assets.render import capture
 
     capture.check_library(course_root)
-
-
-def _png(pending: PendingPng, size: tuple[float, float]) -> bytes:
-    """Collect a painted PNG; a PNG Graphviz could not paint gets the hint what to do."""
-    try:
-        return pending.result(size)
-    except FigureError as exc:
-        if TOO_LARGE not in exc.message:
-            exc.message = f"{exc.message}; {TOO_LARGE}"
-            exc.args = (exc.message,)
-        raise
 
 
 def warning_problems(outcome: FigureOutcome, script: Path) -> list[Problem]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
+from collections.abc import Iterator
 from pathlib import Path
+
+from course_assets.errors import FigureError
 
 # An icon is drawn a few hundred pixels wide: one of more pixels than this is a mistake (or a
 # decompression bomb), and would take the build's memory.
@@ -61,3 +65,32 @@ def long_string_problem(dot_source: str) -> str | None:
                     f"{start!r}...) is longer than Graphviz accepts ({MAX_DOT_STRING:,}); "
                     "shorten it")
     return None
+
+
+TOO_LARGE = ("a figure this large is better split into smaller ones (or leave \"png\" out of "
+             "`formats`, or raise `timeout`, in [tool.course-assets])")
+
+
+def figure_error(exc: BaseException, script: Path, line: int | None) -> FigureError:
+    """Return an unexpected failure (Pillow, memory) as the figure's error, with what to do."""
+    return FigureError(f"{type(exc).__name__}: {exc}; {TOO_LARGE}", script, line)
+
+
+@contextlib.contextmanager
+def located_at(script: Path, line: int | None) -> Iterator[None]:
+    """Report any failure inside as the figure's error at its Diagram's line, with a hint.
+
+    Graphviz running out of time or failing to paint a PNG is, most likely, the figure's size.
+    """
+    try:
+        yield
+    except FigureError as exc:
+        if exc.path is None:
+            exc.path, exc.line = script, line
+            if ("took longer than" in exc.message or "PNG" in exc.message) \
+                    and TOO_LARGE not in exc.message:
+                exc.message = f"{exc.message}; {TOO_LARGE}"
+                exc.args = (exc.message,)
+        raise
+    except Exception as exc:  # noqa: BLE001 - Graphviz or Pillow giving up on this figure
+        raise figure_error(exc, script, line) from None
