@@ -93,6 +93,22 @@ def test_a_build_folder_link_leading_out_of_the_course_is_not_written_through(on
     assert list(elsewhere.iterdir()) == []
 
 
+@pytest.mark.parametrize("machine_file", [".graphviz-version", ".gitignore"])
+def test_a_machine_file_that_is_a_link_out_of_the_course_is_not_written_through(one_figure,
+                                                                                tmp_path,
+                                                                                machine_file):
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me\n")
+    cached = one_figure.built(machine_file)
+    cached.unlink()
+    cached.symlink_to(outside)
+    one_figure.figure("a", 'Mlflow("changed")')
+    result = one_figure.run("build")
+    assert outside.read_text() == "keep me\n"
+    assert result.exit_code != 0
+    assert "is a link or a folder" in result.output, result.output
+
+
 # -- 2. processes never outlive the build; a lock left behind is taken over -----------------------
 
 def group_members(group: int) -> list[int]:

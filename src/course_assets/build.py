@@ -94,6 +94,8 @@ def local_environment(settings: Settings) -> dict[str, str]:
     """Return the versions of everything that shapes the output on this machine."""
     from course_assets.render.graphviz import cached_graphviz_version
 
+    # The cache is written outside the output folder's own writes: refuse a link in its place.
+    fsutil.OutputFolder(settings.layout).target(settings.layout.graphviz_cache)
     graphviz = cached_graphviz_version(settings.layout.graphviz_cache)
     return {**library_versions(), "graphviz": graphviz}
 
