@@ -145,9 +145,10 @@ def _read_output(path: str) -> str:
 
 
 def _death_error(status: int | None, timeout: float, output: str) -> FigureError:
+    error: FigureError
     if status is None:
         error = TimedOut(f"stopped after {timeout:g} s: the script did not finish in time "
-                            "(raise the limit with --timeout or `timeout` in [tool.course-assets])")
+                         "(raise the limit with --timeout or `timeout` in [tool.course-assets])")
     elif os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
         error = FigureError(f"the script's process crashed ({name}) before its Diagram was done")
