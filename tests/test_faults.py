@@ -212,7 +212,7 @@ def test_graph_that_dot_rejects_names_the_figure_and_graphvizs_message(two_figur
             Node("<<b>unclosed>")
     ''')
     result = two_figures.run("build")
-    assert "diagrams/bad.py: Graphviz rejected the graph: Error: mismatched tag" in result.output
+    assert "diagrams/bad.py:3: Graphviz rejected the graph: Error: mismatched tag" in result.output
     assert_rest_built_and_old_kept(two_figures, before, result)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -123,14 +122,15 @@ def build_course(settings: Settings, options: BuildOptions = BuildOptions(),
     started = time.perf_counter()
     say = report or (lambda message: None)
     layout = settings.layout
-    with fsutil.build_lock(settings.build_dir, on_wait=say):
-        fsutil.remove_stale_temporaries(settings.build_dir)
-        _ignore_machine_files(layout.gitignore)
+    folder = fsutil.OutputFolder(layout)  # the one way this build changes files
+    with folder.lock(say=say):
+        folder.remove_stale_temporaries()
+        _ignore_machine_files(folder)
         hashes = FileHashes(layout.hash_cache)
         try:
             result = _build_locked(settings, options, say, hashes)
         finally:
-            hashes.save()
+            hashes.save(folder.write)
     return replace(result, seconds=time.perf_counter() - started)
 
 
@@ -142,23 +142,20 @@ def rebuild_in_memory(settings: Settings, options: BuildOptions = BuildOptions()
     return replace(result, seconds=time.perf_counter() - started)
 
 
-def _ignore_machine_files(gitignore: Path) -> None:
+def _ignore_machine_files(folder: fsutil.OutputFolder) -> None:
     # The lock and the caches belong to this machine, not to the course.
     wanted = "".join(f"{name}\n" for name in MACHINE_FILES).encode()
-    if _read(gitignore) != wanted:
-        fsutil.atomic_write(gitignore, wanted)
+    if _read(folder.layout.gitignore) != wanted:
+        folder.write(folder.layout.gitignore, wanted)
         for name in RETIRED_MACHINE_FILES:
-            try:
-                os.unlink(gitignore.parent / name)
-            except FileNotFoundError:
-                pass
+            folder.remove(folder.layout.build_dir / name)
 
 
 def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
                   hashes: FileHashes, write: bool = True) -> BuildReport:
     sources = discover(settings)
     figures, chapters = sources.figures, sources.chapters
-    manifest = load_manifest(settings.layout.manifest)
+    manifest = load_manifest(settings.layout.manifest, settings.layout)
     environment = local_environment(settings)
     planner = Planner(settings, manifest, environment, hashes, options.force)
 
@@ -197,8 +194,8 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
     for made in derived.made:
         say(f"built {made}")
     files.update(derived.files)
-    orphans = orphaned_outputs(settings, manifest, set(figures) | sources.held_back,
-                               set(chapters) | sources.held_back)
+    # Outputs are expected of what the new manifest records (a gallery only with a figure).
+    orphans = orphaned_outputs(settings, manifest, set(new_figures), set(new_chapters))
     removable, kept = removable_orphans(settings, manifest, orphans, hashes)
     if only.names is not None:
         removable, kept = [], []  # a build of named figures leaves everything else alone
@@ -473,6 +470,7 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
 def _write(settings: Settings, old: Manifest, final: Manifest, files: dict[str, bytes],
            removable: list[str], hashes: FileHashes) -> list[str]:
     manifest_path = settings.layout.manifest
+    folder = fsutil.OutputFolder(settings.layout)
     changed = {path: data for path, data in files.items()
                if hashes.sha256(settings.root / path) != fsutil.sha256_bytes(data)}
     # What an interrupted build left and this one did not redo (a figure that fails now, say)
@@ -481,23 +479,20 @@ def _write(settings: Settings, old: Manifest, final: Manifest, files: dict[str, 
                 if path not in files and path not in removable}
     final = replace(final, pending=leftover)
     final_bytes = final.to_json()
+    for path in [*changed, *removable]:  # every target refused before anything is written
+        folder.target(settings.root / path)
     if not changed and not removable:
         if _read(manifest_path) != final_bytes:
-            fsutil.atomic_write(manifest_path, final_bytes)
+            folder.write(manifest_path, final_bytes)
         return []
     pending = {path: fsutil.sha256_bytes(data) for path, data in changed.items()}
-    fsutil.atomic_write(manifest_path, replace(old, pending={**old.pending, **pending}).to_json())
+    folder.write(manifest_path, replace(old, pending={**old.pending, **pending}).to_json())
     for path, data in sorted(changed.items()):
-        fsutil.atomic_write(settings.root / path, data)
+        folder.write(settings.root / path, data)
         hashes.remember(settings.root / path, pending[path])
     for path in removable:
-        try:
-            os.unlink(settings.root / path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise OutputError(f"{path}: cannot remove: {exc.strerror}") from None
-    fsutil.atomic_write(manifest_path, final_bytes)
+        folder.remove(settings.root / path)
+    folder.write(manifest_path, final_bytes)
     return sorted(changed)
 
 

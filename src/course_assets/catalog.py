@@ -27,7 +27,7 @@ class FigureEntry:
 def figure_catalog(settings: Settings) -> list[FigureEntry]:
     """Return every figure script, with what the last build learnt of it."""
     sources = discover(settings)
-    manifest = load_manifest(settings.layout.manifest)
+    manifest = load_manifest(settings.layout.manifest, settings.layout)
     entries = []
     for name, script in sorted(sources.figures.items()):
         record = manifest.figures.get(name)

@@ -61,7 +61,7 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
     With `rebuild`, also render everything in memory and report each file whose bytes differ.
     """
     sources = discover(settings)
-    manifest = load_manifest(settings.layout.manifest)
+    manifest = load_manifest(settings.layout.manifest, settings.layout)
     # Hash with the versions the build recorded: the answer is the same on every machine and
     # needs no Graphviz. No hash cache either: check reads every byte.
     planner = Planner(settings, manifest, manifest.environment, FileHashes())
@@ -72,8 +72,11 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
     for plan in chapter_plans:
         outputs += _output_problems(plan)
     outputs += _derived_problems(planner, manifest, sources)
-    for path in sorted(orphaned_outputs(settings, manifest, set(sources.figures) | sources.held_back,
-                                        set(sources.chapters) | sources.held_back)):
+    # As a build sees them: the figures and chapters it would still record.
+    recorded_figures = {n for n in manifest.figures if n in sources.figures or n in sources.held_back}
+    recorded_chapters = {n for n in manifest.chapters
+                         if n in sources.chapters or n in sources.held_back}
+    for path in sorted(orphaned_outputs(settings, manifest, recorded_figures, recorded_chapters)):
         if (settings.root / path).exists():
             outputs.append(Problem(Path(path), None,
                                    f"orphaned: its source is gone; {BUILD} to remove it"))

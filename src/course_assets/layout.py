@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 # Files the build keeps for this machine only (git ignores them through build/.gitignore).
 LOCK = ".lock"
@@ -59,6 +59,19 @@ class OutputLayout:
             return path.relative_to(self.root).as_posix()
         except ValueError:  # reached through a link or a relative path: compare real locations
             return path.resolve().relative_to(self.root.resolve()).as_posix()
+
+    def owns(self, path: str) -> bool:
+        """Say whether a course-relative path names a file inside the build folder.
+
+        Absolute paths, `..`, backslashes and the build folder itself are never ours.
+        """
+        if not path or "\\" in path or "\0" in path:
+            return False
+        pure = PurePosixPath(path)
+        if pure.is_absolute() or ".." in pure.parts or str(pure) != path.rstrip("/"):
+            return False
+        build = PurePosixPath(self.relative(self.build_dir))
+        return pure != build and build in pure.parents
 
     def absolute(self, path: str) -> Path:
         """Return the file on disk for a course-relative output path."""

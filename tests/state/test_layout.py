@@ -46,7 +46,7 @@ def test_settings_move_every_output(tmp_path: Path) -> None:
 
 def test_machine_files_sit_in_the_build_folder(tmp_path: Path) -> None:
     layout = OutputLayout(tmp_path, tmp_path / "build")
-    assert {layout.lock.name, layout.hash_cache.name, layout.graphviz_cache.name} == set(
+    assert {layout.lock.name, layout.hash_cache.name} == set(
         MACHINE_FILES)
     assert {layout.lock.parent, layout.hash_cache.parent, layout.gitignore.parent} == {
         tmp_path / "build"}

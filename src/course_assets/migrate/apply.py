@@ -151,7 +151,7 @@ def _plan_chapter(path: Path, root: Path, names: _Names, style: str | None) -> _
     replacements: list[tuple[int, int, str]] = []
     headings = chapter_headings(chapter.text)
     for analysis in analyses:
-        report, replacement = _finish(analysis, shown, names,
+        report, replacement = _finish(analysis, shown, names, chapter.text,
                                       headings.above(analysis.image.line), style)
         reports_list.append(report)
         if replacement is not None:
@@ -222,11 +222,13 @@ def _held_back(analysis: _Analysis) -> ImageReport:
                            "link; fix or remove it, then run migrate again")
 
 
-def _finish(analysis: _Analysis, shown: str, names: _Names, heading: str = "",
+def _finish(analysis: _Analysis, shown: str, names: _Names, text: str, heading: str = "",
             style: str | None = None) -> tuple[ImageReport, tuple[int, int, str] | None]:
     """Name the script or saved source of an analysed image, and the chapter edit it needs."""
-    if analysis.outcome in (Outcome.ERROR, Outcome.UNDECODABLE):
+    if analysis.outcome is Outcome.ERROR:
         return analysis.report(analysis.outcome, analysis.message), None
+    if analysis.outcome is Outcome.UNDECODABLE:
+        return analysis.report(analysis.outcome, analysis.message), _kept_as_is(analysis, text)
     image, language = analysis.image, analysis.language or "text"
     alt = plain_alt(image.alt)
     if analysis.outcome is Outcome.SAVED or analysis.graph is None or image.span is None:
@@ -234,7 +236,7 @@ def _finish(analysis: _Analysis, shown: str, names: _Names, heading: str = "",
         slug, output = names.claim_saved(base, source_extension(language), analysis.source,
                                          key=("saved", language, analysis.source))
         return analysis.report(Outcome.SAVED, analysis.message, slug, output,
-                               names.is_new(output)), None
+                               names.is_new(output)), _kept_as_is(analysis, text)
     graph = analysis.graph
     # A title the source draws itself (a DOT graph label, Mermaid's title) stays the title;
     # else the image's alt text, else the heading of its section, never just its first node.
@@ -251,6 +253,31 @@ def _finish(analysis: _Analysis, shown: str, names: _Names, heading: str = "",
     replacement = (image.span[0], image.span[1], f'{{{{ diagram("{slug}") }}}}')
     return analysis.report(Outcome.CONVERTED, "", slug, output, names.is_new(output)), \
         replacement
+
+
+_JINJA_MARKS = ("{{", "{%", "{#")
+_RAW = {"fence": ("{% raw -%}\n", "\n{%- endraw %}")}
+_RAW_INLINE = ("{% raw %}", "{% endraw %}")
+
+
+def _kept_as_is(analysis: _Analysis, text: str) -> tuple[int, int, str] | None:
+    """Return the edit that keeps an image or block the chapter keeps out of Jinja's reach.
+
+    Chapters are Jinja templates: `A{{Decide}}` in a kept Mermaid block, or `{{x}}` in an alt
+    text, would be read as template code. Wrapped in {% raw %}, it builds as it was written
+    (around a block, the tags take their own lines and leave no blank ones behind).
+    """
+    span = analysis.image.span
+    if span is None:
+        return None
+    start, end = span
+    kept = text[start:end]
+    if not any(mark in kept for mark in _JINJA_MARKS) or "endraw" in kept:
+        return None
+    opening, closing = _RAW.get(analysis.image.kind, _RAW_INLINE)
+    if text[:start].endswith(opening) and text[end:].startswith(closing):
+        return None  # wrapped by an earlier run
+    return (start, end, opening + kept + closing)
 
 
 def _is_external(url: str) -> bool:

@@ -16,6 +16,9 @@ _Item = TypeVar("_Item", GraphNode, GraphEdge)
 
 TODO_MARKER = "TODO(migrate): improve this description."
 LINE_LIMIT = 99
+# Clusters nested deeper than this are entered without `with`: Python refuses more than 20
+# nested blocks, and the Diagram's `with` (and any the author adds later) count too.
+MAX_NESTED_WITH = 15
 _INDENT = "    "
 # Edge() gives every edge its own font settings, which would beat these if set diagram-wide.
 _EDGE_SHAREABLE = frozenset({"color", "penwidth", "style", "arrowhead", "arrowtail",
@@ -99,7 +102,7 @@ def generate_script(graph: Graph, *, title: str, description: str, origin: str,
 
 def _emit_members(cluster_id: str | None, graph: Graph, names: dict[str, str],
                   node_attrs: list[tuple[tuple[str, str], ...]], node_index: dict[str, int],
-                  indent: str, out: list[str]) -> None:
+                  indent: str, out: list[str], depth: int = 0) -> None:
     """Emit the nodes and clusters directly inside `cluster_id`, in order of appearance."""
     members: list[tuple[int, GraphNode | GraphCluster]] = []
     for node in graph.nodes:
@@ -126,8 +129,21 @@ def _emit_members(cluster_id: str | None, graph: Graph, names: dict[str, str],
                 graph_attr = {"label": member.label, **graph_attr}
             if graph_attr:
                 args.append(f"graph_attr={_dict(tuple(graph_attr.items()), indent + _INDENT)}")
-            out.append(f"{indent}with " + _call("Cluster", args, indent, prefix_len=5) + ":")
-            _emit_members(member.id, graph, names, node_attrs, node_index, indent + _INDENT, out)
+            if depth < MAX_NESTED_WITH:
+                out.append(f"{indent}with " + _call("Cluster", args, indent, prefix_len=5) + ":")
+                _emit_members(member.id, graph, names, node_attrs, node_index, indent + _INDENT,
+                              out, depth + 1)
+                continue
+            # Python compiles at most 20 nested blocks: deeper groups open and close by hand.
+            if depth == MAX_NESTED_WITH:
+                out.append(f"{indent}# Too deep for `with`: entered and left by hand.")
+            group = f"_group_{len(out)}"
+            out.append(f"{indent}{group} = " + _call("Cluster", args, indent,
+                                                     prefix_len=len(group) + 3))
+            out.append(f"{indent}{group}.__enter__()")
+            _emit_members(member.id, graph, names, node_attrs, node_index, indent, out,
+                          depth + 1)
+            out.append(f"{indent}{group}.__exit__(None, None, None)")
 
 
 def _first_position(cluster: GraphCluster, graph: Graph, node_index: dict[str, int]) -> int:

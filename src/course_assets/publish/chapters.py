@@ -8,18 +8,22 @@ import os
 import sys
 import re
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from course_assets.errors import ConfigError, Problem
+from course_assets.errors import ConfigError, FigureError, Problem
 from course_assets.state.sources import figure_template_path
 
 WIDTH = re.compile(r"[1-9][0-9]{0,4}(px|%)?")
 BOM = "\ufeff"
+# A chapter is text for people: one that grows past this is a loop gone wrong, not a chapter.
+MAX_CHAPTER_CHARS = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,18 +74,57 @@ def _located(error: ChapterError, line: int | None) -> ChapterError:
     return error
 
 
+class ChapterSandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, refusing also values too large to build (`"x" * 10**9`) and printing
+    a function instead of calling it (`{{ diagram }}`)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and _is_number(right) and _is_number(left) and abs(right) > 64 \
+                and abs(left) > 1:
+            raise ChapterError(f"{left!r} ** {right!r} is too large a number for a chapter")
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if isinstance(sequence, (str, list, tuple)) and _is_number(times) \
+                        and len(sequence) * times > MAX_CHAPTER_CHARS:
+                    raise ChapterError(
+                        f"'* {times:,}' makes a value larger than a chapter may be "
+                        f"({MAX_CHAPTER_CHARS:,} characters)")
+        return super().call_binop(context, operator, left, right)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _no_functions(value: object) -> object:
+    if callable(value) and not isinstance(value, (str, jinja2.Undefined)):
+        name = getattr(value, "__name__", "it")
+        raise ChapterError(f"{{{{ {name} }}}} shows a function instead of calling it: write "
+                           f"{{{{ {name}(\"name\") }}}}")
+    return value
+
+
 class ChapterRenderer:
-    """Render chapters against a fixed set of figures, with one sandboxed Jinja2 environment."""
+    """Render chapters against a fixed set of figures, with one sandboxed Jinja2 environment.
+
+    Each chapter renders in a child process that is stopped after `timeout` seconds, so that a
+    loop that never ends stops the chapter, not the build.
+    """
 
     def __init__(self, figures: dict[str, FigureRef], templates_dir: Path,
-                 unbuilt: set[str] = frozenset(), scripts_folder: str = "diagrams") -> None:
+                 unbuilt: set[str] = frozenset(), scripts_folder: str = "diagrams",
+                 timeout: float = 60.0) -> None:
         self._figures = figures
         self._unbuilt = unbuilt
         self._scripts_folder = scripts_folder
-        self._env = SandboxedEnvironment(
+        self._timeout = timeout
+        self._env = ChapterSandbox(
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,
+            finalize=_no_functions,
         )
         snippet_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=True,
                                            keep_trailing_newline=False)
@@ -123,12 +166,29 @@ class ChapterRenderer:
                 return self._placeholder(name)
             return self._figure_snippet(name, alt, width, output_path, used)
 
+        def job() -> RenderedChapter:
+            try:
+                text = _bounded(template.generate(diagram=diagram))
+            except Exception as exc:  # noqa: BLE001 - every template failure is the chapter's
+                line = _template_line(exc, filename)
+                return RenderedChapter(None, (), Problem(
+                    source_path, line, _describe(exc) + _literal_hint(exc, source, line)))
+            return RenderedChapter(text, tuple(dict.fromkeys(used)),
+                                   placeholders=tuple(placeholders))
+
+        from course_assets.render.isolate import TimedOut, run_isolated
+
         try:
-            text = template.render(diagram=diagram)
-        except Exception as exc:  # noqa: BLE001 - every template failure is the chapter's error
+            rendered, _ = run_isolated(job, self._timeout)
+        except TimedOut:
+            return RenderedChapter(None, (), Problem(source_path, None, (
+                f"stopped after {self._timeout:g} s: the chapter did not finish rendering; look "
+                "for a loop that never ends (or raise the limit: `timeout` in "
+                "[tool.course-assets])")))
+        except FigureError as exc:
             return RenderedChapter(None, (), Problem(
-                source_path, _template_line(exc, filename), _describe(exc)))
-        return RenderedChapter(text, tuple(dict.fromkeys(used)), placeholders=tuple(placeholders))
+                source_path, None, f"rendering the chapter failed: {exc.message}"))
+        return rendered
 
     def _placeholder(self, name: str) -> str:
         # Visible in the chapter, the preview and the decks, so a missing figure is never missed.
@@ -185,6 +245,30 @@ def _calling_line(filename: str, template: jinja2.Template) -> int | None:
     return None
 
 
+def _bounded(chunks: Iterator[str]) -> str:
+    """Join a template's output, stopping once it is larger than a chapter may be."""
+    parts, size = [], 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_CHAPTER_CHARS:
+            raise ChapterError(f"the chapter grew past {MAX_CHAPTER_CHARS:,} characters; look "
+                               "for a loop that repeats more than it should")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def _literal_hint(exc: BaseException, source: str, line: int | None) -> str:
+    """Suggest {% raw %} when the failing line shows Jinja-like text in code (`${{ x }}`)."""
+    if not isinstance(exc, (jinja2.UndefinedError, jinja2.TemplateSyntaxError)) or not line:
+        return ""
+    lines = source.splitlines()
+    text = lines[line - 1] if line <= len(lines) else ""
+    if not any(mark in text for mark in ("{{", "{%", "{#")) or "diagram(" in text:
+        return ""
+    return ("; to show this text as it is (in a code example, say), wrap it in "
+            "{% raw %}...{% endraw %}")
+
+
 def _template_line(exc: BaseException, filename: str) -> int | None:
     line = getattr(exc, "line", None) or getattr(exc, "lineno", None)
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
@@ -215,4 +299,5 @@ def renderer_for(settings, facts, unbuilt: set[str]) -> ChapterRenderer:
                                    settings.root / dark if dark is not None else None,
                                    settings.root / outline if outline is not None else None)
     return ChapterRenderer(refs, settings.templates_dir, unbuilt=unbuilt - set(refs),
-                           scripts_folder=settings.layout.relative(settings.diagrams_dir))
+                           scripts_folder=settings.layout.relative(settings.diagrams_dir),
+                           timeout=settings.timeout)

@@ -23,6 +23,14 @@ LOADING_ATTRIBUTES = {
     "object": ("data",), "script": ("src",), "link": ("href",), "input": ("src",),
 }
 
+# Elements that navigate the page away or load something by being there, with no script and no
+# click (<meta http-equiv="refresh">, <base href>, <link rel="prefetch">, frames, plugins): every
+# rewrite of a chapter's HTML (the decks, the preview) drops their tags.
+NAVIGATING_TAGS = frozenset({
+    "meta", "base", "link", "iframe", "frame", "frameset", "embed", "object", "applet",
+    "portal", "fencedframe",
+})
+
 
 @functools.cache
 def parser() -> MarkdownIt:
@@ -118,6 +126,8 @@ class _Rewriter(HTMLParser):
         self.out: list[str] = []
 
     def _tag(self, tag: str, attrs: Attributes, closing: str) -> None:
+        if tag in NAVIGATING_TAGS:
+            return
         kept = self._rewrite(tag, attrs)
         if kept is None:
             return
@@ -156,7 +166,10 @@ class _Rewriter(HTMLParser):
 
 
 def rewrite_html(fragment: str, rewrite: TagRewrite) -> str:
-    """Return an HTML fragment with each start tag's attributes passed through `rewrite`."""
+    """Return an HTML fragment with each start tag's attributes passed through `rewrite`.
+
+    Tags that navigate or load by themselves (NAVIGATING_TAGS) are dropped first.
+    """
     rewriter = _Rewriter(rewrite)
     rewriter.feed(fragment)
     rewriter.close()

@@ -17,7 +17,7 @@ import diagrams
 from diagrams.custom import Custom
 
 from course_assets.errors import FigureError
-from course_assets.render import downloads
+from course_assets.render import downloads, limits
 
 # The padding the diagrams library puts around every figure (two inches), which we tighten.
 LIBRARY_PADDING = diagrams.Diagram._default_graph_attrs["pad"]
@@ -45,6 +45,7 @@ class CapturedFigure:
     def node_lines(self) -> dict[str, int | None]:
         """Return the script line that made each node, by node id (for Graphviz's words)."""
         return {key[len("node:"):]: line for key, line in self.lines if key.startswith("node:")}
+    line: int | None = None  # of the `with Diagram(...)`, where a problem with the whole is told
 
 
 @dataclass
@@ -157,6 +158,7 @@ def _single_figure(recorder: _Recorder, script: Path, namespace: dict, helpers: 
         icon_copies=tuple(sorted(recorder.icon_copies.items())),
         fetches=downloads.fetches(),
         lines=tuple(sorted(lines.items())),
+        line=recorder.diagrams_entered[0][1] if recorder.diagrams_entered else None,
     )
 
 
@@ -239,6 +241,11 @@ def _checked(load_icon):
         icon = _resolve_icon(given)
         if (_recorder is not None and LIBRARY_ICONS not in icon.resolve().parents
                 and not downloads.is_created(icon)):
+            if icon.resolve() not in _recorder.own_icons:
+                # Checked here, at the author's line: later only the worker would fail.
+                problem = limits.icon_problem(icon, given)
+                if problem is not None:
+                    raise FigureError(problem, _recorder.script, _caller_line(_recorder.script))
             _recorder.own_icons.add(icon.resolve())
         if _recorder is not None and _recorder.icon_filter is not None:
             original, icon = icon, _recorder.icon_filter(icon)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from course_assets.errors import FigureError, Problem, Severity
+from course_assets.render import limits
 
 if TYPE_CHECKING:
     from course_assets.figlint import FigureReading
@@ -96,7 +97,10 @@ def render_figure(task: FigureTask) -> FigureOutcome:
                 if variant.png is not None:
                     files[f"{variant.stem}.png"] = variant.png
             findings, sizes, outline = _lint_outcome(task, variants)
-    except FigureError as exc:
+    except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
+        if not isinstance(exc, FigureError):
+            line = variants[0].captured.line if variants else None
+            exc = limits.figure_error(exc, task.script, line)
         located = exc.problem()
         if located.path is None:
             located = Problem(task.script, None, located.message)
@@ -150,9 +154,13 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
         with applied(theme):
             captured = capture.capture_script(task.script, task.course_root, task.padding,
                                               icon_filter=icon_filter)
+        too_long = limits.long_string_problem(captured.dot_source)
+        if too_long is not None:  # Graphviz would name a line of DOT the author never saw
+            raise FigureError(too_long, task.script, captured.line)
         # The script has ended; its graph is laid out here, so that a Graphviz crash or a
         # runaway layout ends this child and stays this figure's error.
-        paint_tiles(captured.icon_copies)
+        with limits.located_at(task.script, captured.line):
+            paint_tiles(captured.icon_copies)
         isolate.announce("graphviz")
         return captured, graphviz.draw(captured.dot_source, png_max_side,
                                        captured.node_lines())
@@ -165,15 +173,16 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
             exc.args = (exc.message,)
         raise
     stem = task.name if theme == LIGHT else f"{task.name}.{theme}"
-    # Its own id prefix, so the light and dark SVG can sit inlined on one page.
-    data = svg.postprocess(
-        drawing.svg, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
-        title=captured.title, description=captured.description, load_icon=icons.load_icon,
-    )
-    png = None
-    if drawing.png is not None and png_max_side is not None:
-        png = raster.normalized_png(drawing.png,
-                                    raster.png_size(raster.svg_size(data), png_max_side))
+    with limits.located_at(task.script, captured.line):
+        # Its own id prefix, so the light and dark SVG can sit inlined on one page.
+        data = svg.postprocess(
+            drawing.svg, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
+            title=captured.title, description=captured.description, load_icon=icons.load_icon,
+        )
+        png = None
+        if drawing.png is not None and png_max_side is not None:
+            png = raster.normalized_png(drawing.png,
+                                        raster.png_size(raster.svg_size(data), png_max_side))
     # The lint reads the same layout the SVG was drawn from.
     reading = read_figure(drawing.layout, data, dict(captured.lines), theme, captured.title,
                           captured.description)

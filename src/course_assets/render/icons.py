@@ -76,7 +76,9 @@ def _to_png(raw: bytes, path: Path) -> tuple[bytes, int, int]:
             out = io.BytesIO()
             image.save(out, format="PNG", optimize=False)
             return out.getvalue(), image.size[0], image.size[1]
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UnidentifiedImageError:
+        raise FigureError(f"icon file is not an image Pillow can read: {path}") from None
+    except (OSError, ValueError) as exc:
         raise FigureError(f"icon file is not an image Pillow can read: {path} ({exc})") from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import pickle
@@ -14,12 +15,19 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from course_assets.errors import FigureError
+from course_assets.render import processes
 
 T = TypeVar("T")
 
 _OK, _FAILED, _STAGE = b"ok", b"failed", b"stage:"
 # In the child: where `announce` writes (the pipe to the parent).
 _announce_to: int | None = None
+# How often to look whether a child that has not closed its pipe has exited, in seconds.
+_POLL = 0.05
+
+
+class TimedOut(FigureError):
+    """The author's code did not finish in time, and was killed."""
 
 
 def announce(stage: str) -> None:
@@ -40,11 +48,15 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
     with tempfile.TemporaryDirectory(prefix="course-assets-") as scratch:
         output_path = os.path.join(scratch, ".output")
         read_end, write_end = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # child
             os.close(read_end)
+            processes.die_with_parent(parent)
+            processes.lead_own_group()
             _run_child(job, write_end, scratch, output_path)
         os.close(write_end)
+        processes.put_in_own_group(pid)
         try:
             payload, status = _collect(pid, read_end, timeout)
         finally:
@@ -67,8 +79,8 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
 def _run_child(job: Callable[[], object], write_end: int, scratch: str,
                output_path: str) -> None:
     global _announce_to
-    code = 0
     _announce_to = write_end
+    code = 0
     try:
         # A crash is reported by its signal; a traceback dump would only clutter the terminal.
         faulthandler.disable()
@@ -97,24 +109,47 @@ def _run_child(job: Callable[[], object], write_end: int, scratch: str,
 
 
 def _collect(pid: int, read_end: int, timeout: float) -> tuple[bytes, int | None]:
-    """Read everything the child sends, then reap it; kill it when the time is up."""
+    """Read everything the child sends, then reap it; kill it when the time is up.
+
+    Whatever the child started and left running (its process group) is killed too. The
+    result is complete once the child has exited, even if one of those still holds the pipe.
+    """
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return b"".join(chunks), None  # what it announced says what it was doing
-        ready, _, _ = select.select([read_end], [], [], remaining)
-        if not ready:
-            continue
+    status: int | None = None
+    try:
+        while status is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return b"".join(chunks), None  # what it announced says what it was doing
+            ready, _, _ = select.select([read_end], [], [], min(remaining, _POLL))
+            if ready:
+                chunk = os.read(read_end, 1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                continue
+            exited, code = os.waitpid(pid, os.WNOHANG)
+            if exited:
+                status = code
+                chunks += _drain(read_end)
+    finally:
+        processes.kill_group(pid)
+        if status is None:
+            with contextlib.suppress(ChildProcessError):
+                _, status = os.waitpid(pid, 0)
+    return b"".join(chunks), status
+
+
+def _drain(read_end: int) -> list[bytes]:
+    """Return what is left in the pipe, without waiting for an end that may never come."""
+    chunks = []
+    while select.select([read_end], [], [], 0)[0]:
         chunk = os.read(read_end, 1 << 16)
         if not chunk:
             break
         chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    return b"".join(chunks), status
+    return chunks
 
 
 def _read_output(path: str) -> str:
@@ -127,11 +162,12 @@ def _read_output(path: str) -> str:
 
 def _death_error(status: int | None, timeout: float, output: str,
                  stage: str = "script") -> FigureError:
+    error: FigureError
     if stage == "graphviz":
         error = _graphviz_death(status, timeout)
     elif status is None:
-        error = FigureError(f"stopped after {timeout:g} s: the script did not finish in time "
-                            "(raise the limit with --timeout or `timeout` in [tool.course-assets])")
+        error = TimedOut(f"stopped after {timeout:g} s: the script did not finish in time "
+                         "(raise the limit with --timeout or `timeout` in [tool.course-assets])")
     elif os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
         error = FigureError(f"the script's process crashed ({name}) before its Diagram was done")
@@ -145,9 +181,9 @@ def _death_error(status: int | None, timeout: float, output: str,
 
 def _graphviz_death(status: int | None, timeout: float) -> FigureError:
     if status is None:
-        return FigureError(f"stopped after {timeout:g} s: Graphviz did not finish laying out and "
-                           "drawing the figure in time (simplify the graph, or raise the limit "
-                           "with --timeout or `timeout` in [tool.course-assets])")
+        return TimedOut(f"stopped after {timeout:g} s: Graphviz did not finish laying out and "
+                        "drawing the figure in time (simplify the graph, or raise the limit "
+                        "with --timeout or `timeout` in [tool.course-assets])")
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
         return FigureError(f"Graphviz crashed ({name}) while laying out the figure; the script "

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from course_assets.errors import Problem
 from course_assets.render.figure import FigureOutcome, FigureTask, render_figure
+from course_assets.render.processes import die_with_parent
 
 
 def render_all(tasks: Iterable[FigureTask], jobs: int, course_root: Path,
@@ -37,7 +39,9 @@ def _outcomes(tasks: list[FigureTask], workers: int, course_root: Path,
     # Always worker processes, even for one figure: this process never imports the diagrams
     # library, and gets on with `meanwhile` while they work.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    # Workers die with this process, even when it is killed and cannot shut the pool down.
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(render_figure, t): t for t in tasks}
         if meanwhile is not None:
             meanwhile()
@@ -47,5 +51,8 @@ def _outcomes(tasks: list[FigureTask], workers: int, course_root: Path,
                 yield future.result()
             except Exception as exc:  # noqa: BLE001 - a dead worker is one figure's error
                 yield FigureOutcome(task.name, problem=Problem(
-                    task.script, None, f"the build worker failed: {type(exc).__name__}: {exc}",
+                    task.script, None, f"the process rendering this figure died "
+                    f"({type(exc).__name__}: {exc}); a figure too large for this machine's "
+                    "memory does that: split it into smaller figures, or remove \"png\" from "
+                    "`formats` in [tool.course-assets]",
                 ))

@@ -32,6 +32,13 @@ TITLE = f"{{{SVG_NS}}}title"
 LOCAL_URL = re.compile(r"url\(#([A-Za-z0-9_.:-]+)\)")
 TRANSFORM = re.compile(r"(\s*(matrix|translate|scale|rotate|skewX|skewY)\([-0-9.eE,\s]*\)\s*)+")
 PT_TO_PX = 4 / 3
+# Properties Graphviz puts in `style` (gradient stops) or may, with the values each may take.
+COLOUR = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{1,30}")
+NUMBER = re.compile(r"([0-9]{1,6}(\.[0-9]{0,6})?|\.[0-9]{1,6})%?")
+PRESENTATION = {
+    "stop-color": COLOUR, "stop-opacity": NUMBER, "fill": COLOUR, "fill-opacity": NUMBER,
+    "stroke": COLOUR, "stroke-opacity": NUMBER, "stroke-width": NUMBER, "opacity": NUMBER,
+}
 
 IconLoader = Callable[[Path], Icon]
 
@@ -120,7 +127,7 @@ def _prefix_ids(root: ET.Element, prefix: str) -> None:
     renamed = {}
     for element in root.iter():
         value = element.get("id")
-        if value and not value.startswith(prefix):
+        if value and not value.startswith(f"{prefix}-"):
             renamed[value] = f"{prefix}-{value}"
             element.set("id", renamed[value])
     # Gradients are referenced as url(#id) from fill and stroke; those follow the new ids.
@@ -146,13 +153,28 @@ def sanitize(root: ET.Element) -> None:
                 if not _is_local_reference(element, value):
                     del element.attrib[attribute]
             elif local == "style":
-                del element.attrib[attribute]  # Graphviz writes none; CSS could load anything
+                # CSS could load anything: only plain colours and numbers Graphviz writes (a
+                # gradient's stop-color) stay, as presentation attributes.
+                del element.attrib[attribute]
+                element.attrib.update(presentation_attributes(value))
             # Only transforms and url(#fragment) may hold a call or an escape; anything else
             # that does (url(http:...), image-set(...), CSS escapes) is dropped.
             elif ("(" in value or "\\" in value) and not (
                 local == "transform" and TRANSFORM.fullmatch(value) or LOCAL_URL.fullmatch(value)
             ):
                 del element.attrib[attribute]
+
+
+def presentation_attributes(style: str) -> dict[str, str]:
+    """Return the properties of a `style` attribute that are on the allow-list, with safe values."""
+    kept = {}
+    for declaration in style.split(";"):
+        name, _, value = declaration.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        check = PRESENTATION.get(name)
+        if check is not None and check.fullmatch(value):
+            kept[name] = value
+    return kept
 
 
 def _is_embedded_image(element: ET.Element) -> bool:

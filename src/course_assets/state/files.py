@@ -7,12 +7,15 @@ import errno
 import hashlib
 import json
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from course_assets.errors import BuildLockedError, OutputError
+from course_assets.layout import LOCK, OutputLayout
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -66,11 +69,14 @@ class FileHashes:
             self.entries[str(path)] = [stat.st_size, stat.st_mtime_ns, stat.st_ino, digest]
             self.changed = True
 
-    def save(self) -> None:
-        """Write the cache back, if anything in it changed (a failure only costs speed)."""
+    def save(self, write: Callable[[Path, bytes], None] | None = None) -> None:
+        """Write the cache back with `write` (default: atomic_write), if anything in it changed.
+
+        A failure only costs speed.
+        """
         if self.cache is not None and self.changed:
             with contextlib.suppress(OSError, OutputError):
-                atomic_write(self.cache, json.dumps(self.entries, sort_keys=True).encode())
+                (write or atomic_write)(self.cache, json.dumps(self.entries, sort_keys=True).encode())
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -101,46 +107,217 @@ def _why(path: Path, exc: OSError) -> str:
     return f"{path}: cannot write: {exc.strerror or exc}"
 
 
-def remove_stale_temporaries(folder: Path) -> None:
-    """Delete temporary files a killed build may have left behind."""
-    if not folder.is_dir():
-        return
-    for leftover in folder.rglob(".*.tmp"):
+class OutputFolder:
+    """Write, replace and delete files of one course's build folder, and nothing else.
+
+    Every file a build changes goes through here: a regular file whose real location is inside
+    the build folder. A path outside it, or one reached through a link that leads out of it, is
+    refused before anything is written.
+    """
+
+    def __init__(self, layout: OutputLayout) -> None:
+        self.layout = layout
+
+    def target(self, path: Path) -> Path:
+        """Return `path` if the build may write or delete it; raise OutputError otherwise."""
+        build = self.layout.build_dir
+        root = self.layout.root.resolve()
+        real_build = build.resolve()
+        if real_build != root and root not in real_build.parents:
+            raise OutputError(f"{build}: the build folder is a link to {real_build}, outside "
+                              "the course; the build writes only inside the course: replace "
+                              "the link with a folder")
+        try:
+            inside = path.relative_to(build)
+        except ValueError:
+            raise OutputError(f"{path}: not inside the build folder {build}; the build writes "
+                              "and removes only its own files there") from None
+        if not inside.parts or ".." in inside.parts:
+            raise OutputError(f"{path}: not inside the build folder {build}; the build writes "
+                              "and removes only its own files there")
+        # The deepest folder that exists already must really be inside the build folder: a
+        # link in the way (build/chapters -> elsewhere) would carry the write out of it.
+        folder = path.parent
+        while not folder.exists() and folder != build:
+            folder = folder.parent
+        real = folder.resolve()
+        if real != real_build and real_build not in real.parents:
+            shown = self.layout.relative(folder) if folder.is_relative_to(self.layout.root) \
+                else str(folder)
+            raise OutputError(f"{shown}: is a link to {real}, outside the build folder; the "
+                              "build writes only inside it: replace the link with a folder")
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise OutputError(f"{self.layout.relative(path)}: is a link or a folder, not a file "
+                              "the build wrote; the build replaces and removes only its own "
+                              "files: move it away")
+        return path
+
+    def write(self, path: Path, data: bytes) -> None:
+        """Replace the file at `path` with `data`, atomically."""
+        atomic_write(self.target(path), data)
+
+    def remove(self, path: Path) -> None:
+        """Delete the file at `path`, if it is still there."""
+        try:
+            os.unlink(self.target(path))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise OutputError(f"{self.layout.relative(path)}: cannot remove: "
+                              f"{exc.strerror}") from None
+
+    def remove_stale_temporaries(self) -> None:
+        """Delete temporary files a killed build may have left behind (never through a link)."""
+        build = self.layout.build_dir
+        if build.is_symlink() or not build.is_dir():
+            return
+        for folder, _, names in os.walk(build, followlinks=False):
+            for name in names:
+                leftover = Path(folder) / name
+                if name.startswith(".") and name.endswith(".tmp") and not leftover.is_symlink():
+                    with contextlib.suppress(OSError):
+                        leftover.unlink()
+
+    def lock(self, wait: float = 60.0,
+             say: Callable[[str], None] | None = None) -> contextlib.AbstractContextManager[None]:
+        """Hold the build folder's lock (see `build_lock`)."""
+        self.target(self.layout.lock)
+        return build_lock(self.layout.build_dir, wait, say)
+
+
+# Lock descriptors this process holds. A forked child (a worker, a script's process) closes its
+# copies at once: a flock belongs to the open file, so a child that outlived a killed build would
+# otherwise keep the course locked.
+_held_locks: set[int] = set()
+
+
+def _close_held_locks() -> None:
+    for descriptor in _held_locks:
         with contextlib.suppress(OSError):
-            leftover.unlink()
+            os.close(descriptor)
+    _held_locks.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_held_locks)
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """The build that holds (or last held) a lock: its process, machine and start time."""
+
+    pid: int
+    host: str
+    started: float
+
+    def describe(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started))
+        return f"PID {self.pid} on {self.host}, started {when}"
+
+    def is_gone(self) -> bool:
+        """Say whether this holder's process has ended (known only on this machine)."""
+        if self.host != socket.gethostname():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({"pid": self.pid, "host": self.host, "started": self.started}).encode()
+
+
+def _read_holder(descriptor: int) -> LockHolder | None:
+    try:
+        data = json.loads(os.pread(descriptor, 4096, 0) or b"null")
+        return LockHolder(int(data["pid"]), str(data["host"]), float(data["started"]))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _open_lock(path: Path) -> int:
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        raise OutputError(_why(path, exc)) from None
 
 
 @contextlib.contextmanager
 def build_lock(folder: Path, wait: float = 60.0,
                on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold an exclusive lock on `folder`, waiting up to `wait` seconds for another build."""
+    """Hold an exclusive lock on `folder`, waiting up to `wait` seconds for another build.
+
+    The lock file names its holder. A lock left by a build that is gone is taken over at once.
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: builds are not locked there
         yield
         return
+    say = on_wait or (lambda message: None)
+    path = folder / LOCK
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise OutputError(_why(folder / ".lock", exc)) from None
+        raise OutputError(_why(path, exc)) from None
+    descriptor = _open_lock(path)
     try:
         deadline = time.monotonic() + wait
         told = False
         while True:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
+                holder = _read_holder(descriptor)
+                if holder is not None and holder.is_gone():
+                    # Something the gone build started still holds the file: lock a new one.
+                    say(f"the build that held the lock on {folder} ({holder.describe()}) is "
+                        "gone; taking the lock over")
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+                    os.close(descriptor)
+                    descriptor = _open_lock(path)
+                    continue
                 if time.monotonic() >= deadline:
+                    who = f" ({holder.describe()})" if holder else ""
                     raise BuildLockedError(
-                        f"{folder}: another course-assets build is still running; "
+                        f"{folder}: another course-assets build{who} is still running; "
                         "wait for it to finish and run this one again"
                     ) from None
-                if not told and on_wait is not None:
-                    on_wait(f"waiting for another build of {folder} to finish...")
+                if not told:
+                    who = f" ({holder.describe()})" if holder else ""
+                    say(f"waiting for another build{who} of {folder} to finish...")
                     told = True
                 time.sleep(0.1)
-        yield
+                continue
+            if os.fstat(descriptor).st_ino != _inode(path):
+                os.close(descriptor)  # another build replaced the file meanwhile: lock that one
+                descriptor = _open_lock(path)
+                continue
+            break
+        previous = _read_holder(descriptor)
+        if previous is not None and previous.pid != os.getpid():
+            say(f"the build that held the lock on {folder} ({previous.describe()}) ended "
+                "without releasing it; taking the lock over")
+        me = LockHolder(os.getpid(), socket.gethostname(), time.time())
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, me.to_bytes(), 0)
+        _held_locks.add(descriptor)
+        try:
+            yield
+        finally:
+            _held_locks.discard(descriptor)
+            with contextlib.suppress(OSError):
+                os.ftruncate(descriptor, 0)
     finally:
         os.close(descriptor)
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None

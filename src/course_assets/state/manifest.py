@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from course_assets.errors import ConfigError
+from course_assets.layout import OutputLayout
 
 FORMAT = 1
 
@@ -106,8 +107,12 @@ def _record_dict(record: OutputRecord) -> dict[str, object]:
     return data
 
 
-def load_manifest(path: Path) -> Manifest:
-    """Return the manifest at `path`, or an empty one when there is none yet."""
+def load_manifest(path: Path, layout: OutputLayout | None = None) -> Manifest:
+    """Return the manifest at `path`, or an empty one when there is none yet.
+
+    With `layout`, every output it lists must lie inside the build folder: a manifest that
+    names any other file was tampered with, and is refused before anything is written.
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -115,37 +120,53 @@ def load_manifest(path: Path) -> Manifest:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the manifest: {exc.strerror}") from None
     try:
-        data = json.loads(raw)
-        if data.get("format") != FORMAT:
-            raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
-        return Manifest(
-            environment=dict(data.get("environment", {})),
-            figures={
-                name: FigureRecord(
-                    script=r["script"], helpers=tuple(r["helpers"]), inputs=r["inputs"],
-                    title=r["title"], description=r["description"], outputs=dict(r["outputs"]),
-                    findings=tuple(dict(f) for f in r.get("findings", ())),
-                    sizes=dict(r.get("sizes", {})),
-                )
-                for name, r in data.get("figures", {}).items()
-            },
-            chapters={
-                name: ChapterRecord(
-                    source=r["source"], figures=tuple(r["figures"]), inputs=r["inputs"],
-                    outputs=dict(r["outputs"]),
-                )
-                for name, r in data.get("chapters", {}).items()
-            },
-            pending=dict(data.get("pending", {})),
-            gallery=_derived(data["gallery"]) if data.get("gallery") is not None else None,
-            slides={name: _derived(r) for name, r in data.get("slides", {}).items()},
-            failures={str(k): str(v) for k, v in data.get("failures", {}).items()},
-        )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        manifest = _parse(raw)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise ConfigError(
-            f"{path}: the manifest is damaged ({exc}); delete it and run "
+            f"{path}: the manifest is damaged ({reason}); delete it and run "
             "`course-assets build --force` to rebuild everything"
         ) from None
+    if layout is not None:
+        for output in sorted({*manifest.owned_outputs(), *manifest.pending}):
+            if not layout.owns(output):
+                raise ConfigError(
+                    f"{path}: the manifest was tampered with: it lists {output!r} as an output, "
+                    f"but outputs lie only inside {layout.relative(layout.build_dir)}/; nothing "
+                    "was written or removed. Restore the manifest from version control (`git "
+                    "checkout` it) or delete it, and review the change that edited it"
+                )
+    return manifest
+
+
+def _parse(raw: bytes) -> Manifest:
+    """Return the manifest in `raw`; raise ValueError (and the like) when it is malformed."""
+    data = json.loads(raw)
+    if data.get("format") != FORMAT:
+        raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
+    return Manifest(
+        environment=dict(data.get("environment", {})),
+        figures={
+            name: FigureRecord(
+                script=r["script"], helpers=tuple(r["helpers"]), inputs=r["inputs"],
+                title=r["title"], description=r["description"], outputs=dict(r["outputs"]),
+                findings=tuple(dict(f) for f in r.get("findings", ())),
+                sizes=dict(r.get("sizes", {})),
+            )
+            for name, r in data.get("figures", {}).items()
+        },
+        chapters={
+            name: ChapterRecord(
+                source=r["source"], figures=tuple(r["figures"]), inputs=r["inputs"],
+                outputs=dict(r["outputs"]),
+            )
+            for name, r in data.get("chapters", {}).items()
+        },
+        pending=dict(data.get("pending", {})),
+        gallery=_derived(data["gallery"]) if data.get("gallery") is not None else None,
+        slides={name: _derived(r) for name, r in data.get("slides", {}).items()},
+        failures={str(k): str(v) for k, v in data.get("failures", {}).items()},
+    )
 
 
 def _derived(raw: dict[str, Any]) -> DerivedRecord:

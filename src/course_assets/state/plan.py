@@ -197,7 +197,12 @@ def hand_edits(settings: Settings, plans: Iterable[OutputPlan]) -> list[Problem]
 
 def orphaned_outputs(settings: Settings, manifest: Manifest, figure_names: set[str],
                      chapter_names: set[str]) -> dict[str, str]:
-    """Return outputs the manifest owns whose source is gone, with their recorded hashes."""
+    """Return outputs the manifest owns that the next manifest will not, with their hashes.
+
+    `figure_names` and `chapter_names` are those the next manifest records (a source that
+    failed before it ever built has none). The gallery is made from recorded figures: with
+    none left, it is an orphan too, so that it never stays on disk without a record.
+    """
     layout = settings.layout
     owners: list[tuple[OutputRecord, set[str]]] = []
     for name, figure in manifest.figures.items():

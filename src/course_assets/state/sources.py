@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,28 +29,64 @@ class Sources:
 def discover(settings: Settings) -> Sources:
     """List figure scripts (not `_` helpers) and chapter sources (not `_` partials)."""
     problems: list[Problem] = []
+    refused: set[str] = set()  # sources that are links to nothing or to outside the course
     figures: dict[str, Path] = {}
     if settings.diagrams_dir.is_dir():
         for script in sorted(settings.diagrams_dir.glob("*.py")):
             if script.name.startswith("_"):
                 continue
             if not FIGURE_NAME.fullmatch(script.stem):
-                # A dot would collide with the outputs' own suffixes (x.dark.py and x's x.dark.svg).
-                problems.append(Problem(script, None, "a figure script's name may hold letters, "
-                                        "digits, '_' and '-' only; rename it"))
+                problems.append(Problem(script, None, _name_problem(script.stem)))
+                continue
+            link = _link_problem(script, settings.root, "figure script")
+            if link is not None:
+                problems.append(Problem(script, None, link))
+                refused.add(script.stem)
                 continue
             figures[script.stem] = script
     chapters: dict[str, Path] = {}
     if settings.chapters_dir.is_dir():
         for source in sorted(settings.chapters_dir.rglob("*.md")):
             relative = source.relative_to(settings.chapters_dir)
-            if not any(part.startswith(("_", ".")) for part in relative.parts):
-                chapters[relative.with_suffix("").as_posix()] = source
-    before = set(figures) | set(chapters)
+            if any(part.startswith(("_", ".")) for part in relative.parts):
+                continue
+            link = _link_problem(source, settings.root, "chapter")
+            if link is not None:
+                problems.append(Problem(source, None, link))
+                refused.add(relative.with_suffix("").as_posix())
+                continue
+            chapters[relative.with_suffix("").as_posix()] = source
+    before = set(figures) | set(chapters) | refused
     problems += _drop_case_collisions(figures, "figure scripts")
     problems += _drop_case_collisions(chapters, "chapters")
     held_back = frozenset(before - set(figures) - set(chapters))
     return Sources(figures, chapters, tuple(problems), held_back)
+
+
+def _name_problem(stem: str) -> str:
+    """Say what is wrong with a figure script's name, and what to do."""
+    # A dot would collide with the outputs' own suffixes (x.dark.py and x's x.dark.svg).
+    if not stem[:1].isascii() or not stem[:1].isalnum():
+        return (f"a figure script's name must start with a letter or a digit, and "
+                f"{stem + '.py'!r} starts with {stem[:1]!r}; rename it, e.g. to "
+                f"{(stem.lstrip('-_.') or 'figure') + '.py'!r}")
+    wrong = sorted({c for c in stem if not (c.isascii() and (c.isalnum() or c in "_-"))})
+    return (f"a figure script's name may hold only letters, digits, '_' and '-', and "
+            f"{stem + '.py'!r} holds {', '.join(repr(c) for c in wrong)}; rename it")
+
+
+def _link_problem(path: Path, root: Path, what: str) -> str | None:
+    """Say why a source that is a link cannot be used (dangling, or leading out of the course)."""
+    if not path.is_symlink():
+        return None
+    target = path.resolve()
+    if not target.exists():
+        return (f"is a link to {os.readlink(path)}, which does not exist; restore that file or "
+                "delete the link")
+    if root.resolve() not in target.parents:
+        return (f"is a link to {target}, outside the course; a {what} must be a file inside "
+                "the course: copy the file in, or delete the link")
+    return None
 
 
 def _drop_case_collisions(named: dict[str, Path], what: str) -> list[Problem]:

@@ -1,0 +1,96 @@
+"""The sizes a figure may reach, checked where the author can still be told the line to fix."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+from course_assets.errors import FigureError
+
+# An icon is drawn a few hundred pixels wide: one of more pixels than this is a mistake (or a
+# decompression bomb), and would take the build's memory.
+MAX_ICON_PIXELS = 4096 * 4096
+# Graphviz's scanner refuses a quoted string (a label, an attribute value) this long or longer.
+MAX_DOT_STRING = 16000
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# A DOT token: a quoted string, or a bare word (an alphanumeric label needs no quotes).
+_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([^\s"\[\]=;,{}]+)', re.DOTALL)
+
+
+def icon_problem(path: Path, shown: str) -> str | None:
+    """Say what is wrong with an icon file (not an image, or too large), or None if it is fine."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(24)
+    except OSError as exc:
+        return f"icon file cannot be read: {shown} ({exc.strerror})"
+    if head.startswith(PNG_SIGNATURE) and head[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", head[16:24])
+    else:
+        size = _image_size(path)
+        if size is None:
+            kind = "an SVG file" if path.suffix.lower() == ".svg" else "not an image Pillow reads"
+            return (f"icon file {shown} is {kind}: give Custom a PNG (or JPEG, GIF, WebP) icon, "
+                    "e.g. convert an SVG with `rsvg-convert -w 256 -o icon.png icon.svg`")
+        width, height = size
+    if width * height > MAX_ICON_PIXELS:
+        return (f"icon file {shown} is {width:,} x {height:,} pixels, more than the "
+                f"{MAX_ICON_PIXELS:,} an icon may have; scale it down (256 x 256 is plenty)")
+    return None
+
+
+def _image_size(path: Path) -> tuple[int, int] | None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:  # reads the header only
+            return image.size
+    except Image.DecompressionBombError:
+        return (MAX_ICON_PIXELS, MAX_ICON_PIXELS)  # reported as too large
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+
+
+def long_string_problem(dot_source: str) -> str | None:
+    """Say which label or attribute is too long for Graphviz, or None when all fit."""
+    for match in _TOKEN.finditer(dot_source):
+        text = match.group(1) if match.group(1) is not None else match.group(2)
+        if len(text) >= MAX_DOT_STRING:
+            start = text[:40].replace("\n", " ")
+            return (f"a label or attribute value of {len(text):,} characters (starting "
+                    f"{start!r}...) is longer than Graphviz accepts ({MAX_DOT_STRING:,}); "
+                    "shorten it")
+    return None
+
+
+TOO_LARGE = ("a figure this large is better split into smaller ones (or leave \"png\" out of "
+             "`formats`, or raise `timeout`, in [tool.course-assets])")
+
+
+def figure_error(exc: BaseException, script: Path, line: int | None) -> FigureError:
+    """Return an unexpected failure (Pillow, memory) as the figure's error, with what to do."""
+    return FigureError(f"{type(exc).__name__}: {exc}; {TOO_LARGE}", script, line)
+
+
+@contextlib.contextmanager
+def located_at(script: Path, line: int | None) -> Iterator[None]:
+    """Report any failure inside as the figure's error at its Diagram's line, with a hint.
+
+    Graphviz running out of time or failing to paint a PNG is, most likely, the figure's size.
+    """
+    try:
+        yield
+    except FigureError as exc:
+        if exc.path is None:
+            exc.path, exc.line = script, line
+            if ("took longer than" in exc.message or "PNG" in exc.message) \
+                    and TOO_LARGE not in exc.message:
+                exc.message = f"{exc.message}; {TOO_LARGE}"
+                exc.args = (exc.message,)
+        raise
+    except Exception as exc:  # noqa: BLE001 - Graphviz or Pillow giving up on this figure
+        raise figure_error(exc, script, line) from None
