@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from course_assets.errors import BuildLockedError, OutputError
+from course_assets.layout import OutputLayout
 from course_assets.state.files import (
     FileHashes,
+    OutputFolder,
     atomic_write,
     build_lock,
-    remove_stale_temporaries,
     sha256_bytes,
 )
 
@@ -141,12 +142,13 @@ def test_a_reader_sees_the_old_file_or_the_new_one_never_a_part(tmp_path: Path) 
 
 
 def test_stale_temporaries_are_removed_and_nothing_else(tmp_path: Path) -> None:
-    (tmp_path / "sub").mkdir()
+    build = tmp_path / "build"
+    (build / "sub").mkdir(parents=True)
     for name in (".a.svg.x1.tmp", "sub/.b.md.x2.tmp", "keep.tmp", ".keep.svg", "keep.svg"):
-        (tmp_path / name).write_text("x")
-    remove_stale_temporaries(tmp_path)
-    remove_stale_temporaries(tmp_path / "no such folder")
-    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+        (build / name).write_text("x")
+    OutputFolder(OutputLayout(tmp_path, build)).remove_stale_temporaries()
+    OutputFolder(OutputLayout(tmp_path, tmp_path / "no such folder")).remove_stale_temporaries()
+    left = sorted(p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file())
     assert left == [".keep.svg", "keep.svg", "keep.tmp"]
 
 

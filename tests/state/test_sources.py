@@ -30,7 +30,8 @@ def test_a_script_name_that_would_clash_with_output_suffixes_is_refused(
     found = discover(state.settings)
     assert found.figures == {}
     assert [p.path.name for p in found.problems if p.path] == ["flow.dark.py"]
-    assert "letters, digits, '_' and '-' only" in found.problems[0].message
+    assert "only letters, digits, '_' and '-'" in found.problems[0].message
+    assert "'flow.dark.py' holds '.'" in found.problems[0].message
 
 
 def test_names_differing_only_in_case_are_held_back_not_orphaned(state: StateCourse) -> None:

@@ -5,20 +5,25 @@ from __future__ import annotations
 import difflib
 import html
 import os
-import sys
 import re
+import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from course_assets.errors import ConfigError, FigureError, Problem
 from course_assets.state.sources import figure_template_path
+
+if TYPE_CHECKING:
+    from course_assets.config import Settings
+    from course_assets.state.manifest import FigureRecord
 
 WIDTH = re.compile(r"[1-9][0-9]{0,4}(px|%)?")
 BOM = "\ufeff"
@@ -52,7 +57,9 @@ class RenderedChapter:
 
 
 class ChapterError(Exception):
-    """A mistake in a chapter, raised from inside the template (carries no location itself)."""
+    """A mistake in a chapter, raised from inside the template (located later, if at all)."""
+
+    line: int | None = None
 
 
 def read_source(path: Path) -> str:
@@ -114,7 +121,7 @@ class ChapterRenderer:
     """
 
     def __init__(self, figures: dict[str, FigureRef], templates_dir: Path,
-                 unbuilt: set[str] = frozenset(), scripts_folder: str = "diagrams",
+                 unbuilt: frozenset[str] | set[str] = frozenset(), scripts_folder: str = "diagrams",
                  timeout: float = 60.0) -> None:
         self._figures = figures
         self._unbuilt = unbuilt
@@ -287,8 +294,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def renderer_for(settings, facts, unbuilt: set[str]) -> ChapterRenderer:
-    """Return a renderer that embeds the figures described by `facts` (name -> FigureFacts)."""
+def renderer_for(settings: Settings, facts: dict[str, FigureRecord],
+                 unbuilt: set[str]) -> ChapterRenderer:
+    """Return a renderer that embeds the figures whose last build `facts` records."""
     refs = {}
     for name, fact in facts.items():
         svg = next((p for p in fact.outputs if p.endswith(".svg") and ".dark." not in p), None)

@@ -7,8 +7,12 @@ import posixpath
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from course_assets.state.manifest import ChapterRecord, FigureRecord
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATE = Path(__file__).parent.parent / "templates" / "gallery.md.j2"
 
@@ -27,14 +31,16 @@ def render_gallery(gallery_path: str, scripts_folder: str, figures: dict[str, Fi
     """Return the gallery's Markdown; paths are relative to the course root, with slashes."""
 
     here = posixpath.dirname(gallery_path)
-    entries = []
+    entries: list[dict[str, object]] = []
+    kinds: set[str] = set()
     for name, record in sorted(figures.items()):
         users = sorted(chapter for chapter, r in chapters.items() if name in r.figures)
-        files = []
+        files: list[dict[str, str]] = []
         for suffix, label, _dark in FILE_KINDS:
             path = next((p for p in sorted(record.outputs) if _kind(p) == suffix), None)
             if path is not None:
                 files.append({"label": label, "path": path, "link": _link(here, path)})
+        kinds.update(f["label"] for f in files)
         by_label = {f["label"]: f["link"] for f in files}
         by_path = {f["label"]: f["path"] for f in files}
         entries.append({
@@ -53,14 +59,13 @@ def render_gallery(gallery_path: str, scripts_folder: str, figures: dict[str, Fi
             "script": record.script,
             "script_link": _link(here, record.script),
         })
-    kinds = {f["label"] for entry in entries for f in entry["files"]}
     text = gallery_template().render(figures=entries, scripts_folder=scripts_folder,
                            formats_sentence=_formats_sentence(kinds))
-    return (text.rstrip("\n") + "\n").encode("utf-8")
+    return (str(text).rstrip("\n") + "\n").encode("utf-8")
 
 
 @functools.cache
-def gallery_template():
+def gallery_template() -> jinja2.Template:
     """Return the compiled gallery template (compiled once per process)."""
     import jinja2
 

@@ -11,7 +11,8 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
+from typing import Any
 
 import diagrams
 from diagrams.custom import Custom
@@ -123,7 +124,8 @@ def capture_script(script: Path, course_root: Path, padding: float,
     return _single_figure(recorder, script, namespace, helpers, padding)
 
 
-def _single_figure(recorder: _Recorder, script: Path, namespace: dict, helpers: tuple[Path, ...],
+def _single_figure(recorder: _Recorder, script: Path, namespace: dict[str, Any],
+                   helpers: tuple[Path, ...],
                    padding: float) -> CapturedFigure:
     completed = recorder.completed
     if not completed:
@@ -149,7 +151,7 @@ def _single_figure(recorder: _Recorder, script: Path, namespace: dict, helpers: 
     description = namespace.get("__doc__") or ""
     title = diagram.name or script.stem.replace("_", " ").capitalize()
     entered = next((line for d, line in recorder.diagrams_entered if d is diagram), None)
-    lines = {**recorder.lines, **({"diagram": entered} if entered else {})}
+    made_at = {**recorder.lines, **({"diagram": entered} if entered else {})}
     return CapturedFigure(
         title=title,
         description=" ".join(description.split()),
@@ -157,7 +159,7 @@ def _single_figure(recorder: _Recorder, script: Path, namespace: dict, helpers: 
         helpers=helpers,
         icon_copies=tuple(sorted(recorder.icon_copies.items())),
         fetches=downloads.fetches(),
-        lines=tuple(sorted(lines.items())),
+        lines=tuple(sorted(made_at.items())),
         line=recorder.diagrams_entered[0][1] if recorder.diagrams_entered else None,
     )
 
@@ -188,19 +190,20 @@ def _install_hooks() -> None:
 
     original_enter = diagrams.Diagram.__enter__
 
-    def enter(self):
+    def enter(self: Any) -> Any:
         if _recorder is not None:
             _recorder.diagrams_entered.append((self, _caller_line(_recorder.script)))
         return original_enter(self)
 
-    def exit_without_rendering(self, exc_type, exc_value, tb):
+    def exit_without_rendering(self: Any, exc_type: type[BaseException] | None,
+                               exc_value: BaseException | None, tb: TracebackType | None) -> bool:
         # The library would render into the working directory and maybe open a viewer here.
         if exc_type is None and _recorder is not None:
             _recorder.completed.append(self)
         diagrams.setdiagram(None)
         return False
 
-    def stable_id():
+    def stable_id() -> str:
         # Random uuids would make every build's SVG differ; creation order is stable.
         if _recorder is None:
             return os.urandom(16).hex()
@@ -210,7 +213,7 @@ def _install_hooks() -> None:
 
     original_connect = diagrams.Diagram.connect
 
-    def connect(self, node, node2, edge):
+    def connect(self: Any, node: Any, node2: Any, edge: Any) -> Any:
         if _recorder is not None:
             pair = f"edge:{node.nodeid}->{node2.nodeid}#"
             count = _recorder.edge_counts.get(pair, 0)
@@ -220,7 +223,7 @@ def _install_hooks() -> None:
 
     original_cluster_init = diagrams.Cluster.__init__
 
-    def cluster_init(self, *args, **kwargs):
+    def cluster_init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_cluster_init(self, *args, **kwargs)
         if _recorder is not None:
             _recorder.remember(f"cluster:{self.name}")
@@ -235,8 +238,8 @@ def _install_hooks() -> None:
     Custom._load_icon = _checked(Custom._load_icon)
 
 
-def _checked(load_icon):
-    def load_existing_icon(self):
+def _checked(load_icon: Callable[[Any], str]) -> Callable[[Any], str]:
+    def load_existing_icon(self: Any) -> str:
         given = load_icon(self)
         icon = _resolve_icon(given)
         if (_recorder is not None and LIBRARY_ICONS not in icon.resolve().parents
@@ -275,20 +278,20 @@ def _resolve_icon(given: str) -> Path:
     created = downloads.created_icon(given)
     if created is not None:
         return created
-    script = _recorder.script if _recorder else None
-    line = _caller_line(script) if script else None
+    author = _recorder.script if _recorder else None
+    line = _caller_line(author) if author else None
     looked = " or ".join(str(p) for p in places)
     failed = downloads.failed_fetch()
-    if failed is not None and script is not None and _recorder is not None:
+    if failed is not None and author is not None and _recorder is not None:
         raise FigureError(
             f"icon file not found: {given}; the script tried to download {failed.url} and "
             f"could not ({failed.error}): a figure must build without a network; "
-            f"{failed.fix(script, _recorder.course_root)}", script, failed.line or line)
-    raise FigureError(f"icon file not found: {given} (looked for {looked})", script, line)
+            f"{failed.fix(author, _recorder.course_root)}", author, failed.line or line)
+    raise FigureError(f"icon file not found: {given} (looked for {looked})", author, line)
 
 
 def _caller_line(script: Path) -> int | None:
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if Path(frame.f_code.co_filename) == script:
             return frame.f_lineno

@@ -55,6 +55,7 @@ def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
         image = image.resize(size, Image.Resampling.LANCZOS)
     # Within the slack, crop or extend the far edges (padding) rather than resample it all.
     background = image.getpixel((0, 0))
+    assert isinstance(background, tuple)  # an RGBA pixel: a tuple of four channels
     if background[3] == 255:
         canvas = Image.new("RGB", size, background[:3])
         canvas.paste(image, (0, 0), image)

@@ -179,7 +179,7 @@ def presentation_attributes(style: str) -> dict[str, str]:
 
 def _is_embedded_image(element: ET.Element) -> bool:
     return element.tag == GRAPHVIZ_IMAGE and all(
-        _is_local_reference(element, element.get(a)) for a in HREF_ATTRS if element.get(a)
+        _is_local_reference(element, element.get(a) or "") for a in HREF_ATTRS if element.get(a)
     )
 
 

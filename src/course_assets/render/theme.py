@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from course_assets.errors import FigureError
 
@@ -73,7 +74,7 @@ def applied(theme: str) -> Iterator[None]:
             os.environ[THEME_VARIABLE] = saved_env
 
 
-def _darken_library(diagrams, colours: DarkDefaults) -> None:
+def _darken_library(diagrams: Any, colours: DarkDefaults) -> None:
     diagrams.Diagram._default_graph_attrs = {
         **diagrams.Diagram._default_graph_attrs,
         "bgcolor": colours.background, "fontcolor": colours.text,
