@@ -161,12 +161,15 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
         # runaway layout ends this child and stays this figure's error.
         with limits.located_at(task.script, captured.line):
             paint_tiles(captured.icon_copies)
-        isolate.announce("graphviz")
-        return captured, graphviz.draw(captured.dot_source, png_max_side,
-                                       captured.node_lines())
+        isolate.announce("graphviz", captured.line)
+        with limits.located_at(task.script, captured.line):
+            drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines())
+        return captured, drawing
 
     try:
-        (captured, drawing), output = isolate.run_isolated(job, task.timeout)
+        # A Graphviz crash or timeout is told at the Diagram's line the child announced.
+        with limits.located_at(task.script, None):
+            (captured, drawing), output = isolate.run_isolated(job, task.timeout)
     except FigureError as exc:
         if theme != LIGHT:
             exc.message = f"in the {theme} theme: {exc.message}"

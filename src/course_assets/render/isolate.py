@@ -30,10 +30,11 @@ class TimedOut(FigureError):
     """The author's code did not finish in time, and was killed."""
 
 
-def announce(stage: str) -> None:
-    """Tell the parent what the child does next, so that a crash or a timeout can name it."""
+def announce(stage: str, line: int | None = None) -> None:
+    """Tell the parent what the child does next (and the script line it stands for), so that
+    a crash or a timeout can name it."""
     if _announce_to is not None:
-        os.write(_announce_to, _STAGE + stage.encode() + b"\n")
+        os.write(_announce_to, _STAGE + f"{stage}:{line or ''}".encode() + b"\n")
 
 
 def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
@@ -62,10 +63,10 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
         finally:
             os.close(read_end)
         output = _read_output(output_path)
-    stage = "script"
+    stage, stage_line = "script", ""
     while payload.startswith(_STAGE):
-        line, _, payload = payload.partition(b"\n")
-        stage = line[len(_STAGE):].decode()
+        said, _, payload = payload.partition(b"\n")
+        stage, _, stage_line = said[len(_STAGE):].decode().partition(":")
     timed_out = status is None  # then any result is cut short
     if payload.startswith(_OK) and not timed_out:
         return pickle.loads(payload[len(_OK):]), output
@@ -73,7 +74,9 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
         error: FigureError = pickle.loads(payload[len(_FAILED):])
         error.output = output
         raise error
-    raise _death_error(status, timeout, output, stage)
+    error = _death_error(status, timeout, output, stage)
+    error.line = int(stage_line) if stage_line.isdigit() else None
+    raise error
 
 
 def _run_child(job: Callable[[], object], write_end: int, scratch: str,

@@ -86,8 +86,9 @@ def located_at(script: Path, line: int | None) -> Iterator[None]:
         yield
     except FigureError as exc:
         if exc.path is None:
-            exc.path, exc.line = script, line
-            if ("took longer than" in exc.message or "PNG" in exc.message) \
+            exc.path, exc.line = script, exc.line or line
+            if any(sign in exc.message for sign in ("took longer than", "PNG",
+                                                    "did not finish laying out")) \
                     and TOO_LARGE not in exc.message:
                 exc.message = f"{exc.message}; {TOO_LARGE}"
                 exc.args = (exc.message,)
