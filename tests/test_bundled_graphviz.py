@@ -247,6 +247,6 @@ def test_a_runaway_layout_is_stopped_as_that_figures_error(course):
     course.figure("b_fine")
     result = course.run("build", "-j", "1", "--timeout", "3")
     assert result.exit_code == 1
-    assert "diagrams/a_tangle.py: stopped after 3 s: Graphviz did not finish laying out" \
+    assert "diagrams/a_tangle.py:6: stopped after 3 s: Graphviz did not finish laying out" \
         in result.output
     assert course.built("diagrams/b_fine.svg").is_file()

@@ -168,7 +168,9 @@ def draw(source: str, png_max_side: int | None = None,
             raise FigureError(_rejected("the layout failed"))
         try:
             status, svg = gv.gvRenderData(context, graph.handle, b"svg")
+            said = _drained()
             layout_status, layout = gv.gvRenderData(context, graph.handle, b"json")
+            _drained()  # JSON loads no images and says so for each: the SVG's words are enough
             png = None
             if status == 0 and png_max_side is not None:
                 from course_assets.render.raster import png_zoom as zoom_for
@@ -185,7 +187,7 @@ def draw(source: str, png_max_side: int | None = None,
             gv.gvFreeLayout(context, graph.handle)
     finally:
         gv.gvFreeContext(context)
-    messages = explain(_drained(), graph, node_lines or {})
+    messages = explain(said + _drained(), graph, node_lines or {})
     # Graphviz goes on after most errors (a malformed HTML label is drawn as plain text, say),
     # but a figure that is not what its script says is that figure's error.
     if status != 0 or not svg or any(m.startswith("Error") for m in messages):
