@@ -143,7 +143,7 @@ def test_graph_that_makes_graphviz_abort_is_that_figures_error_and_the_rest_buil
     course.figure("c_fine")
     result = course.run("build", "-j", "1")
     assert result.exit_code == 1
-    assert "diagrams/a_broken.py: Graphviz ended the process (exit code 1) while laying out " \
+    assert "diagrams/a_broken.py:6: Graphviz ended the process (exit code 1) while laying out " \
            "the figure" in result.output
     assert "out of memory" in result.output  # Graphviz's own words, under the figure
     # One worker rendered all three: it outlived the crash.
