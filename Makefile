@@ -46,15 +46,15 @@ docs: $(RUNTIME)
 typecheck: $(TESTING)
 	$(BIN)/python -m mypy
 
-$(RUNTIME): pyproject.toml
+$(RUNTIME): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "course-assets needs Python 3.11 or newer; set PYTHON=python3.x")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	touch $@
 
-$(TESTING): $(RUNTIME) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(TESTING): $(RUNTIME) pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 graphviz:
