@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-__version__ = "0.1.0"
+from course_assets.version import __version__
 
 __all__ = [
     "__version__", "build_course", "check_course", "init_course", "list_figures",

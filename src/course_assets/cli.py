@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from course_assets import __version__
+from course_assets.version import __version__
 from course_assets.commands import common
 from course_assets.errors import CourseAssetsError, ExitCode
 

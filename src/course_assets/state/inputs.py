@@ -6,7 +6,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from course_assets import __version__
+from course_assets.version import __version__
 from course_assets.config import Settings
 from course_assets.state.manifest import ChapterRecord, FigureRecord
 from course_assets.state.sources import figure_template_path
