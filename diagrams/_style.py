@@ -64,9 +64,11 @@ def graph_attr(**overrides):
 def node_attr(**overrides):
     """Return the Diagram node attributes of the course style."""
     # Icons sit at the top of their node, so the label below never covers them (nor their
-    # tiles in the dark theme), and an arrow from above ends on the icon, not over it.
+    # tiles in the dark theme), and an arrow from above ends on the icon, not over it. Icon
+    # nodes have a fixed size: 1.5 in (the library's 1.4 in is too narrow) fits a one-word
+    # label such as "Deployment" at this font size.
     return {"fontname": FONT, "fontsize": "17", "fontcolor": PALETTE["text"], "imagepos": "tc",
-            **overrides}
+            "width": "1.5", **overrides}
 
 
 def edge_attr(**overrides):
