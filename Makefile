@@ -1,6 +1,7 @@
 # Everything a fresh machine needs: `make build` builds the course, `make test` tests the tool.
 # Both create .venv and install the package (its pygraphviz wheel bundles Graphviz); `make test`
-# also installs Chromium for the browser tests and LibreOffice for the slide-tool tests, and
+# also installs Chromium for the browser tests, LibreOffice for the slide-tool tests and a system
+# Graphviz for the tests of plain `python diagrams/x.py` runs (the diagrams library needs `dot`), and
 # `make bench` a system Graphviz to compare against.
 
 PYTHON ?= python3
@@ -14,7 +15,7 @@ TESTING := $(VENV)/.installed-test
 build: $(RUNTIME)
 	$(BIN)/course-assets build
 
-test: $(TESTING) chromium libreoffice
+test: $(TESTING) chromium libreoffice graphviz
 	$(BIN)/python -m pytest
 
 check: $(RUNTIME)

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Make sure a program the course needs from the system is installed: `graphviz` (dot) for
-# building, `chromium` for the browser tests, `libreoffice` (its SVG importer) for the slide-tool tests. Installs it with apt-get (as root or with
+# Make sure a program the course needs from the system is installed: `graphviz` (dot) for plain
+# `python diagrams/x.py` runs and the benchmark, `chromium` for the browser tests, `libreoffice` (its SVG importer) for the slide-tool tests. Installs it with apt-get (as root or with
 # password-less sudo) or Homebrew; otherwise stops with the exact command to run.
 set -eu
 
