@@ -6,12 +6,14 @@ same points with y negated. Nothing here knows how the layout was made.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import xml.etree.ElementTree as ET
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -20,6 +22,9 @@ DESCENT, ASCENT = 0.22, 0.78
 BEZIER_STEPS = 8
 
 Point = tuple[float, float]
+T = TypeVar("T")
+# The side of a BoxIndex cell, in points: about one icon node.
+CELL = 96.0
 
 
 @dataclass(frozen=True)
@@ -149,20 +154,36 @@ class Geometry:
     line: int | None = None
 
     def node(self, key: str) -> Node | None:
-        return next((n for n in self.nodes if n.key == key), None)
+        return self._nodes_by_key.get(key)
 
     def cluster(self, key: str | None) -> Cluster | None:
         return next((c for c in self.clusters if c.key == key), None)
 
     def labels_of(self, owner: str, key: str) -> list[Text]:
-        return [t for t in self.texts if t.owner == owner and t.key == key]
+        return self._texts_by_owner.get((owner, key), [])
+
+    # Lookups by key, made once: a large figure asks them for every edge.
+    @functools.cached_property
+    def _nodes_by_key(self) -> dict[str, Node]:
+        return {node.key: node for node in reversed(self.nodes)}
+
+    @functools.cached_property
+    def _texts_by_owner(self) -> dict[tuple[str, str], list[Text]]:
+        found: dict[tuple[str, str], list[Text]] = defaultdict(list)
+        for text in self.texts:
+            found[(text.owner, text.key)].append(text)
+        return found
 
     def background_at(self, point: Point) -> str:
         """Return the colour behind `point`: the innermost filled cluster, or the page."""
-        for cluster in sorted(self.clusters, key=lambda c: c.box.area):
-            if cluster.fill and cluster.box.contains(point):
-                return cluster.fill
+        for cluster in self._filled_clusters_smallest_first:
+            if cluster.box.contains(point):
+                return cluster.fill or self.background
         return self.background
+
+    @functools.cached_property
+    def _filled_clusters_smallest_first(self) -> list[Cluster]:
+        return sorted((c for c in self.clusters if c.fill), key=lambda c: c.box.area)
 
 
 def read_geometry(layout: Mapping[str, Any], svg: bytes,
@@ -190,12 +211,12 @@ def read_geometry(layout: Mapping[str, Any], svg: bytes,
             parent_of.get(obj["_gvid"]), lines.get(f"cluster:{name}")))
         texts += _texts(obj.get("_ldraw_", []), "cluster", name)
     innermost = _innermost_cluster(clusters)
-    icons = _svg_icons(svg)
+    icons = BoxIndex(_svg_icons(svg))
     nodes = []
     for obj in node_objects:
         name = str(obj["name"])
         box = _node_box(obj)
-        icon = next(((b, uri) for b, uri in icons if box.contains(b.centre)), None)
+        icon = next(((b, uri) for b, uri in icons.near(box) if box.contains(b.centre)), None)
         nodes.append(Node(name, _plain(obj.get("label", name)), box,
                           icon[0] if icon else None, icon[1] if icon else None,
                           _fill(obj), innermost.get(obj["_gvid"]),
@@ -342,6 +363,37 @@ def _svg_icons(svg: bytes) -> list[tuple[Box, str]]:
             continue
         icons.append((Box(x, -(y + h), x + w, -y), image.get(XLINK_HREF, "")))
     return icons
+
+
+class BoxIndex(Generic[T]):
+    """Find the items whose boxes may meet a box, without looking at every item."""
+
+    def __init__(self, items: Iterable[tuple[Box, T]]) -> None:
+        self._items = list(items)
+        self._cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for number, (box, _) in enumerate(self._items):
+            for cell in _cells(box):
+                self._cells[cell].append(number)
+
+    def near(self, box: Box) -> list[tuple[Box, T]]:
+        """Return, in the order they were given, the items sharing a cell with `box`."""
+        numbers = {n for cell in _cells(box) for n in self._cells.get(cell, ())}
+        return [self._items[n] for n in sorted(numbers)]
+
+
+def _cells(box: Box) -> Iterator[tuple[int, int]]:
+    for column in range(math.floor(box.x0 / CELL), math.floor(box.x1 / CELL) + 1):
+        for row in range(math.floor(box.y0 / CELL), math.floor(box.y1 / CELL) + 1):
+            yield column, row
+
+
+def bounds(points: Iterable[Point]) -> Box | None:
+    """Return the smallest box holding every point, or None for no points."""
+    xs, ys = [], []
+    for x, y in points:
+        xs.append(x)
+        ys.append(y)
+    return Box(min(xs), min(ys), max(xs), max(ys)) if xs else None
 
 
 def polyline_crosses(points: tuple[Point, ...] | list[Point], box: Box) -> bool:

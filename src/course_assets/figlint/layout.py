@@ -9,7 +9,8 @@ from typing import Any
 
 from course_assets.figlint.findings import Finding
 from course_assets.figlint.geometry import (
-    Box, Edge, Geometry, Node, Point, Text, polyline_crosses, polyline_distance,
+    Box, BoxIndex, Edge, Geometry, Node, Point, Text, bounds, polyline_crosses,
+    polyline_distance,
 )
 
 # Thresholds, in points (a point is 4/3 CSS px at the figure's own size), tuned on the
@@ -67,9 +68,12 @@ def _lines(*lines: int | None) -> tuple[int, ...]:
 
 
 def _overlapping_texts(geometry: Geometry) -> Iterator[Finding]:
-    texts = list(geometry.texts)
-    for i, first in enumerate(texts):
-        for second in texts[i + 1:]:
+    index = BoxIndex((t.box, number) for number, t in enumerate(geometry.texts))
+    for i, first in enumerate(geometry.texts):
+        for _, j in index.near(first.box):
+            if j <= i:
+                continue
+            second = geometry.texts[j]
             if (first.owner, first.key) == (second.owner, second.key):
                 continue  # lines of one label are stacked by Graphviz itself
             shared = first.box.overlap(second.box)
@@ -88,9 +92,16 @@ def _edge_name(geometry: Geometry, edge: Edge) -> str:
 
 
 def _edges_through_labels(geometry: Geometry) -> Iterator[Finding]:
-    labels = [t for t in geometry.texts if t.owner in ("node", "cluster")]
+    labels = BoxIndex((t.box, t) for t in geometry.texts if t.owner in ("node", "cluster"))
     for edge in geometry.edges:
-        for label in labels:
+        # Only labels near the edge's bounds can meet it: in a large figure that is a handful.
+        reach = bounds([*edge.path, *(p for head in edge.arrowheads for p in head)])
+        if reach is None:
+            continue
+        reach = reach.shrunk(-ARROW_LABEL_GAP)
+        for _, label in labels.near(reach):
+            if not reach.overlap(label.box):
+                continue
             box = label.box.shrunk(LABEL_MARGIN)
             if box.width <= 0 or box.height <= 0:
                 continue

@@ -195,10 +195,11 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
 def _prepare_worker(course_root: Path) -> None:
     # The diagrams library and Graphviz are loaded once per worker (here, on its first
     # figure), not once per figure: every forked child inherits them.
-    from course_assets.render import capture, graphviz
+    from course_assets.render import capture, downloads, graphviz
 
     capture.check_library(course_root)
     graphviz.warm_up()
+    downloads.preload()
 
 
 def warning_problems(outcome: FigureOutcome, script: Path,
