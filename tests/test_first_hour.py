@@ -347,6 +347,15 @@ def test_build_names_builds_those_figures_and_what_embeds_them_only(course):
     assert "one, edited" in course.built("diagrams/one.svg").read_text()
 
 
+def test_build_names_does_not_call_the_figures_it_left_alone_unchanged(course):
+    course.figure("one")
+    course.figure("two")  # never built: a named build of `one` must not call it unchanged
+    result = course.run("build", "one")
+    assert result.exit_code == 0, result.output
+    assert "2 figures (1 rebuilt, 0 unchanged, 1 left alone)" in result.output
+    assert not course.built("diagrams/two.svg").exists()
+
+
 def test_build_with_an_unknown_name_suggests_the_closest(course):
     course.figure("pipeline")
     result = course.run("build", "pipeline", "pipelin")

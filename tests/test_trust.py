@@ -75,6 +75,34 @@ def test_absolute_dotted_and_non_build_manifest_entries_are_refused(one_figure, 
     assert result.exit_code == 2 and "tampered with" in result.output, result.output
 
 
+@pytest.mark.parametrize("link", ["build/src", "build/diagrams/a.py"])
+def test_a_manifest_entry_reached_through_a_link_out_of_build_is_refused(one_figure, link):
+    course = one_figure
+    script = course.root / "diagrams/a.py"
+    linked = course.root / link
+    if link.endswith(".py"):
+        linked.symlink_to(script)
+        entry = link
+    else:
+        linked.symlink_to(course.root / "diagrams", target_is_directory=True)
+        entry = f"{link}/a.py"
+    manifest_path = course.built("manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    manifest["figures"]["a"]["outputs"][entry] = sha256(script)
+    manifest_path.write_text(json.dumps(manifest))
+    course.chapter("ch", 'Changed.\n{{ diagram("a") }}\n')  # something to build
+
+    said = f"{link}: is a link to {script.parent if entry != link else script}, outside the " \
+        f"build folder, and the manifest lists {entry!r} through it; nothing was written"
+    result = course.run("build")
+    assert result.exit_code == 2, result.output
+    assert said in result.output
+    assert script.is_file()
+    check = course.run("check")
+    assert check.exit_code == 2, check.output
+    assert said in check.output and "course-assets build" not in check.output
+
+
 def test_a_build_folder_link_leading_out_of_the_course_is_not_written_through(one_figure,
                                                                               tmp_path):
     course = one_figure

@@ -61,6 +61,8 @@ class BuildReport:
     figures: int = 0
     figures_rebuilt: int = 0
     figures_failed: int = 0
+    # Figures a build of named figures did not look at: neither rebuilt nor known unchanged.
+    figures_left_alone: int = 0
     chapters: int = 0
     chapters_rebuilt: int = 0
     chapters_failed: int = 0
@@ -76,10 +78,13 @@ class BuildReport:
         return not any(p.severity is Severity.ERROR for p in self.problems)
 
     def summary(self) -> str:
-        unchanged = self.figures - self.figures_rebuilt - self.figures_failed
+        unchanged = (self.figures - self.figures_rebuilt - self.figures_failed
+                     - self.figures_left_alone)
         parts = [f"{self.figures_rebuilt} rebuilt", f"{unchanged} unchanged"]
         if self.figures_failed:
             parts.append(f"{self.figures_failed} failed")
+        if self.figures_left_alone:
+            parts.append(f"{self.figures_left_alone} left alone")
         chapters = f"{self.chapters} chapter{'s' if self.chapters != 1 else ''}"
         if self.chapters_rebuilt or self.chapters_failed:
             detail = [f"{self.chapters_rebuilt} rebuilt"]
@@ -215,6 +220,7 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
         figures=len(figures),
         figures_rebuilt=sum(o.problem is None for o in outcomes.values()),
         figures_failed=sum(o.problem is not None for o in outcomes.values()),
+        figures_left_alone=0 if only.names is None else len(set(figures) - only.names),
         chapters=len(chapters),
         chapters_rebuilt=len(chapter_results.files),
         chapters_failed=chapter_results.failed,

@@ -113,30 +113,75 @@ def load_manifest(path: Path, layout: OutputLayout | None = None) -> Manifest:
     With `layout`, every output it lists must lie inside the build folder: a manifest that
     names any other file was tampered with, and is refused before anything is written.
     """
+    shown = _shown(path, layout)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return Manifest()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the manifest: {exc.strerror}") from None
+        raise ConfigError(f"{shown}: cannot read the manifest: {exc.strerror}") from None
     try:
         manifest = _parse(raw)
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise ConfigError(
-            f"{path}: the manifest is damaged ({reason}); delete it and run "
+            f"{shown}: the manifest is damaged ({reason}); delete it and run "
             "`course-assets build --force` to rebuild everything"
         ) from None
     if layout is not None:
-        for output in sorted({*manifest.owned_outputs(), *manifest.pending}):
-            if not layout.owns(output):
-                raise ConfigError(
-                    f"{path}: the manifest was tampered with: it lists {output!r} as an output, "
-                    f"but outputs lie only inside {layout.relative(layout.build_dir)}/; nothing "
-                    "was written or removed. Restore the manifest from version control (`git "
-                    "checkout` it) or delete it, and review the change that edited it"
-                )
+        _refuse_foreign_outputs(shown, manifest, layout)
     return manifest
+
+
+def _shown(path: Path, layout: OutputLayout | None) -> str:
+    """Return the manifest's path as messages show it: relative to the course when it can be."""
+    if layout is not None:
+        try:
+            return layout.relative(path)
+        except ValueError:  # the build folder is a link out of the course
+            pass
+    return str(path)
+
+
+def _refuse_foreign_outputs(shown: str, manifest: Manifest, layout: OutputLayout) -> None:
+    """Raise ConfigError when an output the manifest lists is not a file inside the build folder.
+
+    The names must lie inside it, and so must the files they reach: a link committed into
+    build/ (build/src -> ../diagrams) would otherwise carry a removal out of it.
+    """
+    build = layout.relative(layout.build_dir)
+    real_build = layout.build_dir.resolve()
+    real_folders: dict[Path, Path] = {}
+    for output in sorted({*manifest.owned_outputs(), *manifest.pending}):
+        if not layout.owns(output):
+            raise ConfigError(
+                f"{shown}: the manifest was tampered with: it lists {output!r} as an output, "
+                f"but outputs lie only inside {build}/; nothing was written or removed. Restore "
+                "the manifest from version control (`git checkout` it) or delete it, and review "
+                "the change that edited it"
+            )
+        file = layout.absolute(output)
+        if file.parent not in real_folders:  # one resolve per folder, not per file
+            real_folders[file.parent] = file.parent.resolve()
+        real = file.resolve() if file.is_symlink() else real_folders[file.parent] / file.name
+        if real != real_build and real_build in real.parents:
+            continue
+        link = _first_link(layout.build_dir, file)
+        raise ConfigError(
+            f"{layout.relative(link)}: is a link to {link.resolve()}, outside the build folder, "
+            f"and the manifest lists {output!r} through it; nothing was written or removed. "
+            "Replace the link with a folder (or delete it), and review the change that made it"
+        )
+
+
+def _first_link(build: Path, file: Path) -> Path:
+    """Return the first link on the way from the build folder down to `file`."""
+    step = build
+    for part in file.relative_to(build).parts:
+        step = step / part
+        if step.is_symlink():
+            return step
+    return file
 
 
 def _parse(raw: bytes) -> Manifest:
