@@ -250,3 +250,14 @@ def test_a_runaway_layout_is_stopped_as_that_figures_error(course):
     assert "diagrams/a_tangle.py:6: stopped after 3 s: Graphviz did not finish laying out" \
         in result.output
     assert course.built("diagrams/b_fine.svg").is_file()
+
+
+def test_a_quoted_node_in_graphviz_words_is_named_once_quoted(course):
+    course.figure("narrow", '''
+        Airflow("A label far too wide for its node", width="0.5", fixedsize="true")
+    ''')
+    result = course.run("build")
+    lines = [line for line in result.output.splitlines() if "too small for label" in line]
+    assert len(lines) == 1, result.output
+    assert "node 'A label far too wide for its node' (line 8)" in lines[0], lines[0]
+    assert "''" not in lines[0]

@@ -214,3 +214,24 @@ def test_overlapping_labels_and_labels_away_from_their_edges(course):
                for line in found), found
     assert any("[edge-label-away]" in line and '"extract every night at two"' in line
                and line.startswith("diagrams/crowded.py:11:") for line in found), found
+
+
+def test_gradient_fills_are_judged_by_their_colours_not_as_black(course):
+    course.write("diagrams/gradients.py", '''
+        """A node and a cluster filled with light gradients, dark text on both."""
+        from diagrams import Cluster, Diagram, Node
+
+        with Diagram("Gradients", show=False):
+            with Cluster("Light", graph_attr={"bgcolor": "lightyellow:lightblue",
+                                              "fontcolor": "#2D3436"}):
+                Node("step", shape="box", style="filled", fillcolor="white:orange",
+                     fontcolor="#2D3436")
+            Node("dark", shape="box", style="filled", fillcolor="navy:black",
+                 fontcolor="#2D3436")
+    ''')
+    found = lint_lines(course.run("build").output, "gradients")
+    contrast = [line for line in found if "[text-contrast]" in line]
+    # Dark text reads on the light gradients, and not on the dark one.
+    assert not any('"step"' in line or '"Light"' in line for line in contrast), contrast
+    assert any('node label "dark"' in line and line.startswith("diagrams/gradients.py:9:")
+               for line in contrast), contrast

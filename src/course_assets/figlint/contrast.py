@@ -35,6 +35,14 @@ def parse_colour(value: str, behind: RGB = (1.0, 1.0, 1.0)) -> RGB:
     from PIL import ImageColor
 
     text = value.strip()
+    if ":" in text:
+        # A gradient ("white:orange", "red;0.3:blue"): its middle, where a centred label sits,
+        # is the mean of its stops.
+        stops = [parse_colour(part.split(";")[0], behind)
+                 for part in text.split(":") if part.split(";")[0].strip()]
+        if stops:
+            return (sum(c[0] for c in stops) / len(stops), sum(c[1] for c in stops) / len(stops),
+                    sum(c[2] for c in stops) / len(stops))
     alpha = 1.0
     if text.startswith("#") and len(text) == 9:
         alpha = int(text[7:9], 16) / 255

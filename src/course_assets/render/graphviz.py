@@ -33,7 +33,8 @@ ORTHO_FIX = (
     "labels, so a label may sit away from its edge: use Edge(xlabel=...) instead of label=, "
     "or graph_attr={\"splines\": \"spline\"}"
 )
-NODE_ID = re.compile(r"\bn[0-9]+\b")
+# A node id in Graphviz's words, with the quotes some messages put around it.
+NODE_ID = re.compile(r"'?\b(n[0-9]+)\b'?")
 SVG_SIZE = re.compile(rb'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
 FONT_ATTRIBUTE = re.compile(rb'font-family="[^"]*"')
 
@@ -239,9 +240,9 @@ def explain(data: bytes, graph: Any, node_lines: Mapping[str, int | None]) -> tu
             continue
 
         def name_node(match: re.Match[str]) -> str:
-            node_id = match.group(0)
+            node_id = match.group(1)
             if node_id not in node_lines or not graph.has_node(node_id):
-                return node_id
+                return match.group(0)
             label = " ".join(str(graph.get_node(node_id).attr.get("label") or "").split())
             if label == "\\N":
                 label = ""
