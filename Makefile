@@ -1,7 +1,7 @@
 # Everything a fresh machine needs: `make build` builds the course, `make test` tests the tool.
 # Both create .venv and install the package (its pygraphviz wheel bundles Graphviz); `make test`
-# also installs Chromium for the browser tests and LibreOffice for the slide-tool tests, and
-# `make bench` a system Graphviz to compare against.
+# also installs Chromium for the browser tests and LibreOffice and librsvg for the slide-tool
+# tests, and `make bench` a system Graphviz to compare against.
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,12 +9,12 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 TESTING := $(VENV)/.installed-test
 
-.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice clean
+.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice librsvg clean
 
 build: $(RUNTIME)
 	$(BIN)/course-assets build
 
-test: $(TESTING) chromium libreoffice
+test: $(TESTING) chromium libreoffice librsvg
 	$(BIN)/python -m pytest
 
 check: $(RUNTIME)
@@ -65,6 +65,9 @@ chromium:
 
 libreoffice:
 	@sh scripts/ensure-system-package.sh libreoffice
+
+librsvg:
+	@sh scripts/ensure-system-package.sh librsvg
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Make sure a program the course needs from the system is installed: `graphviz` (dot) for
-# building, `chromium` for the browser tests, `libreoffice` (its SVG importer) for the slide-tool tests. Installs it with apt-get (as root or with
+# building, `chromium` for the browser tests, `libreoffice` (its SVG importer) and `librsvg`
+# (rsvg-convert) for the slide-tool tests. Installs it with apt-get (as root or with
 # password-less sudo) or Homebrew; otherwise stops with the exact command to run.
 set -eu
 
@@ -8,7 +9,8 @@ case "${1:-}" in
   graphviz) programs="dot"; apt_packages="graphviz fonts-dejavu-core"; brew_args="graphviz" ;;
   chromium) programs="chromium chromium-browser google-chrome"; apt_packages="chromium fonts-dejavu-core"; brew_args="--cask chromium" ;;
   libreoffice) programs="soffice libreoffice"; apt_packages="libreoffice-draw fonts-dejavu-core"; brew_args="--cask libreoffice" ;;
-  *) echo "usage: $0 graphviz|chromium|libreoffice" >&2; exit 2 ;;
+  librsvg) programs="rsvg-convert"; apt_packages="librsvg2-bin fonts-dejavu-core"; brew_args="librsvg" ;;
+  *) echo "usage: $0 graphviz|chromium|libreoffice|librsvg" >&2; exit 2 ;;
 esac
 
 for program in $programs; do
