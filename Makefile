@@ -1,8 +1,8 @@
 # Everything a fresh machine needs: `make build` builds the course, `make test` tests the tool.
 # Both create .venv and install the package (its pygraphviz wheel bundles Graphviz); `make test`
-# also installs Chromium for the browser tests, LibreOffice for the slide-tool tests and a system
-# Graphviz for the tests of plain `python diagrams/x.py` runs (the diagrams library needs `dot`), and
-# `make bench` a system Graphviz to compare against.
+# also installs Chromium for the browser tests, LibreOffice and librsvg for the slide-tool tests
+# and a system Graphviz for the tests of plain `python diagrams/x.py` runs (the diagrams library
+# needs `dot`); `make bench` also installs that Graphviz, to compare against.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,12 +10,12 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 TESTING := $(VENV)/.installed-test
 
-.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice clean
+.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice librsvg clean
 
 build: $(RUNTIME)
 	$(BIN)/course-assets build
 
-test: $(TESTING) chromium libreoffice graphviz
+test: $(TESTING) chromium libreoffice librsvg graphviz
 	$(BIN)/python -m pytest
 
 check: $(RUNTIME)
@@ -66,6 +66,9 @@ chromium:
 
 libreoffice:
 	@sh scripts/ensure-system-package.sh libreoffice
+
+librsvg:
+	@sh scripts/ensure-system-package.sh librsvg
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

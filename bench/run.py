@@ -32,7 +32,7 @@ class Measure:
 
 
 class TreeMemory:
-    """Sample the resident memory of a process and all its descendants; keep the peak."""
+    """Sample the memory of a process and all its descendants; keep the peak."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -50,14 +50,17 @@ class TreeMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss(self.pid))
+            self.peak = max(self.peak, tree_memory(self.pid))
             self._stop.wait(0.005)
 
 
-def tree_rss(root: int) -> int:
-    """Return the summed resident set size in bytes of `root` and its descendants (Linux)."""
+def tree_memory(root: int) -> int:
+    """Return the summed proportional set size in bytes of `root` and its descendants (Linux).
+
+    Forked workers and their children share most of their pages with their parent; resident
+    sizes would count each shared page once per process, the proportional size counts it once.
+    """
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -66,15 +69,24 @@ def tree_rss(root: int) -> int:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        total += _proportional_size(pid)
         stack.extend(children.get(pid, []))
     return total
+
+
+def _proportional_size(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def median(measures: list[Measure]) -> Measure:
@@ -236,6 +248,7 @@ def main() -> None:
           f"median of {REPEATS} for the no-change and one-edit runs")
     print()
     print(f"{'run':<30}{'seconds':>9}{'x dot':>8}{'x in-proc':>11}{'peak MB':>9}")
+    # Peak MB: the proportional set size (shared pages counted once) of the whole process tree.
     rows = [in_process, dot_floor, plain_run, svg.cold, svg.unchanged, svg.one, full.cold,
             full.unchanged, full.one]
     for row in rows:

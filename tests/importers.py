@@ -44,9 +44,18 @@ def on_white(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return flat.convert("RGB")
 
 
+def rsvg_convert() -> str:
+    """Return librsvg's converter; `make test` installs it."""
+    found = shutil.which("rsvg-convert")
+    if found is None:
+        pytest.fail("no rsvg-convert found: run `make test` (it installs it) or "
+                    "apt-get install librsvg2-bin")
+    return found
+
+
 def with_rsvg(svg: Path) -> Image.Image:
     width, height = svg_size(svg)
-    result = subprocess.run(["rsvg-convert", "-w", str(width), "-h", str(height), str(svg)],
+    result = subprocess.run([rsvg_convert(), "-w", str(width), "-h", str(height), str(svg)],
                             capture_output=True, check=True, timeout=120)
     return on_white(Image.open(io.BytesIO(result.stdout)), (width, height))
 

@@ -119,6 +119,30 @@ def test_html_deck_inlines_each_figure_byte_for_byte(course):
         assert unquote_to_bytes(source.split(",", 1)[1]) == course.built(built).read_bytes()
 
 
+def test_a_figure_template_of_its_own_keeps_both_themes_in_the_deck(course):
+    # Attributes in another order, an unclosed <source> and a class of the author's: still a
+    # <picture> with a dark source, so the deck shows each theme's image under the theme key.
+    course.write("templates/figure.md.j2", """
+        <picture class="fig">
+          <source srcset="{{ dark_src }}" media="(prefers-color-scheme: dark)">
+          <img class="wide" alt="{{ alt }}" src="{{ src }}">
+        </picture>
+        """)
+    course.figure("intl", 'Node("one")')
+    course.chapter("ch", '## One\n\n{{ diagram("intl") }}\n')
+    assert course.run("build", "-q").exit_code == 0
+    html = course.built("slides/ch.html").read_text()
+    found = {}
+    for tag in re.findall(r"<img\s[^>]*>", html):
+        theme = re.search(r'\sclass="deck-image deck-(light|dark) wide"', tag)
+        if theme:
+            found[theme.group(1)] = unescape(re.search(r'\ssrc="([^"]*)"', tag).group(1))
+    assert set(found) == {"light", "dark"}
+    for theme, built in (("light", "diagrams/intl.svg"), ("dark", "diagrams/intl.dark.svg")):
+        data = unquote_to_bytes(found[theme].split(",", 1)[1])
+        assert data == course.built(built).read_bytes()
+
+
 def test_decks_follow_sections_rules_and_links(course):
     course.figure("flow")
     course.chapter("part/deck", CHAPTER)

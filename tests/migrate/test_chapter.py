@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course_assets.migrate.surroundings import chapter_headings
 from course_assets.migrate.chapter import (
     decode_chapter,
     find_images,
@@ -125,3 +126,11 @@ def test_split_lines_keeps_endings() -> None:
     assert split_lines("a\r\nb\rc\nd") == ["a\r\n", "b\r", "c\n", "d"]
     assert "".join(split_lines("x\u2028y\x0cz\n")) == "x\u2028y\x0cz\n"
     assert len(split_lines("x\u2028y\x0cz\n")) == 1
+
+
+def test_the_heading_above_a_figure_is_read_as_every_other_reader_reads_the_chapter() -> None:
+    # A one-column table is a table to the chapter parser the previews and decks use (tables on),
+    # not a setext heading "| Stage |": migrate names the figure after "Setup", as they show it.
+    text = f"# Setup\n\n| Stage |\n---\n| train |\n\n![x]({URL})\n"
+    [image] = find_images(text)
+    assert chapter_headings(text).above(image.line) == "Setup"

@@ -284,3 +284,18 @@ def test_figures_are_named_after_the_heading_above_them_not_their_first_node(
     script = (tmp_course.root / "diagrams" / "how_data_flows.py").read_text(encoding="utf-8")
     assert '"How data flows"' in script
     assert not (tmp_course.root / "diagrams" / "student.py").exists()
+
+
+def test_a_link_at_a_temporary_name_is_never_written_through(tmp_course: TmpCourse,
+                                                             tmp_path: Path) -> None:
+    # A cloned course may hold a link where a fixed temporary name would go: writing through it
+    # would change a file outside the course, and renaming it would make the chapter that link.
+    chapter = tmp_course.write("chapters/ch.md", f"![Flow]({kroki_url('mermaid', FLOW)})\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("kept\n")
+    (chapter.parent / ".ch.md.migrate-tmp").symlink_to(outside)
+    result = tmp_course.migrate("chapters", "--write")
+    assert result.exit_code == 0, result.output
+    assert outside.read_text() == "kept\n"
+    assert not chapter.is_symlink() and chapter.read_text() == '{{ diagram("flow") }}\n'
+    assert sorted(p.name for p in chapter.parent.iterdir()) == [".ch.md.migrate-tmp", "ch.md"]

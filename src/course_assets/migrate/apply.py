@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import itertools
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -395,9 +397,18 @@ def _rewrite(path: Path, old: bytes, new: bytes) -> None:
     try:
         if path.read_bytes() != old:
             raise OutputError(f"{path}: changed while migrating; run migrate again")
-        temporary = path.with_name(f".{path.name}.migrate-tmp")
-        temporary.write_bytes(new)
+        # A name no file or link holds yet (mkstemp creates it exclusively): writing through a
+        # link that was already there could change a file outside the course.
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".migrate-tmp",
+                                             dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc}") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(new)
         shutil.copymode(path, temporary)
         os.replace(temporary, path)
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
         raise OutputError(f"{path}: cannot write: {exc}") from None

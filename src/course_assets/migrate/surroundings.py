@@ -8,6 +8,8 @@ import bisect
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_assets.publish import markdown
+
 STYLE_MODULE = "_style"
 # The helpers a generated script calls when the course has them (each takes **overrides).
 STYLE_HELPERS = ("graph_attr", "node_attr", "edge_attr")
@@ -28,16 +30,12 @@ class Headings:
 
 def chapter_headings(text: str) -> Headings:
     """Return the chapter's Markdown headings (ATX and setext), outside code blocks."""
-    from markdown_it import MarkdownIt
-
-    tokens = MarkdownIt("commonmark").parse(text)
+    tokens = markdown.parse(text)
     found: list[tuple[int, str]] = []
     for index, token in enumerate(tokens):
         if token.type == "heading_open" and token.map and index + 1 < len(tokens):
-            inline = tokens[index + 1]
-            words = "".join(child.content for child in inline.children or ()
-                            if child.type in ("text", "code_inline"))
-            found.append((token.map[0] + 1, " ".join(words.split())))
+            words = markdown.plain_text(tokens[index + 1]).split()
+            found.append((token.map[0] + 1, " ".join(words)))
     return Headings(tuple(line for line, _ in found), tuple(title for _, title in found))
 
 

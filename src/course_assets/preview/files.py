@@ -69,10 +69,10 @@ def file_hash(path: Path) -> str | None:
         return None
 
 
-def outputs_version(build_dir: Path) -> str:
+def outputs_version(manifest: Path) -> str:
     """Return a short hash that changes whenever a build writes or removes an output."""
     # The manifest records every output's hash and is written last, so it stands for them all.
-    return file_hash(build_dir / "manifest.json") or "none"
+    return file_hash(manifest) or "none"
 
 
 def versioned(build_dir: Path, page_url: str, reference: str) -> str:

@@ -122,7 +122,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if chapter is None:
             self._not_found(path, send_body)
             return
-        version = files.outputs_version(settings.build_dir)  # before reading: see _page
+        version = files.outputs_version(settings.layout.manifest)  # before reading: see _page
         try:
             markdown = chapter.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -190,7 +190,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         # The version is read before the files: if a build lands in between, the page is told
         # to refresh once more, never left showing outputs older than it claims.
         if version is None:
-            version = files.outputs_version(self.preview.settings.build_dir)
+            version = files.outputs_version(self.preview.settings.layout.manifest)
         title, crumb, body, kind = parts
         state = self.preview.state
         text = pages.page(title=title, crumb=crumb, body=body, version=version, kind=kind,
@@ -199,7 +199,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
                    {"Cache-Control": "no-store", "Content-Security-Policy": PAGE_POLICY})
 
     def _not_found(self, path: str, send_body: bool) -> None:
-        version = files.outputs_version(self.preview.settings.build_dir)
+        version = files.outputs_version(self.preview.settings.layout.manifest)
         self._page(("Not found", "not found", pages.not_found_body(path), "missing"), send_body,
                    version, HTTPStatus.NOT_FOUND)
 

@@ -123,7 +123,7 @@ class PreviewServer:
             problems, summary = result.problems, result.summary()
         return PreviewState(
             generation=self.state.generation + 1,
-            version=files.outputs_version(self.settings.build_dir),
+            version=files.outputs_version(self.settings.layout.manifest),
             problems=problems,
             summary=summary,
         )

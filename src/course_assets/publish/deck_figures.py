@@ -8,10 +8,8 @@ import re
 from course_assets.publish import markdown
 from course_assets.publish.assets import Reader, resolve
 
-# A figure snippet's <picture>: the dark <source> and the light <img>.
-PICTURE = re.compile(
-    r"<picture>\s*<source\s+media=\"\(prefers-color-scheme:\s*dark\)\"\s+srcset=\"(?P<dark>[^\"]+)\""
-    r"\s*/?>\s*(?P<img><img\s[^>]*?)(?P<end>\s*/?>)\s*</picture>", re.S)
+# A <picture> element, whatever its attributes; its tags are read with the one HTML tag reader.
+PICTURE = re.compile(r"<picture\b[^>]*>(?P<inner>.*?)</picture\s*>", re.S | re.I)
 # The snippet's link to the figure's outline, with the line break before it.
 OUTLINE_LINK = re.compile(
     r"(?:<br\s*/?>\s*)?<sub>\s*<a\s+href=\"(?P<href>[^\"]+\.outline\.md)\"[^>]*>.*?</a>\s*</sub>",
@@ -22,22 +20,32 @@ def with_both_themes(fragment: str) -> str:
     """Return a figure's HTML with its <picture> as two images, one per theme.
 
     The deck's style sheet shows the one that matches the reader's theme or the theme key's
-    choice, which a <picture>'s media query could not follow.
+    choice, which a <picture>'s media query could not follow. A <picture> with no dark
+    <source> or no <img> is left as it is.
     """
     def split(match: re.Match[str]) -> str:
-        light = match.group("img")
-        dark = re.sub(r"\ssrc=\"[^\"]*\"", f' src="{match.group("dark")}"', light, count=1)
-        end = match.group("end")
-        return (f'{_with_class(light, "deck-light")}{end}'
-                f'{_with_class(dark, "deck-dark")}{end}')
+        tags = markdown.html_tags(match.group("inner"))
+        img = next((tag for tag in tags if tag.name == "img"), None)
+        dark = next((markdown.srcset_urls(tag.attrs.get("srcset", ""))[:1] for tag in tags
+                     if tag.name == "source" and _is_dark(tag.attrs.get("media", ""))), [])
+        if img is None or not dark:
+            return match.group(0)
+        return (_img({**img.attrs, "class": _classes("deck-light", img.attrs)}) +
+                _img({**img.attrs, "src": dark[0], "class": _classes("deck-dark", img.attrs)}))
 
     return PICTURE.sub(split, fragment)
 
 
-def _with_class(tag: str, name: str) -> str:
-    if re.search(r"\sclass=\"", tag):
-        return re.sub(r"\sclass=\"", f' class="{name} ', tag, count=1)
-    return f'{tag} class="{name}"'
+def _is_dark(media: str) -> bool:
+    return re.fullmatch(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", media.strip()) is not None
+
+
+def _classes(name: str, attrs: dict[str, str]) -> str:
+    return " ".join([name, *attrs.get("class", "").split()])
+
+
+def _img(attrs: dict[str, str]) -> str:
+    return "<img" + "".join(f' {n}="{html_escape.escape(v)}"' for n, v in attrs.items()) + " />"
 
 
 def outline_details(fragment: str, chapter_path: str, read: Reader) -> tuple[str, str]:

@@ -186,6 +186,8 @@ def _install() -> None:
         _fetches.append(Fetch(where, line))
         return result
 
+    # Replacing the methods on their classes is the point (every opener and socket the script
+    # makes is seen); mypy refuses assignments to methods, and `connect` takes any address.
     urllib.request.OpenerDirector.open = opener_open  # type: ignore[method-assign]
     urllib.request.urlretrieve = urlretrieve
     socket.socket.connect = connect  # type: ignore[method-assign, assignment]
