@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING
 from course_assets.config import Settings
 from course_assets.errors import ConfigError, OutputError, Problem, Severity
 from course_assets.layout import MACHINE_FILES, RETIRED_MACHINE_FILES
-from course_assets.render.figure import FigureOutcome, FigureTask, warning_problems
-from course_assets.render.pool import render_all
 from course_assets.state import files as fsutil
 from course_assets.state.files import FileHashes
 from course_assets.state.inputs import (
@@ -35,6 +33,7 @@ from course_assets.state.sources import discover
 
 if TYPE_CHECKING:
     from course_assets.publish.derived import DerivedBuild
+    from course_assets.render.figure import FigureOutcome
 
 Reporter = Callable[[str], None]
 NO_DESCRIPTION = ("figure has no description: start the script with a docstring that says what "
@@ -342,6 +341,10 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
                     say: Reporter) -> dict[str, FigureOutcome]:
     if not stale:
         return {}
+    # Imported here: a build with nothing to render never loads the rendering side.
+    from course_assets.render.figure import FigureTask
+    from course_assets.render.pool import render_all
+
     timeout = options.timeout or settings.timeout
     tasks = [FigureTask(p.name, p.source, settings.root, settings.padding, timeout,
                         settings.formats, settings.png_max_side) for p in stale]
@@ -392,6 +395,8 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
         else:
             if not outcome.description:
                 problems.append(Problem(plan.source, 1, NO_DESCRIPTION, Severity.WARNING))
+            from course_assets.render.figure import warning_problems
+
             problems.extend(warning_problems(outcome, plan.source, settings.root))
             helpers = tuple(dependency_path(settings, h) for h in outcome.helpers)
             records[plan.name] = FigureRecord(
@@ -477,21 +482,26 @@ def _write(settings: Settings, old: Manifest, final: Manifest, files: dict[str, 
            removable: list[str], hashes: FileHashes) -> list[str]:
     manifest_path = settings.layout.manifest
     folder = fsutil.OutputFolder(settings.layout)
+    # The new manifest already holds the digest of each output it records; hash the rest.
+    recorded = final.owned_outputs()
+    digests = {path: recorded.get(path) or fsutil.sha256_bytes(data)
+               for path, data in files.items()}
     changed = {path: data for path, data in files.items()
-               if hashes.sha256(settings.root / path) != fsutil.sha256_bytes(data)}
+               if hashes.sha256(settings.root / path) != digests[path]}
     # What an interrupted build left and this one did not redo (a figure that fails now, say)
     # stays known as ours, so the next build replaces it instead of calling it a hand edit.
     leftover = {path: digest for path, digest in old.pending.items()
                 if path not in files and path not in removable}
     final = replace(final, pending=leftover)
-    final_bytes = final.to_json()
     for path in [*changed, *removable]:  # every target refused before anything is written
         folder.target(settings.root / path)
     if not changed and not removable:
-        if _read(manifest_path) != final_bytes:
-            folder.write(manifest_path, final_bytes)
+        # Nothing to write: the manifest too, when it records what it recorded before.
+        if final != old or not manifest_path.is_file():
+            folder.write(manifest_path, final.to_json())
         return []
-    pending = {path: fsutil.sha256_bytes(data) for path, data in changed.items()}
+    final_bytes = final.to_json()
+    pending = {path: digests[path] for path in changed}
     folder.write(manifest_path, replace(old, pending={**old.pending, **pending}).to_json())
     for path, data in sorted(changed.items()):
         folder.write(settings.root / path, data)
