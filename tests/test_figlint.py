@@ -235,3 +235,19 @@ def test_gradient_fills_are_judged_by_their_colours_not_as_black(course):
     assert not any('"step"' in line or '"Light"' in line for line in contrast), contrast
     assert any('node label "dark"' in line and line.startswith("diagrams/gradients.py:9:")
                for line in contrast), contrast
+
+
+def test_a_build_tells_the_findings_of_what_it_made_and_counts_the_rest(upstream):
+    assert upstream.run("build").exit_code == 0
+    script = upstream.root / "diagrams" / f"{CLUSTERED}.py"
+    script.write_text(script.read_text() + "\n# edited\n")
+    result = upstream.run("build")
+    assert result.exit_code == 0, result.output
+    assert lint_lines(result.output, CLUSTERED)  # the edited figure's findings, again
+    assert not lint_lines(result.output, ADVANCED)  # the other figure's are counted instead
+    counted = len(lint_lines(upstream.run("check").output, ADVANCED))
+    assert (f"warning: {counted} more figure lint warnings on figures and chapters this build "
+            "left as they were: `course-assets check` lists them") in result.output
+    # --strict reports every finding, as errors.
+    strict = upstream.run("build", "--strict")
+    assert strict.exit_code == 1 and lint_lines(strict.output, ADVANCED)

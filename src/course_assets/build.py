@@ -51,6 +51,9 @@ class BuildOptions:
     # Build only these figures and what embeds them (empty: the whole course).
     figures: tuple[str, ...] = ()
     strict: bool = False  # figure lint findings and tiny text are errors, not warnings
+    # Report the lint warnings of every figure, not only of those this build made (the
+    # preview's panel shows them all; a terminal counts the others).
+    every_finding: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,8 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
     from course_assets.figlint.report import readability_problems
 
     readable = readability_problems(settings, new_figures, new_chapters, options.strict)
+    if not options.strict and not options.every_finding:
+        readable = _on_what_changed(settings, readable, manifest, new_figures, new_chapters)
     return BuildReport(
         figures=len(figures),
         figures_rebuilt=sum(o.problem is None for o in outcomes.values()),
@@ -233,6 +238,26 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
                   *kept, *readable),
         files={} if write else files,
     )
+
+
+def _on_what_changed(settings: Settings, problems: list[Problem], old: Manifest,
+                     figures: dict[str, FigureRecord], chapters: dict[str, ChapterRecord],
+                     ) -> list[Problem]:
+    """Keep the lint warnings of the figures and chapters this build made; count the rest.
+
+    An author who edits one figure reads about that figure, not again about every other one.
+    """
+    changed = {settings.root / r.script for n, r in figures.items() if old.figures.get(n) != r}
+    changed |= {settings.root / r.source for n, r in chapters.items()
+                if old.chapters.get(n) != r}
+    shown = [p for p in problems if p.path in changed]
+    left = len(problems) - len(shown)
+    if left:
+        shown.append(Problem(None, None, f"{left} more figure lint warning"
+                             f"{'' if left == 1 else 's'} on figures and chapters this build "
+                             "left as they were: `course-assets check` lists them",
+                             Severity.WARNING))
+    return shown
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import ipaddress
 import threading
@@ -28,7 +29,8 @@ class PreviewServer:
                  report: Callable[[str], None] | None = None, debounce_ms: int = 150) -> None:
         self.settings = settings
         self.host = host
-        self.options = options
+        # The panel lists the lint warnings of every figure, not only of those a save rebuilt.
+        self.options = dataclasses.replace(options, every_finding=True)
         self._requested_port = port
         self._on_build = on_build
         self._report = report
