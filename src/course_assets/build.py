@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from course_assets.config import Settings
-from course_assets.errors import ConfigError, OutputError, Problem, Severity
+from course_assets.errors import OutputError, Problem, Severity
 from course_assets.layout import MACHINE_FILES, RETIRED_MACHINE_FILES
 from course_assets.state import files as fsutil
 from course_assets.state.files import FileHashes
@@ -21,14 +21,13 @@ from course_assets.state.inputs import (
 )
 from course_assets.state.manifest import ChapterRecord, FigureRecord, Manifest, load_manifest
 from course_assets.state.plan import (
-    Kind,
     OutputPlan,
     Planner,
-    Status,
     hand_edits,
     orphaned_outputs,
     removable_orphans,
 )
+from course_assets.state.selection import Selection
 from course_assets.state.sources import discover
 
 if TYPE_CHECKING:
@@ -258,64 +257,6 @@ def _on_what_changed(settings: Settings, problems: list[Problem], old: Manifest,
                              "left as they were: `course-assets check` lists them",
                              Severity.WARNING))
     return shown
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The figures a build was asked for and the chapters that embed them (None: everything)."""
-
-    names: frozenset[str] | None = None
-    chapters: frozenset[str] = frozenset()
-
-    @classmethod
-    def of(cls, settings: Settings, asked: tuple[str, ...], figures: dict[str, Path],
-           chapters: dict[str, Path], manifest: Manifest) -> Selection:
-        """Resolve the names given on the command line; an unknown one is a usage error."""
-        if not asked:
-            return cls()
-        names = set()
-        for given in asked:
-            name = Path(given).stem if given.endswith(".py") else given
-            if name not in figures:
-                import difflib
-
-                close = difflib.get_close_matches(name, list(figures), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                known = ", ".join(sorted(figures)) or "none"
-                raise ConfigError(f"unknown figure {given!r}{hint} (figures: {known})")
-            names.add(name)
-        embedding = {chapter for chapter, record in manifest.chapters.items()
-                     if chapter in chapters and names & set(record.figures)}
-        for chapter, source in chapters.items():
-            if chapter not in manifest.chapters and _mentions(source, names):
-                embedding.add(chapter)
-        return cls(frozenset(names), frozenset(embedding))
-
-    def wants(self, plan: OutputPlan) -> bool:
-        """Say whether this build makes `plan`'s outputs."""
-        if self.names is None:
-            return True
-        if plan.kind is Kind.FIGURE:
-            return plan.name in self.names
-        if plan.kind is Kind.GALLERY:
-            return True  # it shows the figures being built
-        return plan.name in self.chapters
-
-    def plans(self, plans: list[OutputPlan]) -> list[OutputPlan]:
-        """Return `plans`, with those this build leaves alone marked as needing nothing."""
-        if self.names is None:
-            return plans
-        return [plan if self.wants(plan) else _left_alone(plan) for plan in plans]
-
-
-def _left_alone(plan: OutputPlan) -> OutputPlan:
-    outputs = tuple(replace(output, status=Status.UNCHANGED) for output in plan.outputs)
-    return replace(plan, status=Status.UNCHANGED, outputs=outputs)
-
-
-def _mentions(source: Path, names: set[str]) -> bool:
-    text = _read(source) or b""
-    return any(f'"{name}"'.encode() in text or f"'{name}'".encode() in text for name in names)
 
 
 def _nothing_found(settings: Settings, figures: dict[str, Path]) -> list[Problem]:
