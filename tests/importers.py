@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from conftest import wait_until
-from svgtools import SVG
+from svgtools import SVG, placed_icons
 
 # Mean difference (0 to 1, over RGB) allowed between two renderers inside one icon's box.
 # Measured: 0.00 to 0.03 for icons drawn right (resampling differs); an icon drawn at its
@@ -92,11 +92,9 @@ def icon_boxes(svg: Path) -> list[tuple[int, int, int, int]]:
     transform = root.find(f"{SVG}g").get("transform")
     tx, ty = (float(v) for v in transform.split("translate(")[1].split(")")[0].split())
     boxes = []
-    # <use> too, so that the check also measures figures embedded the old way.
-    shown = [e for e in root.iter() if e.tag in (f"{SVG}image", f"{SVG}use") and e.get("x")]
-    for image in shown:
-        x, y = (float(image.get("x")) + tx) * unit, (float(image.get("y")) + ty) * unit
-        w, h = float(image.get("width")) * unit, float(image.get("height")) * unit
+    for icon in placed_icons(root):
+        x, y = (icon.x + tx) * unit, (icon.y + ty) * unit
+        w, h = icon.width * unit, icon.height * unit
         boxes.append((round(x) + 1, round(y) + 1, round(x + w) - 1, round(y + h) - 1))
     return boxes
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -56,3 +57,36 @@ def assert_self_contained(path: Path) -> None:
         text = text.replace(namespace, "")
     assert "http://" not in text and "https://" not in text, path.name
     assert "site-packages" not in text and "/tmp/" not in text, path.name
+
+
+@dataclass(frozen=True)
+class PlacedIcon:
+    """An icon where the figure draws it, in the SVG's user units, with its data URI."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    uri: str
+
+
+def placed_icons(root: ET.Element) -> list[PlacedIcon]:
+    """Return every drawn icon in document order: a <use> resolved to its <image>, or an <image>."""
+    defined = {id(e) for defs in root.iter(f"{SVG}defs") for e in defs.iter(f"{SVG}image")}
+    named = {e.get("id"): e for e in root.iter(f"{SVG}image") if e.get("id")}
+    placed = []
+    for element in root.iter():
+        if element.tag == f"{SVG}image" and id(element) not in defined:
+            image, dx, dy = element, 0.0, 0.0
+        elif element.tag == f"{SVG}use":
+            target = element.get(XLINK_HREF, "")
+            assert target[1:] in named, f"<use> names no <image>: {target[:40]}"
+            assert not {"width", "height"} & set(element.attrib), "a <use> that scales"
+            image = named[target[1:]]
+            dx, dy = float(element.get("x", "0")), float(element.get("y", "0"))
+        else:
+            continue
+        placed.append(PlacedIcon(dx + float(image.get("x", "0")), dy + float(image.get("y", "0")),
+                                 float(image.get("width")), float(image.get("height")),
+                                 image.get(XLINK_HREF, "")))
+    return placed

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, wait_until
-from svgtools import SVG, parse
+from svgtools import SVG, parse, placed_icons
 
 pytestmark = pytest.mark.browser
 
@@ -49,11 +49,10 @@ def test_icons_paint_through_img_not_blank_boxes(page, tmp_path):
         px_per_unit = float(root.get("width")) / viewbox[2] * scale
         transform = root.find(f"{SVG}g").get("transform")
         tx, ty = (float(v) for v in transform.split("translate(")[1].rstrip(")").split())
-        uses = list(root.iter(f"{SVG}image"))
+        uses = placed_icons(root)
         for use in uses:
-            x = (float(use.get("x")) + tx) * px_per_unit
-            y = (float(use.get("y")) + ty) * px_per_unit
-            w, h = float(use.get("width")) * px_per_unit, float(use.get("height")) * px_per_unit
+            x, y = (use.x + tx) * px_per_unit, (use.y + ty) * px_per_unit
+            w, h = use.width * px_per_unit, use.height * px_per_unit
             box = (int(x), int(y), int(x + w), int(y + h))
             painted = colourful_pixels(shot, box)
             assert painted > 0.02 * w * h, f"{svg.name}: icon at {box} is blank"

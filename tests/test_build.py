@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from svgtools import SVG, assert_self_contained, parse, texts
+from svgtools import SVG, assert_self_contained, parse, placed_icons, texts
 
 SEED = REPO / "tests" / "data" / "seed-chapter-1.md"
 
@@ -64,9 +64,12 @@ def test_workflow_figure_draws_real_tool_icons(built_repo):
     labels = " ".join(texts(root))
     for word in ("Data", "Experiment", "Training", "registry", "Deployment", "Metrics", "Dashboards"):
         assert word in labels
-    # Every icon is a plain <image> of its own, which every slide tool's importer draws.
-    assert not list(root.iter(f"{SVG}symbol")) and not list(root.iter(f"{SVG}use"))
-    assert len(list(root.iter(f"{SVG}image"))) >= 8
+    # Each icon is carried once, an <image> of its size, and moved to each place it is shown.
+    assert not list(root.iter(f"{SVG}symbol"))
+    icons = placed_icons(root)
+    assert len(icons) >= 8
+    distinct = {(icon.uri, icon.width, icon.height) for icon in icons}
+    assert len(list(root.iter(f"{SVG}image"))) == len(distinct) < len(icons)
 
 
 def test_benefits_figure_matches_the_original_mermaid(built_repo):

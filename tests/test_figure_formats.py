@@ -12,7 +12,7 @@ from PIL import Image
 
 from course_assets.render.theme import DARK_DEFAULTS
 from slidetools import REPO, built_repo_course, contrast_ratio, rgb
-from svgtools import SVG
+from svgtools import SVG, placed_icons
 
 FIGURES = ("mlops_benefits", "mlops_workflow", "three_stage_process")
 
@@ -42,10 +42,9 @@ def icon_boxes(root: ET.Element, scale: float) -> list[tuple[int, int, int, int]
     transform = root.find(f"{SVG}g").get("transform")
     tx, ty = (float(v) for v in transform.split("translate(")[1].rstrip(")").split())
     boxes = []
-    for use in root.iter(f"{SVG}image"):
-        x = (float(use.get("x")) + tx) * px_per_unit
-        y = (float(use.get("y")) + ty) * px_per_unit
-        w, h = float(use.get("width")) * px_per_unit, float(use.get("height")) * px_per_unit
+    for use in placed_icons(root):
+        x, y = (use.x + tx) * px_per_unit, (use.y + ty) * px_per_unit
+        w, h = use.width * px_per_unit, use.height * px_per_unit
         boxes.append((round(x), round(y), round(x + w), round(y + h)))
     return boxes
 

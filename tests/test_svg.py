@@ -13,7 +13,9 @@ from course_assets.errors import FigureError
 from course_assets.render.isolate import run_isolated
 from course_assets.render.svg import postprocess
 
-from svgtools import SVG, assert_self_contained, data_uris, decode_png
+from svgtools import (
+    SVG, XLINK_HREF, assert_self_contained, data_uris, decode_png, placed_icons,
+)
 
 
 
@@ -40,22 +42,61 @@ def graph(*nodes: str, extra: str = "") -> str:
     return "digraph G {\n" + extra + "\n".join(nodes) + "\n}"
 
 
-def test_icons_are_plain_images_each_with_its_data(tmp_path):
+def test_each_icon_is_carried_once_and_moved_to_each_place_it_is_shown(tmp_path):
     mlflow = library_icon("mlops/mlflow.png")
     airflow = library_icon("workflow/airflow.png")
+    sized = "shape=none imagescale=true fixedsize=true"
     source = graph(
-        f'a [shape=none image="{mlflow}" label="a"]', f'b [shape=none image="{mlflow}" label="b"]',
-        f'c [shape=none image="{airflow}" label="c"]', "a -> b -> c",
+        f'a [{sized} width=1 height=1 image="{mlflow}" label="a"]',
+        f'b [{sized} width=1 height=1 image="{mlflow}" label="b"]',
+        f'c [{sized} width=1 height=1 image="{airflow}" label="c"]',
+        f'd [{sized} width=2 height=2 image="{mlflow}" label="d"]',
+        f'e [{sized} width=1 height=1 image="{mlflow}" label="e"]', "a -> b -> c -> d -> e",
     )
     out = tmp_path / "fig.svg"
-    out.write_bytes(render(source))
+    out.write_bytes(render(source, name="flow.dark"))
     assert_self_contained(out)
     root = ET.fromstring(out.read_bytes())
-    # No <symbol>/<use>: LibreOffice's importer ignores their scaling.
-    assert len(set(data_uris(root))) == 2 and len(data_uris(root)) == 3
-    assert not list(root.iter(f"{SVG}use")) and not list(root.iter(f"{SVG}symbol"))
+    # One <image> per icon and size, in <defs>, named with the figure's prefix in the order the
+    # icons first appear; each node a <use> that only moves it. LibreOffice's importer ignores
+    # the scaling of a <use> (or a <symbol viewBox>), so the size must stay on the <image>.
+    [defs] = root.findall(f"{SVG}defs")
+    defined = defs.findall(f"{SVG}image")
+    assert [image.get("id") for image in defined] == [
+        "flow-dark-icon-1", "flow-dark-icon-2", "flow-dark-icon-3"]
+    assert len(list(root.iter(f"{SVG}image"))) == 3 and not list(root.iter(f"{SVG}symbol"))
+    uses = list(root.iter(f"{SVG}use"))
+    assert [use.get(XLINK_HREF) for use in uses] == [
+        "#flow-dark-icon-1", "#flow-dark-icon-1", "#flow-dark-icon-2", "#flow-dark-icon-3",
+        "#flow-dark-icon-1"]
+    assert all(set(use.attrib) == {XLINK_HREF, "x", "y"} for use in uses)
+    icons = placed_icons(root)
+    assert [icon.width for icon in icons] == [72, 72, 72, 144, 72]
+    assert len({icon.y for icon in icons}) == 5  # each in its own place
+    assert icons[0].uri == icons[1].uri == icons[4].uri != icons[3].uri != icons[2].uri
     for uri in data_uris(root):
         assert decode_png(uri).size[0] > 0
+    assert render(source, name="flow.dark") == out.read_bytes()
+
+
+def test_sizes_a_rounding_error_apart_share_one_icon_and_larger_differences_do_not():
+    mlflow = library_icon("mlops/mlflow.png")
+    images = "".join(
+        f'<image xlink:href="{mlflow}" width="100.8px" height="{height}px" '
+        f'preserveAspectRatio="xMinYMin meet" x="{x}" y="-50"/>'
+        for x, height in ((0, "36.61875"), (120, "36.61874"), (240, "36.61876"), (360, "36.7")))
+    raw = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+           f'width="480pt" height="60pt" viewBox="0 0 480 60"><g>{images}</g></svg>').encode()
+    root = ET.fromstring(postprocess(raw, name="f", title="t", description="d",
+                                     load_icon=icons.load_icon))
+    assert [use.get(XLINK_HREF) for use in root.iter(f"{SVG}use")] == [
+        "#f-icon-1", "#f-icon-1", "#f-icon-1", "#f-icon-2"]
+    assert [icon.x for icon in placed_icons(root)] == [0, 120, 240, 360]
+
+
+def test_a_figure_without_icons_has_no_defs():
+    root = ET.fromstring(render(graph("a -> b")))
+    assert not list(root.iter(f"{SVG}defs")) and not list(root.iter(f"{SVG}use"))
 
 
 def test_title_desc_and_role_are_set():

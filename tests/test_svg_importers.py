@@ -82,14 +82,14 @@ def test_every_icon_is_drawn_in_its_place_and_size_by_every_importer(built_svgs,
 
 
 def test_a_large_icon_is_embedded_at_the_size_it_is_shown(built_svgs):
-    from svgtools import SVG, XLINK_HREF, decode_png, parse
+    from svgtools import decode_png, parse, placed_icons
 
     root = parse(next(svg for svg in built_svgs if svg.stem == "crowded"))
     scale = float(root.get("width")) / float(root.get("viewBox").split()[2])
     sizes = []
-    for image in root.iter(f"{SVG}image"):
-        png = decode_png(image.get(XLINK_HREF))
-        shown = float(image.get("width")) * scale, float(image.get("height")) * scale
+    for icon in placed_icons(root):
+        png = decode_png(icon.uri)
+        shown = icon.width * scale, icon.height * scale
         # At most twice the CSS pixels it is shown at, never more than its source has.
         assert png.size[0] <= 2 * shown[0] + 1 and png.size[1] <= 2 * shown[1] + 1
         sizes.append(png.size)

@@ -354,10 +354,21 @@ def _tip(pos: str) -> Point | None:
 def _svg_icons(svg: bytes) -> list[tuple[Box, str]]:
     """Return each icon's box (in layout points) and its data URI, from the SVG."""
     root = ET.fromstring(svg)
+    # An icon is an <image> in <defs> shown by each <use> naming it (moved by its x and y),
+    # or a plain <image> where it stands.
+    defined = {id(e) for defs in root.iter(f"{SVG}defs") for e in defs.iter(f"{SVG}image")}
+    named = {e.get("id"): e for e in root.iter(f"{SVG}image") if e.get("id")}
     icons = []
-    for image in root.iter(f"{SVG}image"):
+    for element in root.iter():
+        if element.tag == f"{SVG}image" and id(element) not in defined:
+            image, moved = element, {}
+        elif element.tag == f"{SVG}use" and element.get(XLINK_HREF, "")[1:] in named:
+            image, moved = named[element.get(XLINK_HREF, "")[1:]], element.attrib
+        else:
+            continue
         try:
-            x, y = float(image.get("x", "0")), float(image.get("y", "0"))
+            x = float(moved.get("x", "0")) + float(image.get("x", "0"))
+            y = float(moved.get("y", "0")) + float(image.get("y", "0"))
             w, h = float(image.get("width", "0")), float(image.get("height", "0"))
         except ValueError:
             continue

@@ -28,10 +28,15 @@ ALLOWED_TAGS = frozenset(
 )
 GRAPHVIZ_LINK = f"{{{SVG_NS}}}a"
 GRAPHVIZ_IMAGE = f"{{{SVG_NS}}}image"
+DEFS = f"{{{SVG_NS}}}defs"
+USE = f"{{{SVG_NS}}}use"
 TITLE = f"{{{SVG_NS}}}title"
 LOCAL_URL = re.compile(r"url\(#([A-Za-z0-9_.:-]+)\)")
 TRANSFORM = re.compile(r"(\s*(matrix|translate|scale|rotate|skewX|skewY)\([-0-9.eE,\s]*\)\s*)+")
 PT_TO_PX = 4 / 3
+# Icons whose boxes differ by less (in points, a seventy-fifth of a pixel) are one size: Graphviz
+# sizes the same icon in the same node shape a rounding error apart from node to node.
+SAME_SIZE = 0.01
 # Properties Graphviz puts in `style` (gradient stops) or may, with the values each may take.
 COLOUR = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{1,30}")
 NUMBER = re.compile(r"([0-9]{1,6}(\.[0-9]{0,6})?|\.[0-9]{1,6})%?")
@@ -62,6 +67,7 @@ def postprocess(svg: bytes, *, name: str, title: str, description: str,
     _unlink(root)
     _embed_icons(root, load_icon)
     _prefix_ids(root, prefix)
+    _share_icons(root, prefix)
     sanitize(root)
     _label(root, prefix, title, description)
     body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
@@ -95,8 +101,7 @@ def _unlink(root: ET.Element) -> None:
 
 
 def _embed_icons(root: ET.Element, load_icon: IconLoader) -> None:
-    # Plain <image> elements with their own data URI: LibreOffice's importer ignores the
-    # scaling of <use> on a <symbol>, and draws every icon at its full source size.
+    # Each <image> gets its own data URI here; _share_icons then keeps one copy of each.
     for element in root.iter(GRAPHVIZ_IMAGE):
         href = next((element.get(a) or "" for a in HREF_ATTRS if element.get(a)), "")
         if not href or href.startswith(("data:", "http:", "https:", "#")):
@@ -112,6 +117,45 @@ def _embed_icons(root: ET.Element, load_icon: IconLoader) -> None:
         element.set("width", _number(width))
         element.set("height", _number(height))
         element.set("preserveAspectRatio", aspect)
+
+
+def _share_icons(root: ET.Element, prefix: str) -> None:
+    # Each distinct icon (data, size, alignment) is one <image> in <defs>, and every place it is
+    # shown a <use> that only moves it: a figure showing an icon ten times carries it once.
+    # The size stays on the <image>, not on the <use> nor on a <symbol viewBox>, whose scaling
+    # LibreOffice's importer ignores (it drew such icons at their full source size).
+    parents = {child: parent for parent in root.iter() for child in parent}
+    taken = {value for element in root.iter() if (value := element.get("id"))}
+    sizes: dict[tuple[str, str], list[tuple[float, float, str]]] = {}
+    defs = ET.Element(DEFS)
+    for image in list(root.iter(GRAPHVIZ_IMAGE)):
+        data = image.get(XLINK_HREF, "")
+        aspect = image.get("preserveAspectRatio", "xMidYMid meet")
+        width = _user_units(image.get("width", "0"))
+        height = _user_units(image.get("height", "0"))
+        known = sizes.setdefault((data, aspect), [])
+        icon_id = next((name for w, h, name in known
+                        if abs(w - width) <= SAME_SIZE and abs(h - height) <= SAME_SIZE), None)
+        if icon_id is None:
+            number = len(defs) + 1
+            while f"{prefix}-icon-{number}" in taken:
+                number += 1
+            icon_id = f"{prefix}-icon-{number}"
+            taken.add(icon_id)
+            known.append((width, height, icon_id))
+            ET.SubElement(defs, GRAPHVIZ_IMAGE, {
+                "id": icon_id, "width": _number(width), "height": _number(height),
+                "preserveAspectRatio": aspect, XLINK_HREF: data,
+            }).tail = "\n"
+        use = ET.Element(USE, {XLINK_HREF: f"#{icon_id}"})
+        for attribute in ("x", "y"):
+            use.set(attribute, image.get(attribute, "0"))
+        use.tail = image.tail
+        parent = parents[image]
+        parent[list(parent).index(image)] = use
+    if len(defs):
+        defs.text = defs.tail = "\n"
+        root.insert(0, defs)
 
 
 def _user_units(value: str) -> float:
