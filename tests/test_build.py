@@ -223,3 +223,21 @@ def test_graphviz_warnings_are_shown_once_under_the_figure(course):
     # Once, though both the light and the dark layout say it, and with the fix.
     assert len(warnings) == 1 and warnings[0].startswith("diagrams/warned.py: warning:")
     assert "Edge(xlabel=...)" in warnings[0] and '"splines": "spline"' in warnings[0]
+
+
+def test_a_build_that_cannot_write_leaves_old_outputs_whole_and_no_staged_files(course):
+    course.figure("flow")
+    course.chapter("intro", '# Intro\n\n{{ diagram("flow") }}\n')
+    assert course.run("build").exit_code == 0
+    before = {p: p.read_bytes() for p in course.built("").rglob("*") if p.is_file()}
+    course.figure("flow", 'Mlflow("tracking") >> Airflow("a new pipeline")')
+    # The chapter's output is now a folder: even --force refuses it, after staging the figure.
+    chapter = course.built("chapters/intro.md")
+    chapter.unlink()
+    chapter.mkdir()
+    result = course.run("build", "--force")
+    assert result.exit_code != 0
+    assert "chapters/intro.md: is a link or a folder" in result.output
+    after = {p: p.read_bytes() for p in course.built("").rglob("*") if p.is_file()}
+    assert not [p for p in after if p.name.endswith(".tmp")]
+    assert after == {p: data for p, data in before.items() if p != chapter}

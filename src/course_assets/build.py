@@ -159,6 +159,18 @@ def _ignore_machine_files(folder: fsutil.OutputFolder) -> None:
 
 def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
                   hashes: FileHashes, write: bool = True) -> BuildReport:
+    # The figures' files wait on disk beside their targets until the build writes them (in
+    # memory for a build that only compares); whatever is left is removed, however it ends.
+    staged = fsutil.Staging(settings.root, fsutil.OutputFolder(settings.layout) if write
+                            else None)
+    try:
+        return _gather_and_write(settings, options, say, hashes, staged, write)
+    finally:
+        staged.close()
+
+
+def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
+                      hashes: FileHashes, staged: fsutil.Staging, write: bool) -> BuildReport:
     sources = discover(settings)
     figures, chapters = sources.figures, sources.chapters
     manifest = load_manifest(settings.layout.manifest, settings.layout)
@@ -178,17 +190,12 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
 
     # Gather: render every out-of-date figure, then every out-of-date chapter, in memory.
     stale = [plan for plan in figure_plans if plan.status.needs_build]
-    outcomes = _render_figures(settings, stale, options, say)
-    figure_results = _figure_records(settings, figure_plans, outcomes, environment)
+    outcomes = _render_figures(settings, stale, options, say, staged)
+    figure_results = _figure_records(settings, figure_plans, outcomes, environment, staged)
     chapter_plans = only.plans(planner.chapters(chapters, figure_results.records))
     chapter_results = _render_chapters(settings, chapter_plans, figure_results, environment, say)
 
-    files: dict[str, bytes] = {}
-    for outcome in outcomes.values():
-        if outcome.problem is None:
-            files.update({settings.layout.figure_file(n): data
-                          for n, data in outcome.files.items()})
-    files.update(chapter_results.files)
+    files: dict[str, bytes] = dict(chapter_results.files)
     new_figures, new_chapters = dict(figure_results.records), dict(chapter_results.records)
     for name in sources.held_back:
         if name in manifest.figures:
@@ -196,7 +203,7 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
         if name in manifest.chapters:
             new_chapters[name] = manifest.chapters[name]
     # Then what is made from those: the figure gallery and each chapter's slide decks.
-    derived = _make_derived(settings, planner, new_figures, new_chapters, files, only)
+    derived = _make_derived(settings, planner, new_figures, new_chapters, files, staged, only)
     for made in derived.made:
         say(f"built {made}")
     files.update(derived.files)
@@ -212,8 +219,9 @@ def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
                      slides=derived.slides,
                      failures=_failures(settings, manifest, figures, outcomes))
     if not write:
+        files.update(staged.in_memory())
         files[settings.layout.manifest_output()] = final.to_json()
-    written = _write(settings, manifest, final, files, removable, hashes) if write else []
+    written = _write(settings, manifest, final, files, staged, removable, hashes) if write else []
     from course_assets.figlint.report import readability_problems
 
     readable = readability_problems(settings, new_figures, new_chapters, options.strict)
@@ -304,7 +312,7 @@ def _stale_embeds(settings: Settings, chapters: dict[str, ChapterRecord],
 
 
 def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildOptions,
-                    say: Reporter) -> dict[str, FigureOutcome]:
+                    say: Reporter, staged: fsutil.Staging) -> dict[str, FigureOutcome]:
     if not stale:
         return {}
     # Imported here: a build with nothing to render never loads the rendering side.
@@ -315,11 +323,15 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
     tasks = [FigureTask(p.name, p.source, settings.root, settings.padding, timeout,
                         settings.formats, settings.png_max_side) for p in stale]
 
-    def done(outcome: FigureOutcome) -> None:
-        if outcome.problem is None:
-            say(f"built {outcome.name} ({outcome.seconds:.2f} s)")
-        else:
+    def done(outcome: FigureOutcome) -> FigureOutcome:
+        if outcome.problem is not None:
             say(f"failed {outcome.name}")
+            return outcome
+        say(f"built {outcome.name} ({outcome.seconds:.2f} s)")
+        # Staged now, so that the figures' bytes never pile up in this process.
+        for name, data in outcome.files.items():
+            staged.put(settings.layout.figure_file(name), data)
+        return replace(outcome, files=dict.fromkeys(outcome.files, b""))
 
     outcomes = render_all(tasks, settings.worker_count(options.jobs), settings.root, done,
                           meanwhile=_import_chapter_renderers)
@@ -339,7 +351,7 @@ def _import_chapter_renderers() -> None:
 
 def _figure_records(settings: Settings, plans: list[OutputPlan],
                     outcomes: dict[str, FigureOutcome],
-                    environment: dict[str, str]) -> FigureResults:
+                    environment: dict[str, str], staged: fsutil.Staging) -> FigureResults:
     records: dict[str, FigureRecord] = {}
     failed: set[str] = set()
     problems: list[Problem] = []
@@ -371,8 +383,8 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
                 inputs=figure_inputs(settings, plan.source, helpers, environment),
                 title=outcome.title,
                 description=outcome.description,
-                outputs={settings.layout.figure_file(n): fsutil.sha256_bytes(d)
-                         for n, d in outcome.files.items()},
+                outputs={settings.layout.figure_file(n):
+                         staged.digest(settings.layout.figure_file(n)) for n in outcome.files},
                 findings=outcome.findings,
                 sizes=outcome.sizes,
             )
@@ -432,12 +444,14 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
 
 def _make_derived(settings: Settings, planner: Planner, figures: dict[str, FigureRecord],
                   chapters: dict[str, ChapterRecord], files: dict[str, bytes],
-                  only: Selection) -> DerivedBuild:
+                  staged: fsutil.Staging, only: Selection) -> DerivedBuild:
     from course_assets.publish.derived import make_derived
 
     def read(path: str) -> bytes | None:
         if path in files:
             return files[path]
+        if path in staged:
+            return staged.read(path)
         return _read(settings.root / path)
 
     plans = only.plans(planner.derived(figures, chapters))
@@ -445,19 +459,20 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
 
 
 def _write(settings: Settings, old: Manifest, final: Manifest, files: dict[str, bytes],
-           removable: list[str], hashes: FileHashes) -> list[str]:
+           staged: fsutil.Staging, removable: list[str], hashes: FileHashes) -> list[str]:
     manifest_path = settings.layout.manifest
     folder = fsutil.OutputFolder(settings.layout)
     # The new manifest already holds the digest of each output it records; hash the rest.
     recorded = final.owned_outputs()
     digests = {path: recorded.get(path) or fsutil.sha256_bytes(data)
                for path, data in files.items()}
-    changed = {path: data for path, data in files.items()
-               if hashes.sha256(settings.root / path) != digests[path]}
+    digests.update({path: staged.digest(path) for path in staged.paths()})
+    changed = sorted(path for path, digest in digests.items()
+                     if hashes.sha256(settings.root / path) != digest)
     # What an interrupted build left and this one did not redo (a figure that fails now, say)
     # stays known as ours, so the next build replaces it instead of calling it a hand edit.
     leftover = {path: digest for path, digest in old.pending.items()
-                if path not in files and path not in removable}
+                if path not in digests and path not in removable}
     final = replace(final, pending=leftover)
     for path in [*changed, *removable]:  # every target refused before anything is written
         folder.target(settings.root / path)
@@ -469,13 +484,16 @@ def _write(settings: Settings, old: Manifest, final: Manifest, files: dict[str, 
     final_bytes = final.to_json()
     pending = {path: digests[path] for path in changed}
     folder.write(manifest_path, replace(old, pending={**old.pending, **pending}).to_json())
-    for path, data in sorted(changed.items()):
-        folder.write(settings.root / path, data)
+    for path in changed:
+        if path in staged:
+            staged.publish(path)
+        else:
+            folder.write(settings.root / path, files[path])
         hashes.remember(settings.root / path, pending[path])
     for path in removable:
         folder.remove(settings.root / path)
     folder.write(manifest_path, final_bytes)
-    return sorted(changed)
+    return changed
 
 
 def _read(path: Path) -> bytes | None:

@@ -15,6 +15,7 @@ from course_assets.layout import OutputLayout
 from course_assets.state.files import (
     FileHashes,
     OutputFolder,
+    Staging,
     atomic_write,
     build_lock,
     sha256_bytes,
@@ -161,3 +162,56 @@ def test_a_second_lock_on_the_build_folder_waits_then_gives_up(tmp_path: Path) -
     assert len(told) == 1 and "waiting for another build" in told[0]
     with build_lock(tmp_path / "build", wait=0):
         pass  # released: taken at once
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_staged_outputs_wait_beside_their_targets_until_published(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    staging = Staging(tmp_path, OutputFolder(OutputLayout(tmp_path, build)))
+    digest = staging.put("build/diagrams/a.svg", b"<svg/>")
+    assert digest == sha256_bytes(b"<svg/>") == staging.digest("build/diagrams/a.svg")
+    assert "build/diagrams/a.svg" in staging and staging.read("build/diagrams/a.svg") == b"<svg/>"
+    # Held as a hidden temporary: not yet the file, and cleaned like any other temporary.
+    held = files_in(build)
+    assert len(held) == 1 and held[0].startswith("diagrams/.a.svg.") and held[0].endswith(".tmp")
+    staging.publish("build/diagrams/a.svg")
+    assert files_in(build) == ["diagrams/a.svg"]
+    assert (build / "diagrams/a.svg").read_bytes() == b"<svg/>"
+
+
+def test_what_a_stopped_build_staged_is_removed(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    (build / "diagrams").mkdir(parents=True)
+    (build / "diagrams/a.svg").write_bytes(b"old")
+    staging = Staging(tmp_path, OutputFolder(OutputLayout(tmp_path, build)))
+    staging.put("build/diagrams/a.svg", b"new")
+    staging.put("build/diagrams/b.svg", b"new")
+    staging.put("build/diagrams/b.svg", b"newer")  # the second put replaces the first
+    assert len(files_in(build)) == 3
+    staging.close()
+    assert files_in(build) == ["diagrams/a.svg"]
+    assert (build / "diagrams/a.svg").read_bytes() == b"old"
+    assert not staging.paths()
+
+
+def test_staging_in_memory_touches_no_disk(tmp_path: Path) -> None:
+    staging = Staging(tmp_path, None)
+    staging.put("build/diagrams/a.svg", b"<svg/>")
+    assert staging.in_memory() == {"build/diagrams/a.svg": b"<svg/>"}
+    assert not (tmp_path / "build").exists()
+    with pytest.raises(OutputError, match="writes nothing"):
+        staging.publish("build/diagrams/a.svg")
+
+
+def test_staging_refuses_a_target_through_a_link_out_of_the_build(tmp_path: Path) -> None:
+    build, elsewhere = tmp_path / "build", tmp_path / "elsewhere"
+    build.mkdir()
+    elsewhere.mkdir()
+    (build / "diagrams").symlink_to(elsewhere)
+    staging = Staging(tmp_path, OutputFolder(OutputLayout(tmp_path, build)))
+    with pytest.raises(OutputError, match="outside the build folder"):
+        staging.put("build/diagrams/a.svg", b"<svg/>")
+    assert not list(elsewhere.iterdir())

@@ -13,18 +13,18 @@ from course_assets.render.processes import die_with_parent
 
 
 def render_all(tasks: Iterable[FigureTask], jobs: int, course_root: Path,
-               on_done: Callable[[FigureOutcome], None] | None = None,
+               on_done: Callable[[FigureOutcome], FigureOutcome] | None = None,
                meanwhile: Callable[[], None] | None = None) -> list[FigureOutcome]:
     """Render every task, `jobs` at a time; a failing figure never stops the others.
 
-    `meanwhile` runs in this process while the workers render (to prepare the next stage).
+    `on_done` sees each outcome as it arrives and returns what to keep of it (a build keeps
+    the files on disk, not in memory). `meanwhile` runs in this process while the workers
+    render (to prepare the next stage).
     """
     tasks = list(tasks)
     outcomes: list[FigureOutcome] = []
     for outcome in _outcomes(tasks, min(jobs, len(tasks)), course_root, meanwhile):
-        outcomes.append(outcome)
-        if on_done is not None:
-            on_done(outcome)
+        outcomes.append(on_done(outcome) if on_done is not None else outcome)
     return sorted(outcomes, key=lambda o: o.name)
 
 

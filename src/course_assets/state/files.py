@@ -81,17 +81,8 @@ class FileHashes:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that readers see the old file or the new one, never a part."""
+    temporary = _temporary_copy(path, data)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(_why(path, exc)) from None
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -183,6 +174,104 @@ class OutputFolder:
         """Hold the build folder's lock (see `build_lock`)."""
         self.target(self.layout.lock)
         return build_lock(self.layout.build_dir, wait, say)
+
+
+class Staging:
+    """A build's new outputs, held until it writes them: on disk beside their targets, or in
+    memory.
+
+    On disk, each output is a hidden temporary file (as `atomic_write` makes) in its target's
+    folder, already flushed, so writing it is one rename; a build holds its figures there
+    rather than in memory, however many and large they are. In memory (`folder` None) nothing
+    touches the disk, for a build that only compares.
+    """
+
+    def __init__(self, root: Path, folder: OutputFolder | None) -> None:
+        self.root = root
+        self.folder = folder
+        self._digests: dict[str, str] = {}
+        self._data: dict[str, bytes] = {}
+        self._temporaries: dict[str, Path] = {}
+
+    def put(self, path: str, data: bytes) -> str:
+        """Hold `data` as the new content of `path` (relative to the course); return its hash."""
+        digest = sha256_bytes(data)
+        self.drop(path)
+        if self.folder is None:
+            self._data[path] = data
+        else:
+            self._temporaries[path] = _temporary_copy(self.folder.target(self.root / path), data)
+        self._digests[path] = digest
+        return digest
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._digests
+
+    def paths(self) -> list[str]:
+        return sorted(self._digests)
+
+    def digest(self, path: str) -> str:
+        return self._digests[path]
+
+    def read(self, path: str) -> bytes:
+        """Return the held content of `path`."""
+        if path in self._data:
+            return self._data[path]
+        try:
+            return self._temporaries[path].read_bytes()
+        except OSError as exc:
+            raise OutputError(f"{path}: a staged output went missing: {exc.strerror}") from None
+
+    def in_memory(self) -> dict[str, bytes]:
+        """Return every held output's content (for a build that does not write)."""
+        return {path: self.read(path) for path in self.paths()}
+
+    def publish(self, path: str) -> None:
+        """Make the held content of `path` the file itself, atomically."""
+        target = self.root / path
+        if self.folder is None:
+            raise OutputError(f"{path}: this build writes nothing")
+        self.folder.target(target)
+        temporary = self._temporaries.pop(path)
+        try:
+            os.replace(temporary, target)
+        except OSError as exc:
+            raise OutputError(_why(target, exc)) from None
+
+    def drop(self, path: str) -> None:
+        """Forget the held content of `path` (the file on disk already has it, say)."""
+        self._data.pop(path, None)
+        self._digests.pop(path, None)
+        temporary = self._temporaries.pop(path, None)
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+    def close(self) -> None:
+        """Remove whatever is still held; a build that stops halfway leaves its outputs whole."""
+        for path in list(self._digests):
+            self.drop(path)
+
+
+def _temporary_copy(target: Path, data: bytes) -> Path:
+    """Write `data` to a new hidden temporary file beside `target`, flushed to disk."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                             dir=target.parent)
+    except OSError as exc:
+        raise OutputError(_why(target, exc)) from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise OutputError(_why(target, exc)) from None
+    return Path(temporary)
 
 
 # Lock descriptors this process holds. A forked child (a worker, a script's process) closes its
