@@ -46,7 +46,8 @@ def _outcomes(tasks: list[FigureTask], workers: int, course_root: Path,
         if meanwhile is not None:
             meanwhile()
         for future in as_completed(futures):
-            task = futures[future]
+            # Let go of the future once its outcome is taken: it holds the figure's bytes.
+            task = futures.pop(future)
             try:
                 yield future.result()
             except Exception as exc:  # noqa: BLE001 - a dead worker is one figure's error
