@@ -241,3 +241,27 @@ def test_a_build_that_cannot_write_leaves_old_outputs_whole_and_no_staged_files(
     after = {p: p.read_bytes() for p in course.built("").rglob("*") if p.is_file()}
     assert not [p for p in after if p.name.endswith(".tmp")]
     assert after == {p: data for p, data in before.items() if p != chapter}
+
+
+def test_a_figure_has_the_same_bytes_whatever_its_worker_drew_before(course):
+    # One icon, in boxes of another shape than its own, 0.03 pt apart in two figures: both
+    # boxes round to the same pixels, but the icon drawn in them differs by a row.
+    from PIL import Image
+
+    (course.root / "diagrams" / "icons").mkdir()
+    Image.new("RGBA", (200, 180), (200, 30, 30, 255)).save(course.root / "diagrams/icons/r.png")
+    for name, width in (("a_first", "0.783958"), ("b_second", "0.784375")):
+        course.write(f"diagrams/{name}.py", f'''
+            """An icon in a box narrower than its own shape."""
+            from diagrams import Diagram
+            from diagrams.custom import Custom
+
+            with Diagram("{name}", show=False):
+                Custom("x", "icons/r.png", width="{width}", height="2", fixedsize="true",
+                       imagescale="false")
+        ''')
+    assert course.run("build", "-q", "-j", "1").exit_code == 0
+    after_another = course.built("diagrams/b_second.svg").read_bytes()
+    assert course.run("build", "-q", "--force", "b_second").exit_code == 0
+    assert course.built("diagrams/b_second.svg").read_bytes() == after_another
+    assert course.run("check", "--rebuild", "-q").exit_code == 0

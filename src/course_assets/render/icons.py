@@ -85,7 +85,7 @@ def _to_png(raw: bytes, path: Path) -> tuple[bytes, int, int]:
 # Icon pixels per SVG user unit (a point): twice the CSS pixels an icon is shown at.
 ICON_RESOLUTION = 2 * 4 / 3
 _ALIGN = {"Min": 0.0, "Mid": 0.5, "Max": 1.0}
-_fitted: dict[tuple[str, int, int, str], str] = {}
+_fitted: dict[tuple[str, float, float, str], str] = {}
 
 
 def fitted_icon(icon: Icon, box_width: float, box_height: float, aspect: str) -> str:
@@ -97,7 +97,9 @@ def fitted_icon(icon: Icon, box_width: float, box_height: float, aspect: str) ->
     """
     if box_width <= 0 or box_height <= 0:
         return icon.data_uri
-    key = (icon.digest, round(box_width), round(box_height), aspect)
+    # The exact box, not its rounded pixels: boxes that round alike may still fit the icon a
+    # row apart, and a worker's earlier figures must not choose a later one's bytes.
+    key = (icon.digest, box_width, box_height, aspect)
     if key not in _fitted:
         _fitted[key] = _fit(icon, box_width, box_height, aspect)
     return _fitted[key]
