@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from svgtools import parse
+from svgtools import decode_png, parse, placed_icons
 
 SVG_ONLY = '[tool.course-assets]\nformats = ["svg"]\n'
 
@@ -543,3 +543,25 @@ def test_a_figure_too_large_to_paint_in_time_is_its_error_with_a_hint(course):
     assert result.exit_code == 1
     assert "diagrams/huge.py:3: " in result.output, result.output
     assert "split into smaller ones" in result.output and "worker" not in result.output
+
+
+def test_a_cmyk_jpeg_icon_is_embedded_in_colour(course):
+    from PIL import Image
+
+    (course.root / "icons").mkdir()
+    Image.new("RGB", (64, 64), (200, 60, 20)).convert("CMYK").save(
+        course.root / "icons/print.jpg", format="JPEG")
+    course.write("diagrams/printed.py", '''
+        """A JPEG icon saved for print, in CMYK."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("Printed", show=False):
+            Custom("printed", "icons/print.jpg")
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    for variant in ("printed.svg", "printed.dark.svg"):
+        (icon,) = {i.uri for i in placed_icons(parse(course.built(f"diagrams/{variant}")))}
+        image = decode_png(icon).convert("RGBA")
+        red, green, blue, _ = image.getpixel((image.width // 2, image.height // 2))
+        assert red > 150 and green < 120 and blue < 100, (variant, red, green, blue)

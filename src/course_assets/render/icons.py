@@ -12,6 +12,8 @@ from pathlib import Path
 from course_assets.errors import FigureError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The Pillow image modes a PNG file can store as they are.
+PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"})
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,10 @@ def _to_png(raw: bytes, path: Path) -> tuple[bytes, int, int]:
     try:
         with Image.open(io.BytesIO(raw)) as image:
             image.load()
+            # A CMYK (print) JPEG, among others, has colours PNG cannot hold.
+            converted = image if image.mode in PNG_MODES else image.convert("RGBA")
             out = io.BytesIO()
-            image.save(out, format="PNG", optimize=False)
+            converted.save(out, format="PNG", optimize=False)
             return out.getvalue(), image.size[0], image.size[1]
     except UnidentifiedImageError:
         raise FigureError(f"icon file is not an image Pillow can read: {path}") from None
