@@ -545,6 +545,28 @@ def test_a_figure_too_large_to_paint_in_time_is_its_error_with_a_hint(course):
     assert "split into smaller ones" in result.output and "worker" not in result.output
 
 
+@pytest.mark.parametrize("kind", ["WEBP", "BMP", "TIFF"])
+def test_an_icon_graphviz_cannot_draw_is_refused_not_left_out(course, kind):
+    # Graphviz only warns about these, and draws the light figure without the icon.
+    from PIL import Image
+
+    (course.root / "icons").mkdir()
+    Image.new("RGB", (64, 64), (200, 60, 20)).save(course.root / f"icons/logo.{kind.lower()}",
+                                                    format=kind)
+    course.write("diagrams/logo.py", f'''
+        """A {kind} icon."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("Logo", show=False):
+            Custom("logo", "icons/logo.{kind.lower()}")
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 1, result.output
+    assert (f"diagrams/logo.py:5: icon file icons/logo.{kind.lower()} is a {kind} image, which "
+            "Graphviz cannot draw: give Custom a PNG") in result.output, result.output
+    assert "Image.open('icons/logo." in result.output
+
+
 def test_a_cmyk_jpeg_icon_is_embedded_in_colour(course):
     from PIL import Image
 

@@ -17,6 +17,8 @@ MAX_ICON_PIXELS = 4096 * 4096
 MAX_DOT_STRING = 16000
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The image formats (as Pillow names them) Graphviz loads for an icon; MPO is a camera's JPEG.
+GRAPHVIZ_DRAWS = frozenset({"PNG", "JPEG", "MPO", "GIF"})
 # A DOT token: a quoted string, or a bare word (an alphanumeric label needs no quotes).
 _TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([^\s"\[\]=;,{}]+)', re.DOTALL)
 
@@ -31,26 +33,31 @@ def icon_problem(path: Path, shown: str) -> str | None:
     if head.startswith(PNG_SIGNATURE) and head[12:16] == b"IHDR":
         width, height = struct.unpack(">II", head[16:24])
     else:
-        size = _image_size(path)
-        if size is None:
+        found = _image_format_and_size(path)
+        if found is None:
             kind = "an SVG file" if path.suffix.lower() == ".svg" else "not an image Pillow reads"
-            return (f"icon file {shown} is {kind}: give Custom a PNG (or JPEG, GIF, WebP) icon, "
+            return (f"icon file {shown} is {kind}: give Custom a PNG (or JPEG, GIF) icon, "
                     "e.g. convert an SVG with `rsvg-convert -w 256 -o icon.png icon.svg`")
-        width, height = size
+        kind, (width, height) = found
+        if kind not in GRAPHVIZ_DRAWS:
+            # Graphviz would only warn, and leave the icon out of the light figure.
+            return (f"icon file {shown} is a {kind} image, which Graphviz cannot draw: give "
+                    "Custom a PNG (or JPEG, GIF) icon, e.g. convert it with Pillow: "
+                    f"`Image.open({shown!r}).save({str(Path(shown).with_suffix('.png'))!r})`")
     if width * height > MAX_ICON_PIXELS:
         return (f"icon file {shown} is {width:,} x {height:,} pixels, more than the "
                 f"{MAX_ICON_PIXELS:,} an icon may have; scale it down (256 x 256 is plenty)")
     return None
 
 
-def _image_size(path: Path) -> tuple[int, int] | None:
+def _image_format_and_size(path: Path) -> tuple[str, tuple[int, int]] | None:
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:  # reads the header only
-            return image.size
+            return str(image.format), image.size
     except Image.DecompressionBombError:
-        return (MAX_ICON_PIXELS, MAX_ICON_PIXELS)  # reported as too large
+        return "PNG", (MAX_ICON_PIXELS, MAX_ICON_PIXELS)  # reported as too large
     except (UnidentifiedImageError, OSError, ValueError):
         return None
 
