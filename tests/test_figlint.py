@@ -251,3 +251,21 @@ def test_a_build_tells_the_findings_of_what_it_made_and_counts_the_rest(upstream
     # --strict reports every finding, as errors.
     strict = upstream.run("build", "--strict")
     assert strict.exit_code == 1 and lint_lines(strict.output, ADVANCED)
+
+
+def test_a_transparent_background_is_judged_by_what_shows_through_not_as_black(course):
+    course.write("diagrams/clear.py", '''
+        """Dark text on a transparent page, cluster and node."""
+        from diagrams import Cluster, Diagram, Node
+
+        with Diagram("Clear", show=False, graph_attr={"bgcolor": "transparent"}):
+            with Cluster("Plain", graph_attr={"bgcolor": "transparent", "fontcolor": "#2D3436"}):
+                Node("step", shape="box", style="filled", fillcolor="none", fontcolor="#2D3436")
+    ''')
+    found = lint_lines(course.run("build").output, "clear")
+    contrast = [line for line in found if "[text-contrast]" in line]
+    # The reader's page shows through: white in the light theme, where dark text reads, and
+    # dark in the dark theme, where it does not.
+    assert not any("in the light theme" in line for line in contrast), contrast
+    assert any('node label "step"' in line and "in the dark theme" in line
+               for line in contrast), contrast

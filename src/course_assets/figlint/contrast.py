@@ -25,6 +25,11 @@ ICON_LOST_SHARE = 0.12
 ICON_SAMPLE = 128
 
 RGB = tuple[float, float, float]
+# Graphviz colours that paint nothing: what lies behind shows through.
+CLEAR = frozenset({"transparent", "none", "invis"})
+# The page a figure is read on when its own background is transparent, in each theme.
+READER_PAGE: dict[str, RGB] = {"light": (1.0, 1.0, 1.0),
+                               "dark": (0x0D / 255, 0x11 / 255, 0x17 / 255)}
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -43,6 +48,8 @@ def parse_colour(value: str, behind: RGB = (1.0, 1.0, 1.0)) -> RGB:
         if stops:
             return (sum(c[0] for c in stops) / len(stops), sum(c[1] for c in stops) / len(stops),
                     sum(c[2] for c in stops) / len(stops))
+    if text.lower() in CLEAR:
+        return behind
     alpha = 1.0
     if text.startswith("#") and len(text) == 9:
         alpha = int(text[7:9], 16) / 255
@@ -75,7 +82,7 @@ def ratio(first: RGB, second: RGB) -> float:
 
 def contrast_findings(geometry: Geometry, theme: str) -> list[Finding]:
     """Return every text, edge and icon of the figure that its background swallows."""
-    page = parse_colour(geometry.background)
+    page = parse_colour(geometry.background, READER_PAGE.get(theme, READER_PAGE["light"]))
     return [*_texts(geometry, page, theme), *_edges(geometry, page, theme),
             *_icons(geometry, page, theme)]
 
