@@ -269,3 +269,17 @@ def test_a_transparent_background_is_judged_by_what_shows_through_not_as_black(c
     assert not any("in the light theme" in line for line in contrast), contrast
     assert any('node label "step"' in line and "in the dark theme" in line
                for line in contrast), contrast
+
+
+def test_a_forced_build_tells_the_findings_of_everything_it_made(upstream):
+    first = upstream.run("build")
+    assert first.exit_code == 0
+    # Made again, byte for byte as before: still made by this build, not "left as they were".
+    forced = upstream.run("build", "--force")
+    assert forced.exit_code == 0, forced.output
+    for script in (ADVANCED, CLUSTERED):
+        assert lint_lines(forced.output, script) == lint_lines(first.output, script)
+    assert "left as they were" not in forced.output
+    named = upstream.run("build", "--force", CLUSTERED)
+    assert lint_lines(named.output, CLUSTERED) == lint_lines(first.output, CLUSTERED)
+    assert not lint_lines(named.output, ADVANCED)

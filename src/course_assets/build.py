@@ -226,7 +226,11 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
 
     readable = readability_problems(settings, new_figures, new_chapters, options.strict)
     if not options.strict and not options.every_finding:
-        readable = _on_what_changed(settings, readable, manifest, new_figures, new_chapters)
+        made_figures = {name for name, outcome in outcomes.items() if outcome.problem is None}
+        made_chapters = {name for name in new_chapters
+                         if settings.layout.chapter_output(name) in chapter_results.files}
+        readable = _on_what_changed(settings, readable, manifest, new_figures, new_chapters,
+                                    made_figures, made_chapters)
     return BuildReport(
         figures=len(figures),
         figures_rebuilt=sum(o.problem is None for o in outcomes.values()),
@@ -249,14 +253,16 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
 
 def _on_what_changed(settings: Settings, problems: list[Problem], old: Manifest,
                      figures: dict[str, FigureRecord], chapters: dict[str, ChapterRecord],
-                     ) -> list[Problem]:
+                     made_figures: set[str], made_chapters: set[str]) -> list[Problem]:
     """Keep the lint warnings of the figures and chapters this build made; count the rest.
 
     An author who edits one figure reads about that figure, not again about every other one.
+    What this build made counts as changed even when it came out as before (`build --force`).
     """
-    changed = {settings.root / r.script for n, r in figures.items() if old.figures.get(n) != r}
+    changed = {settings.root / r.script for n, r in figures.items()
+               if n in made_figures or old.figures.get(n) != r}
     changed |= {settings.root / r.source for n, r in chapters.items()
-                if old.chapters.get(n) != r}
+                if n in made_chapters or old.chapters.get(n) != r}
     shown = [p for p in problems if p.path in changed]
     left = len(problems) - len(shown)
     if left:
