@@ -34,6 +34,13 @@ def test_named_figures_bring_the_chapters_that_embed_them(state: StateCourse) ->
     assert selection.chapters == {"intro", "fresh"}
 
 
+def test_a_built_chapter_edited_to_embed_a_named_figure_comes_with_it(state: StateCourse) -> None:
+    state.built_figure("flow")
+    state.built_chapter("intro")  # built when it embedded nothing
+    state.write("chapters/intro.md", '# Intro\n\n{{ diagram("flow") }}\n')
+    assert select(state, "flow").chapters == {"intro"}
+
+
 def test_what_a_named_build_leaves_alone_needs_nothing(state: StateCourse) -> None:
     state.built_figure("flow")
     state.built_figure("other")

@@ -37,8 +37,10 @@ class Selection:
             names.add(name)
         embedding = {chapter for chapter, record in manifest.chapters.items()
                      if chapter in chapters and names & set(record.figures)}
+        # The sources too, not only the records: a chapter new since the last build, or
+        # edited since to embed one of these figures, embeds it now.
         for chapter, source in chapters.items():
-            if chapter not in manifest.chapters and _mentions(source, names):
+            if chapter not in embedding and _mentions(source, names):
                 embedding.add(chapter)
         return cls(frozenset(names), frozenset(embedding))
 
