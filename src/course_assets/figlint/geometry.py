@@ -25,6 +25,8 @@ Point = tuple[float, float]
 T = TypeVar("T")
 # The side of a BoxIndex cell, in points: about one icon node.
 CELL = 96.0
+# An item spanning more cells than this is not filed by cell (see BoxIndex).
+MAX_CELLS = 4096
 
 
 @dataclass(frozen=True)
@@ -382,19 +384,43 @@ class BoxIndex(Generic[T]):
     def __init__(self, items: Iterable[tuple[Box, T]]) -> None:
         self._items = list(items)
         self._cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+        # Items too large to file cell by cell (a node pinned far off stretches its edges
+        # over millions of cells): every query returns them.
+        self._everywhere: list[int] = []
         for number, (box, _) in enumerate(self._items):
-            for cell in _cells(box):
+            span = _span(box)
+            if _count(span) > MAX_CELLS:
+                self._everywhere.append(number)
+                continue
+            for cell in _cells(span):
                 self._cells[cell].append(number)
 
     def near(self, box: Box) -> list[tuple[Box, T]]:
         """Return, in the order they were given, the items sharing a cell with `box`."""
-        numbers = {n for cell in _cells(box) for n in self._cells.get(cell, ())}
+        span = _span(box)
+        if _count(span) > len(self._cells):
+            # A query wider than the index: look at the filled cells, not at every empty one.
+            c0, r0, c1, r1 = span
+            numbers = {n for (column, row), found in self._cells.items()
+                       if c0 <= column <= c1 and r0 <= row <= r1 for n in found}
+        else:
+            numbers = {n for cell in _cells(span) for n in self._cells.get(cell, ())}
+        numbers.update(self._everywhere)
         return [self._items[n] for n in sorted(numbers)]
 
 
-def _cells(box: Box) -> Iterator[tuple[int, int]]:
-    for column in range(math.floor(box.x0 / CELL), math.floor(box.x1 / CELL) + 1):
-        for row in range(math.floor(box.y0 / CELL), math.floor(box.y1 / CELL) + 1):
+def _span(box: Box) -> tuple[int, int, int, int]:
+    return (math.floor(box.x0 / CELL), math.floor(box.y0 / CELL),
+            math.floor(box.x1 / CELL), math.floor(box.y1 / CELL))
+
+
+def _count(span: tuple[int, int, int, int]) -> int:
+    return (span[2] - span[0] + 1) * (span[3] - span[1] + 1)
+
+
+def _cells(span: tuple[int, int, int, int]) -> Iterator[tuple[int, int]]:
+    for column in range(span[0], span[2] + 1):
+        for row in range(span[1], span[3] + 1):
             yield column, row
 
 
