@@ -310,3 +310,26 @@ def test_the_box_index_finds_what_a_full_scan_finds_however_far_apart_the_boxes(
         assert all(item in found for item in expected), query
     # An edge across such a figure spans some 200 million cells: the index must not walk them.
     assert time.perf_counter() - started < 5
+
+
+def test_an_arrow_drawn_at_the_tail_is_checked_as_one_at_the_head(course):
+    # `a << b` draws its arrowhead at the tail: from above into "a" here, stopping short of
+    # the icon exactly as `b >> a` does in a top-to-bottom figure.
+    for name, direction, edge in (("forward", "TB", "b >> a"), ("backward", "BT", "a << b")):
+        course.write(f"diagrams/{name}.py", f'''
+            """Two nodes, one arrow from above into "a"."""
+            from diagrams import Diagram
+            from diagrams.onprem.database import Postgresql
+            from diagrams.onprem.workflow import Airflow
+
+            with Diagram("Arrow", show=False, direction="{direction}",
+                         graph_attr={{"bgcolor": "white"}}):
+                a = Airflow("a")
+                b = Postgresql("b")
+                {edge}
+        ''')
+    output = course.run("build").output
+    for name in ("forward", "backward"):
+        assert any("[arrow-in-empty-space]" in line and 'icon and label of "a"' in line
+                   and line.startswith(f"diagrams/{name}.py:8:") for line in
+                   lint_lines(output, name)), output

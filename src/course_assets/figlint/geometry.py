@@ -136,10 +136,12 @@ class Edge:
     label: str
     path: tuple[Point, ...]
     arrowheads: tuple[tuple[Point, ...], ...]
-    tip: Point | None
+    tip: Point | None  # where the arrowhead at the head points, if it has one
     colour: str
     style: str
     line: int | None
+    # Where the arrowhead at the tail points, if it has one (dir="back" or "both": `a << b`).
+    tail_tip: Point | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,7 @@ def read_geometry(layout: Mapping[str, Any], svg: bytes,
                   for points in _polygons(obj.get(part, []))),
             _tip(str(obj.get("pos", ""))), _pen(draw) or "black",
             str(obj.get("style", "solid")), lines.get(f"edge:{pair}#{seen[pair]}"),
+            _tip(str(obj.get("pos", "")), "s,"),
         ))
     background = str(layout.get("bgcolor", "white"))
     return Geometry(_bb(str(layout.get("bb", "0,0,0,0"))), background, tuple(nodes),
@@ -345,9 +348,9 @@ def _polygons(ops: Iterable[Mapping[str, Any]]) -> Iterator[list[Point]]:
             yield [(x - w, y), (x, y + h), (x + w, y), (x, y - h)]
 
 
-def _tip(pos: str) -> Point | None:
+def _tip(pos: str, end: str = "e,") -> Point | None:
     for part in pos.split():
-        if part.startswith("e,"):
+        if part.startswith(end):
             x, y = part[2:].split(",")[:2]
             return (float(x), float(y))
     return None

@@ -161,21 +161,25 @@ def _text_across_cluster_borders(geometry: Geometry) -> Iterator[Finding]:
 
 def _arrows_into_empty_space(geometry: Geometry) -> Iterator[Finding]:
     for edge in geometry.edges:
-        head = geometry.node(edge.head)
-        if edge.tip is None or head is None or head.icon is None or not edge.arrowheads:
+        if not edge.arrowheads:
             continue
-        if head.box.distance(edge.tip) > max(head.box.width, head.box.height):
-            continue  # not an arrow Graphviz ended at this node (e.g. curved splines)
-        labels = [t.box.distance(edge.tip) for t in geometry.labels_of("node", head.key)]
-        if head.icon.distance(edge.tip) <= ICON_REACHED or min(labels, default=ARROW_GAP) < 1:
-            continue  # an arrow that reaches the icon's box is not lost, margins or not
-        gap = min(ink_distance(head, edge.tip, ARROW_GAP * 2), *labels)
-        if gap > ARROW_GAP:
-            yield Finding(
-                "arrow-in-empty-space",
-                f"the arrow of {_edge_name(geometry, edge)} ends {gap:.0f} pt away from the "
-                f'icon and label of "{head.label}"',
-                _lines(edge.line, head.line))
+        # The arrow at the head, and the one at the tail that `a << b` draws.
+        for tip, key in ((edge.tip, edge.head), (edge.tail_tip, edge.tail)):
+            node = geometry.node(key)
+            if tip is None or node is None or node.icon is None:
+                continue
+            if node.box.distance(tip) > max(node.box.width, node.box.height):
+                continue  # not an arrow Graphviz ended at this node (e.g. curved splines)
+            labels = [t.box.distance(tip) for t in geometry.labels_of("node", node.key)]
+            if node.icon.distance(tip) <= ICON_REACHED or min(labels, default=ARROW_GAP) < 1:
+                continue  # an arrow that reaches the icon's box is not lost, margins or not
+            gap = min(ink_distance(node, tip, ARROW_GAP * 2), *labels)
+            if gap > ARROW_GAP:
+                yield Finding(
+                    "arrow-in-empty-space",
+                    f"the arrow of {_edge_name(geometry, edge)} ends {gap:.0f} pt away from the "
+                    f'icon and label of "{node.label}"',
+                    _lines(edge.line, node.line))
 
 
 def ink_distance(node: Node, point: Point, reach: float) -> float:
