@@ -333,3 +333,18 @@ def test_an_arrow_drawn_at_the_tail_is_checked_as_one_at_the_head(course):
         assert any("[arrow-in-empty-space]" in line and 'icon and label of "a"' in line
                    and line.startswith(f"diagrams/{name}.py:8:") for line in
                    lint_lines(output, name)), output
+
+
+def test_hsv_colours_are_judged_by_their_colour_not_as_black(course):
+    course.write("diagrams/hsv.py", '''
+        """Dark text on a white HSV fill, and light grey text on a white page."""
+        from diagrams import Diagram, Node
+
+        with Diagram("Hsv", show=False, graph_attr={"bgcolor": "white"}):
+            Node("white", shape="box", style="filled", fillcolor="0 0 1", fontcolor="#2D3436")
+            Node("faint", shape="box", fontcolor="0.0,0.0,0.85")
+    ''')
+    found = lint_lines(course.run("build").output, "hsv")
+    contrast = [line for line in found if "[text-contrast]" in line and "light theme" in line]
+    assert not any('"white"' in line for line in contrast), contrast
+    assert any('node label "faint"' in line for line in contrast), contrast

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ ICON_SAMPLE = 128
 RGB = tuple[float, float, float]
 # Graphviz colours that paint nothing: what lies behind shows through.
 CLEAR = frozenset({"transparent", "none", "invis"})
+HSV = re.compile(r"([0-9]*\.?[0-9]+)[,\s]+([0-9]*\.?[0-9]+)[,\s]+([0-9]*\.?[0-9]+)")
 # The page a figure is read on when its own background is transparent, in each theme.
 READER_PAGE: dict[str, RGB] = {"light": (1.0, 1.0, 1.0),
                                "dark": (0x0D / 255, 0x11 / 255, 0x17 / 255)}
@@ -54,8 +56,15 @@ def parse_colour(value: str, behind: RGB = (1.0, 1.0, 1.0)) -> RGB:
     if text.startswith("#") and len(text) == 9:
         alpha = int(text[7:9], 16) / 255
         text = text[:7]
+    hsv = HSV.fullmatch(text)
     try:
-        rgb = ImageColor.getrgb(text)
+        if hsv:  # Graphviz's "H,S,V" or "H S V", each 0 to 1
+            import colorsys
+
+            h, s, v = (min(1.0, float(part)) for part in hsv.groups())
+            rgb = tuple(round(c * 255) for c in colorsys.hsv_to_rgb(h, s, v))
+        else:
+            rgb = ImageColor.getrgb(text)
     except ValueError:
         rgb = (0, 0, 0)
     if len(rgb) == 4:
