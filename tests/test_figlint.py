@@ -348,3 +348,18 @@ def test_hsv_colours_are_judged_by_their_colour_not_as_black(course):
     contrast = [line for line in found if "[text-contrast]" in line and "light theme" in line]
     assert not any('"white"' in line for line in contrast), contrast
     assert any('node label "faint"' in line for line in contrast), contrast
+
+
+def test_an_edge_and_label_hidden_with_a_transparent_colour_are_not_judged(course):
+    course.write("diagrams/hidden.py", '''
+        """Two nodes held in place by an edge nobody is meant to see."""
+        from diagrams import Diagram, Edge, Node
+
+        with Diagram("Hidden", show=False, graph_attr={"bgcolor": "white"}):
+            a = Node("a", shape="box", fontcolor="#2D3436")
+            b = Node("b", shape="box", fontcolor="#2D3436")
+            a >> Edge(color="transparent") >> b
+            a >> Edge(color="#00000000", label="spacer", fontcolor="transparent") >> b
+    ''')
+    found = lint_lines(course.run("build").output, "hidden")
+    assert not [line for line in found if "contrast]" in line and "light theme" in line], found

@@ -74,6 +74,12 @@ def parse_colour(value: str, behind: RGB = (1.0, 1.0, 1.0)) -> RGB:
             own[2] * alpha + behind[2] * (1 - alpha))
 
 
+def is_clear(value: str) -> bool:
+    """Say whether a Graphviz colour paints nothing (an element hidden on purpose)."""
+    text = value.strip().lower()
+    return text in CLEAR or (text.startswith("#") and len(text) == 9 and text[7:] == "00")
+
+
 def luminance(colour: RGB) -> float:
     """Return WCAG's relative luminance of an sRGB colour."""
     def linear(channel: float) -> float:
@@ -105,6 +111,8 @@ def _behind(geometry: Geometry, point: tuple[float, float], page: RGB,
 
 def _texts(geometry: Geometry, page: RGB, theme: str) -> Iterator[Finding]:
     for text in geometry.texts:
+        if is_clear(text.colour):
+            continue  # not there to be read
         node = geometry.node(text.key) if text.owner == "node" else None
         behind = _behind(geometry, text.box.centre, page, node)
         measured = ratio(parse_colour(text.colour, behind), behind)
@@ -120,8 +128,8 @@ def _edges(geometry: Geometry, page: RGB, theme: str) -> Iterator[Finding]:
 
     for edge in geometry.edges:
         points = list(edge.path) + [p for head in edge.arrowheads for p in head]
-        if not points:
-            continue
+        if not points or is_clear(edge.colour):
+            continue  # nothing drawn, or drawn to hold the layout only
         worst = min(ratio(parse_colour(edge.colour, behind), behind)
                     for behind in {_behind(geometry, p, page) for p in points})
         if worst < GRAPHICS_CONTRAST:
