@@ -363,3 +363,21 @@ def test_an_edge_and_label_hidden_with_a_transparent_colour_are_not_judged(cours
     ''')
     found = lint_lines(course.run("build").output, "hidden")
     assert not [line for line in found if "contrast]" in line and "light theme" in line], found
+
+
+def test_radial_and_striped_fills_are_judged_by_their_colours(course):
+    course.write("diagrams/radial.py", '''
+        """White text on dark radial and striped fills, and on a cluster's over its bgcolor."""
+        from diagrams import Cluster, Diagram, Node
+
+        with Diagram("Radial", show=False, graph_attr={"bgcolor": "white"}):
+            with Cluster("Dark", graph_attr={"style": "radial", "fillcolor": "navy:black",
+                                             "bgcolor": "lightyellow", "fontcolor": "white"}):
+                Node("inside", shape="box", fontcolor="white")
+            Node("round", shape="box", style="radial", fillcolor="navy:black", fontcolor="white")
+            Node("stripes", shape="box", style="striped", fillcolor="navy:black",
+                 fontcolor="white")
+    ''')
+    found = lint_lines(course.run("build").output, "radial")
+    assert not [line for line in found if "[text-contrast]" in line and "light theme" in line], \
+        found

@@ -20,6 +20,7 @@ XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 # How far a line of text reaches below and above its baseline, as a share of its font size.
 DESCENT, ASCENT = 0.22, 0.78
 BEZIER_STEPS = 8
+FILLING_STYLES = frozenset({"filled", "radial", "striped", "wedged"})
 
 Point = tuple[float, float]
 T = TypeVar("T")
@@ -270,11 +271,14 @@ def _node_box(obj: Mapping[str, Any]) -> Box:
 
 
 def _fill(obj: Mapping[str, Any]) -> str | None:
-    style = str(obj.get("style", ""))
+    style = {part.strip() for part in str(obj.get("style", "")).split(",")}
+    # Each of these styles fills the shape with fillcolor, else color, else (a cluster's)
+    # bgcolor, as Graphviz draws it: a bgcolor beside a fillcolor shows nowhere.
+    if style & FILLING_STYLES:
+        return str(obj.get("fillcolor") or obj.get("color") or obj.get("bgcolor")
+                   or "lightgrey")
     if obj.get("bgcolor"):
         return str(obj["bgcolor"])
-    if "filled" in style:
-        return str(obj.get("fillcolor") or obj.get("color") or "lightgrey")
     return None
 
 
