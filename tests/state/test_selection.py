@@ -37,7 +37,10 @@ def test_named_figures_bring_the_chapters_that_embed_them(state: StateCourse) ->
 def test_a_built_chapter_edited_to_embed_a_named_figure_comes_with_it(state: StateCourse) -> None:
     state.built_figure("flow")
     state.built_chapter("intro")  # built when it embedded nothing
-    state.write("chapters/intro.md", '# Intro\n\n{{ diagram("flow") }}\n')
+    state.write("chapters/intro.md", '# Intro\n\n{{ diagram( "flow", width=400) }}\n')
+    # Only a diagram() call embeds it, not the name quoted in prose.
+    state.built_chapter("prose")
+    state.write("chapters/prose.md", '# Prose\n\nThe "flow" of data.\n')
     assert select(state, "flow").chapters == {"intro"}
 
 

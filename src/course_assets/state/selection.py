@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -68,7 +69,9 @@ def _left_alone(plan: OutputPlan) -> OutputPlan:
 
 def _mentions(source: Path, names: set[str]) -> bool:
     try:
-        text = source.read_bytes()
+        text = source.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    return any(f'"{name}"'.encode() in text or f"'{name}'".encode() in text for name in names)
+    # A diagram("name") call, not the name quoted in the prose around it.
+    return any(re.search(rf"""\bdiagram\(\s*(["']){re.escape(name)}\1""", text)
+               for name in names)
