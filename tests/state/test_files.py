@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -215,3 +217,28 @@ def test_staging_refuses_a_target_through_a_link_out_of_the_build(tmp_path: Path
     with pytest.raises(OutputError, match="outside the build folder"):
         staging.put("build/diagrams/a.svg", b"<svg/>")
     assert not list(elsewhere.iterdir())
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
+                    reason="needs root to bind-mount a file")
+def test_a_staged_output_that_cannot_be_renamed_into_place_leaves_no_temporary(
+        tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    (build / "diagrams").mkdir(parents=True)
+    target = build / "diagrams/a.svg"
+    target.write_bytes(b"old")
+    (tmp_path / "other.svg").write_bytes(b"other")
+    staging = Staging(tmp_path, OutputFolder(OutputLayout(tmp_path, build)))
+    staging.put("build/diagrams/a.svg", b"new")
+    # A file mounted over the target: still a regular file inside the build folder, but no
+    # rename may replace it (EBUSY).
+    subprocess.run(["mount", "--bind", str(tmp_path / "other.svg"), str(target)], check=True)
+    try:
+        with pytest.raises(OutputError, match="cannot write"):
+            staging.publish("build/diagrams/a.svg")
+        assert files_in(build) == ["diagrams/a.svg"]
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+    staging.close()
+    assert files_in(build) == ["diagrams/a.svg"]
+    assert target.read_bytes() == b"old"

@@ -81,7 +81,11 @@ class FileHashes:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that readers see the old file or the new one, never a part."""
-    temporary = _temporary_copy(path, data)
+    _rename_over(_temporary_copy(path, data), path)
+
+
+def _rename_over(temporary: Path, path: Path) -> None:
+    """Make `temporary`, written beside `path`, the file at `path`; remove it if that fails."""
     try:
         os.replace(temporary, path)
     except OSError as exc:
@@ -146,6 +150,10 @@ class OutputFolder:
     def write(self, path: Path, data: bytes) -> None:
         """Replace the file at `path` with `data`, atomically."""
         atomic_write(self.target(path), data)
+
+    def rename_into(self, path: Path, temporary: Path) -> None:
+        """Make `temporary`, a file written beside `path`, the file at `path`, atomically."""
+        _rename_over(temporary, self.target(path))
 
     def remove(self, path: Path) -> None:
         """Delete the file at `path`, if it is still there."""
@@ -228,15 +236,11 @@ class Staging:
 
     def publish(self, path: str) -> None:
         """Make the held content of `path` the file itself, atomically."""
-        target = self.root / path
         if self.folder is None:
             raise OutputError(f"{path}: this build writes nothing")
-        self.folder.target(target)
-        temporary = self._temporaries.pop(path)
-        try:
-            os.replace(temporary, target)
-        except OSError as exc:
-            raise OutputError(_why(target, exc)) from None
+        # Forgotten only once it is the file: a target refused leaves it for `close` to remove.
+        self.folder.rename_into(self.root / path, self._temporaries[path])
+        del self._temporaries[path]
 
     def drop(self, path: str) -> None:
         """Forget the held content of `path` (the file on disk already has it, say)."""
