@@ -188,7 +188,8 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
             return BuildReport(figures=len(figures), chapters=len(chapters),
                                problems=(*sources.problems, *refused))
 
-    # Gather: render every out-of-date figure, then every out-of-date chapter, in memory.
+    # Gather: render every out-of-date figure (staged beside its target), then every
+    # out-of-date chapter (in memory).
     stale = [plan for plan in figure_plans if plan.status.needs_build]
     outcomes = _render_figures(settings, stale, options, say, staged)
     figure_results = _figure_records(settings, figure_plans, outcomes, environment, staged)

@@ -216,9 +216,11 @@ class Staging:
         return path in self._digests
 
     def paths(self) -> list[str]:
+        """Return the path of every held output, sorted."""
         return sorted(self._digests)
 
     def digest(self, path: str) -> str:
+        """Return the hash of the held content of `path`."""
         return self._digests[path]
 
     def read(self, path: str) -> bytes:
