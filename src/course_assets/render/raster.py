@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from course_assets.errors import FigureError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 SCALE = 2
 # Cairo and the SVG round the page size separately; a pixel or two is rounding, more is a bug.
@@ -64,7 +67,7 @@ def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
     return out.getvalue()
 
 
-def _flattened(image: Any, size: tuple[int, int]) -> Any:
+def _flattened(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """Return the picture at exactly `size`, on its background when that is opaque."""
     from PIL import Image
 
