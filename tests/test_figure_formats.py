@@ -232,3 +232,32 @@ def test_check_reports_a_missing_png(course):
     assert "build/diagrams/fig.png: missing" in result.output
     assert course.run("build", "-q").exit_code == 0
     assert course.run("check").exit_code == 0
+
+
+def test_a_png_on_an_opaque_page_is_flattened_onto_it_and_one_on_a_clear_page_stays_clear():
+    import io
+
+    from course_assets.render.raster import normalized_png
+
+    def encoded(image: Image.Image) -> bytes:
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        return out.getvalue()
+
+    page = (250, 240, 230)
+    drawn = Image.new("RGBA", (40, 30), (*page, 255))
+    drawn.paste((10, 20, 30, 255), (5, 5, 15, 15))
+    for strip in ((39, 0, 40, 30), (0, 29, 40, 30)):
+        drawn.paste((0, 0, 0, 128), strip)  # Cairo's partly covered last column and row
+    # The same size, or a pixel of rounding either way: the page shows through, no seam.
+    for size in ((40, 30), (41, 31), (39, 29)):
+        flattened = Image.open(io.BytesIO(normalized_png(encoded(drawn), size)))
+        expected = Image.new("RGB", size, page)
+        expected.paste(drawn, (0, 0), drawn)
+        assert flattened.mode == "RGB" and flattened.size == size
+        assert flattened.tobytes() == expected.tobytes(), size
+    assert flattened.getpixel((10, 10)) == (10, 20, 30)
+    clear = Image.new("RGBA", (40, 30), (0, 0, 0, 0))
+    clear.paste((10, 20, 30, 255), (5, 5, 15, 15))
+    kept = Image.open(io.BytesIO(normalized_png(encoded(clear), (40, 30))))
+    assert kept.mode == "RGBA" and kept.tobytes() == clear.tobytes()
