@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import html
 import os
 import re
@@ -19,7 +18,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from course_assets.errors import ConfigError, FigureError, Problem
-from course_assets.state.sources import figure_template_path
+from course_assets.state.sources import figure_template_path, unknown_figure
 
 if TYPE_CHECKING:
     from course_assets.config import Settings
@@ -217,10 +216,7 @@ class ChapterRenderer:
             )
         figure = self._figures.get(name)
         if figure is None:
-            close = difflib.get_close_matches(name, list(self._figures), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            known = ", ".join(sorted(self._figures)) or "none"
-            raise ChapterError(f"unknown figure {name!r}{hint} (figures: {known})")
+            raise ChapterError(unknown_figure(name, self._figures))
         if width is not None and not WIDTH.fullmatch(str(width)):
             raise ChapterError(f"diagram({name!r}, width={width!r}): width must be pixels "
                                "like 600 or a percentage like '80%'")

@@ -10,6 +10,7 @@ from course_assets.config import Settings
 from course_assets.errors import ConfigError
 from course_assets.state.manifest import Manifest
 from course_assets.state.plan import Kind, OutputPlan, Status
+from course_assets.state.sources import unknown_figure
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,7 @@ class Selection:
         for given in asked:
             name = Path(given).stem if given.endswith(".py") else given
             if name not in figures:
-                import difflib
-
-                close = difflib.get_close_matches(name, list(figures), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                known = ", ".join(sorted(figures)) or "none"
-                raise ConfigError(f"unknown figure {given!r}{hint} (figures: {known})")
+                raise ConfigError(unknown_figure(name, figures, given))
             names.add(name)
         embedding = {chapter for chapter, record in manifest.chapters.items()
                      if chapter in chapters and names & set(record.figures)}

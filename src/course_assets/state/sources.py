@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import difflib
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,6 +111,14 @@ def _drop_case_collisions(named: dict[str, Path], what: str) -> list[Problem]:
 
 DEFAULT_FIGURE_TEMPLATE = Path(__file__).parent.parent / "templates" / "figure.md.j2"
 FIGURE_TEMPLATE_NAME = "figure.md.j2"
+
+
+def unknown_figure(name: str, known: Iterable[str], given: str | None = None) -> str:
+    """Return the message for a figure `name` no script has, with the closest one known."""
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown figure {given or name!r}{hint} (figures: {', '.join(names) or 'none'})"
 
 
 def figure_template_path(templates_dir: Path) -> Path:
