@@ -185,8 +185,7 @@ class OutputFolder:
 
 
 class Staging:
-    """A build's new outputs, held until it writes them: on disk beside their targets, or in
-    memory.
+    """Hold a build's new outputs until it writes them: on disk beside their targets, or in memory.
 
     On disk, each output is a hidden temporary file (as `atomic_write` makes) in its target's
     folder, already flushed, so writing it is one rename; a build holds its figures there
