@@ -134,7 +134,7 @@ def build_course(settings: Settings, options: BuildOptions = BuildOptions(),
         _ignore_machine_files(folder)
         hashes = FileHashes(layout.hash_cache)
         try:
-            result = _build_locked(settings, options, say, hashes)
+            result = _build_locked(settings, options, say, hashes, folder)
         finally:
             hashes.save(folder.write)
     return replace(result, seconds=time.perf_counter() - started)
@@ -144,7 +144,7 @@ def rebuild_in_memory(settings: Settings, options: BuildOptions = BuildOptions()
     """Render every output as `build --force` would, and return the bytes instead of writing."""
     started = time.perf_counter()
     result = _build_locked(settings, replace(options, force=True), lambda message: None,
-                           FileHashes(), write=False)
+                           FileHashes(), folder=None)
     return replace(result, seconds=time.perf_counter() - started)
 
 
@@ -158,19 +158,20 @@ def _ignore_machine_files(folder: fsutil.OutputFolder) -> None:
 
 
 def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
-                  hashes: FileHashes, write: bool = True) -> BuildReport:
+                  hashes: FileHashes, folder: fsutil.OutputFolder | None) -> BuildReport:
+    """Build through `folder`, or (None) only in memory, writing nothing."""
     # The figures' files wait on disk beside their targets until the build writes them (in
     # memory for a build that only compares); whatever is left is removed, however it ends.
-    staged = fsutil.Staging(settings.root, fsutil.OutputFolder(settings.layout) if write
-                            else None)
+    staged = fsutil.Staging(settings.root, folder)
     try:
-        return _gather_and_write(settings, options, say, hashes, staged, write)
+        return _gather_and_write(settings, options, say, hashes, staged, folder)
     finally:
         staged.close()
 
 
 def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
-                      hashes: FileHashes, staged: fsutil.Staging, write: bool) -> BuildReport:
+                      hashes: FileHashes, staged: fsutil.Staging,
+                      folder: fsutil.OutputFolder | None) -> BuildReport:
     sources = discover(settings)
     figures, chapters = sources.figures, sources.chapters
     manifest = load_manifest(settings.layout.manifest, settings.layout)
@@ -219,10 +220,11 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
     final = Manifest(environment, new_figures, new_chapters, gallery=derived.gallery,
                      slides=derived.slides,
                      failures=_failures(settings, manifest, figures, outcomes))
-    if not write:
+    if folder is None:
         files.update(staged.in_memory())
         files[settings.layout.manifest_output()] = final.to_json()
-    written = _write(settings, manifest, final, files, staged, removable, hashes) if write else []
+    written = (_write(settings, folder, manifest, final, files, staged, removable, hashes)
+               if folder is not None else [])
     from course_assets.figlint.report import readability_problems
 
     readable = readability_problems(settings, new_figures, new_chapters, options.strict)
@@ -248,7 +250,7 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
                                 set(figures)),
                   *derived.problems,
                   *kept, *readable),
-        files={} if write else files,
+        files={} if folder is not None else files,
     )
 
 
@@ -338,6 +340,7 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
         # Staged now, so that the figures' bytes never pile up in this process.
         for name, data in outcome.files.items():
             staged.put(settings.layout.figure_file(name), data)
+        # The outcome keeps its files' names only: their bytes are read from `staged`.
         return replace(outcome, files=dict.fromkeys(outcome.files, b""))
 
     outcomes = render_all(tasks, settings.worker_count(options.jobs), settings.root, done,
@@ -380,6 +383,8 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
         else:
             if not outcome.description:
                 problems.append(Problem(plan.source, 1, NO_DESCRIPTION, Severity.WARNING))
+            # Imported here, where a figure was rendered: a build with nothing to render never
+            # loads the rendering side.
             from course_assets.render.figure import warning_problems
 
             problems.extend(warning_problems(outcome, plan.source, settings.root))
@@ -465,10 +470,10 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
     return make_derived(settings, plans, figures, chapters, read)
 
 
-def _write(settings: Settings, old: Manifest, final: Manifest, files: dict[str, bytes],
-           staged: fsutil.Staging, removable: list[str], hashes: FileHashes) -> list[str]:
+def _write(settings: Settings, folder: fsutil.OutputFolder, old: Manifest, final: Manifest,
+           files: dict[str, bytes], staged: fsutil.Staging, removable: list[str],
+           hashes: FileHashes) -> list[str]:
     manifest_path = settings.layout.manifest
-    folder = fsutil.OutputFolder(settings.layout)
     # The new manifest already holds the digest of each output it records; hash the rest.
     recorded = final.owned_outputs()
     digests = {path: recorded.get(path) or fsutil.sha256_bytes(data)
