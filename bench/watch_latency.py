@@ -1,6 +1,6 @@
 """Time a one-script edit in watch mode: from the save to the rebuild's on_build callback.
 
-Usage: PYTHONPATH=src python bench/watch_latency.py [--figures 20] [--edits 5] [--jobs N]
+Usage: PYTHONPATH=src python bench/watch_latency.py [--figures 20] [--edits 5] [--jobs N] [--prebuilt]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from synthetic import write_course  # noqa: E402
 
-from course_assets.build import BuildOptions  # noqa: E402
+from course_assets.build import BuildOptions, build_course  # noqa: E402
 from course_assets.config import load_settings  # noqa: E402
 from course_assets.watching import watch_course  # noqa: E402
 
@@ -31,10 +31,14 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--debounce-ms", type=int, default=150)
+    parser.add_argument("--prebuilt", action="store_true",
+                        help="build the course before watching, so the first build renders nothing")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pool-syn-") as folder:
         root = Path(folder) / "course"
         scripts = write_course(root, figures=args.figures, chapters=args.chapters)
+        if args.prebuilt:
+            build_course(load_settings(root), BuildOptions(jobs=args.jobs))
         results: queue.Queue[object] = queue.Queue()
         stop = threading.Event()
         watcher = threading.Thread(
