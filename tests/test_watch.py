@@ -241,3 +241,43 @@ def test_ctrl_c_in_the_terminal_stops_watch_and_its_workers_quietly(course, tmp_
     assert "stopped watching" in stderr
     assert "KeyboardInterrupt" not in stderr and "Traceback" not in stderr, stderr
     assert wait_until_gone(worker)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_ctrl_c_during_a_slow_figure_stops_at_once_and_leaves_no_process(course, tmp_path):
+    import subprocess
+
+    marker, started = tmp_path / "worker", tmp_path / "started"
+    course.figure("one", recording_worker(marker, "first"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker = int(marker.read_text())
+        time.sleep(0.5)  # watching now
+        # A save whose script starts a process of its own, then takes its time.
+        course.figure("one", f"""
+            import subprocess, time
+            sleeper = subprocess.Popen(["sleep", "300"])
+            open({str(started)!r}, "w").write(str(sleeper.pid))
+            time.sleep(60)
+        """)
+        while not (started.exists() and started.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sleeper = int(started.read_text())
+        interrupted = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C does: to the whole process group
+        _, stderr = process.communicate(timeout=30)
+        stopped = time.monotonic() - interrupted
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert stopped < 10, f"Ctrl-C took {stopped:.1f} s: it waited for the figure"
+    assert "Traceback" not in stderr, stderr
+    assert wait_until_gone(worker)
+    assert wait_until_gone(sleeper), "the script's own process outlived watch"

@@ -42,8 +42,8 @@ class WorkerPool:
     def __enter__(self) -> WorkerPool:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        self._stop(interrupt=exc_type is not None)
 
     def start(self, workers: int, course_root: Path) -> None:
         """Start and warm the workers now, so the next build finds them ready."""
@@ -52,9 +52,20 @@ class WorkerPool:
 
     def close(self) -> None:
         """Cancel what has not started, let running figures end, and stop every worker."""
+        self._stop(interrupt=False)
+
+    def _stop(self, interrupt: bool) -> None:
+        """Stop every worker; if `interrupt`, end the figures in hand too instead of waiting."""
         executor, self._executor, self._prepared_for = self._executor, None, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)  # joins the worker processes
+        if executor is None:
+            return
+        if interrupt:
+            # Ctrl-C, or an error in this process: each worker kills its figure's child and
+            # what that started, as a timeout does, and exits (see `_start_warm_worker`).
+            for process in list((executor._processes or {}).values()):
+                with contextlib.suppress(OSError, ValueError):
+                    process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)  # joins the worker processes
 
     def _submit(self, workers: int, course_root: Path,
                 submit: Callable[[ProcessPoolExecutor], T]) -> T:
@@ -111,18 +122,19 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
         with _executor(min(jobs, len(tasks)), die_with_parent, (os.getpid(),)) as executor:
             yield from _collected(_submitted(executor, tasks), meanwhile)
         return
-    from concurrent.futures import wait
-
     futures = pool._submit(jobs, course_root, lambda executor: _submitted(executor, tasks))
     deaths: list[BaseException] = []
+    finished = False
     try:
         yield from _collected(futures, meanwhile, deaths.append)
+        finished = True
     finally:
-        # Nothing of this build outlives it: what has not started is cancelled, what runs ends.
-        for future in futures:
-            future.cancel()
-        wait(futures)
-        if deaths:
+        if not finished:
+            # Nothing of an interrupted build outlives it; the next build starts new workers.
+            for future in futures:
+                future.cancel()
+            pool._stop(interrupt=True)
+        elif deaths:
             pool.close()  # a worker died, which breaks them all: the next build starts afresh
 
 
@@ -142,9 +154,15 @@ def _start_warm_worker(parent: int, course_root: Path) -> None:
     """Tie this worker to `parent`, leave Ctrl-C to it, and load what every figure needs."""
     die_with_parent(parent)
     # The terminal's Ctrl-C reaches the whole process group; the watching process handles it
-    # and shuts the workers down, which would otherwise each print a KeyboardInterrupt.
+    # and stops the workers, which would otherwise each print a KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # How it stops them: the figure in hand unwinds, which kills its child's process group.
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     prepare_worker_quietly(course_root)
+
+
+def _exit_on_terminate(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _submitted(executor: ProcessPoolExecutor,
