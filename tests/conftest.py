@@ -157,3 +157,28 @@ def library_icon(name: str) -> bytes:
     import diagrams
 
     return (Path(diagrams.__file__).parent.parent / "resources/onprem" / name).read_bytes()
+
+
+def recording_worker(marker, text: str) -> str:
+    """Return a figure body that writes the pid of the worker rendering it (its child's parent)."""
+    return (f"import os, pathlib\n"
+            f"pathlib.Path({str(marker)!r}).write_text(str(os.getppid()))\n"
+            f"Mlflow({text!r})\n")
+
+
+def alive(pid: int) -> bool:
+    """Say whether process `pid` runs (a zombie, dead but not reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    return state != "Z"
+
+
+def wait_until_gone(pid: int, seconds: float = 10) -> bool:
+    """Wait up to `seconds` for process `pid` to end; say whether it did."""
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)

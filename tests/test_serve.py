@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import queue
 import selectors
 import signal
 import socket
@@ -20,7 +21,7 @@ from course_assets.build import BuildOptions
 from course_assets.config import load_settings
 from course_assets.preview import PreviewError, PreviewServer
 
-from conftest import running_preview
+from conftest import alive, recording_worker, running_preview
 
 WAIT = 30.0  # seconds: a bound on every wait, generous for a loaded two-core machine
 
@@ -222,6 +223,23 @@ def test_stop_closes_the_port_and_every_thread(course):
     assert set(threading.enumerate()) <= threads_before
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=WAIT).close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_the_warm_workers_serve_every_rebuild_and_stop_with_the_server(course, tmp_path):
+    marker = tmp_path / "worker"
+    course.figure("pipeline", recording_worker(marker, "first"))
+    results: queue.Queue = queue.Queue()
+    server = PreviewServer(load_settings(course.root), "127.0.0.1", 0,
+                           options=BuildOptions(jobs=1), on_build=results.put, debounce_ms=50)
+    with server:
+        assert results.get(timeout=WAIT).ok
+        worker = int(marker.read_text())
+        course.figure("pipeline", recording_worker(marker, "second"))
+        assert results.get(timeout=WAIT).ok
+        assert int(marker.read_text()) == worker  # the same process, warm since the first build
+        assert alive(worker)
+    assert not alive(worker)
 
 
 def test_a_busy_port_is_reported_before_building(course):

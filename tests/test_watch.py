@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import re
+import shutil
+import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
 
-from conftest import library_icon
+import pytest
+
+from conftest import alive, library_icon, recording_worker, wait_until_gone
 from svgtools import parse, texts
 
 from course_assets.build import BuildOptions
@@ -133,3 +139,145 @@ def test_the_watch_command_rebuilds_a_saved_chapter_until_ctrl_c(course):
     assert process.returncode == 0, stderr
     assert "watching for changes (Ctrl-C to stop)" in stderr
     assert course.built("chapters/intro.md").read_text() == "# Intro, saved again\n"
+
+
+# -- the workers a watch session keeps warm between saves -----------------------------------------
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_watch_session_renders_each_save_in_the_same_worker_and_stops_it(course, tmp_path):
+    marker = tmp_path / "worker"
+    course.figure("one", recording_worker(marker, "first"))
+    with watching(course, options=BuildOptions(jobs=1)) as results:
+        assert results.get(timeout=60).ok
+        worker = int(marker.read_text())
+        assert worker != os.getpid()
+
+        course.figure("one", recording_worker(marker, "second"))
+        rebuilt = results.get(timeout=30)
+        assert rebuilt.ok and rebuilt.figures_rebuilt == 1
+        assert int(marker.read_text()) == worker  # warm: not a new process for this save
+        assert "second" in " ".join(texts(parse(course.built("diagrams/one.svg"))))
+        assert alive(worker)
+    assert not alive(worker)  # stopped and reaped when the watch returned
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_dead_worker_is_replaced_for_the_next_build(course, tmp_path):
+    marker = tmp_path / "worker"
+    course.figure("one", recording_worker(marker, "first"))
+    with watching(course, options=BuildOptions(jobs=1)) as results:
+        assert results.get(timeout=60).ok
+        first = int(marker.read_text())
+
+        # A figure that kills the worker rendering it fails alone...
+        course.figure("one", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n")
+        killed = results.get(timeout=30)
+        assert not killed.ok
+        assert any("the process rendering this figure died" in p.message
+                   for p in killed.problems)
+        # ...and the next save builds in a new worker, which stays warm in turn.
+        course.figure("one", recording_worker(marker, "after"))
+        after = results.get(timeout=30)
+        assert after.ok, after.problems
+        second = int(marker.read_text())
+        assert second != first and not alive(first)
+
+        # A worker killed from outside between saves is replaced too.
+        os.kill(second, signal.SIGKILL)
+        assert wait_until_gone(second)
+        course.figure("one", recording_worker(marker, "again"))
+        again = results.get(timeout=30)
+        assert again.ok, again.problems
+        third = int(marker.read_text())
+        assert third not in (first, second)
+        assert "again" in " ".join(texts(parse(course.built("diagrams/one.svg"))))
+    assert not alive(third)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_workers_warmed_for_one_course_root_are_not_used_for_another(course, tmp_path):
+    from course_assets.build import build_course
+    from course_assets.render.pool import WorkerPool
+
+    marker = tmp_path / "worker"
+    other = tmp_path / "other"
+    shutil.copytree(course.root, other)
+    for root in (course.root, other):
+        (root / "diagrams/one.py").write_text(
+            course.figure("one", recording_worker(marker, root.name)).read_text())
+    with WorkerPool() as pool:
+        options = BuildOptions(jobs=1, pool=pool)
+        assert build_course(load_settings(course.root), options).ok
+        first = int(marker.read_text())
+        assert build_course(load_settings(other), options).ok
+        second = int(marker.read_text())
+        assert second != first
+        assert not alive(first)  # the first course's worker was stopped, not left idle
+    assert not alive(second)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_ctrl_c_in_the_terminal_stops_watch_and_its_workers_quietly(course, tmp_path):
+    import subprocess
+
+    marker = tmp_path / "worker"
+    course.figure("one", recording_worker(marker, "first"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker = int(marker.read_text())
+        time.sleep(0.5)  # the build is done, the workers idle
+        os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C does: to the whole process group
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert "stopped watching" in stderr
+    assert "KeyboardInterrupt" not in stderr and "Traceback" not in stderr, stderr
+    assert wait_until_gone(worker)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_ctrl_c_during_a_slow_figure_stops_at_once_and_leaves_no_process(course, tmp_path):
+    import subprocess
+
+    marker, started = tmp_path / "worker", tmp_path / "started"
+    course.figure("one", recording_worker(marker, "first"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker = int(marker.read_text())
+        time.sleep(0.5)  # watching now
+        # A save whose script starts a process of its own, then takes its time.
+        course.figure("one", f"""
+            import subprocess, time
+            sleeper = subprocess.Popen(["sleep", "300"])
+            open({str(started)!r}, "w").write(str(sleeper.pid))
+            time.sleep(60)
+        """)
+        while not (started.exists() and started.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sleeper = int(started.read_text())
+        interrupted = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C does: to the whole process group
+        _, stderr = process.communicate(timeout=30)
+        stopped = time.monotonic() - interrupted
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert stopped < 10, f"Ctrl-C took {stopped:.1f} s: it waited for the figure"
+    assert "Traceback" not in stderr, stderr
+    assert wait_until_gone(worker)
+    assert wait_until_gone(sleeper), "the script's own process outlived watch"

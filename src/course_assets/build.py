@@ -33,6 +33,7 @@ from course_assets.state.sources import discover
 if TYPE_CHECKING:
     from course_assets.publish.derived import DerivedBuild
     from course_assets.render.figure import FigureOutcome
+    from course_assets.render.pool import WorkerPool
 
 Reporter = Callable[[str], None]
 NO_DESCRIPTION = ("figure has no description: start the script with a docstring that says what "
@@ -53,6 +54,9 @@ class BuildOptions:
     # Report the lint warnings of every figure, not only of those this build made (the
     # preview's panel shows them all; a terminal counts the others).
     every_finding: bool = False
+    # Workers kept warm across builds (a watch session's); None: this build starts its own
+    # and stops them before it returns.
+    pool: WorkerPool | None = None
 
 
 @dataclass(frozen=True)
@@ -344,7 +348,7 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
         return replace(outcome, files=dict.fromkeys(outcome.files, b""))
 
     outcomes = render_all(tasks, settings.worker_count(options.jobs), settings.root, done,
-                          meanwhile=_import_chapter_renderers)
+                          meanwhile=_import_chapter_renderers, pool=options.pool)
     return {o.name: o for o in outcomes}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from course_assets.build import BuildOptions, BuildReport, build_course
@@ -48,12 +49,15 @@ def is_source_change(settings: Settings, path: str) -> bool:
 
 
 def rebuild(settings: Settings, options: BuildOptions, on_build: OnBuild,
-            report: Callable[[str], None] | None = None) -> None:
-    """Build once, handing the result (or the error that stopped it) to `on_build`."""
+            report: Callable[[str], None] | None = None) -> BuildReport | CourseAssetsError:
+    """Build once, handing the result (or the error that stopped it) to `on_build`; return it."""
+    result: BuildReport | CourseAssetsError
     try:
-        on_build(build_course(settings, options, report))
+        result = build_course(settings, options, report)
     except CourseAssetsError as exc:
-        on_build(exc)
+        result = exc
+    on_build(result)
+    return result
 
 
 def source_stamps(settings: Settings) -> dict[str, int]:
@@ -69,13 +73,30 @@ def source_stamps(settings: Settings) -> dict[str, int]:
 def watch_course(settings: Settings, on_build: OnBuild, *, options: BuildOptions = BuildOptions(),
                  stop: threading.Event | None = None, report: Callable[[str], None] | None = None,
                  debounce_ms: int = 150) -> None:
-    """Build, then rebuild what each save affects until `stop` is set (or Ctrl-C)."""
+    """Build, then rebuild what each save affects until `stop` is set (or Ctrl-C).
+
+    The builds share worker processes that stay warm between saves; they are stopped when
+    this returns or raises.
+    """
+    from course_assets.render.pool import WorkerPool
+
+    with WorkerPool() as pool:
+        _watch(settings, on_build, replace(options, pool=pool), stop, report, debounce_ms)
+
+
+def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
+           stop: threading.Event | None, report: Callable[[str], None] | None,
+           debounce_ms: int) -> None:
     import watchfiles
 
+    pool = options.pool
     # The watcher starts only after the first build, so saves made during that build are found
     # by comparing modification times once it runs.
     before_first_build = source_stamps(settings)
-    rebuild(settings, options, on_build, report)
+    first_build = rebuild(settings, options, on_build, report)
+    if pool is not None and isinstance(first_build, BuildReport) and first_build.figures:
+        # A course that was up to date rendered nothing: warm the workers for the first save.
+        pool.start(settings.worker_count(options.jobs), settings.root)
     first = True
     for changes in watchfiles.watch(
         *watched_paths(settings),

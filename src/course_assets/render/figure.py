@@ -192,6 +192,15 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
     return Variant(stem, data, captured, drawing.messages, output, png, reading)
 
 
+def prepare_worker_quietly(course_root: Path) -> None:
+    """Load the diagrams library, Graphviz and the fonts now, before this worker's first figure."""
+    # A failure is left to that figure, which prepares again and reports it at its script.
+    try:
+        _prepare_worker(course_root)
+    except Exception:  # noqa: BLE001, S110 - reported by the figure that meets it
+        pass
+
+
 def _prepare_worker(course_root: Path) -> None:
     # The diagrams library and Graphviz are loaded once per worker (here, on its first
     # figure), not once per figure: every forked child inherits them.

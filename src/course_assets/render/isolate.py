@@ -87,6 +87,10 @@ def _run_child(job: Callable[[], object], write_end: int, scratch: str,
     try:
         # A crash is reported by its signal; a traceback dump would only clutter the terminal.
         faulthandler.disable()
+        # A warm worker leaves Ctrl-C to the watching process and unwinds on SIGTERM; the
+        # script gets Python's defaults.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.chdir(scratch)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)

@@ -2,58 +2,192 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from course_assets.errors import Problem
-from course_assets.render.figure import FigureOutcome, FigureTask, render_figure
+from course_assets.render.figure import (
+    FigureOutcome,
+    FigureTask,
+    prepare_worker_quietly,
+    render_figure,
+)
 from course_assets.render.processes import die_with_parent
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+T = TypeVar("T")
+
+
+class WorkerPool:
+    """Worker processes kept warm across the builds of a watch session, until it is closed.
+
+    Each worker loads the diagrams library, Graphviz and the fonts once; every figure still
+    runs in a child forked from it. The workers die with this process, are shut down on
+    `close` (or leaving the `with` block), and are replaced when one has died or when a build
+    needs them for another course root, worker count or set of library versions. Use it from
+    one thread: the workers are tied to the thread that starts them.
+    """
+
+    def __init__(self) -> None:
+        self._executor: ProcessPoolExecutor | None = None
+        self._prepared_for: tuple[object, ...] | None = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        self._stop(interrupt=exc_type is not None)
+
+    def start(self, workers: int, course_root: Path) -> None:
+        """Start and warm the workers now, so the next build finds them ready."""
+        # The executor forks its workers on its first task: a no-op one.
+        self._submit(workers, course_root, lambda executor: executor.submit(os.getpid))
+
+    def close(self) -> None:
+        """Cancel what has not started, let running figures end, and stop every worker."""
+        self._stop(interrupt=False)
+
+    def _stop(self, interrupt: bool) -> None:
+        """Stop every worker; if `interrupt`, end the figures in hand too instead of waiting."""
+        executor, self._executor, self._prepared_for = self._executor, None, None
+        if executor is None:
+            return
+        if interrupt:
+            # Ctrl-C, or an error in this process: each worker kills its figure's child and
+            # what that started, as a timeout does, and exits (see `_start_warm_worker`).
+            for process in list((executor._processes or {}).values()):
+                with contextlib.suppress(OSError, ValueError):
+                    process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)  # joins the worker processes
+
+    def _submit(self, workers: int, course_root: Path,
+                submit: Callable[[ProcessPoolExecutor], T]) -> T:
+        """Hand the running workers to `submit`; if one has died since, start new ones first."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return submit(self._running(workers, course_root))
+        except BrokenProcessPool:  # killed between builds (by hand, or out of memory)
+            self.close()
+            return submit(self._running(workers, course_root))
+
+    def _running(self, workers: int, course_root: Path) -> ProcessPoolExecutor:
+        """Return the executor prepared for these workers and this course; start it if need be."""
+        from course_assets.state.inputs import library_versions
+
+        # Workers keep the modules they loaded: a new library version needs new workers.
+        wanted = (course_root.resolve(), workers, tuple(sorted(library_versions().items())))
+        if self._executor is not None and self._prepared_for != wanted:
+            self.close()
+        if self._executor is None:
+            self._executor = _executor(workers, _start_warm_worker, (os.getpid(), course_root))
+            self._prepared_for = wanted
+        return self._executor
 
 
 def render_all(tasks: Iterable[FigureTask], jobs: int, course_root: Path,
                on_done: Callable[[FigureOutcome], FigureOutcome] | None = None,
-               meanwhile: Callable[[], None] | None = None) -> list[FigureOutcome]:
+               meanwhile: Callable[[], None] | None = None,
+               pool: WorkerPool | None = None) -> list[FigureOutcome]:
     """Render every task, `jobs` at a time; a failing figure never stops the others.
 
     `on_done` sees each outcome as it arrives and returns what to keep of it (a build keeps
     the files on disk, not in memory). `meanwhile` runs in this process while the workers
-    render (to prepare the next stage).
+    render (to prepare the next stage). Without a `pool`, the workers are started for these
+    tasks and stopped before this returns.
     """
     tasks = list(tasks)
     outcomes: list[FigureOutcome] = []
-    for outcome in _outcomes(tasks, min(jobs, len(tasks)), course_root, meanwhile):
-        outcomes.append(on_done(outcome) if on_done is not None else outcome)
+    with contextlib.closing(_outcomes(tasks, jobs, course_root, meanwhile, pool)) as arriving:
+        for outcome in arriving:
+            outcomes.append(on_done(outcome) if on_done is not None else outcome)
     return sorted(outcomes, key=lambda o: o.name)
 
 
-def _outcomes(tasks: list[FigureTask], workers: int, course_root: Path,
-              meanwhile: Callable[[], None] | None) -> Iterator[FigureOutcome]:
+def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
+              meanwhile: Callable[[], None] | None,
+              pool: WorkerPool | None) -> Generator[FigureOutcome, None, None]:
     if not tasks:
         return
+    if pool is None:
+        # Always worker processes, even for one figure: this process never imports the
+        # diagrams library, and gets on with `meanwhile` while they work.
+        with _executor(min(jobs, len(tasks)), die_with_parent, (os.getpid(),)) as executor:
+            yield from _collected(_submitted(executor, tasks), meanwhile)
+        return
+    futures = pool._submit(jobs, course_root, lambda executor: _submitted(executor, tasks))
+    deaths: list[BaseException] = []
+    finished = False
+    try:
+        yield from _collected(futures, meanwhile, deaths.append)
+        finished = True
+    finally:
+        if not finished:
+            # Nothing of an interrupted build outlives it; the next build starts new workers.
+            for future in futures:
+                future.cancel()
+            pool._stop(interrupt=True)
+        elif deaths:
+            pool.close()  # a worker died, which breaks them all: the next build starts afresh
+
+
+def _executor(workers: int, initializer: Callable[..., None],
+              initargs: tuple[object, ...]) -> ProcessPoolExecutor:
     # Imported here: a build with nothing to render should not pay for process pools.
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor
 
-    # Always worker processes, even for one figure: this process never imports the diagrams
-    # library, and gets on with `meanwhile` while they work.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     # Workers die with this process, even when it is killed and cannot shut the pool down.
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent,
-                             initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(render_figure, t): t for t in tasks}
-        if meanwhile is not None:
-            meanwhile()
-        for future in as_completed(futures):
-            # Let go of the future once its outcome is taken: it holds the figure's bytes.
-            task = futures.pop(future)
-            try:
-                yield future.result()
-            except Exception as exc:  # noqa: BLE001 - a dead worker is one figure's error
-                yield FigureOutcome(task.name, problem=Problem(
-                    task.script, None, f"the process rendering this figure died "
-                    f"({type(exc).__name__}: {exc}); a figure too large for this machine's "
-                    "memory does that: split it into smaller figures, or remove \"png\" from "
-                    "`formats` in [tool.course-assets]",
-                ))
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer,
+                               initargs=initargs)
+
+
+def _start_warm_worker(parent: int, course_root: Path) -> None:
+    """Tie this worker to `parent`, leave Ctrl-C to it, and load what every figure needs."""
+    die_with_parent(parent)
+    # The terminal's Ctrl-C reaches the whole process group; the watching process handles it
+    # and stops the workers, which would otherwise each print a KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # How it stops them: the figure in hand unwinds, which kills its child's process group.
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
+    prepare_worker_quietly(course_root)
+
+
+def _exit_on_terminate(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _submitted(executor: ProcessPoolExecutor,
+               tasks: list[FigureTask]) -> dict[Future[FigureOutcome], FigureTask]:
+    return {executor.submit(render_figure, t): t for t in tasks}
+
+
+def _collected(futures: dict[Future[FigureOutcome], FigureTask],
+               meanwhile: Callable[[], None] | None,
+               died: Callable[[BaseException], None] | None = None) -> Iterator[FigureOutcome]:
+    from concurrent.futures import as_completed
+
+    if meanwhile is not None:
+        meanwhile()
+    for future in as_completed(futures):
+        # Let go of the future once its outcome is taken: it holds the figure's bytes.
+        task = futures.pop(future)
+        try:
+            yield future.result()
+        except Exception as exc:  # noqa: BLE001 - a dead worker is one figure's error
+            if died is not None:
+                died(exc)
+            yield FigureOutcome(task.name, problem=Problem(
+                task.script, None, f"the process rendering this figure died "
+                f"({type(exc).__name__}: {exc}); a figure too large for this machine's "
+                "memory does that: split it into smaller figures, or remove \"png\" from "
+                "`formats` in [tool.course-assets]",
+            ))
