@@ -292,8 +292,11 @@ def _resolve_icon(given: str) -> Path:
 
 def _caller_line(script: Path) -> int | None:
     frame: FrameType | None = sys._getframe(1)
+    name = script.name
     while frame is not None:
-        if Path(frame.f_code.co_filename) == script:
+        # The cheap test first: this runs for every node, cluster and edge a script makes.
+        filename = frame.f_code.co_filename
+        if filename.endswith(name) and Path(filename) == script:
             return frame.f_lineno
         frame = frame.f_back
     return None
