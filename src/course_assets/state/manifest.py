@@ -151,7 +151,7 @@ def _refuse_foreign_outputs(shown: str, manifest: Manifest, layout: OutputLayout
     """
     build = layout.relative(layout.build_dir)
     real_build = layout.build_dir.resolve()
-    real_folders: dict[Path, Path] = {}
+    inside: dict[Path, bool] = {}  # whether each folder really lies inside the build folder
     for output in sorted({*manifest.owned_outputs(), *manifest.pending}):
         if not layout.owns(output):
             raise ConfigError(
@@ -161,11 +161,16 @@ def _refuse_foreign_outputs(shown: str, manifest: Manifest, layout: OutputLayout
                 "the change that edited it"
             )
         file = layout.absolute(output)
-        if file.parent not in real_folders:  # one resolve per folder, not per file
-            real_folders[file.parent] = file.parent.resolve()
-        real = file.resolve() if file.is_symlink() else real_folders[file.parent] / file.name
-        if real != real_build and real_build in real.parents:
-            continue
+        if file.is_symlink():
+            real = file.resolve()
+            if real != real_build and real.is_relative_to(real_build):
+                continue
+        else:
+            if file.parent not in inside:  # one resolve per folder, not per file
+                folder = file.parent.resolve()
+                inside[file.parent] = folder == real_build or folder.is_relative_to(real_build)
+            if inside[file.parent]:
+                continue
         link = _first_link(layout.build_dir, file)
         raise ConfigError(
             f"{layout.relative(link)}: is a link to {link.resolve()}, outside the build folder, "
