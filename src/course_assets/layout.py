@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -70,8 +71,13 @@ class OutputLayout:
         pure = PurePosixPath(path)
         if pure.is_absolute() or ".." in pure.parts or str(pure) != path.rstrip("/"):
             return False
-        build = PurePosixPath(self.relative(self.build_dir))
-        return pure != build and build in pure.parents
+        build = self._build_folder
+        return pure != build and pure.is_relative_to(build)
+
+    @functools.cached_property
+    def _build_folder(self) -> PurePosixPath:
+        # Asked for every output of every build: worked out once.
+        return PurePosixPath(self.relative(self.build_dir))
 
     def absolute(self, path: str) -> Path:
         """Return the file on disk for a course-relative output path."""
