@@ -94,6 +94,23 @@ def test_a_custom_icon_outside_the_figures_folder_is_watched(course):
         assert rebuilt.ok and rebuilt.figures_rebuilt == 1
 
 
+def test_a_figures_folder_deleted_and_made_again_is_still_watched(course):
+    course.figure("one", 'Mlflow("first")')
+    with watching(course, options=BuildOptions(jobs=1)) as results:
+        assert results.get(timeout=60).ok
+        time.sleep(0.5)  # the watcher starts after the first build
+        shutil.rmtree(course.root / "diagrams")
+        assert results.get(timeout=30).figures == 0
+        (course.root / "diagrams").mkdir()
+        course.figure("one", 'Mlflow("made again")')
+        rebuilt = results.get(timeout=30)
+        assert rebuilt.ok and rebuilt.figures_rebuilt == 1
+        assert "made again" in " ".join(texts(parse(course.built("diagrams/one.svg"))))
+        course.figure("one", 'Mlflow("saved again")')
+        assert results.get(timeout=30).figures_rebuilt == 1
+        assert "saved again" in " ".join(texts(parse(course.built("diagrams/one.svg"))))
+
+
 def test_the_watch_command_rebuilds_a_saved_chapter_until_ctrl_c(course):
     import queue
     import signal
