@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -152,17 +153,25 @@ def _executor(workers: int, initializer: Callable[..., None],
 
 def _start_warm_worker(parent: int, course_root: Path) -> None:
     """Tie this worker to `parent`, leave Ctrl-C to it, and load what every figure needs."""
-    die_with_parent(parent)
+    # How the pool stops them, and the kernel when `parent` dies however it dies: the figure
+    # in hand ends with its child's process group (a SIGKILL would leave what the script
+    # started running, orphaned).
+    signal.signal(signal.SIGTERM, functools.partial(_exit_on_terminate, parent))
+    die_with_parent(parent, signal.SIGTERM)
     # The terminal's Ctrl-C reaches the whole process group; the watching process handles it
     # and stops the workers, which would otherwise each print a KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # How it stops them: the figure in hand unwinds, which kills its child's process group.
-    signal.signal(signal.SIGTERM, _exit_on_terminate)
     prepare_worker_quietly(course_root)
 
 
-def _exit_on_terminate(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+def _exit_on_terminate(parent: int, signum: int, frame: object) -> None:
+    from course_assets.render.isolate import end_child_in_hand
+
+    end_child_in_hand()
+    if os.getppid() != parent:
+        # No one is left to shut this worker down: waiting for its next task would be for ever.
+        os._exit(1)
+    raise SystemExit(0)  # the figure in hand unwinds; the pool's shutdown ends the worker
 
 
 def _submitted(executor: ProcessPoolExecutor,

@@ -16,12 +16,13 @@ import sys
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def die_with_parent(parent: int) -> None:
-    """Have this process killed when `parent` dies; exit at once if it is gone already."""
+def die_with_parent(parent: int, signal_number: int = signal.SIGKILL) -> None:
+    """Have this process sent `signal_number` (killed) when `parent` dies; exit at once if it
+    is gone already."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal_number), 0, 0, 0)
     # The parent may have died before the request took effect: then this process was handed
     # to another parent, and nothing would ever kill it.
     if os.getppid() != parent:
