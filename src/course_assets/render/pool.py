@@ -120,7 +120,7 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
     if pool is None:
         # Always worker processes, even for one figure: this process never imports the
         # diagrams library, and gets on with `meanwhile` while they work.
-        with _executor(min(jobs, len(tasks)), die_with_parent, (os.getpid(),)) as executor:
+        with _executor(min(jobs, len(tasks)), _start_worker, (os.getpid(),)) as executor:
             yield from _collected(_submitted(executor, tasks), meanwhile)
         return
     futures = pool._submit(jobs, course_root, lambda executor: _submitted(executor, tasks))
@@ -151,13 +151,18 @@ def _executor(workers: int, initializer: Callable[..., None],
                                initargs=initargs)
 
 
-def _start_warm_worker(parent: int, course_root: Path) -> None:
-    """Tie this worker to `parent`, leave Ctrl-C to it, and load what every figure needs."""
-    # How the pool stops them, and the kernel when `parent` dies however it dies: the figure
-    # in hand ends with its child's process group (a SIGKILL would leave what the script
-    # started running, orphaned).
+def _start_worker(parent: int) -> None:
+    """Tie this worker to `parent`: when it dies, however it dies, the figure in hand ends too."""
+    # SIGTERM is how a pool stops its warm workers, and what the kernel sends when `parent`
+    # dies: the figure in hand ends with its child's process group (a SIGKILL would leave
+    # what the script started running, orphaned).
     signal.signal(signal.SIGTERM, functools.partial(_exit_on_terminate, parent))
     die_with_parent(parent, signal.SIGTERM)
+
+
+def _start_warm_worker(parent: int, course_root: Path) -> None:
+    """Tie this worker to `parent`, leave Ctrl-C to it, and load what every figure needs."""
+    _start_worker(parent)
     # The terminal's Ctrl-C reaches the whole process group; the watching process handles it
     # and stops the workers, which would otherwise each print a KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
