@@ -40,9 +40,10 @@ def announce(stage: str, line: int | None = None) -> None:
 
 
 def end_child_in_hand() -> None:
-    """Kill the child running now and whatever it started (its process group), if any."""
+    """Kill the child running now and whatever it started, if any."""
     if _child_in_hand is not None:
         processes.kill_group(_child_in_hand)
+        processes.end_adopted()
 
 
 def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
@@ -156,6 +157,7 @@ def _collect(pid: int, read_end: int, timeout: float) -> tuple[bytes, int | None
         if status is None:
             with contextlib.suppress(ChildProcessError):
                 _, status = os.waitpid(pid, 0)
+        processes.end_adopted()  # what the script started that left its process group
     return b"".join(chunks), status
 
 

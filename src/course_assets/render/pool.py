@@ -18,7 +18,7 @@ from course_assets.render.figure import (
     prepare_worker_quietly,
     render_figure,
 )
-from course_assets.render.processes import die_with_parent
+from course_assets.render.processes import adopt_orphans, die_with_parent
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -158,6 +158,7 @@ def _start_worker(parent: int) -> None:
     # what the script started running, orphaned).
     signal.signal(signal.SIGTERM, functools.partial(_exit_on_terminate, parent))
     die_with_parent(parent, signal.SIGTERM)
+    adopt_orphans()
 
 
 def _start_warm_worker(parent: int, course_root: Path) -> None:
