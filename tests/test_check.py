@@ -113,3 +113,28 @@ def test_description_left_by_migrate_is_a_warning(built):
     assert result.exit_code == 0
     assert "diagrams/migrated.py:1: warning: figure description is still the one `migrate` wrote" \
         in result.output
+
+
+def test_a_figure_restored_after_a_failed_build_is_not_remembered_as_failed(built):
+    good = (built.root / "diagrams/one.py").read_text()
+    built.figure("one", 'raise RuntimeError("oops")')
+    assert built.run("build").exit_code != 0
+    # Undone: the script is again what the outputs were built from, so nothing is rebuilt...
+    (built.root / "diagrams/one.py").write_text(good)
+    assert built.run("build").exit_code == 0
+    # ...and nothing still says it failed: a fresh build agrees with build/ byte for byte.
+    assert "RuntimeError" not in built.built("manifest.json").read_text()
+    result = built.run("check", "--rebuild")
+    assert result.exit_code == 0, result.output
+
+
+def test_check_rebuild_writes_nothing_into_build(built):
+    def listing() -> dict[str, tuple[int, int]]:
+        return {str(p.relative_to(built.root)): (p.stat().st_mtime_ns, p.stat().st_size)
+                for p in sorted(built.built("").rglob("*"))}
+
+    built.figure("one", 'Mlflow("edited")')  # something to re-render in memory
+    before = listing()
+    result = built.run("check", "--rebuild")
+    assert result.exit_code != 0  # one.svg is stale
+    assert listing() == before

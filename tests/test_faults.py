@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -157,6 +159,35 @@ def test_script_side_effects_do_not_reach_the_build_or_other_scripts(course, tmp
     assert os.getcwd() == str(tmp_path)
     assert not list(course.root.rglob("junk.txt")) and not (tmp_path / "junk.txt").exists()
     assert "/nonexistent" not in sys.path and "COURSE_ASSETS_TEST_LEAK" not in os.environ
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_daemon_a_script_starts_does_not_outlive_the_build(course, tmp_path):
+    from conftest import wait_until_gone
+
+    started = tmp_path / "daemon"
+    course.figure("daemon", f"""
+        import os, time
+        if os.fork() == 0:  # the classic daemon: a new session, away from the script's group
+            os.setsid()
+            if os.fork() == 0:
+                open({str(started)!r}, "a").write(f"{{os.getpid()}}\\n")
+                time.sleep(300)
+            os._exit(0)
+        Mlflow("m")
+    """)
+    result = course.run("build", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    deadline = time.monotonic() + 30
+    while not (started.exists() and started.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    daemons = [int(pid) for pid in started.read_text().split()]  # one per theme
+    try:
+        assert all(wait_until_gone(pid) for pid in daemons), "a daemon outlived the build"
+    finally:
+        for pid in daemons:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_missing_custom_icon_names_the_icon_and_the_script(course):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -81,3 +82,36 @@ def test_killed_build_leaves_old_or_new_files_and_the_next_build_repairs(version
     check = subprocess.run([sys.executable, "-m", "course_assets", "check"], cwd=root,
                            capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_build_leaves_no_process_a_script_started(tmp_path, stop_signal):
+    from conftest import wait_until_gone
+
+    started = tmp_path / "started"
+    write_course(tmp_path, "old")
+    (tmp_path / "diagrams/slow.py").write_text(
+        '"""Starts a process of its own, then takes its time."""\n'
+        "import os, subprocess, time\n"
+        'sleeper = subprocess.Popen(["sleep", "300"])\n'
+        f'open({str(started)!r}, "w").write(f"{{os.getppid()}} {{sleeper.pid}}")\n'
+        "time.sleep(60)\n")
+    process = build(tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not (started.exists() and started.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker, sleeper = map(int, started.read_text().split())
+        os.kill(process.pid, stop_signal)  # the build alone, as `kill` or an OOM does
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    try:
+        assert wait_until_gone(worker), "a worker outlived the build"
+        assert wait_until_gone(sleeper), "the script's own process outlived the build"
+    finally:
+        with contextlib.suppress(ProcessLookupError, NameError):
+            os.kill(sleeper, signal.SIGKILL)

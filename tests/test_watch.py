@@ -94,6 +94,23 @@ def test_a_custom_icon_outside_the_figures_folder_is_watched(course):
         assert rebuilt.ok and rebuilt.figures_rebuilt == 1
 
 
+def test_a_figures_folder_deleted_and_made_again_is_still_watched(course):
+    course.figure("one", 'Mlflow("first")')
+    with watching(course, options=BuildOptions(jobs=1)) as results:
+        assert results.get(timeout=60).ok
+        time.sleep(0.5)  # the watcher starts after the first build
+        shutil.rmtree(course.root / "diagrams")
+        assert results.get(timeout=30).figures == 0
+        (course.root / "diagrams").mkdir()
+        course.figure("one", 'Mlflow("made again")')
+        rebuilt = results.get(timeout=30)
+        assert rebuilt.ok and rebuilt.figures_rebuilt == 1
+        assert "made again" in " ".join(texts(parse(course.built("diagrams/one.svg"))))
+        course.figure("one", 'Mlflow("saved again")')
+        assert results.get(timeout=30).figures_rebuilt == 1
+        assert "saved again" in " ".join(texts(parse(course.built("diagrams/one.svg"))))
+
+
 def test_the_watch_command_rebuilds_a_saved_chapter_until_ctrl_c(course):
     import queue
     import signal
@@ -281,3 +298,42 @@ def test_ctrl_c_during_a_slow_figure_stops_at_once_and_leaves_no_process(course,
     assert "Traceback" not in stderr, stderr
     assert wait_until_gone(worker)
     assert wait_until_gone(sleeper), "the script's own process outlived watch"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL])
+def test_watch_killed_during_a_figure_leaves_no_process_of_the_script(course, tmp_path,
+                                                                       stop_signal):
+    import subprocess
+
+    started = tmp_path / "started"
+    course.figure("one")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "watching for changes" not in process.stderr.readline():
+            assert time.monotonic() < deadline and process.poll() is None
+        # A save whose script starts a process of its own, then takes its time.
+        course.figure("one", f"""
+            import os, subprocess, time
+            sleeper = subprocess.Popen(["sleep", "300"])
+            open({str(started)!r}, "w").write(f"{{os.getppid()}} {{sleeper.pid}}")
+            time.sleep(60)
+        """)
+        while not (started.exists() and started.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker, sleeper = map(int, started.read_text().split())
+        os.kill(process.pid, stop_signal)  # the watch process alone, as `kill` or an OOM does
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    try:
+        assert wait_until_gone(worker), "a worker outlived watch"
+        assert wait_until_gone(sleeper), "the script's own process outlived watch"
+    finally:
+        with contextlib.suppress(ProcessLookupError, NameError):
+            os.kill(sleeper, signal.SIGKILL)

@@ -223,7 +223,7 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
     # manifest that records it all. A build killed in between is repaired by the next one.
     final = Manifest(environment, new_figures, new_chapters, gallery=derived.gallery,
                      slides=derived.slides,
-                     failures=_failures(settings, manifest, figures, outcomes))
+                     failures=_failures(settings, manifest, figures, figure_plans, outcomes))
     if folder is None:
         files.update(staged.in_memory())
         files[settings.layout.manifest_output()] = final.to_json()
@@ -292,10 +292,12 @@ def _nothing_found(settings: Settings, figures: dict[str, Path]) -> list[Problem
 
 
 def _failures(settings: Settings, manifest: Manifest, figures: dict[str, Path],
-              outcomes: dict[str, FigureOutcome]) -> dict[str, str]:
+              plans: list[OutputPlan], outcomes: dict[str, FigureOutcome]) -> dict[str, str]:
     """Return each figure's error from its last build, if that failed (for `check` to show)."""
+    # A script put back as its outputs were built from (an edit undone) has not failed.
+    up_to_date = {plan.name for plan in plans if not plan.status.needs_build}
     failures = {name: error for name, error in manifest.failures.items()
-                if name in figures and name not in outcomes}
+                if name in figures and name not in outcomes and name not in up_to_date}
     for name, outcome in outcomes.items():
         if outcome.problem is not None:
             failures[name] = outcome.problem.format(settings.root)

@@ -90,34 +90,56 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
     import watchfiles
 
     pool = options.pool
-    # The watcher starts only after the first build, so saves made during that build are found
-    # by comparing modification times once it runs.
-    before_first_build = source_stamps(settings)
+    # Each watcher starts after a build, so saves made meanwhile are found by comparing
+    # modification times once it runs.
+    before_build = source_stamps(settings)
     first_build = rebuild(settings, options, on_build, report)
     if pool is not None and isinstance(first_build, BuildReport) and first_build.figures:
         # A course that was up to date rendered nothing: warm the workers for the first save.
         pool.start(settings.worker_count(options.jobs), settings.root)
-    first = True
-    for changes in watchfiles.watch(
-        *watched_paths(settings),
-        watch_filter=lambda _change, path: is_source_change(settings, path),
-        stop_event=stop,
-        debounce=debounce_ms,
-        step=50,
-        rust_timeout=300,
-        yield_on_timeout=True,
-        raise_interrupt=False,
-    ):
-        if first:
-            first = False
-            if not changes and source_stamps(settings) == before_first_build:
+    while stop is None or not stop.is_set():
+        # A watched folder deleted (and made again) or one a build newly depends on needs a
+        # new watcher: the old one would never hear of it.
+        paths = watched_paths(settings)
+        first = True
+        for changes in watchfiles.watch(
+            *paths,
+            watch_filter=lambda _change, path: is_source_change(settings, path),
+            stop_event=stop,
+            debounce=debounce_ms,
+            step=50,
+            rust_timeout=300,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+        ):
+            if first:
+                first = False
+                if not changes and source_stamps(settings) == before_build:
+                    continue
+            elif not changes:
+                if _folders_moved(settings, paths):
+                    break
                 continue
-        elif not changes:
-            continue
-        if any(Path(path) == settings.pyproject for _, path in changes):
-            try:
-                settings = load_settings(settings.root)
-            except CourseAssetsError as exc:
-                on_build(exc)
-                continue
-        rebuild(settings, options, on_build, report)
+            if any(Path(path) == settings.pyproject for _, path in changes):
+                try:
+                    settings = load_settings(settings.root)
+                except CourseAssetsError as exc:
+                    on_build(exc)
+                    continue
+            before_build = source_stamps(settings)
+            rebuild(settings, options, on_build, report)
+            if watched_paths(settings) != paths:
+                break
+        else:
+            return  # stopped
+
+
+def _folders_moved(settings: Settings, paths: list[Path]) -> bool:
+    """Say whether a watched path is gone, or a source folder appeared that none covers."""
+    if not all(path.exists() for path in paths):
+        return True
+    for wanted in (settings.diagrams_dir, settings.chapters_dir, settings.templates_dir):
+        covered = any(path == wanted or path in wanted.parents for path in paths)
+        if not covered and wanted.exists():
+            return True
+    return False

@@ -22,6 +22,8 @@ T = TypeVar("T")
 _OK, _FAILED, _STAGE = b"ok", b"failed", b"stage:"
 # In the child: where `announce` writes (the pipe to the parent).
 _announce_to: int | None = None
+# In the parent: the child running now, whose process group `end_child_in_hand` kills.
+_child_in_hand: int | None = None
 # How often to look whether a child that has not closed its pipe has exited, in seconds.
 _POLL = 0.05
 
@@ -35,6 +37,13 @@ def announce(stage: str, line: int | None = None) -> None:
     a crash or a timeout can name it."""
     if _announce_to is not None:
         os.write(_announce_to, _STAGE + f"{stage}:{line or ''}".encode() + b"\n")
+
+
+def end_child_in_hand() -> None:
+    """Kill the child running now and whatever it started, if any."""
+    if _child_in_hand is not None:
+        processes.kill_group(_child_in_hand)
+        processes.end_adopted()
 
 
 def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
@@ -56,11 +65,14 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
             processes.die_with_parent(parent)
             processes.lead_own_group()
             _run_child(job, write_end, scratch, output_path)
+        global _child_in_hand
         os.close(write_end)
         processes.put_in_own_group(pid)
+        _child_in_hand = pid
         try:
             payload, status = _collect(pid, read_end, timeout)
         finally:
+            _child_in_hand = None
             os.close(read_end)
         output = _read_output(output_path)
     stage, stage_line = "script", ""
@@ -145,6 +157,7 @@ def _collect(pid: int, read_end: int, timeout: float) -> tuple[bytes, int | None
         if status is None:
             with contextlib.suppress(ChildProcessError):
                 _, status = os.waitpid(pid, 0)
+        processes.end_adopted()  # what the script started that left its process group
     return b"".join(chunks), status
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -17,7 +18,7 @@ from course_assets.render.figure import (
     prepare_worker_quietly,
     render_figure,
 )
-from course_assets.render.processes import die_with_parent
+from course_assets.render.processes import adopt_orphans, die_with_parent
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -119,7 +120,7 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
     if pool is None:
         # Always worker processes, even for one figure: this process never imports the
         # diagrams library, and gets on with `meanwhile` while they work.
-        with _executor(min(jobs, len(tasks)), die_with_parent, (os.getpid(),)) as executor:
+        with _executor(min(jobs, len(tasks)), _start_worker, (os.getpid(),)) as executor:
             yield from _collected(_submitted(executor, tasks), meanwhile)
         return
     futures = pool._submit(jobs, course_root, lambda executor: _submitted(executor, tasks))
@@ -150,19 +151,33 @@ def _executor(workers: int, initializer: Callable[..., None],
                                initargs=initargs)
 
 
+def _start_worker(parent: int) -> None:
+    """Tie this worker to `parent`: when it dies, however it dies, the figure in hand ends too."""
+    # SIGTERM is how a pool stops its warm workers, and what the kernel sends when `parent`
+    # dies: the figure in hand ends with its child's process group (a SIGKILL would leave
+    # what the script started running, orphaned).
+    signal.signal(signal.SIGTERM, functools.partial(_exit_on_terminate, parent))
+    die_with_parent(parent, signal.SIGTERM)
+    adopt_orphans()
+
+
 def _start_warm_worker(parent: int, course_root: Path) -> None:
     """Tie this worker to `parent`, leave Ctrl-C to it, and load what every figure needs."""
-    die_with_parent(parent)
+    _start_worker(parent)
     # The terminal's Ctrl-C reaches the whole process group; the watching process handles it
     # and stops the workers, which would otherwise each print a KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # How it stops them: the figure in hand unwinds, which kills its child's process group.
-    signal.signal(signal.SIGTERM, _exit_on_terminate)
     prepare_worker_quietly(course_root)
 
 
-def _exit_on_terminate(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+def _exit_on_terminate(parent: int, signum: int, frame: object) -> None:
+    from course_assets.render.isolate import end_child_in_hand
+
+    end_child_in_hand()
+    if os.getppid() != parent:
+        # No one is left to shut this worker down: waiting for its next task would be for ever.
+        os._exit(1)
+    raise SystemExit(0)  # the figure in hand unwinds; the pool's shutdown ends the worker
 
 
 def _submitted(executor: ProcessPoolExecutor,
