@@ -242,3 +242,22 @@ def test_a_staged_output_that_cannot_be_renamed_into_place_leaves_no_temporary(
     staging.close()
     assert files_in(build) == ["diagrams/a.svg"]
     assert target.read_bytes() == b"old"
+
+
+def test_staging_never_removes_through_a_folder_that_became_a_link(tmp_path: Path) -> None:
+    build, elsewhere = tmp_path / "build", tmp_path / "elsewhere"
+    (build / "diagrams").mkdir(parents=True)
+    staging = Staging(tmp_path, OutputFolder(OutputLayout(tmp_path, build)))
+    staging.put("build/diagrams/a.svg", b"<svg/>")
+    [held] = (build / "diagrams").iterdir()
+    # Mid-build, the folder is moved away and a link out of the build takes its place, to a
+    # folder holding a file of the very name the temporary has.
+    (build / "diagrams").rename(build / "moved")
+    elsewhere.mkdir()
+    (elsewhere / held.name).write_bytes(b"not ours")
+    (build / "diagrams").symlink_to(elsewhere)
+    staging.close()
+    assert (elsewhere / held.name).read_bytes() == b"not ours"
+    OutputFolder(OutputLayout(tmp_path, build)).remove_stale_temporaries()
+    assert not list((build / "moved").iterdir())  # the next build's clean-up finds it
+    assert (elsewhere / held.name).exists()

@@ -248,9 +248,16 @@ class Staging:
         self._data.pop(path, None)
         self._digests.pop(path, None)
         temporary = self._temporaries.pop(path, None)
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        if temporary is None or self.folder is None:
+            return
+        try:
+            # Its folder may have become a link out of the build folder since: never remove
+            # through one. A temporary left behind is removed by the next build.
+            self.folder.target(self.root / path)
+        except OutputError:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
     def close(self) -> None:
         """Remove whatever is still held; a build that stops halfway leaves its outputs whole."""
