@@ -39,6 +39,29 @@ def watching(course, **options) -> Iterator[queue.Queue]:
     assert not watcher.is_alive()
 
 
+@contextlib.contextmanager
+def watch_process(course) -> Iterator:
+    """Run `course-assets watch -j 1` in a session of its own; kill it if a test leaves it."""
+    import subprocess
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def wait_for_text(path, deadline: float) -> str:
+    """Return the text a figure script wrote into `path`, once it is there."""
+    while not (path.exists() and path.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return path.read_text()
+
+
 def test_saves_rebuild_and_errors_do_not_stop_watching(course):
     course.figure("one", 'Mlflow("first")')
     course.figure("two")
@@ -235,25 +258,13 @@ def test_workers_warmed_for_one_course_root_are_not_used_for_another(course, tmp
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_ctrl_c_in_the_terminal_stops_watch_and_its_workers_quietly(course, tmp_path):
-    import subprocess
-
     marker = tmp_path / "worker"
     course.figure("one", recording_worker(marker, "first"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        worker = int(marker.read_text())
+    with watch_process(course) as process:
+        worker = int(wait_for_text(marker, time.monotonic() + 60))
         time.sleep(0.5)  # the build is done, the workers idle
         os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C does: to the whole process group
         _, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, stderr
     assert "stopped watching" in stderr
     assert "KeyboardInterrupt" not in stderr and "Traceback" not in stderr, stderr
@@ -262,18 +273,11 @@ def test_ctrl_c_in_the_terminal_stops_watch_and_its_workers_quietly(course, tmp_
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_ctrl_c_during_a_slow_figure_stops_at_once_and_leaves_no_process(course, tmp_path):
-    import subprocess
-
     marker, started = tmp_path / "worker", tmp_path / "started"
     course.figure("one", recording_worker(marker, "first"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
+    with watch_process(course) as process:
         deadline = time.monotonic() + 60
-        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        worker = int(marker.read_text())
+        worker = int(wait_for_text(marker, deadline))
         time.sleep(0.5)  # watching now
         # A save whose script starts a process of its own, then takes its time.
         course.figure("one", f"""
@@ -282,17 +286,11 @@ def test_ctrl_c_during_a_slow_figure_stops_at_once_and_leaves_no_process(course,
             open({str(started)!r}, "w").write(str(sleeper.pid))
             time.sleep(60)
         """)
-        while not (started.exists() and started.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        sleeper = int(started.read_text())
+        sleeper = int(wait_for_text(started, deadline))
         interrupted = time.monotonic()
         os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C does: to the whole process group
         _, stderr = process.communicate(timeout=30)
         stopped = time.monotonic() - interrupted
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, stderr
     assert stopped < 10, f"Ctrl-C took {stopped:.1f} s: it waited for the figure"
     assert "Traceback" not in stderr, stderr
@@ -304,14 +302,9 @@ def test_ctrl_c_during_a_slow_figure_stops_at_once_and_leaves_no_process(course,
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL])
 def test_watch_killed_during_a_figure_leaves_no_process_of_the_script(course, tmp_path,
                                                                        stop_signal):
-    import subprocess
-
     started = tmp_path / "started"
     course.figure("one")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
+    with watch_process(course) as process:
         deadline = time.monotonic() + 60
         while "watching for changes" not in process.stderr.readline():
             assert time.monotonic() < deadline and process.poll() is None
@@ -322,15 +315,9 @@ def test_watch_killed_during_a_figure_leaves_no_process_of_the_script(course, tm
             open({str(started)!r}, "w").write(f"{{os.getppid()}} {{sleeper.pid}}")
             time.sleep(60)
         """)
-        while not (started.exists() and started.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        worker, sleeper = map(int, started.read_text().split())
+        worker, sleeper = map(int, wait_for_text(started, deadline).split())
         os.kill(process.pid, stop_signal)  # the watch process alone, as `kill` or an OOM does
         process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     try:
         assert wait_until_gone(worker), "a worker outlived watch"
         assert wait_until_gone(sleeper), "the script's own process outlived watch"
