@@ -34,6 +34,10 @@ def test_hand_edited_output_fails(built):
     result = built.run("check")
     assert result.exit_code == 3
     assert "build/diagrams/two.svg: edited by hand" in result.output
+    # The same advice as the build that refuses to overwrite it: where to edit instead.
+    assert ("edit the source in diagrams/ instead, or run `course-assets build --force` to "
+            "replace it") in result.output
+    assert "edit the source in diagrams/ instead" in built.run("build").output
 
 
 def test_deleted_output_fails(built):

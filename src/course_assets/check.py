@@ -12,17 +12,22 @@ from course_assets.lint import lint_markdown
 from course_assets.state.files import FileHashes
 from course_assets.state.inputs import library_versions
 from course_assets.state.manifest import Manifest, load_manifest
-from course_assets.state.plan import OutputPlan, Planner, Status, orphaned_outputs
+from course_assets.state.plan import (
+    OutputPlan,
+    Planner,
+    Status,
+    hand_edit_advice,
+    orphaned_outputs,
+)
 from course_assets.state.sources import Sources, discover, figure_description, syntax_problem
 
 BUILD = "run `course-assets build`"
-FORCE = "edit the source instead, then run `course-assets build --force`"
 MESSAGES = {
     Status.NEW: f"never built; {BUILD}",
     Status.CHANGED: f"stale: its sources changed since it was built; {BUILD}",
     Status.MISSING: f"missing: the file was deleted since the build wrote it; {BUILD}",
     Status.INTERRUPTED: f"left by an interrupted build; {BUILD}",
-    Status.HAND_EDITED: f"edited by hand: it differs from what the build wrote; {FORCE}",
+    Status.HAND_EDITED: "edited by hand: it differs from what the build wrote",
 }
 
 
@@ -67,11 +72,11 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
     planner = Planner(settings, manifest, manifest.environment, FileHashes())
     outputs: list[Problem] = []
     for plan in planner.figures(sources.figures):
-        outputs += _output_problems(plan, manifest.failures.get(plan.name))
+        outputs += _output_problems(settings, plan, manifest.failures.get(plan.name))
     chapter_plans = planner.chapters(sources.chapters, manifest.figures)
     for plan in chapter_plans:
-        outputs += _output_problems(plan)
-    outputs += _derived_problems(planner, manifest, sources)
+        outputs += _output_problems(settings, plan)
+    outputs += _derived_problems(settings, planner, manifest, sources)
     # As a build sees them: the figures and chapters it would still record.
     recorded_figures = {n for n in manifest.figures if n in sources.figures or n in sources.held_back}
     recorded_chapters = {n for n in manifest.chapters
@@ -118,7 +123,8 @@ def _rebuilt_differences(settings: Settings, jobs: int | None) -> CheckReport:
     return CheckReport(tuple(outputs), tuple(course))
 
 
-def _derived_problems(planner: Planner, manifest: Manifest, sources: Sources) -> list[Problem]:
+def _derived_problems(settings: Settings, planner: Planner, manifest: Manifest,
+                      sources: Sources) -> list[Problem]:
     # The gallery and decks as a build would plan them: from the figures and chapters that
     # still have sources, as last built.
     figures = {n: r for n, r in manifest.figures.items()
@@ -127,7 +133,7 @@ def _derived_problems(planner: Planner, manifest: Manifest, sources: Sources) ->
                 if n in sources.chapters or n in sources.held_back}
     problems = []
     for plan in planner.derived(figures, chapters):
-        problems += _output_problems(plan)
+        problems += _output_problems(settings, plan)
     return problems
 
 
@@ -157,7 +163,8 @@ def _placeholders(settings: Settings, manifest: Manifest, sources: Sources) -> l
     return problems
 
 
-def _output_problems(plan: OutputPlan, failure: str | None = None) -> list[Problem]:
+def _output_problems(settings: Settings, plan: OutputPlan,
+                     failure: str | None = None) -> list[Problem]:
     if not plan.status.needs_build:
         return []
     why = f"its last build failed: {failure}" if failure else ""
@@ -170,7 +177,10 @@ def _output_problems(plan: OutputPlan, failure: str | None = None) -> list[Probl
     problems = []
     for output in plan.outputs:
         if output.status.needs_build:
-            problems.append(Problem(Path(output.path), None, MESSAGES[output.status]))
+            message = MESSAGES[output.status]
+            if output.status is Status.HAND_EDITED:
+                message = f"{message}; {hand_edit_advice(settings, plan.kind)}"
+            problems.append(Problem(Path(output.path), None, message))
     if not problems:
         first = plan.outputs[0].path if plan.outputs else plan.source
         message = MESSAGES[plan.status]

@@ -182,6 +182,11 @@ class Planner:
         return plans
 
 
+def hand_edit_advice(settings: Settings, kind: Kind) -> str:
+    """Say what to do about an output of `kind` edited by hand (build and check both say it)."""
+    return f"{kind.edit_instead(settings)}, or run `course-assets build --force` to replace it"
+
+
 def hand_edits(settings: Settings, plans: Iterable[OutputPlan]) -> list[Problem]:
     """Return one problem for each output changed by hand (or not written by course-assets)."""
     found = []
@@ -190,8 +195,7 @@ def hand_edits(settings: Settings, plans: Iterable[OutputPlan]) -> list[Problem]
             if output.status is Status.HAND_EDITED:
                 found.append(Problem(Path(output.path), None,
                     "was changed by hand (or not written by course-assets), so the build will "
-                    f"not overwrite it; {plan.kind.edit_instead(settings)}, or run "
-                    "`course-assets build --force` to replace it"))
+                    f"not overwrite it; {hand_edit_advice(settings, plan.kind)}"))
     return found
 
 
