@@ -12,6 +12,7 @@ from course_assets.config import Settings
 from course_assets.errors import OutputError, Problem, Severity
 from course_assets.layout import MACHINE_FILES, RETIRED_MACHINE_FILES
 from course_assets.state import files as fsutil
+from course_assets.state.commit import commit_outputs
 from course_assets.state.files import FileHashes
 from course_assets.state.inputs import (
     chapter_inputs,
@@ -227,17 +228,17 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
     if folder is None:
         files.update(staged.in_memory())
         files[settings.layout.manifest_output()] = final.to_json()
-    written = (_write(settings, folder, manifest, final, files, staged, removable, hashes)
+    written = (commit_outputs(folder, manifest, final, files, staged, removable, hashes)
                if folder is not None else [])
-    from course_assets.figlint.report import readability_problems
+    from course_assets.figlint.report import on_what_changed, readability_problems
 
     readable = readability_problems(settings, new_figures, new_chapters, options.strict)
     if not options.strict and not options.every_finding:
         made_figures = {name for name, outcome in outcomes.items() if outcome.problem is None}
         made_chapters = {name for name in new_chapters
                          if settings.layout.chapter_output(name) in chapter_results.files}
-        readable = _on_what_changed(settings, readable, manifest, new_figures, new_chapters,
-                                    made_figures, made_chapters)
+        readable = on_what_changed(settings, readable, manifest, new_figures, new_chapters,
+                                   made_figures, made_chapters)
     return BuildReport(
         figures=len(figures),
         figures_rebuilt=sum(o.problem is None for o in outcomes.values()),
@@ -256,28 +257,6 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
                   *kept, *readable),
         files={} if folder is not None else files,
     )
-
-
-def _on_what_changed(settings: Settings, problems: list[Problem], old: Manifest,
-                     figures: dict[str, FigureRecord], chapters: dict[str, ChapterRecord],
-                     made_figures: set[str], made_chapters: set[str]) -> list[Problem]:
-    """Keep the lint warnings of the figures and chapters this build made; count the rest.
-
-    An author who edits one figure reads about that figure, not again about every other one.
-    What this build made counts as changed even when it came out as before (`build --force`).
-    """
-    changed = {settings.root / r.script for n, r in figures.items()
-               if n in made_figures or old.figures.get(n) != r}
-    changed |= {settings.root / r.source for n, r in chapters.items()
-                if n in made_chapters or old.chapters.get(n) != r}
-    shown = [p for p in problems if p.path in changed]
-    left = len(problems) - len(shown)
-    if left:
-        shown.append(Problem(None, None, f"{left} more figure lint warning"
-                             f"{'' if left == 1 else 's'} on figures and chapters this build "
-                             "left as they were: `course-assets check` lists them",
-                             Severity.WARNING))
-    return shown
 
 
 def _nothing_found(settings: Settings, figures: dict[str, Path]) -> list[Problem]:
@@ -474,44 +453,6 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
 
     plans = only.plans(planner.derived(figures, chapters))
     return make_derived(settings, plans, figures, chapters, read)
-
-
-def _write(settings: Settings, folder: fsutil.OutputFolder, old: Manifest, final: Manifest,
-           files: dict[str, bytes], staged: fsutil.Staging, removable: list[str],
-           hashes: FileHashes) -> list[str]:
-    manifest_path = settings.layout.manifest
-    # The new manifest already holds the digest of each output it records; hash the rest.
-    recorded = final.owned_outputs()
-    digests = {path: recorded.get(path) or fsutil.sha256_bytes(data)
-               for path, data in files.items()}
-    digests.update({path: staged.digest(path) for path in staged.paths()})
-    changed = sorted(path for path, digest in digests.items()
-                     if hashes.sha256(settings.root / path) != digest)
-    # What an interrupted build left and this one did not redo (a figure that fails now, say)
-    # stays known as ours, so the next build replaces it instead of calling it a hand edit.
-    leftover = {path: digest for path, digest in old.pending.items()
-                if path not in digests and path not in removable}
-    final = replace(final, pending=leftover)
-    for path in [*changed, *removable]:  # every target refused before anything is written
-        folder.target(settings.root / path)
-    if not changed and not removable:
-        # Nothing to write: the manifest too, when it records what it recorded before.
-        if final != old or not manifest_path.is_file():
-            folder.write(manifest_path, final.to_json())
-        return []
-    final_bytes = final.to_json()
-    pending = {path: digests[path] for path in changed}
-    folder.write(manifest_path, replace(old, pending={**old.pending, **pending}).to_json())
-    for path in changed:
-        if path in staged:
-            staged.publish(path)
-        else:
-            folder.write(settings.root / path, files[path])
-        hashes.remember(settings.root / path, pending[path])
-    for path in removable:
-        folder.remove(settings.root / path)
-    folder.write(manifest_path, final_bytes)
-    return changed
 
 
 def _read(path: Path) -> bytes | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from course_assets.config import Settings
 from course_assets.errors import Problem, Severity
 from course_assets.figlint.findings import LINT_PREFIX, Finding
-from course_assets.state.manifest import ChapterRecord, FigureRecord
+from course_assets.state.manifest import ChapterRecord, FigureRecord, Manifest
 
 # Where figures are shown, in CSS px. GitHub shows a chapter's Markdown in a column about
 # 880 px wide (its 1012 px page less padding); an image is never wider than its column.
@@ -75,6 +75,28 @@ def readability_problems(settings: Settings, figures: Mapping[str, FigureRecord]
                 continue
             problems += _size_problems(source, placement, shown, strict)
     return problems
+
+
+def on_what_changed(settings: Settings, problems: list[Problem], old: Manifest,
+                    figures: dict[str, FigureRecord], chapters: dict[str, ChapterRecord],
+                    made_figures: set[str], made_chapters: set[str]) -> list[Problem]:
+    """Keep the lint warnings of the figures and chapters this build made; count the rest.
+
+    An author who edits one figure reads about that figure, not again about every other one.
+    What this build made counts as changed even when it came out as before (`build --force`).
+    """
+    changed = {settings.root / r.script for n, r in figures.items()
+               if n in made_figures or old.figures.get(n) != r}
+    changed |= {settings.root / r.source for n, r in chapters.items()
+                if n in made_chapters or old.chapters.get(n) != r}
+    shown = [p for p in problems if p.path in changed]
+    left = len(problems) - len(shown)
+    if left:
+        shown.append(Problem(None, None, f"{left} more figure lint warning"
+                             f"{'' if left == 1 else 's'} on figures and chapters this build "
+                             "left as they were: `course-assets check` lists them",
+                             Severity.WARNING))
+    return shown
 
 
 def placements(text: str) -> Iterator[Placement]:

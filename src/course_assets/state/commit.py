@@ -1,0 +1,53 @@
+"""Commit a build: write its outputs, then the manifest that records them, so that a build
+killed at any point is repaired by the next one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from course_assets.state.files import FileHashes, OutputFolder, Staging, sha256_bytes
+from course_assets.state.manifest import Manifest
+
+
+def commit_outputs(folder: OutputFolder, old: Manifest, final: Manifest,
+                   files: dict[str, bytes], staged: Staging, removable: list[str],
+                   hashes: FileHashes) -> list[str]:
+    """Write the outputs that changed, remove `removable`, record it all; return what changed.
+
+    The outputs are `files` and what is `staged`. First the old manifest is written again with
+    the new outputs as pending, then each output atomically, then `final`: a build killed in
+    between is repaired by the next one, which knows the pending files as its own.
+    """
+    root, manifest_path = folder.layout.root, folder.layout.manifest
+    # The new manifest already holds the digest of each output it records; hash the rest.
+    recorded = final.owned_outputs()
+    digests = {path: recorded.get(path) or sha256_bytes(data)
+               for path, data in files.items()}
+    digests.update({path: staged.digest(path) for path in staged.paths()})
+    changed = sorted(path for path, digest in digests.items()
+                     if hashes.sha256(root / path) != digest)
+    # What an interrupted build left and this one did not redo (a figure that fails now, say)
+    # stays known as ours, so the next build replaces it instead of calling it a hand edit.
+    leftover = {path: digest for path, digest in old.pending.items()
+                if path not in digests and path not in removable}
+    final = replace(final, pending=leftover)
+    for path in [*changed, *removable]:  # every target refused before anything is written
+        folder.target(root / path)
+    if not changed and not removable:
+        # Nothing to write: the manifest too, when it records what it recorded before.
+        if final != old or not manifest_path.is_file():
+            folder.write(manifest_path, final.to_json())
+        return []
+    final_bytes = final.to_json()
+    pending = {path: digests[path] for path in changed}
+    folder.write(manifest_path, replace(old, pending={**old.pending, **pending}).to_json())
+    for path in changed:
+        if path in staged:
+            staged.publish(path)
+        else:
+            folder.write(root / path, files[path])
+        hashes.remember(root / path, pending[path])
+    for path in removable:
+        folder.remove(root / path)
+    folder.write(manifest_path, final_bytes)
+    return changed
