@@ -94,6 +94,20 @@ def test_sizes_a_rounding_error_apart_share_one_icon_and_larger_differences_do_n
     assert [icon.x for icon in placed_icons(root)] == [0, 120, 240, 360]
 
 
+def test_icon_places_are_written_without_graphviz_float_noise():
+    mlflow = library_icon("mlops/mlflow.png")
+    images = "".join(
+        f'<image xlink:href="{mlflow}" width="100.8px" height="36.6px" '
+        f'preserveAspectRatio="xMinYMin meet" x="{x}" y="{y}"/>'
+        for x, y in (("-2.84217e-14", "-50"), ("120.5", "-0.000001"), ("240", "-1169.4")))
+    raw = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+           f'width="480pt" height="60pt" viewBox="0 0 480 60"><g>{images}</g></svg>').encode()
+    root = ET.fromstring(postprocess(raw, name="f", title="t", description="d",
+                                     load_icon=icons.load_icon))
+    assert [(use.get("x"), use.get("y")) for use in root.iter(f"{SVG}use")] == [
+        ("0", "-50"), ("120.5", "0"), ("240", "-1169.4")]
+
+
 def test_a_figure_without_icons_has_no_defs():
     root = ET.fromstring(render(graph("a -> b")))
     assert not list(root.iter(f"{SVG}defs")) and not list(root.iter(f"{SVG}use"))

@@ -149,7 +149,7 @@ def _share_icons(root: ET.Element, prefix: str) -> None:
             }).tail = "\n"
         use = ET.Element(USE, {XLINK_HREF: f"#{icon_id}"})
         for attribute in ("x", "y"):
-            use.set(attribute, image.get(attribute, "0"))
+            use.set(attribute, _coordinate(image.get(attribute, "0")))
         use.tail = image.tail
         parent = parents[image]
         parent[list(parent).index(image)] = use
@@ -165,6 +165,15 @@ def _user_units(value: str) -> float:
 
 def _number(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
+
+
+def _coordinate(value: str) -> str:
+    """Return a coordinate as Graphviz wrote it, less its float noise (-2.84217e-14 is 0)."""
+    try:
+        number = round(float(value), 4) + 0.0  # + 0.0 turns -0.0 into 0.0
+    except ValueError:
+        return value
+    return _number(number)
 
 
 def _prefix_ids(root: ET.Element, prefix: str) -> None:
