@@ -182,3 +182,15 @@ def wait_until_gone(pid: int, seconds: float = 10) -> bool:
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     return not alive(pid)
+
+
+def assert_none_outlived(what: str, worker: int, sleeper: int) -> None:
+    """Assert a worker and the process its figure's script started both ended with `what`."""
+    import signal
+
+    try:
+        assert wait_until_gone(worker), f"a worker outlived {what}"
+        assert wait_until_gone(sleeper), f"the script's own process outlived {what}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(sleeper, signal.SIGKILL)  # never left running by a failed test

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -87,7 +86,7 @@ def test_killed_build_leaves_old_or_new_files_and_the_next_build_repairs(version
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL])
 def test_killed_build_leaves_no_process_a_script_started(tmp_path, stop_signal):
-    from conftest import wait_until_gone
+    from conftest import assert_none_outlived
 
     started = tmp_path / "started"
     write_course(tmp_path, "old")
@@ -109,9 +108,4 @@ def test_killed_build_leaves_no_process_a_script_started(tmp_path, stop_signal):
         if process.poll() is None:
             process.kill()
             process.wait()
-    try:
-        assert wait_until_gone(worker), "a worker outlived the build"
-        assert wait_until_gone(sleeper), "the script's own process outlived the build"
-    finally:
-        with contextlib.suppress(ProcessLookupError, NameError):
-            os.kill(sleeper, signal.SIGKILL)
+    assert_none_outlived("the build", worker, sleeper)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import alive, library_icon, recording_worker, wait_until_gone
+from conftest import alive, assert_none_outlived, library_icon, recording_worker, wait_until_gone
 from svgtools import parse, texts
 
 from course_assets.build import BuildOptions
@@ -318,9 +318,4 @@ def test_watch_killed_during_a_figure_leaves_no_process_of_the_script(course, tm
         worker, sleeper = map(int, wait_for_text(started, deadline).split())
         os.kill(process.pid, stop_signal)  # the watch process alone, as `kill` or an OOM does
         process.communicate(timeout=30)
-    try:
-        assert wait_until_gone(worker), "a worker outlived watch"
-        assert wait_until_gone(sleeper), "the script's own process outlived watch"
-    finally:
-        with contextlib.suppress(ProcessLookupError, NameError):
-            os.kill(sleeper, signal.SIGKILL)
+    assert_none_outlived("watch", worker, sleeper)
