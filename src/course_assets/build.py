@@ -380,8 +380,8 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
                 inputs=figure_inputs(settings, plan.source, helpers, environment),
                 title=outcome.title,
                 description=outcome.description,
-                outputs={settings.layout.figure_file(n):
-                         staged.digest(settings.layout.figure_file(n)) for n in outcome.files},
+                outputs={path: staged.digest(path)
+                         for path in map(settings.layout.figure_file, outcome.files)},
                 findings=outcome.findings,
                 sizes=outcome.sizes,
             )

@@ -95,7 +95,8 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
     before_build = source_stamps(settings)
     first_build = rebuild(settings, options, on_build, report)
     if pool is not None and isinstance(first_build, BuildReport) and first_build.figures:
-        # A course that was up to date rendered nothing: warm the workers for the first save.
+        # Warm the workers for the first save: a course that was up to date rendered nothing
+        # (where the first build rendered, they are warm already and this costs one no-op task).
         pool.start(settings.worker_count(options.jobs), settings.root)
     while stop is None or not stop.is_set():
         # A watched folder deleted (and made again) or one a build newly depends on needs a

@@ -45,11 +45,11 @@ def parse_colour(value: str, behind: RGB = (1.0, 1.0, 1.0)) -> RGB:
     if ":" in text:
         # A gradient ("white:orange", "red;0.3:blue"): its middle, where a centred label sits,
         # is the mean of its stops.
-        stops = [parse_colour(part.split(";")[0], behind)
-                 for part in text.split(":") if part.split(";")[0].strip()]
+        colours = [part.split(";")[0] for part in text.split(":")]
+        stops = [parse_colour(colour, behind) for colour in colours if colour.strip()]
         if stops:
-            return (sum(c[0] for c in stops) / len(stops), sum(c[1] for c in stops) / len(stops),
-                    sum(c[2] for c in stops) / len(stops))
+            red, green, blue = (sum(channel) / len(stops) for channel in zip(*stops))
+            return red, green, blue
     if text.lower() in CLEAR:
         return behind
     alpha = 1.0

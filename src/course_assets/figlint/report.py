@@ -15,6 +15,7 @@ from course_assets.config import Settings
 from course_assets.errors import Problem, Severity
 from course_assets.figlint.findings import LINT_PREFIX, Finding
 from course_assets.state.manifest import ChapterRecord, FigureRecord, Manifest
+from course_assets.state.sources import DIAGRAM_CALL
 
 # Where figures are shown, in CSS px. GitHub shows a chapter's Markdown in a column about
 # 880 px wide (its 1012 px page less padding); an image is never wider than its column.
@@ -33,7 +34,6 @@ SLIDE_GROWTH = 2.0
 CHAPTER_MINIMUM = 9.0
 SLIDE_MINIMUM = 14.0
 
-CALL = re.compile(r"""diagram\(\s*(["'])(?P<name>[^"']+)\1(?P<rest>[^)]*)\)""")
 WIDTH = re.compile(r"""width\s*=\s*["']?(?P<number>[0-9]+)(?P<unit>px|%)?""")
 
 
@@ -111,11 +111,11 @@ def placements(text: str) -> Iterator[Placement]:
     number = 0
     for heading, lines in sections:
         prose = [line for line in lines if line.strip() and not line.startswith("#")
-                 and not CALL.search(line)]
+                 and not DIAGRAM_CALL.search(line)]
         height = _text_height(prose)
         for line in lines:
             number += 1
-            for call in CALL.finditer(line):
+            for call in DIAGRAM_CALL.finditer(line):
                 width = WIDTH.search(call.group("rest"))
                 yield Placement(call.group("name"), number,
                                 (width.group("number") + (width.group("unit") or ""))

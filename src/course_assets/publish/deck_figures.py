@@ -45,7 +45,7 @@ def _classes(name: str, attrs: dict[str, str]) -> str:
 
 
 def _img(attrs: dict[str, str]) -> str:
-    return "<img" + "".join(f' {n}="{html_escape.escape(v)}"' for n, v in attrs.items()) + " />"
+    return markdown.start_tag("img", attrs.items(), " /")
 
 
 def outline_details(fragment: str, chapter_path: str, read: Reader) -> tuple[str, str]:

@@ -131,8 +131,7 @@ class _Rewriter(HTMLParser):
         kept = self._rewrite(tag, attrs)
         if kept is None:
             return
-        rendered = "".join(f" {n}" if v is None else f' {n}="{escape(v)}"' for n, v in kept)
-        self.out.append(f"<{tag}{rendered}{closing}>")
+        self.out.append(start_tag(tag, kept, closing))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._tag(tag, attrs, "")
@@ -163,6 +162,12 @@ class _Rewriter(HTMLParser):
 
     def unknown_decl(self, data: str) -> None:
         self.out.append(f"<![{data}]>")
+
+
+def start_tag(name: str, attrs: Iterable[tuple[str, str | None]], closing: str = "") -> str:
+    """Write a start tag with its attributes escaped; `closing` " /" makes it self-closing."""
+    rendered = "".join(f" {n}" if v is None else f' {n}="{escape(v)}"' for n, v in attrs)
+    return f"<{name}{rendered}{closing}>"
 
 
 def rewrite_html(fragment: str, rewrite: TagRewrite) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from course_assets.config import Settings
 from course_assets.errors import ConfigError
 from course_assets.state.manifest import Manifest
 from course_assets.state.plan import Kind, OutputPlan, Status
-from course_assets.state.sources import unknown_figure
+from course_assets.state.sources import DIAGRAM_CALL, unknown_figure
 
 
 @dataclass(frozen=True)
@@ -69,5 +68,4 @@ def _mentions(source: Path, names: set[str]) -> bool:
     except OSError:
         return False
     # A diagram("name") call, not the name quoted in the prose around it.
-    return any(re.search(rf"""\bdiagram\(\s*(["']){re.escape(name)}\1""", text)
-               for name in names)
+    return any(call.group("name") in names for call in DIAGRAM_CALL.finditer(text))

@@ -111,6 +111,8 @@ def _drop_case_collisions(named: dict[str, Path], what: str) -> list[Problem]:
 
 DEFAULT_FIGURE_TEMPLATE = Path(__file__).parent.parent / "templates" / "figure.md.j2"
 FIGURE_TEMPLATE_NAME = "figure.md.j2"
+# A chapter's `diagram("name", ...)` call: the figure it shows and the rest of its arguments.
+DIAGRAM_CALL = re.compile(r"""\bdiagram\(\s*(["'])(?P<name>[^"']+)\1(?P<rest>[^)]*)\)""")
 
 
 def unknown_figure(name: str, known: Iterable[str], given: str | None = None) -> str:
