@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from course_assets.config import Settings
 from course_assets.errors import OutputError, Problem, Severity
-from course_assets.layout import MACHINE_FILES, RETIRED_MACHINE_FILES
+from course_assets.outputs import MACHINE_FILES, RETIRED_MACHINE_FILES
 from course_assets.state import files as fsutil
 from course_assets.state.commit import commit_outputs
 from course_assets.state.files import FileHashes
@@ -132,12 +132,12 @@ def build_course(settings: Settings, options: BuildOptions = BuildOptions(),
     """Rebuild every output whose inputs changed; leave earlier outputs whole on any failure."""
     started = time.perf_counter()
     say = report or (lambda message: None)
-    layout = settings.layout
-    folder = fsutil.OutputFolder(layout)  # the one way this build changes files
+    paths = settings.outputs
+    folder = fsutil.OutputFolder(paths)  # the one way this build changes files
     with folder.lock(say=say):
         folder.remove_stale_temporaries()
         _ignore_machine_files(folder)
-        hashes = FileHashes(layout.hash_cache)
+        hashes = FileHashes(paths.hash_cache)
         try:
             result = _build_locked(settings, options, say, hashes, folder)
         finally:
@@ -156,10 +156,10 @@ def rebuild_in_memory(settings: Settings, options: BuildOptions = BuildOptions()
 def _ignore_machine_files(folder: fsutil.OutputFolder) -> None:
     # The lock and the caches belong to this machine, not to the course.
     wanted = "".join(f"{name}\n" for name in MACHINE_FILES).encode()
-    if _read(folder.layout.gitignore) != wanted:
-        folder.write(folder.layout.gitignore, wanted)
+    if _read(folder.outputs.gitignore) != wanted:
+        folder.write(folder.outputs.gitignore, wanted)
         for name in RETIRED_MACHINE_FILES:
-            folder.remove(folder.layout.build_dir / name)
+            folder.remove(folder.outputs.build_dir / name)
 
 
 def _build_locked(settings: Settings, options: BuildOptions, say: Reporter,
@@ -179,7 +179,7 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
                       folder: fsutil.OutputFolder | None) -> BuildReport:
     sources = discover(settings)
     figures, chapters = sources.figures, sources.chapters
-    manifest = load_manifest(settings.layout.manifest, settings.layout)
+    manifest = load_manifest(settings.outputs.manifest, settings.outputs)
     environment = local_environment(settings)
     planner = Planner(settings, manifest, environment, hashes, options.force)
 
@@ -227,7 +227,7 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
                      failures=_failures(settings, manifest, figures, figure_plans, outcomes))
     if folder is None:
         files.update(staged.in_memory())
-        files[settings.layout.manifest_output()] = final.to_json()
+        files[settings.outputs.manifest_output()] = final.to_json()
     written = (commit_outputs(folder, manifest, final, files, staged, removable, hashes)
                if folder is not None else [])
     from course_assets.figlint.report import on_what_changed, readability_problems
@@ -236,7 +236,7 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
     if not options.strict and not options.every_finding:
         made_figures = {name for name, outcome in outcomes.items() if outcome.problem is None}
         made_chapters = {name for name in new_chapters
-                         if settings.layout.chapter_output(name) in chapter_results.files}
+                         if settings.outputs.chapter_output(name) in chapter_results.files}
         readable = on_what_changed(settings, readable, manifest, new_figures, new_chapters,
                                    made_figures, made_chapters)
     return BuildReport(
@@ -262,7 +262,7 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
 def _nothing_found(settings: Settings, figures: dict[str, Path]) -> list[Problem]:
     if figures:
         return []
-    folder = settings.layout.relative(settings.diagrams_dir)
+    folder = settings.outputs.relative(settings.diagrams_dir)
     where = (f"{folder}/*.py" if settings.diagrams_dir.is_dir()
              else f"{folder}/, which does not exist")
     return [Problem(None, None, f"no figure scripts found (looked in {where}); run "
@@ -288,11 +288,11 @@ def _stale_embeds(settings: Settings, chapters: dict[str, ChapterRecord],
                   scripts_found: set[str]) -> list[Problem]:
     """Name the chapters that show a failed figure's last good version, or its placeholder."""
     problems = []
-    scripts = settings.layout.relative(settings.diagrams_dir)
+    scripts = settings.outputs.relative(settings.diagrams_dir)
     for name, record in sorted(chapters.items()):
         for figure in record.figures:
             if figure not in figures.records and figure in scripts_found:
-                if settings.layout.chapter_output(name) not in rendered:  # else said already
+                if settings.outputs.chapter_output(name) not in rendered:  # else said already
                     problems.append(Problem(
                         settings.root / record.source, None,
                         f"shows a placeholder for figure {figure!r}, which has not built; fix "
@@ -324,7 +324,7 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
         say(f"built {outcome.name} ({outcome.seconds:.2f} s)")
         # Staged now, so that the figures' bytes never pile up in this process.
         for name, data in outcome.files.items():
-            staged.put(settings.layout.figure_file(name), data)
+            staged.put(settings.outputs.figure_file(name), data)
         # The outcome keeps its files' names only: their bytes are read from `staged`.
         return replace(outcome, files=dict.fromkeys(outcome.files, b""))
 
@@ -375,13 +375,13 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
             problems.extend(warning_problems(outcome, plan.source, settings.root))
             helpers = tuple(dependency_path(settings, h) for h in outcome.helpers)
             records[plan.name] = FigureRecord(
-                script=settings.layout.relative(plan.source),
+                script=settings.outputs.relative(plan.source),
                 helpers=helpers,
                 inputs=figure_inputs(settings, plan.source, helpers, environment),
                 title=outcome.title,
                 description=outcome.description,
                 outputs={path: staged.digest(path)
-                         for path in map(settings.layout.figure_file, outcome.files)},
+                         for path in map(settings.outputs.figure_file, outcome.files)},
                 findings=outcome.findings,
                 sizes=outcome.sizes,
             )
@@ -411,7 +411,7 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
             if previous is not None:
                 records[plan.name] = previous
             continue
-        output = settings.layout.chapter_output(plan.name)
+        output = settings.outputs.chapter_output(plan.name)
         rendered = renderer.render(plan.source, settings.root / output)
         if rendered.problem is not None or rendered.text is None:
             if rendered.problem is not None:
@@ -421,7 +421,7 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
             if previous is not None:
                 records[plan.name] = previous
             continue
-        scripts = settings.layout.relative(settings.diagrams_dir)
+        scripts = settings.outputs.relative(settings.diagrams_dir)
         for name, line in rendered.placeholders:
             problems.append(Problem(
                 plan.source, line, f"figure {name!r} has not built, so the chapter shows a "
@@ -429,7 +429,7 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
         data = rendered.text.encode("utf-8")
         files[output] = data
         records[plan.name] = ChapterRecord(
-            source=settings.layout.relative(plan.source),
+            source=settings.outputs.relative(plan.source),
             figures=rendered.figures,
             inputs=chapter_inputs(settings, plan.source, rendered.figures, figures.records,
                                   environment),

@@ -27,7 +27,7 @@ class FigureEntry:
 def figure_catalog(settings: Settings) -> list[FigureEntry]:
     """Return every figure script, with what the last build learnt of it."""
     sources = discover(settings)
-    manifest = load_manifest(settings.layout.manifest, settings.layout)
+    manifest = load_manifest(settings.outputs.manifest, settings.outputs)
     entries = []
     for name, script in sorted(sources.figures.items()):
         record = manifest.figures.get(name)
@@ -35,7 +35,7 @@ def figure_catalog(settings: Settings) -> list[FigureEntry]:
                              if name in r.figures))
         entries.append(FigureEntry(
             name=name,
-            script=settings.layout.relative(script),
+            script=settings.outputs.relative(script),
             title=record.title if record else "",
             description=" ".join((figure_description(script) or "").split()),
             chapters=users,

@@ -66,7 +66,7 @@ def check_course(settings: Settings, *, strict: bool = False, diff: bool = False
     With `rebuild`, also render everything in memory and report each file whose bytes differ.
     """
     sources = discover(settings)
-    manifest = load_manifest(settings.layout.manifest, settings.layout)
+    manifest = load_manifest(settings.outputs.manifest, settings.outputs)
     # Hash with the versions the build recorded: the answer is the same on every machine and
     # needs no Graphviz. No hash cache either: check reads every byte.
     planner = Planner(settings, manifest, manifest.environment, FileHashes())
@@ -151,7 +151,7 @@ def _environment_notes(manifest: Manifest) -> list[Problem]:
 def _placeholders(settings: Settings, manifest: Manifest, sources: Sources) -> list[Problem]:
     """Name each built chapter that shows a placeholder for a figure that has never built."""
     problems = []
-    scripts = settings.layout.relative(settings.diagrams_dir)
+    scripts = settings.outputs.relative(settings.diagrams_dir)
     for name, record in sorted(manifest.chapters.items()):
         if name not in sources.chapters:
             continue
@@ -191,12 +191,12 @@ def _output_problems(settings: Settings, plan: OutputPlan,
 
 
 def _strangers(settings: Settings, manifest: Manifest) -> list[Problem]:
-    owned = set(manifest.owned_outputs()) | {settings.layout.manifest_output()}
+    owned = set(manifest.owned_outputs()) | {settings.outputs.manifest_output()}
     found: list[Problem] = []
     if not settings.build_dir.is_dir():
         return found
     for path in sorted(settings.build_dir.rglob("*")):
-        name = settings.layout.relative(path)
+        name = settings.outputs.relative(path)
         if path.is_dir() or any(part.startswith(".") for part in Path(name).parts):
             continue
         if name not in owned:
@@ -228,14 +228,14 @@ def _lint(settings: Settings, figures: dict[str, Path], chapters: dict[str, Path
             problems.append(Problem(script, None, "figure is not used by any chapter",
                                     Severity.WARNING))
     for name, source in sorted(chapters.items()):
-        built = settings.root / settings.layout.chapter_output(name)
+        built = settings.root / settings.outputs.chapter_output(name)
         text = _read_text(source)
         if text is not None:
             problems += lint_markdown(source, text, built.parent, images_must_resolve=False,
                                       links=True, strict=strict)
         built_text = _read_text(built)
         if built_text is not None:
-            problems += lint_markdown(Path(settings.layout.relative(built)), built_text, built.parent,
+            problems += lint_markdown(Path(settings.outputs.relative(built)), built_text, built.parent,
                                       images_must_resolve=True, links=False, strict=strict)
     return problems
 
@@ -254,15 +254,15 @@ def _chapter_diffs(settings: Settings, plans: list[OutputPlan],
     renderer = renderer_for(settings, manifest.figures, set())
     diffs = []
     for plan in plans:
-        output = settings.root / settings.layout.chapter_output(plan.name)
+        output = settings.root / settings.outputs.chapter_output(plan.name)
         rendered = renderer.render(plan.source, output)
         if rendered.text is None:
             continue
         current = _read_text(output) or ""
         if current != rendered.text:
-            label = settings.layout.relative(output)
+            label = settings.outputs.relative(output)
             diffs.append("".join(difflib.unified_diff(
                 current.splitlines(keepends=True), rendered.text.splitlines(keepends=True),
-                f"{label} (on disk)", f"{label} (as built from {settings.layout.relative(plan.source)})",
+                f"{label} (on disk)", f"{label} (as built from {settings.outputs.relative(plan.source)})",
             )))
     return diffs

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from course_assets.errors import ConfigError
-from course_assets.layout import OutputLayout
+from course_assets.outputs import OutputPaths
 
 TABLE = "course-assets"
 
@@ -52,9 +52,9 @@ class Settings:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @functools.cached_property
-    def layout(self) -> OutputLayout:
+    def outputs(self) -> OutputPaths:
         """Return the table of every output path this course's builds write."""
-        return OutputLayout(self.root, self.build_dir, self.formats)
+        return OutputPaths(self.root, self.build_dir, self.formats)
 
     def worker_count(self, requested: int | None = None) -> int:
         jobs = requested or self.jobs or os.cpu_count() or 1

@@ -23,7 +23,7 @@ def watched_paths(settings: Settings) -> list[Path]:
     # Figures may also read files elsewhere in the course (their own icons, say): the last
     # build recorded which, so their folders are watched too.
     try:
-        manifest = load_manifest(settings.layout.manifest, settings.layout)
+        manifest = load_manifest(settings.outputs.manifest, settings.outputs)
     except CourseAssetsError:
         manifest = None
     for record in manifest.figures.values() if manifest else ():

@@ -42,12 +42,12 @@ class StateCourse:
         if not script.exists():
             self.script(name)
         outputs = {}
-        for path in self.settings.layout.figure_outputs(name):
+        for path in self.settings.outputs.figure_outputs(name):
             data = f"<{path} as built>".encode()
             self.write(path, data)
             outputs[path] = sha256_bytes(data)
         record = FigureRecord(
-            script=self.settings.layout.relative(script), helpers=helpers,
+            script=self.settings.outputs.relative(script), helpers=helpers,
             inputs=figure_inputs(self.settings, script, helpers, ENVIRONMENT),
             title=name.title(), description=f"The {name} figure.", outputs=outputs)
         self.manifest = replace(self.manifest, environment=ENVIRONMENT,
@@ -57,11 +57,11 @@ class StateCourse:
     def built_chapter(self, name: str, uses: tuple[str, ...] = ()) -> ChapterRecord:
         """Write a chapter's source and built Markdown, and record them as a build would."""
         source = self.write(f"chapters/{name}.md", f"# {name}\n")
-        output = self.settings.layout.chapter_output(name)
+        output = self.settings.outputs.chapter_output(name)
         data = f"# {name} as built\n".encode()
         self.write(output, data)
         record = ChapterRecord(
-            source=self.settings.layout.relative(source), figures=uses,
+            source=self.settings.outputs.relative(source), figures=uses,
             inputs=chapter_inputs(self.settings, source, uses, self.manifest.figures, ENVIRONMENT),
             outputs={output: sha256_bytes(data)})
         self.manifest = replace(self.manifest, environment=ENVIRONMENT,

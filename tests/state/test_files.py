@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from course_assets.errors import BuildLockedError, OutputError
-from course_assets.layout import OutputLayout
+from course_assets.outputs import OutputPaths
 from course_assets.state.files import (
     FileHashes,
     OutputFolder,
@@ -149,8 +149,8 @@ def test_stale_temporaries_are_removed_and_nothing_else(tmp_path: Path) -> None:
     (build / "sub").mkdir(parents=True)
     for name in (".a.svg.x1.tmp", "sub/.b.md.x2.tmp", "keep.tmp", ".keep.svg", "keep.svg"):
         (build / name).write_text("x")
-    OutputFolder(OutputLayout(tmp_path, build)).remove_stale_temporaries()
-    OutputFolder(OutputLayout(tmp_path, tmp_path / "no such folder")).remove_stale_temporaries()
+    OutputFolder(OutputPaths(tmp_path, build)).remove_stale_temporaries()
+    OutputFolder(OutputPaths(tmp_path, tmp_path / "no such folder")).remove_stale_temporaries()
     left = sorted(p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file())
     assert left == [".keep.svg", "keep.svg", "keep.tmp"]
 
@@ -172,7 +172,7 @@ def files_in(folder: Path) -> list[str]:
 
 def test_staged_outputs_wait_beside_their_targets_until_published(tmp_path: Path) -> None:
     build = tmp_path / "build"
-    staging = Staging(tmp_path, OutputFolder(OutputLayout(tmp_path, build)))
+    staging = Staging(tmp_path, OutputFolder(OutputPaths(tmp_path, build)))
     digest = staging.put("build/diagrams/a.svg", b"<svg/>")
     assert digest == sha256_bytes(b"<svg/>") == staging.digest("build/diagrams/a.svg")
     assert "build/diagrams/a.svg" in staging and staging.read("build/diagrams/a.svg") == b"<svg/>"
@@ -188,7 +188,7 @@ def test_what_a_stopped_build_staged_is_removed(tmp_path: Path) -> None:
     build = tmp_path / "build"
     (build / "diagrams").mkdir(parents=True)
     (build / "diagrams/a.svg").write_bytes(b"old")
-    staging = Staging(tmp_path, OutputFolder(OutputLayout(tmp_path, build)))
+    staging = Staging(tmp_path, OutputFolder(OutputPaths(tmp_path, build)))
     staging.put("build/diagrams/a.svg", b"new")
     staging.put("build/diagrams/b.svg", b"new")
     staging.put("build/diagrams/b.svg", b"newer")  # the second put replaces the first
@@ -213,7 +213,7 @@ def test_staging_refuses_a_target_through_a_link_out_of_the_build(tmp_path: Path
     build.mkdir()
     elsewhere.mkdir()
     (build / "diagrams").symlink_to(elsewhere)
-    staging = Staging(tmp_path, OutputFolder(OutputLayout(tmp_path, build)))
+    staging = Staging(tmp_path, OutputFolder(OutputPaths(tmp_path, build)))
     with pytest.raises(OutputError, match="outside the build folder"):
         staging.put("build/diagrams/a.svg", b"<svg/>")
     assert not list(elsewhere.iterdir())
@@ -228,7 +228,7 @@ def test_a_staged_output_that_cannot_be_renamed_into_place_leaves_no_temporary(
     target = build / "diagrams/a.svg"
     target.write_bytes(b"old")
     (tmp_path / "other.svg").write_bytes(b"other")
-    staging = Staging(tmp_path, OutputFolder(OutputLayout(tmp_path, build)))
+    staging = Staging(tmp_path, OutputFolder(OutputPaths(tmp_path, build)))
     staging.put("build/diagrams/a.svg", b"new")
     # A file mounted over the target: still a regular file inside the build folder, but no
     # rename may replace it (EBUSY).
@@ -247,7 +247,7 @@ def test_a_staged_output_that_cannot_be_renamed_into_place_leaves_no_temporary(
 def test_staging_never_removes_through_a_folder_that_became_a_link(tmp_path: Path) -> None:
     build, elsewhere = tmp_path / "build", tmp_path / "elsewhere"
     (build / "diagrams").mkdir(parents=True)
-    staging = Staging(tmp_path, OutputFolder(OutputLayout(tmp_path, build)))
+    staging = Staging(tmp_path, OutputFolder(OutputPaths(tmp_path, build)))
     staging.put("build/diagrams/a.svg", b"<svg/>")
     [held] = (build / "diagrams").iterdir()
     # Mid-build, the folder is moved away and a link out of the build takes its place, to a
@@ -258,6 +258,6 @@ def test_staging_never_removes_through_a_folder_that_became_a_link(tmp_path: Pat
     (build / "diagrams").symlink_to(elsewhere)
     staging.close()
     assert (elsewhere / held.name).read_bytes() == b"not ours"
-    OutputFolder(OutputLayout(tmp_path, build)).remove_stale_temporaries()
+    OutputFolder(OutputPaths(tmp_path, build)).remove_stale_temporaries()
     assert not list((build / "moved").iterdir())  # the next build's clean-up finds it
     assert (elsewhere / held.name).exists()

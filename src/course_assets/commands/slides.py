@@ -30,7 +30,7 @@ def command(obj: common.CliContext, force: bool, jobs: int | None, quiet: bool) 
     common.print_problems(result.problems, settings.root, quiet)
     if not quiet:
         common.say(result.summary())
-        manifest = load_manifest(settings.layout.manifest, settings.layout)
+        manifest = load_manifest(settings.outputs.manifest, settings.outputs)
         for name, record in sorted(manifest.slides.items()):
             click.echo(f"{name}: {', '.join(sorted(record.outputs, key=_html_first))}")
     if not result.ok:

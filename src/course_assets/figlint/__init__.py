@@ -27,7 +27,7 @@ def read_figure(layout: Mapping[str, Any], svg: bytes, lines: Mapping[str, int],
     """Lint one theme's rendering of a figure; layout findings are the light theme's only."""
     from course_assets.figlint.contrast import contrast_findings
     from course_assets.figlint.geometry import read_geometry
-    from course_assets.figlint.layout import layout_findings
+    from course_assets.figlint.placement import layout_findings
     from course_assets.figlint.outline import outline_markdown
 
     geometry = read_geometry(layout, svg, lines)

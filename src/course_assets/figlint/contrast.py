@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from course_assets.figlint.findings import Finding
 from course_assets.figlint.geometry import Geometry, Node
-from course_assets.figlint.layout import _lines, describe, owner_line
+from course_assets.figlint.placement import _lines, describe, owner_line
 
 TEXT_CONTRAST = 4.5  # WCAG 2.1, 1.4.3: text
 GRAPHICS_CONTRAST = 3.0  # WCAG 2.1, 1.4.11: graphical objects such as edges and arrowheads
@@ -124,7 +124,7 @@ def _texts(geometry: Geometry, page: RGB, theme: str) -> Iterator[Finding]:
 
 
 def _edges(geometry: Geometry, page: RGB, theme: str) -> Iterator[Finding]:
-    from course_assets.figlint.layout import _edge_name
+    from course_assets.figlint.placement import _edge_name
 
     for edge in geometry.edges:
         points = list(edge.path) + [p for head in edge.arrowheads for p in head]

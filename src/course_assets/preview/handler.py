@@ -122,13 +122,13 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if chapter is None:
             self._not_found(path, send_body)
             return
-        version = files.outputs_version(settings.layout.manifest)  # before reading: see _page
+        version = files.outputs_version(settings.outputs.manifest)  # before reading: see _page
         try:
             markdown = chapter.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             self._not_found(path, send_body)
             return
-        chapters = settings.layout.chapters_dir.resolve()
+        chapters = settings.outputs.chapters_dir.resolve()
         name = (chapter.relative_to(chapters).with_suffix("").as_posix()
                 if chapters in chapter.parents else chapter.stem)
         body = pages.chapter_body(markdown, settings.build_dir, path)
@@ -139,47 +139,47 @@ class PreviewHandler(BaseHTTPRequestHandler):
         # /chapters/intro.html is the preview of build/chapters/intro.md.
         if not path.endswith(".html"):
             return None
-        layout = self.preview.settings.layout
+        paths = self.preview.settings.outputs
         found = files.build_file(self.preview.settings.build_dir, path[:-5] + ".md")
-        if found is not None and found == layout.absolute(layout.gallery_output()).resolve():
+        if found is not None and found == paths.absolute(paths.gallery_output()).resolve():
             return found  # /diagrams/README.html: the gallery, as a page
         if found is not None and found.name.endswith(".outline.md"):
             # A figure's text outline, linked under each figure in the chapters.
-            return found if layout.figures_dir.resolve() in found.parents else None
-        chapters = layout.chapters_dir.resolve()
+            return found if paths.figures_dir.resolve() in found.parents else None
+        chapters = paths.chapters_dir.resolve()
         return found if found is not None and chapters in found.parents else None
 
     def _index(self) -> tuple[str, str, str, str]:
         from course_assets.state.manifest import Manifest, load_manifest
 
         settings = self.preview.settings
-        layout, build = settings.layout, settings.build_dir
+        paths, build = settings.outputs, settings.build_dir
         try:
-            manifest = load_manifest(layout.manifest)
+            manifest = load_manifest(paths.manifest)
         except CourseAssetsError:
             manifest = Manifest()  # a damaged manifest is the build's error to report, not ours
         chapters = []
         for name in sorted(manifest.chapters):  # none when not built yet
-            source = layout.absolute(layout.chapter_output(name))
+            source = paths.absolute(paths.chapter_output(name))
             try:
                 title = pages.chapter_title(source.read_text(encoding="utf-8"), name)
             except (OSError, UnicodeDecodeError):
                 continue
             page_url = pages.url_for(build, source.with_suffix(".html"))
             decks = tuple((("slides" if path.endswith(".html") else "Marp"),
-                           pages.url_for(build, layout.absolute(path)))
-                          for path in layout.slide_outputs(name)
-                          if layout.absolute(path).is_file())
+                           pages.url_for(build, paths.absolute(path)))
+                          for path in paths.slide_outputs(name)
+                          if paths.absolute(path).is_file())
             chapters.append(pages.Entry(name, title, page_url, decks))
         figures = []
         for name, record in sorted(manifest.figures.items()):
-            svg = layout.absolute(layout.figure_outputs(name)[0])
-            dark = layout.absolute(layout.figure_file(f"{name}.dark.svg"))
+            svg = paths.absolute(paths.figure_outputs(name)[0])
+            dark = paths.absolute(paths.figure_file(f"{name}.dark.svg"))
             if svg.is_file():
                 dark_url = pages.url_for(build, dark) if dark.is_file() else ""
                 figures.append(pages.Entry(name, record.title or name, pages.url_for(build, svg),
                                            dark_url=dark_url))
-        gallery = layout.absolute(layout.gallery_output())
+        gallery = paths.absolute(paths.gallery_output())
         gallery_url = (pages.url_for(build, gallery.with_suffix(".html"))
                        if gallery.is_file() else None)
         body = pages.index_body(settings.root.name, chapters, figures, build, gallery_url)
@@ -190,7 +190,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         # The version is read before the files: if a build lands in between, the page is told
         # to refresh once more, never left showing outputs older than it claims.
         if version is None:
-            version = files.outputs_version(self.preview.settings.layout.manifest)
+            version = files.outputs_version(self.preview.settings.outputs.manifest)
         title, crumb, body, kind = parts
         state = self.preview.state
         text = pages.page(title=title, crumb=crumb, body=body, version=version, kind=kind,
@@ -199,7 +199,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
                    {"Cache-Control": "no-store", "Content-Security-Policy": PAGE_POLICY})
 
     def _not_found(self, path: str, send_body: bool) -> None:
-        version = files.outputs_version(self.preview.settings.layout.manifest)
+        version = files.outputs_version(self.preview.settings.outputs.manifest)
         self._page(("Not found", "not found", pages.not_found_body(path), "missing"), send_body,
                    version, HTTPStatus.NOT_FOUND)
 

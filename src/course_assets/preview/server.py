@@ -125,7 +125,7 @@ class PreviewServer:
             problems, summary = result.problems, result.summary()
         return PreviewState(
             generation=self.state.generation + 1,
-            version=files.outputs_version(self.settings.layout.manifest),
+            version=files.outputs_version(self.settings.outputs.manifest),
             problems=problems,
             summary=summary,
         )

@@ -303,5 +303,5 @@ def renderer_for(settings: Settings, facts: dict[str, FigureRecord],
                                    settings.root / dark if dark is not None else None,
                                    settings.root / outline if outline is not None else None)
     return ChapterRenderer(refs, settings.templates_dir, unbuilt=unbuilt - set(refs),
-                           scripts_folder=settings.layout.relative(settings.diagrams_dir),
+                           scripts_folder=settings.outputs.relative(settings.diagrams_dir),
                            timeout=settings.timeout)

@@ -66,23 +66,23 @@ class _Unmade(Exception):
 
 def _make(settings: Settings, plan: OutputPlan, figures: dict[str, FigureRecord],
           chapters: dict[str, ChapterRecord], read: Reader) -> dict[str, bytes]:
-    layout = settings.layout
+    paths = settings.outputs
     if plan.kind is Kind.GALLERY:
         from course_assets.publish.gallery import render_gallery
 
-        path = layout.gallery_output()
-        outputs = {name: layout.chapter_output(name) for name in chapters}
-        data = render_gallery(path, layout.relative(settings.diagrams_dir) + "/", figures,
+        path = paths.gallery_output()
+        outputs = {name: paths.chapter_output(name) for name in chapters}
+        data = render_gallery(path, paths.relative(settings.diagrams_dir) + "/", figures,
                               chapters, outputs, read)
         return {path: data}
     from course_assets.publish.decks import build_decks
 
-    chapter_path = layout.chapter_output(plan.name)
+    chapter_path = paths.chapter_output(plan.name)
     raw = read(chapter_path)
     if raw is None:
         raise _Unmade(Problem(plan.source, None, f"no slides: the built chapter {chapter_path} "
                               "is missing; run `course-assets build`", Severity.ERROR))
-    html_path, marp_path = layout.slide_outputs(plan.name)
+    html_path, marp_path = paths.slide_outputs(plan.name)
     decks = build_decks(raw.decode("utf-8", "replace").removeprefix("\ufeff"), chapter_path,
                         html_path, marp_path, read)
     return {html_path: decks.html, marp_path: decks.marp}

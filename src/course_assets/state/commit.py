@@ -18,7 +18,7 @@ def commit_outputs(folder: OutputFolder, old: Manifest, final: Manifest,
     the new outputs as pending, then each output atomically, then `final`: a build killed in
     between is repaired by the next one, which knows the pending files as its own.
     """
-    root, manifest_path = folder.layout.root, folder.layout.manifest
+    root, manifest_path = folder.outputs.root, folder.outputs.manifest
     # The new manifest already holds the digest of each output it records; hash the rest.
     recorded = final.owned_outputs()
     digests = {path: recorded.get(path) or sha256_bytes(data)

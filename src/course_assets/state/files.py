@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_assets.errors import BuildLockedError, OutputError
-from course_assets.layout import LOCK, OutputLayout
+from course_assets.outputs import LOCK, OutputPaths
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -110,13 +110,13 @@ class OutputFolder:
     refused before anything is written.
     """
 
-    def __init__(self, layout: OutputLayout) -> None:
-        self.layout = layout
+    def __init__(self, outputs: OutputPaths) -> None:
+        self.outputs = outputs
 
     def target(self, path: Path) -> Path:
         """Return `path` if the build may write or delete it; raise OutputError otherwise."""
-        build = self.layout.build_dir
-        root = self.layout.root.resolve()
+        build = self.outputs.build_dir
+        root = self.outputs.root.resolve()
         real_build = build.resolve()
         if real_build != root and root not in real_build.parents:
             raise OutputError(f"{build}: the build folder is a link to {real_build}, outside "
@@ -137,12 +137,12 @@ class OutputFolder:
             folder = folder.parent
         real = folder.resolve()
         if real != real_build and real_build not in real.parents:
-            shown = self.layout.relative(folder) if folder.is_relative_to(self.layout.root) \
+            shown = self.outputs.relative(folder) if folder.is_relative_to(self.outputs.root) \
                 else str(folder)
             raise OutputError(f"{shown}: is a link to {real}, outside the build folder; the "
                               "build writes only inside it: replace the link with a folder")
         if path.is_symlink() or (path.exists() and not path.is_file()):
-            raise OutputError(f"{self.layout.relative(path)}: is a link or a folder, not a file "
+            raise OutputError(f"{self.outputs.relative(path)}: is a link or a folder, not a file "
                               "the build wrote; the build replaces and removes only its own "
                               "files: move it away")
         return path
@@ -162,12 +162,12 @@ class OutputFolder:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise OutputError(f"{self.layout.relative(path)}: cannot remove: "
+            raise OutputError(f"{self.outputs.relative(path)}: cannot remove: "
                               f"{exc.strerror}") from None
 
     def remove_stale_temporaries(self) -> None:
         """Delete temporary files a killed build may have left behind (never through a link)."""
-        build = self.layout.build_dir
+        build = self.outputs.build_dir
         if build.is_symlink() or not build.is_dir():
             return
         for folder, _, names in os.walk(build, followlinks=False):
@@ -180,8 +180,8 @@ class OutputFolder:
     def lock(self, wait: float = 60.0,
              say: Callable[[str], None] | None = None) -> contextlib.AbstractContextManager[None]:
         """Hold the build folder's lock (see `build_lock`)."""
-        self.target(self.layout.lock)
-        return build_lock(self.layout.build_dir, wait, say)
+        self.target(self.outputs.lock)
+        return build_lock(self.outputs.build_dir, wait, say)
 
 
 class Staging:

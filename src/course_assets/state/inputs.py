@@ -46,7 +46,7 @@ def _installed_version(distribution: str) -> str:
 def dependency_path(settings: Settings, path: Path) -> str:
     """Name a file a figure depends on: relative to the course root, or absolute outside it."""
     try:
-        return settings.layout.relative(path)
+        return settings.outputs.relative(path)
     except ValueError:
         return path.resolve().as_posix()
 
@@ -73,7 +73,7 @@ def figure_inputs(settings: Settings, script: Path, helpers: tuple[str, ...],
     """Hash everything a figure's outputs depend on."""
     parts: list[str | bytes] = ["figure", settings.fingerprint()]
     parts += [f"{key}={value}" for key, value in sorted(environment.items())]
-    parts += [settings.layout.relative(script), read_or_missing(script)]
+    parts += [settings.outputs.relative(script), read_or_missing(script)]
     for helper in helpers:
         parts += [helper, read_or_missing(settings.root / helper)]
     return hash_inputs(*parts)
@@ -84,7 +84,7 @@ def chapter_inputs(settings: Settings, source: Path, used: tuple[str, ...],
     """Hash a chapter's source, the figure template and the figures it embeds."""
     parts: list[str | bytes] = [
         "chapter", settings.fingerprint(), f"course-assets={environment.get('course-assets')}",
-        settings.layout.relative(source), read_or_missing(source),
+        settings.outputs.relative(source), read_or_missing(source),
         read_or_missing(figure_template_path(settings.templates_dir)),
     ]
     for name in used:
@@ -100,9 +100,9 @@ def chapter_inputs(settings: Settings, source: Path, used: tuple[str, ...],
 def gallery_inputs(settings: Settings, figures: dict[str, FigureRecord],
                    chapters: dict[str, ChapterRecord], environment: dict[str, str]) -> str:
     """Hash what the gallery shows: every figure's words and files, and who uses it."""
-    layout = settings.layout
+    paths = settings.outputs
     parts: list[str | bytes] = ["gallery", *_derived_common(settings, environment),
-                                *_assets(GALLERY_ASSETS), layout.relative(settings.diagrams_dir)]
+                                *_assets(GALLERY_ASSETS), paths.relative(settings.diagrams_dir)]
     for name, record in sorted(figures.items()):
         parts += [name, record.script, record.title, record.description,
                   str(len(record.outputs)), *sorted(record.outputs)]
@@ -110,7 +110,7 @@ def gallery_inputs(settings: Settings, figures: dict[str, FigureRecord],
         parts += [f"{p}={d}" for p, d in sorted(record.outputs.items())
                   if p.endswith(".outline.md")]
     for name, chapter in sorted(chapters.items()):
-        parts += [name, layout.chapter_output(name), str(len(chapter.figures)), *chapter.figures]
+        parts += [name, paths.chapter_output(name), str(len(chapter.figures)), *chapter.figures]
     return hash_inputs(*parts)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from course_assets.errors import ConfigError
-from course_assets.layout import OutputLayout
+from course_assets.outputs import OutputPaths
 
 FORMAT = 1
 
@@ -107,13 +107,13 @@ def _record_dict(record: OutputRecord) -> dict[str, object]:
     return data
 
 
-def load_manifest(path: Path, layout: OutputLayout | None = None) -> Manifest:
+def load_manifest(path: Path, paths: OutputPaths | None = None) -> Manifest:
     """Return the manifest at `path`, or an empty one when there is none yet.
 
-    With `layout`, every output it lists must lie inside the build folder: a manifest that
+    With `paths`, every output it lists must lie inside the build folder: a manifest that
     names any other file was tampered with, and is refused before anything is written.
     """
-    shown = _shown(path, layout)
+    shown = _shown(path, paths)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -128,39 +128,39 @@ def load_manifest(path: Path, layout: OutputLayout | None = None) -> Manifest:
             f"{shown}: the manifest is damaged ({reason}); delete it and run "
             "`course-assets build --force` to rebuild everything"
         ) from None
-    if layout is not None:
-        _refuse_foreign_outputs(shown, manifest, layout)
+    if paths is not None:
+        _refuse_foreign_outputs(shown, manifest, paths)
     return manifest
 
 
-def _shown(path: Path, layout: OutputLayout | None) -> str:
+def _shown(path: Path, paths: OutputPaths | None) -> str:
     """Return the manifest's path as messages show it: relative to the course when it can be."""
-    if layout is not None:
+    if paths is not None:
         try:
-            return layout.relative(path)
+            return paths.relative(path)
         except ValueError:  # the build folder is a link out of the course
             pass
     return str(path)
 
 
-def _refuse_foreign_outputs(shown: str, manifest: Manifest, layout: OutputLayout) -> None:
+def _refuse_foreign_outputs(shown: str, manifest: Manifest, paths: OutputPaths) -> None:
     """Raise ConfigError when an output the manifest lists is not a file inside the build folder.
 
     The names must lie inside it, and so must the files they reach: a link committed into
     build/ (build/src -> ../diagrams) would otherwise carry a removal out of it.
     """
-    build = layout.relative(layout.build_dir)
-    real_build = layout.build_dir.resolve()
+    build = paths.relative(paths.build_dir)
+    real_build = paths.build_dir.resolve()
     inside: dict[Path, bool] = {}  # whether each folder really lies inside the build folder
     for output in sorted({*manifest.owned_outputs(), *manifest.pending}):
-        if not layout.owns(output):
+        if not paths.owns(output):
             raise ConfigError(
                 f"{shown}: the manifest was tampered with: it lists {output!r} as an output, "
                 f"but outputs lie only inside {build}/; nothing was written or removed. Restore "
                 "the manifest from version control (`git checkout` it) or delete it, and review "
                 "the change that edited it"
             )
-        file = layout.absolute(output)
+        file = paths.absolute(output)
         if file.is_symlink():
             real = file.resolve()
             if real != real_build and real.is_relative_to(real_build):
@@ -171,9 +171,9 @@ def _refuse_foreign_outputs(shown: str, manifest: Manifest, layout: OutputLayout
                 inside[file.parent] = folder == real_build or folder.is_relative_to(real_build)
             if inside[file.parent]:
                 continue
-        link = _first_link(layout.build_dir, file)
+        link = _first_link(paths.build_dir, file)
         raise ConfigError(
-            f"{layout.relative(link)}: is a link to {link.resolve()}, outside the build folder, "
+            f"{paths.relative(link)}: is a link to {link.resolve()}, outside the build folder, "
             f"and the manifest lists {output!r} through it; nothing was written or removed. "
             "Replace the link with a folder (or delete it), and review the change that made it"
         )

@@ -45,9 +45,9 @@ class Kind(enum.Enum):
     def edit_instead(self, settings: Settings) -> str:
         """Say where to make the change a hand edit of this kind's output was meant to make."""
         if self is Kind.FIGURE:
-            return f"edit the source in {settings.layout.relative(settings.diagrams_dir)}/ instead"
+            return f"edit the source in {settings.outputs.relative(settings.diagrams_dir)}/ instead"
         if self is Kind.CHAPTER:
-            return f"edit the source in {settings.layout.relative(settings.chapters_dir)}/ instead"
+            return f"edit the source in {settings.outputs.relative(settings.chapters_dir)}/ instead"
         return "it is made from the figures and chapters, so edit those instead"
 
 
@@ -131,7 +131,7 @@ class Planner:
             helpers = record.helpers if record else ()
             inputs = figure_inputs(self.settings, script, helpers, self.environment)
             plans.append(self.plan(Kind.FIGURE, name, script, inputs, record,
-                                   self.settings.layout.figure_outputs(name)))
+                                   self.settings.outputs.figure_outputs(name)))
         return plans
 
     def chapters(self, sources: dict[str, Path],
@@ -143,22 +143,22 @@ class Planner:
             used = record.figures if record else ()
             inputs = chapter_inputs(self.settings, source, used, figures, self.environment)
             plans.append(self.plan(Kind.CHAPTER, name, source, inputs, record,
-                                   (self.settings.layout.chapter_output(name),)))
+                                   (self.settings.outputs.chapter_output(name),)))
         return plans
 
     def derived(self, figures: dict[str, FigureRecord],
                 chapters: dict[str, ChapterRecord]) -> list[OutputPlan]:
         """Plan the gallery (when there are figures) and the decks of every built chapter."""
-        settings, layout = self.settings, self.settings.layout
+        settings, paths = self.settings, self.settings.outputs
         plans = []
         if figures:
             inputs = gallery_inputs(settings, figures, chapters, self.environment)
             plans.append(self.plan(Kind.GALLERY, "", settings.diagrams_dir, inputs,
-                                   self.manifest.gallery, (layout.gallery_output(),)))
+                                   self.manifest.gallery, (paths.gallery_output(),)))
         for name, record in sorted(chapters.items()):
             inputs = deck_inputs(settings, name, record, figures, self.environment)
             plans.append(self.plan(Kind.SLIDES, name, settings.root / record.source, inputs,
-                                   self.manifest.slides.get(name), layout.slide_outputs(name)))
+                                   self.manifest.slides.get(name), paths.slide_outputs(name)))
         return plans
 
     def existing(self, chapter_names: Iterable[str], has_figures: bool) -> list[OutputPlan]:
@@ -167,18 +167,18 @@ class Planner:
         Finds hand edits before any work: only the files' states matter then, so no input is
         hashed (their `inputs` are empty).
         """
-        layout, chapters_dir = self.settings.layout, self.settings.chapters_dir
+        paths, chapters_dir = self.settings.outputs, self.settings.chapters_dir
         plans = []
         for name in sorted(chapter_names):
             plans.append(self.plan(Kind.CHAPTER, name, chapters_dir, "",
                                    self.manifest.chapters.get(name),
-                                   (layout.chapter_output(name),)))
+                                   (paths.chapter_output(name),)))
         if has_figures:
             plans.append(self.plan(Kind.GALLERY, "", self.settings.diagrams_dir, "",
-                                   self.manifest.gallery, (layout.gallery_output(),)))
+                                   self.manifest.gallery, (paths.gallery_output(),)))
         for name in sorted(chapter_names):
             plans.append(self.plan(Kind.SLIDES, name, chapters_dir, "",
-                                   self.manifest.slides.get(name), layout.slide_outputs(name)))
+                                   self.manifest.slides.get(name), paths.slide_outputs(name)))
         return plans
 
 
@@ -207,16 +207,16 @@ def orphaned_outputs(settings: Settings, manifest: Manifest, figure_names: set[s
     failed before it ever built has none). The gallery is made from recorded figures: with
     none left, it is an orphan too, so that it never stays on disk without a record.
     """
-    layout = settings.layout
+    paths = settings.outputs
     owners: list[tuple[OutputRecord, set[str]]] = []
     for name, figure in manifest.figures.items():
-        owners.append((figure, set(layout.figure_outputs(name)) if name in figure_names else set()))
+        owners.append((figure, set(paths.figure_outputs(name)) if name in figure_names else set()))
     for name, chapter in manifest.chapters.items():
-        owners.append((chapter, {layout.chapter_output(name)} if name in chapter_names else set()))
+        owners.append((chapter, {paths.chapter_output(name)} if name in chapter_names else set()))
     for name, decks in manifest.slides.items():
-        owners.append((decks, set(layout.slide_outputs(name)) if name in chapter_names else set()))
+        owners.append((decks, set(paths.slide_outputs(name)) if name in chapter_names else set()))
     if manifest.gallery is not None:
-        owners.append((manifest.gallery, {layout.gallery_output()} if figure_names else set()))
+        owners.append((manifest.gallery, {paths.gallery_output()} if figure_names else set()))
     orphans: dict[str, str] = {}
     for record, expected in owners:
         orphans.update({p: h for p, h in record.outputs.items() if p not in expected})

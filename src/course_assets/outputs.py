@@ -15,7 +15,7 @@ RETIRED_MACHINE_FILES = (".graphviz-version",)
 
 
 @dataclass(frozen=True)
-class OutputLayout:
+class OutputPaths:
     """Name every file a build writes, as a path relative to the course root, with slashes.
 
     Paths in the manifest, in problems and in the plans are all of this form; `absolute` turns
