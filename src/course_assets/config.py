@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "padding": 0.15,
     "formats": ["svg", "png", "dark"],
     "png_max_side": 3840,
+    "pptx": True,
 }
 FORMATS = ("svg", "png", "dark")
 MAX_TIMEOUT = 86400
@@ -49,12 +50,16 @@ class Settings:
     padding: float = 0.15
     formats: tuple[str, ...] = ("svg", "png", "dark")
     png_max_side: int = 3840
+    # PowerPoint decks per chapter; they need the PNGs (their pictures' fallback), so a course
+    # that leaves `pptx` unset and turns the PNGs off gets none (see settings_from_table).
+    pptx: bool = True
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @functools.cached_property
     def outputs(self) -> OutputPaths:
         """Return the table of every output path this course's builds write."""
-        return OutputPaths(self.root, self.build_dir, self.formats)
+        return OutputPaths(self.root, self.build_dir, self.formats,
+                           pptx=self.pptx and "png" in self.formats)
 
     def worker_count(self, requested: int | None = None) -> int:
         jobs = requested or self.jobs or os.cpu_count() or 1
@@ -64,6 +69,10 @@ class Settings:
         """Hash the settings that change what a build writes (not how fast or how patiently)."""
         relevant = {k: v for k, v in self.raw.items() if k not in {"jobs", "timeout"}}
         relevant["formats"] = sorted(relevant.get("formats", []))
+        if relevant.get("pptx") is True:
+            # Added after courses were built: keeping its default keeps the fingerprint they
+            # had, so upgrading re-renders no figure; turning it off changes it.
+            del relevant["pptx"]
         blob = json.dumps(relevant, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 
@@ -134,6 +143,15 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
             f"{pyproject}: [tool.{TABLE}] formats must be a list drawn from {list(FORMATS)} "
             "and include \"svg\""
         )
+    pptx = merged["pptx"]
+    if not isinstance(pptx, bool):
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] pptx must be true or false")
+    if table.get("pptx") is True and "png" not in formats:
+        raise ConfigError(
+            f"{pyproject}: [tool.{TABLE}] pptx = true needs \"png\" in formats: a PowerPoint "
+            "deck shows each figure's PNG where a slide tool cannot draw its SVG (add \"png\" "
+            "to formats, or set pptx = false)")
+    pptx = pptx and "png" in formats
     folders = {key: (root / merged[key]).resolve() for key in ("diagrams", "chapters", "build",
                                                                "templates")}
     for key, folder in folders.items():
@@ -164,6 +182,7 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
         padding=float(merged["padding"]),
         formats=tuple(dict.fromkeys(formats)),
         png_max_side=side,
+        pptx=pptx,
         raw=merged,
     )
 

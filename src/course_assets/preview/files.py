@@ -15,6 +15,8 @@ CONTENT_TYPES = {
     ".json": "application/json; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
+    # Named here: not every machine's mime.types knows it, and a guess would make it text.
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 
 

@@ -166,8 +166,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             except (OSError, UnicodeDecodeError):
                 continue
             page_url = pages.url_for(build, source.with_suffix(".html"))
-            decks = tuple((("slides" if path.endswith(".html") else "Marp"),
-                           pages.url_for(build, paths.absolute(path)))
+            decks = tuple((_deck_label(path), pages.url_for(build, paths.absolute(path)))
                           for path in paths.slide_outputs(name)
                           if paths.absolute(path).is_file())
             chapters.append(pages.Entry(name, title, page_url, decks))
@@ -262,3 +261,12 @@ class PreviewHandler(BaseHTTPRequestHandler):
                     return
         except OSError:
             return  # the page was closed or reloaded
+
+
+def _deck_label(path: str) -> str:
+    """Name a deck by what opens it: the browser, Marp, or PowerPoint (light or dark)."""
+    if path.endswith(".html"):
+        return "slides"
+    if path.endswith(".dark.pptx"):
+        return "PowerPoint (dark)"
+    return "PowerPoint" if path.endswith(".pptx") else "Marp"
