@@ -256,6 +256,11 @@ def test_decks_are_in_the_course_palette(decks):
         for slide in slides_of(deck).slides:
             paper = str(slide.background.fill.fore_color.rgb)
             assert paper == ("0D1117" if name.endswith(".dark") else "FFFFFF"), name
+        # Links are drawn in the theme's link colour: the palette's accent, readable on paper.
+        theme = pptx_parts(deck)["ppt/theme/theme1.xml"].decode()
+        accent = "4493F8" if name.endswith(".dark") else "0969DA"
+        assert f'<a:hlink><a:srgbClr val="{accent}"/></a:hlink>' in theme, name
+        assert '<a:latin typeface="DejaVu Sans"' in theme
 
 
 def test_libreoffice_impress_renders_every_slide_and_the_figures(decks, rendered, tmp_path):

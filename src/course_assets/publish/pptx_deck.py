@@ -123,6 +123,7 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
     presentation.slide_width = _emu(SLIDE_PX[0])
     presentation.slide_height = _emu(SLIDE_PX[1])
     package = _Package(presentation, DARK if dark else LIGHT, read)
+    _set_theme(presentation, package.palette)
     for slide in slides:
         views = {id(block): slide_views(block, chapter_path, dark, paths, figures)
                  for block in slide.blocks if block.figure}
@@ -350,7 +351,8 @@ def _add_pictures(package: _Package, slide: PptxSlide, views: list[SlideView], x
     cell = (width - GAP * (len(sized) - 1)) // len(sized)
     fitted = []
     for view, (w, h) in sized:
-        scale = min(cell / w, height / h)
+        # At most twice its own size, as the HTML deck shows it: a small figure stays small.
+        scale = min(cell / w, height / h, 2.0)
         fitted.append((view, max(1, round(w * scale)), max(1, round(h * scale))))
     used = sum(w for _, w, _ in fitted) + GAP * (len(fitted) - 1)
     left = x + (width - used) // 2
@@ -571,6 +573,30 @@ def _html_text(fragment: str) -> str:
     reader.feed(fragment)
     reader.close()
     return " ".join(" ".join(parts).split())
+
+
+def _set_theme(presentation: Any, palette: Palette) -> None:
+    """Give the deck's theme our link colour and font, for the slides and for what is added."""
+    from lxml import etree
+    from pptx.opc.constants import RELATIONSHIP_TYPE
+    from pptx.oxml.ns import qn
+
+    # Readers draw links in the theme's link colour, whatever colour the run has.
+    part = presentation.slide_master.part.part_related_by(RELATIONSHIP_TYPE.THEME)
+    theme = etree.fromstring(part.blob)
+    for name in ("a:hlink", "a:folHlink"):
+        for colour in theme.iter(qn(name)):
+            for child in list(colour):
+                colour.remove(child)
+            etree.SubElement(colour, qn("a:srgbClr")).set("val", palette.accent)
+    for name in ("a:majorFont", "a:minorFont"):
+        for font in theme.iter(qn(name)):
+            latin = font.find(qn("a:latin"))
+            if latin is not None:
+                typeface, panose, pitch = FONT
+                latin.attrib.update({"typeface": typeface, "panose": panose,
+                                     "pitchFamily": pitch, "charset": "0"})
+    part.blob = etree.tostring(theme, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _set_properties(presentation: Any, title: str) -> None:
