@@ -141,8 +141,8 @@ def test_every_chapter_gets_a_light_and_a_dark_deck_and_slides_names_them(own, r
     assert all(deck.is_file() for deck in decks.values()), decks
     result = own.run("slides")
     assert result.exit_code == 0, result.output
-    assert ("pipelines: build/slides/pipelines.html, build/slides/pipelines.dark.pptx, "
-            "build/slides/pipelines.marp.md, build/slides/pipelines.pptx") in result.output
+    assert ("pipelines: build/slides/pipelines.html, build/slides/pipelines.marp.md, "
+            "build/slides/pipelines.pptx, build/slides/pipelines.dark.pptx") in result.output
     manifest = json.loads((repo / "build/manifest.json").read_text())
     assert {"build/slides/chapter-1.pptx", "build/slides/chapter-1.dark.pptx"} <= set(
         manifest["slides"]["chapter-1"]["outputs"])
