@@ -371,3 +371,36 @@ def test_the_pptx_setting_is_in_the_settings_fingerprint(course):
     course.write("pyproject.toml", "[tool.course-assets]\npptx = \"yes\"\n")
     with pytest.raises(Exception, match="pptx must be true or false"):
         load_settings(course.root)
+
+
+def test_a_view_with_a_crop_box_shows_that_part_of_the_figure_at_its_aspect(repo):
+    # Zoomed slides (a crop box per view) come from the figure-fitting work; the deck is ready.
+    from dataclasses import replace
+
+    from course_assets.config import load_settings
+    from course_assets.publish import markdown
+    from course_assets.publish.pptx_deck import pptx_deck
+    from course_assets.publish.sections import deck_title, split_slides
+    from course_assets.publish.slide_pictures import Crop, slide_views
+    from course_assets.state.manifest import load_manifest
+
+    settings = load_settings(repo)
+    manifest = load_manifest(settings.outputs.manifest, settings.outputs)
+    chapter = "build/chapters/chapter-1.md"
+    tokens = markdown.parse((repo / chapter).read_text(encoding="utf-8"))
+
+    def left_half(*args):
+        return [replace(view, crop=Crop(right=0.5)) for view in slide_views(*args)]
+
+    deck = pptx_deck(split_slides(tokens), deck_title(tokens, chapter), chapter, False,
+                     settings.outputs, manifest.figures,
+                     lambda path: (repo / path).read_bytes() if (repo / path).is_file() else None,
+                     views_of=left_half)
+    path = repo.parent / "cropped.pptx"
+    path.write_bytes(deck.data)
+    shown = list(pictures(path))
+    assert shown
+    for _, shape, png, _ in shown:
+        assert shape._element.blipFill.find(f"{A}srcRect").get("r") == "50000"
+        width, height = Image.open(io.BytesIO(png.blob)).size
+        assert abs(shape.width / shape.height - width / 2 / height) < 0.01

@@ -22,7 +22,7 @@ from course_assets.outputs import OutputPaths
 from course_assets.publish import markdown
 from course_assets.publish.assets import Reader
 from course_assets.publish.sections import Block, Slide
-from course_assets.publish.slide_pictures import SlideView, slide_views
+from course_assets.publish.slide_pictures import SlideView, ViewChooser, slide_views
 from course_assets.state.manifest import FigureRecord
 
 if TYPE_CHECKING:
@@ -115,8 +115,12 @@ class _Package:
 
 
 def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
-              paths: OutputPaths, figures: dict[str, FigureRecord], read: Reader) -> PptxDeck:
-    """Return the PowerPoint deck of `slides`, light or dark, as reproducible bytes."""
+              paths: OutputPaths, figures: dict[str, FigureRecord], read: Reader,
+              views_of: ViewChooser = slide_views) -> PptxDeck:
+    """Return the PowerPoint deck of `slides`, light or dark, as reproducible bytes.
+
+    `views_of` says which pictures each figure block shows (see `slide_pictures`).
+    """
     from pptx import Presentation
 
     presentation = Presentation()
@@ -125,7 +129,7 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
     package = _Package(presentation, DARK if dark else LIGHT, read)
     _set_theme(presentation, package.palette)
     for slide in slides:
-        views = {id(block): slide_views(block, chapter_path, dark, paths, figures)
+        views = {id(block): views_of(block, chapter_path, dark, paths, figures)
                  for block in slide.blocks if block.figure}
         _add_slide(package, slide, title, views)
     _set_properties(presentation, title)

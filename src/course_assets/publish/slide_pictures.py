@@ -6,6 +6,7 @@ in the deck's theme. Zoomed views of one figure (a crop box each) slot in here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -37,6 +38,10 @@ class SlideView:
     description: str  # alt text
     figure: str | None  # the built figure's name, when it is one
     outline: str | None  # the figure's text outline, for the speaker notes
+
+
+# The signature of `slide_views`, for a deck told to choose its pictures another way.
+ViewChooser = Callable[[Block, str, bool, OutputPaths, dict[str, FigureRecord]], list[SlideView]]
 
 
 def slide_views(block: Block, chapter_path: str, dark: bool, paths: OutputPaths,
