@@ -617,6 +617,22 @@ def _set_properties(presentation: Any, title: str) -> None:
     properties.created = moment
     properties.modified = moment
     properties.last_printed = moment
+    from pptx.opc.constants import RELATIONSHIP_TYPE
+
+    package = presentation.part.package
+    # The template's thumbnail is a blank 4:3 slide; readers make their own when there is none.
+    for rel in list(package.iter_rels()):
+        if rel.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
+            package.drop_rel(rel.rId)
+    # The template's application properties describe it (a 4:3 show, no slides), not the deck.
+    slides = presentation.slides
+    notes = sum(1 for slide in slides if slide.has_notes_slide)
+    package.part_related_by(RELATIONSHIP_TYPE.EXTENDED_PROPERTIES).blob = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'extended-properties"><Application>course-assets</Application>'
+        "<PresentationFormat>Widescreen</PresentationFormat>"
+        f"<Slides>{len(slides)}</Slides><Notes>{notes}</Notes></Properties>").encode("utf-8")
 
 
 def reproducible_zip(data: bytes) -> bytes:
