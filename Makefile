@@ -1,7 +1,7 @@
 # Everything a fresh machine needs: `make build` builds the course, `make test` tests the tool.
 # Both create .venv and install the package (its pygraphviz wheel bundles Graphviz); `make test`
-# also installs Chromium for the browser tests, LibreOffice and librsvg for the slide-tool tests
-# and a system Graphviz for the tests of plain `python diagrams/x.py` runs (the diagrams library
+# also installs Chromium for the browser tests, LibreOffice (Draw and Impress), poppler and
+# librsvg for the slide-tool and PowerPoint deck tests, and a system Graphviz for the tests of plain `python diagrams/x.py` runs (the diagrams library
 # needs `dot`); `make bench` also installs that Graphviz, to compare against.
 
 PYTHON ?= python3
@@ -10,12 +10,12 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 TESTING := $(VENV)/.installed-test
 
-.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice librsvg clean
+.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice librsvg impress poppler clean
 
 build: $(RUNTIME)
 	$(BIN)/course-assets build
 
-test: $(TESTING) chromium libreoffice librsvg graphviz
+test: $(TESTING) chromium libreoffice impress poppler librsvg graphviz
 	$(BIN)/python -m pytest
 
 check: $(RUNTIME)
@@ -69,6 +69,12 @@ libreoffice:
 
 librsvg:
 	@sh scripts/ensure-system-package.sh librsvg
+
+impress:
+	@sh scripts/ensure-system-package.sh impress
+
+poppler:
+	@sh scripts/ensure-system-package.sh poppler
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

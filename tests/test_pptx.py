@@ -75,6 +75,15 @@ SERVING = """\
 """
 
 
+def poppler(program: str) -> str:
+    """Return a poppler tool (pdfinfo, pdftoppm); `make test` installs them."""
+    found = shutil.which(program)
+    if found is None:
+        pytest.fail(f"no {program} found: run `make test` (it installs it) or "
+                    "apt-get install poppler-utils")
+    return found
+
+
 def pptx_parts(deck: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(deck) as package:
         assert package.testzip() is None
@@ -158,6 +167,9 @@ def test_each_deck_is_a_valid_16_9_package_with_the_html_decks_slides(decks):
         assert presentation.slide_width * 9 == presentation.slide_height * 16
         html = deck.with_name(deck.name.replace(".dark", "").replace(".pptx", ".html"))
         assert len(presentation.slides) == html_slide_count(html) >= 2, name
+        # The package describes this deck, not python-pptx's 4:3 template.
+        assert f"<Slides>{len(presentation.slides)}</Slides>" in parts["docProps/app.xml"].decode()
+        assert "docProps/thumbnail.jpeg" not in parts
 
 
 def pictures(deck: Path):
@@ -265,7 +277,7 @@ def test_decks_are_in_the_course_palette(decks):
 
 def test_libreoffice_impress_renders_every_slide_and_the_figures(decks, rendered, tmp_path):
     for name, deck in decks.items():
-        info = subprocess.run(["pdfinfo", str(rendered[name])], capture_output=True, text=True,
+        info = subprocess.run([poppler("pdfinfo"), str(rendered[name])], capture_output=True, text=True,
                               check=True).stdout
         pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
         assert pages == len(slides_of(deck).slides), name
@@ -275,7 +287,7 @@ def test_libreoffice_impress_renders_every_slide_and_the_figures(decks, rendered
         number, shape = next((n, s) for n, slide in enumerate(presentation.slides, start=1)
                              for s in slide.shapes if s.shape_type == 13)
         prefix = tmp_path / name
-        subprocess.run(["pdftoppm", "-r", "48", "-png", "-f", str(number), "-l", str(number),
+        subprocess.run([poppler("pdftoppm"), "-r", "48", "-png", "-f", str(number), "-l", str(number),
                         str(rendered[name]), str(prefix)], check=True, timeout=120)
         page = Image.open(next(tmp_path.glob(f"{name}-*.png"))).convert("RGB")
         scale = page.width / presentation.slide_width
