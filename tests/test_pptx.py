@@ -127,7 +127,8 @@ def decks(own: Course, repo: Path) -> dict[str, Path]:
     for root, chapters in ((own.root, ("pipelines", "serving")), (repo, ("chapter-1",))):
         for chapter in chapters:
             for variant in ("", ".dark"):
-                found[f"{chapter}{variant}"] = root / "build" / "slides" / f"{chapter}{variant}.pptx"
+                name = f"{chapter}{variant}"
+                found[name] = root / "build" / "slides" / f"{name}.pptx"
     return found
 
 
@@ -233,6 +234,9 @@ def test_slide_text_is_in_editable_text_boxes(own):
     slides = texts(deck)
     assert slides[0] == ["Pipelines in production", "Why a pipeline beats a notebook, in one hour."]
     assert slides[1][0] == "Tracking experiments"
+    heading = next(shape for shape in slides_of(deck).slides[1].shapes if shape.shape_type == 17)
+    # 42 px on a 1280 px slide, as the HTML deck sets a section's heading.
+    assert heading.text_frame.paragraphs[0].runs[0].font.size.pt == 42 * 0.75
     assert "Track every run with MLflow; see its docs and the next chapter." in slides[1][1]
     steps = slides[2]
     assert steps[0] == "Steps"
@@ -242,7 +246,8 @@ def test_slide_text_is_in_editable_text_boxes(own):
     assert "make train MODEL=taxi" in body and "Stage | Tool" in body
     xml = pptx_parts(deck)["ppt/slides/slide3.xml"].decode()
     # Real lists: numbers and bullets PowerPoint keeps when the text is edited.
-    assert '<a:buAutoNum type="arabicPeriod" startAt="1"/>' in xml and '<a:buChar char="•"/>' in xml
+    assert '<a:buAutoNum type="arabicPeriod" startAt="1"/>' in xml
+    assert '<a:buChar char="•"/>' in xml
     assert 'typeface="DejaVu Sans Mono"' in xml and 'typeface="DejaVu Sans"' in xml
     # The fallback: a sans-serif family by PANOSE and pitch where DejaVu Sans is missing.
     assert re.search(r'<a:latin typeface="DejaVu Sans" panose="[0-9A-F]{20}" pitchFamily="34"',
@@ -277,8 +282,8 @@ def test_decks_are_in_the_course_palette(decks):
 
 def test_libreoffice_impress_renders_every_slide_and_the_figures(decks, rendered, tmp_path):
     for name, deck in decks.items():
-        info = subprocess.run([poppler("pdfinfo"), str(rendered[name])], capture_output=True, text=True,
-                              check=True).stdout
+        info = subprocess.run([poppler("pdfinfo"), str(rendered[name])], capture_output=True,
+                              text=True, check=True).stdout
         pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
         assert pages == len(slides_of(deck).slides), name
     # The repo's figure slide: its picture's area is drawn, not blank, in both themes.
@@ -287,8 +292,9 @@ def test_libreoffice_impress_renders_every_slide_and_the_figures(decks, rendered
         number, shape = next((n, s) for n, slide in enumerate(presentation.slides, start=1)
                              for s in slide.shapes if s.shape_type == 13)
         prefix = tmp_path / name
-        subprocess.run([poppler("pdftoppm"), "-r", "48", "-png", "-f", str(number), "-l", str(number),
-                        str(rendered[name]), str(prefix)], check=True, timeout=120)
+        subprocess.run([poppler("pdftoppm"), "-r", "48", "-png", "-f", str(number),
+                        "-l", str(number), str(rendered[name]), str(prefix)],
+                       check=True, timeout=120)
         page = Image.open(next(tmp_path.glob(f"{name}-*.png"))).convert("RGB")
         scale = page.width / presentation.slide_width
         box = tuple(round(v * scale) for v in (shape.left, shape.top, shape.left + shape.width,
@@ -307,7 +313,8 @@ def test_decks_are_the_same_bytes_from_another_folder_and_check_rebuild_agrees(o
     result = Course(copy).run("build", "-q")
     assert result.exit_code == 0, result.output
     for name in ("pipelines.pptx", "pipelines.dark.pptx", "serving.pptx"):
-        assert (copy / "build/slides" / name).read_bytes() == own.built(f"slides/{name}").read_bytes()
+        here, there = own.built(f"slides/{name}"), copy / "build/slides" / name
+        assert there.read_bytes() == here.read_bytes()
     with zipfile.ZipFile(own.built("slides/pipelines.pptx")) as package:
         assert {info.date_time for info in package.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     core = pptx_parts(own.built("slides/pipelines.pptx"))["docProps/core.xml"].decode()

@@ -85,7 +85,7 @@ class Paragraph:
     """A paragraph of a text box: a body paragraph, list item, heading, code line or quote."""
 
     runs: tuple[Run, ...]
-    kind: str = "body"  # body, heading, code, quote
+    kind: str = "body"  # body, heading (### and below), code, quote
     level: int = 0
     bullet: str | None = None  # "bullet", or an ordered list's first number as text
     continued: bool = False  # a later paragraph of the same list item: indented, no bullet
@@ -153,7 +153,8 @@ def _add_slide(package: _Package, slide: Slide, title: str,
     blocks = list(slide.blocks)
     heading_px = HEADING_PX
     heading = slide.heading
-    if blocks and blocks[0].tokens[0].type == "heading_open" and blocks[0].tokens[0].tag in ("h1", "h2"):
+    opening = blocks[0].tokens[0] if blocks else None
+    if opening is not None and opening.type == "heading_open" and opening.tag in ("h1", "h2"):
         first = blocks.pop(0)
         heading_px = TITLE_PX if first.tokens[0].tag == "h1" else HEADING_PX
         heading = markdown.plain_text(first.tokens[1])
@@ -163,9 +164,11 @@ def _add_slide(package: _Package, slide: Slide, title: str,
     width = SLIDE_PX[0] - 2 * MARGIN_X
     lonely_title = slide.heading is None and not groups
     top = (SLIDE_PX[1] - heading_px * 3) // 2 if lonely_title else MARGIN_TOP
-    heading_height = _text_height([Paragraph((Run(heading),))], heading_px, width)
+    # The slide's own heading: set at its size, not scaled as a heading inside the text is.
+    heading_paragraphs = [Paragraph((Run(heading, bold=True),))]
+    heading_height = _text_height(heading_paragraphs, heading_px, width)
     box = _text_box(added, MARGIN_X, top, width, heading_height)
-    _fill_text(box, [Paragraph((Run(heading, bold=True),), kind="heading")], heading_px, palette)
+    _fill_text(box, heading_paragraphs, heading_px, palette)
     top += heading_height
     if slide.heading is not None:
         rule = added.shapes.add_shape(1, _emu(MARGIN_X), _emu(top + 4), _emu(width), _emu(3))
