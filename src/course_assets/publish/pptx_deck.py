@@ -8,6 +8,7 @@ depend on the chapter and figures alone: no clock, no random id, no zlib build.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import zipfile
@@ -41,7 +42,9 @@ HEADING_PX, TITLE_PX, SUBHEADING_PX = 42, 56, 32
 CHAR_EM = 0.55
 LINE_SPACING = 1.2
 # Text takes at most this share of a slide's body when the slide shows a figure.
-TEXT_SHARE_WITH_FIGURE = 0.45
+TEXT_SHARE_WITH_FIGURE = 0.6
+# A figure is shown at most twice its own size, as the HTML deck shows it: a small one stays small.
+MAX_ZOOM = 2.0
 
 SVG_EXTENSION_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
 SVG_NAMESPACE = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
@@ -204,11 +207,21 @@ def _lay_out_body(package: _Package, slide: PptxSlide, groups: list[tuple[str, l
     figure_groups = [views[id(blocks[0])] for kind, blocks in groups if kind == "figure"]
     shown = [group for group in figure_groups if group]
     gaps = GAP * max(0, len(groups) - 1)
-    text_room = room - gaps if not shown else int(room * TEXT_SHARE_WITH_FIGURE)
+    # Figures need no more height than they fill at the full width: a wide one leaves the text
+    # more than its share.
+    natural = [_natural_height(package, group, width) for group in shown]
+    text_room = room - gaps
+    if shown:
+        text_room = max(int(room * TEXT_SHARE_WITH_FIGURE), room - gaps - sum(natural))
     size = _body_size(texts, width, text_room)
     heights = [_text_height(paragraphs, size, width) for paragraphs in texts]
-    figure_room = (room - gaps - sum(heights)) // len(shown) if shown else 0
-    text_index = 0
+    left = room - gaps - sum(heights)
+    if sum(natural) <= left:
+        slack = (left - sum(natural)) // max(1, len(natural))
+        shares = [need + slack for need in natural]
+    else:
+        shares = [left * need // max(1, sum(natural)) for need in natural]
+    text_index = figure_index = 0
     for kind, blocks in groups:
         if kind == "text":
             box = _text_box(slide, MARGIN_X, top, width, heights[text_index])
@@ -219,8 +232,19 @@ def _lay_out_body(package: _Package, slide: PptxSlide, groups: list[tuple[str, l
         group = views[id(blocks[0])]
         if not group:
             continue
-        _add_pictures(package, slide, group, MARGIN_X, top, width, max(figure_room, 40))
-        top += figure_room + GAP
+        share = max(shares[figure_index], 40)
+        _add_pictures(package, slide, group, MARGIN_X, top, width, share)
+        top += share + GAP
+        figure_index += 1
+
+
+def _natural_height(package: _Package, views: list[SlideView], width: int) -> int:
+    """Return the height a figure's pictures fill side by side at `width` (at most 2x size)."""
+    sizes = [size for size in map(functools.partial(_picture_size, package), views) if size]
+    if not sizes:
+        return 0
+    cell = (width - GAP * (len(sizes) - 1)) / len(sizes)
+    return math.ceil(max(h * min(cell / w, MAX_ZOOM) for w, h in sizes))
 
 
 def _joined(blocks: list[Block]) -> Block:
@@ -358,8 +382,7 @@ def _add_pictures(package: _Package, slide: PptxSlide, views: list[SlideView], x
     cell = (width - GAP * (len(sized) - 1)) // len(sized)
     fitted = []
     for view, (w, h) in sized:
-        # At most twice its own size, as the HTML deck shows it: a small figure stays small.
-        scale = min(cell / w, height / h, 2.0)
+        scale = min(cell / w, height / h, MAX_ZOOM)
         fitted.append((view, max(1, round(w * scale)), max(1, round(h * scale))))
     used = sum(w for _, w, _ in fitted) + GAP * (len(fitted) - 1)
     left = x + (width - used) // 2
