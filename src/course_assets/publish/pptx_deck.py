@@ -136,14 +136,12 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
                  for block in slide.blocks if block.figure}
         _add_slide(package, slide, title, views)
     _set_properties(presentation, title)
-    buffer = io.BytesIO()
-    presentation.save(buffer)
     problems = tuple(Problem(paths.absolute(chapter_path), None,
                              f"the PowerPoint deck shows no picture for {path}: it is missing "
                              "or unreadable",
                              Severity.WARNING)
                      for path in dict.fromkeys(package.missing))
-    return PptxDeck(reproducible_zip(buffer.getvalue()), problems)
+    return PptxDeck(_package_bytes(presentation), problems)
 
 
 def _add_slide(package: _Package, slide: Slide, title: str,
@@ -661,25 +659,46 @@ def _set_properties(presentation: Any, title: str) -> None:
         f"<Slides>{len(slides)}</Slides><Notes>{notes}</Notes></Properties>").encode("utf-8")
 
 
-def reproducible_zip(data: bytes) -> bytes:
-    """Return the package with fixed entry dates and attributes, entries stored uncompressed.
+def _package_bytes(presentation: Any) -> bytes:
+    """Return the package as a zip with fixed entry dates, its entries stored uncompressed.
 
     Stored, not deflated: zlib's output differs between its builds (zlib, zlib-ng, Apple's),
-    so a deflated package would differ between machines. `[Content_Types].xml` comes first,
-    as Office writes it.
+    so a deflated package would differ between machines; and deflating the PNGs again, which
+    are compressed already, was half the time a deck took. python-pptx's writer lays out the
+    parts (content types first, then the relationships and parts, in a fixed order); only its
+    zip file is ours.
     """
-    with zipfile.ZipFile(io.BytesIO(data)) as source:
-        entries = [(info.filename, source.read(info)) for info in source.infolist()]
-    entries.sort(key=lambda entry: entry[0] != "[Content_Types].xml")
+    from pptx.opc.serialized import PackageWriter
+
+    class StoredPackageWriter(PackageWriter):
+        def _write(self) -> None:
+            with zipfile.ZipFile(self._pkg_file, "w", zipfile.ZIP_STORED) as archive:
+                entries = _StoredEntries(archive)
+                self._write_content_types_stream(entries)  # type: ignore[arg-type]
+                self._write_pkg_rels(entries)  # type: ignore[arg-type]
+                self._write_parts(entries)  # type: ignore[arg-type]
+
+    package = presentation.part.package
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as target:
-        for name, content in entries:
-            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-            info.create_system = 0
-            info.external_attr = 0
-            info.compress_type = zipfile.ZIP_STORED
-            target.writestr(info, content)
+    # python-pptx's own save, less its zip: the package's relationships are the same private
+    # attribute its save() passes.
+    StoredPackageWriter.write(buffer, package._rels, tuple(package.iter_parts()))  # noqa: SLF001
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class _StoredEntries:
+    """Write package parts as zip entries with one fixed date and no file attributes."""
+
+    archive: zipfile.ZipFile
+
+    def write(self, pack_uri: str, blob: bytes) -> None:
+        name = pack_uri.lstrip("/")  # a part's name, /ppt/slides/slide1.xml, as a zip member
+        info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+        info.create_system = 0
+        info.external_attr = 0
+        info.compress_type = zipfile.ZIP_STORED
+        self.archive.writestr(info, blob)
 
 
 def _emu(px: float) -> Length:
