@@ -1,6 +1,6 @@
 """What the PowerPoint decks cost a build: one edited script, with `pptx` on and off, side by side.
 
-Run with `.venv/bin/python bench/pptx_decks.py` (or `make bench`, which runs it after run.py).
+Run with `.venv/bin/python bench/pptx_decks.py` (or `make bench`, which runs it before run.py).
 It builds a synthetic course with the default formats (the decks need the PNGs) in a temporary
 folder, then alternates one-script edits with the decks on and off, so that both see the same
 machine load, and prints the medians and the decks' bytes.
