@@ -28,12 +28,13 @@ from course_assets.state.manifest import FigureRecord
 
 if TYPE_CHECKING:
     from pptx.slide import Slide as PptxSlide
-    from pptx.util import Length
     from pptx.text.text import _Paragraph
+    from pptx.util import Length
 
-# A slide is 1280 x 720 px, as in the HTML deck; 1 px is 1/96 inch, 9525 EMU.
+# A slide is 1280 x 720 px, as in the HTML deck; 1 px is 1/96 inch, 9525 EMU, 0.75 point.
 SLIDE_PX = (1280, 720)
 EMU_PER_PX = 9525
+PT_PER_PX = 0.75
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 72, 44, 28
 GAP = 14
 BODY_PX, BODY_MIN_PX = 26, 14  # the HTML deck's body size, and the least it shrinks to
@@ -64,11 +65,10 @@ class Palette:
     ink: str
     muted: str
     accent: str
-    code: str
 
 
-LIGHT = Palette(paper="FFFFFF", ink="1F2328", muted="59636E", accent="0969DA", code="EFF2F5")
-DARK = Palette(paper="0D1117", ink="E6EDF3", muted="9198A1", accent="4493F8", code="262C36")
+LIGHT = Palette(paper="FFFFFF", ink="1F2328", muted="59636E", accent="0969DA")
+DARK = Palette(paper="0D1117", ink="E6EDF3", muted="9198A1", accent="4493F8")
 
 
 @dataclass(frozen=True)
@@ -106,15 +106,22 @@ class PptxDeck:
     problems: tuple[Problem, ...] = ()
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Package:
-    """What one deck being written shares between its slides."""
+    """What one deck being written shares between its slides (its two collections grow)."""
 
     presentation: Any
     palette: Palette
     read: Reader
     svg_parts: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    files: dict[str, bytes | None] = field(default_factory=dict)
+
+    def file(self, path: str) -> bytes | None:
+        """Return an output's bytes, read once however often a layout asks."""
+        if path not in self.files:
+            self.files[path] = self.read(path)
+        return self.files[path]
 
 
 def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
@@ -146,6 +153,9 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
 
 def _add_slide(package: _Package, slide: Slide, title: str,
                views: dict[int, list[SlideView]]) -> None:
+    """Add one slide: paper, its heading (and rule), its text and figures, and its notes."""
+    from pptx.enum.shapes import MSO_SHAPE
+
     palette = package.palette
     added = package.presentation.slides.add_slide(package.presentation.slide_layouts[6])
     fill = added.background.fill
@@ -172,7 +182,9 @@ def _add_slide(package: _Package, slide: Slide, title: str,
     _fill_text(box, heading_paragraphs, heading_px, palette)
     top += heading_height
     if slide.heading is not None:
-        rule = added.shapes.add_shape(1, _emu(MARGIN_X), _emu(top + 4), _emu(width), _emu(3))
+        # The accent rule under a section's heading, as in the HTML deck.
+        rule = added.shapes.add_shape(MSO_SHAPE.RECTANGLE, _emu(MARGIN_X), _emu(top + 4),
+                                      _emu(width), _emu(3))
         rule.fill.solid()
         rule.fill.fore_color.rgb = _rgb(palette.accent)
         rule.line.fill.background()
@@ -299,7 +311,7 @@ def _fill_text(box: Any, paragraphs: list[Paragraph], size: int, palette: Palett
     frame = box.text_frame
     for index, paragraph in enumerate(paragraphs):
         target = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
-        target.space_after = Pt(size * 0.75 * 0.3)
+        target.space_after = Pt(size * PT_PER_PX * 0.3)
         target.line_spacing = 1.1
         _bullet(target, paragraph, size)
         px = _size_of(paragraph, size)
@@ -310,7 +322,7 @@ def _fill_text(box: Any, paragraphs: list[Paragraph], size: int, palette: Palett
             added = target.add_run()
             added.text = run.text
             font = added.font
-            font.size = Pt(px * 0.75)
+            font.size = Pt(px * PT_PER_PX)
             font.bold = run.bold or paragraph.kind == "heading"
             font.italic = run.italic or paragraph.kind == "quote"
             colour = palette.muted if paragraph.kind == "quote" else palette.ink
@@ -394,7 +406,7 @@ def _picture_size(package: _Package, view: SlideView) -> tuple[float, float] | N
     size = _pixel_size(package, view.svg or view.raster)
     if size is None:
         return None
-    if package.read(view.raster) is None:
+    if package.file(view.raster) is None:
         package.missing.append(view.raster)
         return None
     w, h = size
@@ -406,7 +418,7 @@ def _picture_size(package: _Package, view: SlideView) -> tuple[float, float] | N
 
 
 def _pixel_size(package: _Package, path: str) -> tuple[float, float] | None:
-    data = package.read(path)
+    data = package.file(path)
     if data is None:
         package.missing.append(path)
         return None
@@ -433,7 +445,7 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
     from pptx.opc.package import Part
     from pptx.oxml.ns import qn
 
-    raster = package.read(view.raster)
+    raster = package.file(view.raster)
     assert raster is not None  # _picture_size said it is there
     picture = slide.shapes.add_picture(io.BytesIO(raster), _emu(x), _emu(y), _emu(width),
                                        _emu(height))
@@ -444,7 +456,7 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
     properties = element.nvPicPr.cNvPr
     properties.set("name", view.figure or view.raster.rsplit("/", 1)[-1])
     properties.set("descr", view.description)
-    svg = package.read(view.svg) if view.svg else None
+    svg = package.file(view.svg) if view.svg else None
     if view.svg is None or svg is None:
         return
     part = package.svg_parts.get(view.svg)
@@ -472,7 +484,7 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
                 lines += [_note_line(p) for p in paragraphs_of(block.tokens)]
             continue
         for view in views[id(blocks[0])]:
-            outline = package.read(view.outline) if view.outline else None
+            outline = package.file(view.outline) if view.outline else None
             if outline is not None:
                 lines += ["", *outline.decode("utf-8", "replace").strip().splitlines(), ""]
             elif view.description:
