@@ -486,7 +486,7 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
         for view in views[id(blocks[0])]:
             outline = package.file(view.outline) if view.outline else None
             if outline is not None:
-                lines += ["", *outline.decode("utf-8", "replace").strip().splitlines(), ""]
+                lines += ["", *_outline_notes(outline.decode("utf-8", "replace")), ""]
             elif view.description:
                 lines += ["", f"Figure: {view.description}", ""]
     text = "\n".join(lines).strip()
@@ -494,6 +494,19 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
         frame = slide.notes_slide.notes_text_frame
         assert frame is not None  # the default notes master has a body placeholder
         frame.text = text
+
+
+def _outline_notes(outline: str) -> list[str]:
+    """Return a figure's text outline as notes to read from: headings as words, no Markdown."""
+    lines = []
+    for line in outline.strip().splitlines():
+        if line.startswith("## "):
+            lines += ["", f"{line[3:].strip()}:"]
+        elif line.startswith("# "):
+            lines.append(line[2:].strip())
+        else:
+            lines.append(line.replace("**", ""))
+    return lines
 
 
 def _note_line(paragraph: Paragraph) -> str:
