@@ -498,10 +498,10 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
 
 def _outline_notes(outline: str) -> list[str]:
     """Return a figure's text outline as notes to read from: headings as words, no Markdown."""
-    lines = []
+    lines: list[str] = []
     for line in outline.strip().splitlines():
         if line.startswith("## "):
-            lines += ["", f"{line[3:].strip()}:"]
+            lines += ([] if lines and not lines[-1] else [""]) + [f"{line[3:].strip()}:"]
         elif line.startswith("# "):
             lines.append(line[2:].strip())
         else:
