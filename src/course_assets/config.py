@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "padding": 0.15,
     "formats": ["svg", "png", "dark"],
     "png_max_side": 3840,
+    # Hosts (`photos.example.com`) or URL prefixes (`example.com/team/`) a chapter may show
+    # images from; any other external image is a warning, and an error with --strict.
+    "external_images": [],
 }
 FORMATS = ("svg", "png", "dark")
 MAX_TIMEOUT = 86400
@@ -49,6 +52,7 @@ class Settings:
     padding: float = 0.15
     formats: tuple[str, ...] = ("svg", "png", "dark")
     png_max_side: int = 3840
+    external_images: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @functools.cached_property
@@ -62,7 +66,9 @@ class Settings:
 
     def fingerprint(self) -> str:
         """Hash the settings that change what a build writes (not how fast or how patiently)."""
-        relevant = {k: v for k, v in self.raw.items() if k not in {"jobs", "timeout"}}
+        # Which external images are allowed changes what is reported, never a byte written.
+        relevant = {k: v for k, v in self.raw.items()
+                    if k not in {"jobs", "timeout", "external_images"}}
         relevant["formats"] = sorted(relevant.get("formats", []))
         blob = json.dumps(relevant, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
@@ -134,6 +140,11 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
             f"{pyproject}: [tool.{TABLE}] formats must be a list drawn from {list(FORMATS)} "
             "and include \"svg\""
         )
+    allowed = merged["external_images"]
+    if not isinstance(allowed, list) or not all(isinstance(a, str) and a.strip() for a in allowed):
+        raise ConfigError(
+            f"{pyproject}: [tool.{TABLE}] external_images must be a list of hosts or URL "
+            "prefixes, e.g. [\"photos.example.com\", \"example.com/team/\"]")
     folders = {key: (root / merged[key]).resolve() for key in ("diagrams", "chapters", "build",
                                                                "templates")}
     for key, folder in folders.items():
@@ -164,6 +175,7 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
         padding=float(merged["padding"]),
         formats=tuple(dict.fromkeys(formats)),
         png_max_side=side,
+        external_images=tuple(allowed),
         raw=merged,
     )
 

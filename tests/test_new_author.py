@@ -1,0 +1,162 @@
+"""What a new author met with their own course (issue 19, items 16 to 25), each through the
+real command: named builds beside broken figures, external images, the API, serve, init in an
+existing repository, migrate, and a machine without the wheel's system libraries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from course_assets.cli import cli
+
+SVG_ONLY = '[tool.course-assets]\nformats = ["svg"]\n'
+
+
+@pytest.fixture
+def beside_a_broken_figure(course):
+    """A course whose chapter `one` embeds a good figure and one that never builds."""
+    course.write("pyproject.toml", SVG_ONLY)
+    course.figure("good")
+    course.figure("other")
+    course.figure("bad", 'Mlflow(undefined_name)')
+    course.chapter("one", '# One\n\n{{ diagram("good") }}\n\n{{ diagram("bad") }}\n')
+    course.chapter("two", '# Two\n\n{{ diagram("other") }}\n\n{{ diagram("bad") }}\n')
+    return course
+
+
+# -- 16. build NAME beside a figure that never built -----------------------------------------------
+
+def test_a_named_build_shows_a_placeholder_for_a_never_built_figure_as_the_full_build_does(
+        beside_a_broken_figure):
+    course = beside_a_broken_figure
+    result = course.run("build", "good")
+    assert "unknown figure 'bad'" not in result.output, result.output
+    assert "failed chapter one" not in result.output
+    built = course.built("chapters/one.md").read_text(encoding="utf-8")
+    assert "good.svg" in built and "bad" in built  # the placeholder, as a full build writes it
+    assert not course.built("chapters/two.md").exists()  # it does not embed `good`
+
+
+def test_check_keeps_the_real_cause_after_a_named_build(beside_a_broken_figure):
+    course = beside_a_broken_figure
+    assert course.run("build").exit_code == 1
+    course.figure("good", 'Mlflow("changed")')
+    course.run("build", "good")
+    check = course.run("check")
+    assert "diagrams/bad.py:7: NameError: name 'undefined_name' is not defined" in check.output, \
+        check.output
+
+
+# -- 17. only what a named build was asked about decides its exit code ----------------------------
+
+def test_a_named_build_exits_0_when_only_other_figures_are_broken(beside_a_broken_figure):
+    course = beside_a_broken_figure
+    assert course.run("build").exit_code == 1
+    course.figure("good", 'Mlflow("changed")')
+    result = course.run("build", "good")
+    assert result.exit_code == 0, result.output
+    # Still said, as a warning: the chapters show a placeholder for `bad`.
+    assert "warning:" in result.output and "'bad'" in result.output
+
+
+def test_a_named_build_of_the_broken_figure_still_fails(beside_a_broken_figure):
+    course = beside_a_broken_figure
+    result = course.run("build", "bad")
+    assert result.exit_code == 1
+    assert "diagrams/bad.py:7: NameError" in result.output
+
+
+# -- 19. the exception base is part of the API ----------------------------------------------------
+
+def test_the_api_exports_the_exception_base_the_readme_documents(tmp_path: Path):
+    import course_assets
+    from course_assets.errors import CourseAssetsError, ExitCode
+
+    assert course_assets.CourseAssetsError is CourseAssetsError
+    assert "CourseAssetsError" in course_assets.__all__
+    with pytest.raises(course_assets.CourseAssetsError) as raised:
+        course_assets.build_course(tmp_path / "no-course-here")
+    assert raised.value.exit_code == ExitCode.USAGE
+
+
+# -- 21. build --help names no figure of this repository -------------------------------------------
+
+def test_build_help_gives_a_generic_example():
+    result = CliRunner().invoke(cli, ["build", "--help"])
+    assert result.exit_code == 0
+    assert "mlops_workflow" not in result.output
+    assert "diagrams/architecture.py" in result.output
+
+
+# -- 18. external images: one rule in build and check ----------------------------------------------
+
+PHOTO = "![Team photo](https://example.com/team.jpg)"
+
+
+@pytest.fixture
+def with_a_photo(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    course.figure("one", 'Airflow("pipeline")')  # no lint finding: --strict passes on it
+    course.chapter("ch", f'# Ch\n\n{{{{ diagram("one") }}}}\n\n{PHOTO}\n')
+    return course
+
+
+def test_build_and_check_both_warn_once_at_the_source_about_an_external_image(with_a_photo):
+    course = with_a_photo
+    build = course.run("build")
+    assert build.exit_code == 0, build.output
+    expected = "chapters/ch.md:5: warning: image from an external URL: https://example.com/team.jpg"
+    assert build.output.count(expected) == 1, build.output
+    check = course.run("check")
+    assert check.exit_code == 0, check.output
+    assert check.output.count("https://example.com/team.jpg") == 1, check.output
+    assert expected in check.output
+
+
+def test_strict_build_and_strict_check_both_fail_on_an_external_image(with_a_photo):
+    course = with_a_photo
+    build = course.run("build", "--strict")
+    assert build.exit_code == 1, build.output
+    assert "chapters/ch.md:5: image from an external URL" in build.output
+    check = course.run("check", "--strict")
+    assert check.exit_code == 1, check.output
+    assert check.output.count("https://example.com/team.jpg") == 1, check.output
+
+
+@pytest.mark.parametrize("allowed", ['"example.com"', '"https://example.com/team"',
+                                     '"EXAMPLE.com/"'])
+def test_a_setting_allows_an_external_image_by_host_or_path(with_a_photo, allowed):
+    course = with_a_photo
+    course.write("pyproject.toml", SVG_ONLY + f"external_images = [{allowed}]\n")
+    build = course.run("build", "--strict")
+    assert build.exit_code == 0, build.output
+    check = course.run("check", "--strict")
+    assert check.exit_code == 0, check.output
+    assert "external" not in build.output + check.output
+
+
+def test_an_allowed_path_does_not_allow_its_neighbours(with_a_photo):
+    course = with_a_photo
+    course.write("pyproject.toml", SVG_ONLY + 'external_images = ["example.com/photos/"]\n')
+    course.chapter("ch", '# Ch\n\n{{ diagram("one") }}\n\n![a](https://example.com/photos/a.jpg)\n'
+                         '![b](https://example.com/photos-old/b.jpg)\n'
+                         '![c](https://evil.example.com.attacker.net/photos/c.jpg)\n')
+    check = course.run("build", "--strict")
+    assert "photos/a.jpg" not in check.output
+    assert "chapters/ch.md:6: image from an external URL: https://example.com/photos-old/b.jpg" \
+        in check.output
+    assert "chapters/ch.md:7: image from an external URL" in check.output
+
+
+@pytest.mark.parametrize("value, why", [('"example.com"', "must be a list"),
+                                        ('[""]', "must be a list"),
+                                        ('[3]', "must be a list")])
+def test_a_wrong_external_images_setting_is_a_usage_error(with_a_photo, value, why):
+    course = with_a_photo
+    course.write("pyproject.toml", SVG_ONLY + f"external_images = {value}\n")
+    result = course.run("build")
+    assert result.exit_code == 2
+    assert "external_images" in result.output and why in result.output
