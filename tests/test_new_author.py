@@ -160,3 +160,40 @@ def test_a_wrong_external_images_setting_is_a_usage_error(with_a_photo, value, w
     result = course.run("build")
     assert result.exit_code == 2
     assert "external_images" in result.output and why in result.output
+
+
+# -- 20. serve: the gallery's links to the figure scripts -------------------------------------------
+
+def test_serve_opens_the_gallerys_script_links_as_text_and_nothing_else(course):
+    import re
+    import urllib.parse
+
+    from conftest import running_preview
+    from test_serve import request
+
+    chapter = '# Intro\n\n{{ diagram("pipeline") }}\n\n[The script](../../diagrams/pipeline.py)\n'
+    with running_preview(course, 'Airflow("tracking")', chapter) as server:
+        (course.root / "diagrams" / "helper_notes.txt").write_text("not a figure\n")
+        (course.root / "secret.py").write_text("SECRET = 1\n")
+        gallery = request(server, "/diagrams/README.html")
+        assert gallery.status == 200
+        links = re.findall(r'href="([^"]*pipeline\.py[^"]*)"', gallery.body.decode())
+        assert links, gallery.body.decode()[:2000]
+        for link in links:
+            target = urllib.parse.urljoin("/diagrams/README.html", link)
+            script = request(server, target)
+            assert script.status == 200, target
+            assert script.getheader("Content-Type") == "text/plain; charset=utf-8"
+            assert script.getheader("X-Content-Type-Options") == "nosniff"
+            assert script.body == (course.root / "diagrams" / "pipeline.py").read_bytes()
+        # The same link in a chapter (relative to the built chapter, as links are) opens it too.
+        page = request(server, "/chapters/intro.html").body.decode()
+        assert urllib.parse.urljoin("/chapters/intro.html", links[0]) in [
+            urllib.parse.urljoin("/chapters/intro.html", href)
+            for href in re.findall(r'href="([^"]*pipeline\.py[^"]*)"', page)]
+        prefix = links[0].rsplit("/", 1)[0]
+        prefix = urllib.parse.urljoin("/diagrams/README.html", prefix)
+        (course.root / "diagrams" / "link.py").symlink_to(course.root / "secret.py")
+        for name in ("helper_notes.txt", "link.py", "../secret.py", "%2e%2e/secret.py", "missing.py",
+                     "../pyproject.toml", ".hidden.py", "pipeline.py/", ""):
+            assert request(server, f"{prefix}/{name}").status == 404, name

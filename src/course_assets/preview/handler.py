@@ -21,6 +21,7 @@ STATIC = {f"{pages.ASSETS}/preview.css": ("preview.css", "text/css; charset=utf-
           f"{pages.ASSETS}/preview.js": ("preview.js", "text/javascript; charset=utf-8")}
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 KEEPALIVE_SECONDS = 15.0
+MAX_SCRIPT_BYTES = 1 << 20  # a figure script larger than 1 MiB is not one to read in a browser
 # Preview pages may show any image a chapter links to, as readers would, but run only our script.
 PAGE_POLICY = ("default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; "
                "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
@@ -99,6 +100,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, data, kind, send_body)
         elif path == "/":
             self._page(self._index(), send_body)
+        elif path.startswith(f"{pages.SCRIPTS}/"):
+            self._script(path.removeprefix(f"{pages.SCRIPTS}/"), send_body)
         else:
             self._build_path(path, send_body)
 
@@ -131,9 +134,19 @@ class PreviewHandler(BaseHTTPRequestHandler):
         chapters = settings.outputs.chapters_dir.resolve()
         name = (chapter.relative_to(chapters).with_suffix("").as_posix()
                 if chapters in chapter.parents else chapter.stem)
-        body = pages.chapter_body(markdown, settings.build_dir, path)
+        body = pages.chapter_body(markdown, settings.build_dir, path, settings.diagrams_dir)
         self._page((pages.chapter_title(markdown, name), name, body, "chapter"), send_body,
                    version)
+
+    def _script(self, quoted_name: str, send_body: bool) -> None:
+        """Answer with a figure script of the course as plain text, or 404."""
+        found = files.script_file(self.preview.settings.diagrams_dir, quoted_name)
+        data = files.read_regular(found, MAX_SCRIPT_BYTES) if found is not None else None
+        if data is None:
+            self._not_found(self.path, send_body)
+            return
+        headers = {"Cache-Control": "no-cache", "Content-Security-Policy": FILE_POLICY}
+        self._send(HTTPStatus.OK, data, "text/plain; charset=utf-8", send_body, headers)
 
     def _chapter_source(self, path: str) -> Path | None:
         # /chapters/intro.html is the preview of build/chapters/intro.md.

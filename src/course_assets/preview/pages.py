@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from course_assets.preview.files import versioned
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from markdown_it.token import Token
 
 ASSETS = "/_preview"
+# The course's figure scripts, served read-only as text (the gallery links each one).
+SCRIPTS = f"{ASSETS}/scripts"
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,12 @@ def overlay(errors: list[Shown]) -> str:
             f'panel goes away when the build passes.</p>\n<ul>\n{items}\n</ul>\n</aside>')
 
 
-def chapter_body(markdown_text: str, build_dir: Path, page_url: str) -> str:
-    """Return a built chapter's Markdown as HTML, its figures' URLs pinned to their bytes."""
+def chapter_body(markdown_text: str, build_dir: Path, page_url: str,
+                 scripts_dir: Path | None = None) -> str:
+    """Return a built chapter's Markdown as HTML, its figures' URLs pinned to their bytes.
+
+    Links to a figure script in `scripts_dir` (the gallery's "Source" links) open it as text.
+    """
     from course_assets.publish import markdown  # markdown-it on first chapter, not at start-up
 
     tokens = markdown.parse(markdown_text)
@@ -96,37 +103,61 @@ def chapter_body(markdown_text: str, build_dir: Path, page_url: str) -> str:
         if token.type == "heading_open" and index + 1 < len(tokens):
             token.attrSet("id", _unique(_slug(markdown.plain_text(tokens[index + 1])), slugs))
         elif token.type == "html_block":
-            token.content = _pin_media(token.content, build_dir, page_url)
+            token.content = _pin_media(token.content, build_dir, page_url, scripts_dir)
         for child in token.children or ():
-            _rewrite_inline(child, build_dir, page_url)
+            _rewrite_inline(child, build_dir, page_url, scripts_dir)
     return markdown.render(tokens)
 
 
-def _rewrite_inline(token: Token, build_dir: Path, page_url: str) -> None:
+def _rewrite_inline(token: Token, build_dir: Path, page_url: str,
+                    scripts_dir: Path | None) -> None:
     if token.type == "image":
         token.attrSet("src", versioned(build_dir, page_url, str(token.attrGet("src") or "")))
     elif token.type == "html_inline":
-        token.content = _pin_media(token.content, build_dir, page_url)
+        token.content = _pin_media(token.content, build_dir, page_url, scripts_dir)
     elif token.type == "link_open":
-        token.attrSet("href", _preview_link(str(token.attrGet("href") or "")))
+        token.attrSet("href", _preview_link(str(token.attrGet("href") or ""), build_dir,
+                                            page_url, scripts_dir))
 
 
-def _preview_link(href: str) -> str:
-    # Chapters link to each other's .md files; in the preview those are the .html pages.
+def _preview_link(href: str, build_dir: Path, page_url: str, scripts_dir: Path | None) -> str:
     split = urlsplit(href)
-    if split.scheme or split.netloc or not split.path.endswith(".md"):
+    if split.scheme or split.netloc or not split.path:
+        return href
+    script = _script_linked(split.path, build_dir, page_url, scripts_dir)
+    if script is not None:
+        return f"{SCRIPTS}/{quote(script)}"
+    # Chapters link to each other's .md files; in the preview those are the .html pages.
+    if not split.path.endswith(".md"):
         return href
     return split._replace(path=split.path[:-3] + ".html").geturl()
 
 
-def _pin_media(fragment: str, build_dir: Path, page_url: str) -> str:
+def _script_linked(link: str, build_dir: Path, page_url: str,
+                   scripts_dir: Path | None) -> str | None:
+    """Return the name of the figure script a relative `link` of the page reaches, if any.
+
+    The link is relative to the built file on disk, so it may climb out of build/ (the
+    gallery's `../../diagrams/x.py`), where the URL of the page cannot follow it.
+    """
+    if scripts_dir is None or link.startswith("/") or not link.endswith(".py"):
+        return None
+    page = PurePosixPath(unquote(page_url.partition("?")[0]))
+    on_disk = build_dir.joinpath(*page.parent.parts[1:], *PurePosixPath(unquote(link)).parts)
+    target = Path(os.path.normpath(on_disk))
+    return target.name if target.parent == Path(os.path.normpath(scripts_dir)) else None
+
+
+def _pin_media(fragment: str, build_dir: Path, page_url: str,
+               scripts_dir: Path | None = None) -> str:
     """Add each local image's content hash to its URL in raw HTML (img src, source srcset);
     point links to built Markdown at their preview pages."""
     from course_assets.publish import markdown
 
     def rewrite(tag: str, attrs: markdown.Attributes) -> markdown.Attributes:
         if tag == "a":  # a figure's outline link, say: its preview page, not raw Markdown
-            return [(name, _preview_link(value) if name == "href" and value else value)
+            return [(name, _preview_link(value, build_dir, page_url, scripts_dir)
+                     if name == "href" and value else value)
                     for name, value in attrs]
         if tag not in ("img", "source"):
             return attrs
