@@ -197,3 +197,105 @@ def test_serve_opens_the_gallerys_script_links_as_text_and_nothing_else(course):
         for name in ("helper_notes.txt", "link.py", "../secret.py", "%2e%2e/secret.py", "missing.py",
                      "../pyproject.toml", ".hidden.py", "pipeline.py/", ""):
             assert request(server, f"{prefix}/{name}").status == 404, name
+
+
+# -- 22. init in an existing repository, and a CI workflow that installs something real ------------
+
+EXISTING = """\
+# The project's own settings: init must keep every byte of them.
+[project]
+name = "my-notes"   # a comment kept as written
+version = "1.0"
+
+[tool.ruff]
+line-length = 100
+"""
+
+
+def run_init(folder: Path, *args: str):
+    return CliRunner().invoke(cli, ["init", str(folder), *args], catch_exceptions=False)
+
+
+def test_init_adds_the_settings_table_to_an_existing_pyproject_keeping_everything(tmp_path):
+    import tomllib
+
+    (tmp_path / "pyproject.toml").write_text(EXISTING, encoding="utf-8")
+    (tmp_path / ".gitignore").write_text("dist/\n*.pyc\n", encoding="utf-8")
+    result = run_init(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "added [tool.course-assets] to pyproject.toml" in result.output
+    text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
+    assert text.startswith(EXISTING)
+    data = tomllib.loads(text)
+    assert data["tool"]["course-assets"] == {} and data["tool"]["ruff"]["line-length"] == 100
+    # The .gitignore keeps its lines and gains only those the course needs.
+    ignored = (tmp_path / ".gitignore").read_text(encoding="utf-8")
+    assert ignored.startswith("dist/\n*.pyc\n") and ignored.count("*.pyc") == 1
+    assert "/standalone/" in ignored
+    build = CliRunner().invoke(cli, ["-C", str(tmp_path), "build"], catch_exceptions=False)
+    assert build.exit_code == 0, build.output
+
+
+@pytest.mark.parametrize("existing, why", [
+    ("[tool.course-assets]\n", "already has a [tool.course-assets] table"),
+    ('[tool]\ncourse-assets = { build = "out" }\n', "already has a [tool.course-assets] table"),
+    ("[project\nname = 1\n", "pyproject.toml: invalid TOML"),
+    ("[tool]\nx = 1\n", None),  # a [tool] table of its own: init still adds its table
+])
+def test_init_refuses_an_existing_table_or_invalid_toml_and_writes_nothing(tmp_path, existing,
+                                                                           why):
+    (tmp_path / "pyproject.toml").write_text(existing, encoding="utf-8")
+    result = run_init(tmp_path)
+    if why is None:
+        assert result.exit_code == 0, result.output
+        import tomllib
+        assert tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"] == {
+            "x": 1, "course-assets": {}}
+        return
+    assert result.exit_code == 2, result.output
+    assert why in result.output
+    assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == existing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]
+
+
+def test_init_in_a_pyproject_without_a_final_newline(tmp_path):
+    (tmp_path / "pyproject.toml").write_bytes(b'[project]\r\nname = "x"')
+    assert run_init(tmp_path).exit_code == 0
+    import tomllib
+    data = tomllib.loads((tmp_path / "pyproject.toml").read_text(encoding="utf-8"))
+    assert data == {"project": {"name": "x"}, "tool": {"course-assets": {}}}
+
+
+def test_the_ci_workflow_fails_clearly_until_told_where_to_install_from(tmp_path):
+    import subprocess
+
+    import yaml
+
+    assert run_init(tmp_path / "c").exit_code == 0
+    workflow = yaml.safe_load((tmp_path / "c/.github/workflows/course.yml").read_text())
+    steps = workflow["jobs"]["check"]["steps"]
+    install = next(step for step in steps if "pip install" in step.get("run", ""))
+    # This package was installed from a folder on this machine, which CI cannot reach: no
+    # made-up package name, but a variable to set, and a clear failure while it is unset.
+    assert "course-assets" != install["env"]["COURSE_ASSETS_SOURCE"]
+    assert install["env"]["COURSE_ASSETS_SOURCE"] == "${{ vars.COURSE_ASSETS_SOURCE || '' }}"
+    ran = subprocess.run(["bash", "-c", install["run"]], env={"COURSE_ASSETS_SOURCE": "",
+                                                             "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True)
+    assert ran.returncode == 1
+    assert "COURSE_ASSETS_SOURCE" in ran.stdout + ran.stderr
+
+
+def test_a_pinned_source_of_this_tool_becomes_the_workflows_default():
+    from course_assets.scaffold import install_source
+
+    git = {"url": "https://github.com/acme/course-assets.git",
+           "vcs_info": {"vcs": "git", "commit_id": "0123abcd" * 5, "requested_revision": "main"}}
+    assert install_source(git) == ("course-assets @ git+https://github.com/acme/course-assets.git"
+                                   "@" + "0123abcd" * 5)
+    wheel = {"url": "https://example.com/dist/course_assets-1.0-py3-none-any.whl",
+             "archive_info": {"hashes": {"sha256": "ab" * 32}}}
+    assert install_source(wheel) == ("course-assets @ https://example.com/dist/"
+                                      "course_assets-1.0-py3-none-any.whl#sha256=" + "ab" * 32)
+    assert install_source({"url": "file:///home/me/course-assets", "dir_info": {}}) == ""
+    assert install_source(None) == ""
