@@ -299,3 +299,73 @@ def test_a_pinned_source_of_this_tool_becomes_the_workflows_default():
                                       "course_assets-1.0-py3-none-any.whl#sha256=" + "ab" * 32)
     assert install_source({"url": "file:///home/me/course-assets", "dir_info": {}}) == ""
     assert install_source(None) == ""
+
+
+# -- 23. migrate keeps the author's choices ----------------------------------------------------------
+
+def mermaid_ink(source: str) -> str:
+    import base64
+
+    return "https://mermaid.ink/img/" + base64.b64encode(source.encode()).decode()
+
+
+def with_course_style(course) -> None:
+    """Give the course the style helper `init` writes (graph, node, edge and cluster_attr)."""
+    from course_assets.scaffold import TEMPLATES
+
+    course.write("diagrams/_style.py", (TEMPLATES / "style.py.tmpl").read_text())
+
+
+def test_migrate_keeps_the_width_of_the_img_it_replaces(course):
+    flow = mermaid_ink("graph LR\n  A[Extract] --> B[Load]\n")
+    course.chapter("ch", f'# Ch\n\n<p align="center">\n  <img src="{flow}" alt="The load" '
+                         f'width="500" />\n</p>\n\n<img src="{flow}" alt="Small" width="40%">\n')
+    result = course.run("migrate", "chapters", "--write")
+    assert result.exit_code == 0, result.output
+    text = (course.root / "chapters/ch.md").read_text()
+    assert '{{ diagram("the_load", width=500) }}' in text, text
+    assert '{{ diagram("small", width="40%") }}' in text, text
+    build = course.run("build")
+    assert build.exit_code == 0, build.output
+    built = course.built("chapters/ch.md").read_text()
+    assert 'width="500"' in built and 'width="40%"' in built
+
+
+def test_migrate_drops_a_width_that_a_figure_cannot_take_and_says_so(course):
+    flow = mermaid_ink("graph LR\n  A --> B\n")
+    course.chapter("ch", f'# Ch\n\n<img src="{flow}" alt="Odd" width="500);x" />\n')
+    result = course.run("migrate", "chapters", "--write")
+    assert result.exit_code == 0, result.output
+    assert '{{ diagram("odd") }}' in (course.root / "chapters/ch.md").read_text()
+    assert "width" in result.output and "500);x" in result.output
+    assert course.run("build").exit_code == 0
+
+
+def test_migrated_clusters_use_the_course_cluster_style(course):
+    with_course_style(course)
+    flow = mermaid_ink("graph LR\n  subgraph Train\n    A --> B\n  end\n  B --> C\n")
+    course.chapter("ch", f"# Ch\n\n![Training]({flow})\n")
+    assert course.run("migrate", "chapters", "--write").exit_code == 0
+    script = (course.root / "diagrams/training.py").read_text()
+    assert "from _style import cluster_attr, edge_attr, graph_attr, node_attr" in script, script
+    assert 'with Cluster("Train", graph_attr=cluster_attr()):' in script, script
+    assert course.run("build").exit_code == 0
+
+
+def test_a_kept_fill_gets_a_readable_text_colour_in_both_themes(course):
+    from svgtools import parse
+
+    from course_assets.figlint.contrast import parse_colour, ratio
+
+    with_course_style(course)
+    flow = mermaid_ink("graph LR\n  D[Deploy] --> E[Serve]\n  style E fill:#f96\n")
+    course.chapter("ch", f"# Ch\n\n![Serving]({flow})\n")
+    assert course.run("migrate", "chapters", "--write").exit_code == 0
+    build = course.run("build")
+    assert build.exit_code == 0, build.output
+    for svg in ("diagrams/serving.svg", "diagrams/serving.dark.svg"):
+        root = parse(course.built(svg))
+        texts = [t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.text == "Serve"]
+        assert texts, svg
+        colour = texts[0].get("fill")
+        assert ratio(parse_colour(colour), parse_colour("#ff9966")) >= 4.5, (svg, colour)

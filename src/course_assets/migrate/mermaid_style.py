@@ -156,7 +156,25 @@ def node_attrs(shape_name: str, style: Style) -> Attrs:
     head: Attrs = (("shape", shape),) if shape else ()
     if words:
         head += (("style", ",".join(words)),)
-    return head + fill + _outline(style, "color")
+    return head + fill + _outline(_readable(style), "color")
+
+
+# Text colours for a kept fill that sets none: whichever reads better on it.
+TEXT_ON_FILL = ("#000000", "#ffffff")
+
+
+def _readable(style: Style) -> Style:
+    """Give a kept fill without a text colour one that reads on it (WCAG AA, 4.5:1) in both
+    themes: the palette's text colour changes with the theme, the kept fill does not."""
+    if style.color or not style.fill or style.fill in ("none", "transparent"):
+        return style
+    from course_assets.figlint.contrast import READER_PAGE, parse_colour, ratio
+
+    def worst(text: str) -> float:
+        return min(ratio(parse_colour(text), parse_colour(style.fill or "", page))
+                   for page in READER_PAGE.values())
+
+    return replace(style, color=max(TEXT_ON_FILL, key=worst))
 
 
 def cluster_attrs(style: Style) -> Attrs:
@@ -166,7 +184,7 @@ def cluster_attrs(style: Style) -> Attrs:
         attrs = (("bgcolor", "transparent"),)
     elif style.fill:
         attrs = (("bgcolor", style.fill),)
-    attrs += _outline(style, "pencolor")
+    attrs += _outline(_readable(style), "pencolor")
     if style.dashed:
         attrs += (("style", "rounded,dashed"),)
     return attrs
