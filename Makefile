@@ -10,12 +10,12 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 TESTING := $(VENV)/.installed-test
 
-.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice librsvg clean
+.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice librsvg system-libraries clean
 
-build: $(RUNTIME)
+build: $(RUNTIME) system-libraries
 	$(BIN)/course-assets build
 
-test: $(TESTING) chromium libreoffice librsvg graphviz
+test: $(TESTING) chromium libreoffice librsvg graphviz system-libraries
 	$(BIN)/python -m pytest
 
 check: $(RUNTIME)
@@ -60,6 +60,11 @@ $(TESTING): $(RUNTIME) pyproject.toml constraints.txt
 
 graphviz:
 	@sh scripts/ensure-system-package.sh graphviz
+
+# The system libraries the pygraphviz wheel's Graphviz loads (glib, X11 client libraries), which
+# slim container images lack: installed with apt-get, dnf or apk, or the command is printed.
+system-libraries: $(RUNTIME)
+	@$(BIN)/python -m course_assets.render.syslibs --install
 
 chromium:
 	@sh scripts/ensure-system-package.sh chromium

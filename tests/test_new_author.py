@@ -4,7 +4,9 @@ existing repository, migrate, and a machine without the wheel's system libraries
 
 from __future__ import annotations
 
-import json
+import os
+import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -369,3 +371,89 @@ def test_a_kept_fill_gets_a_readable_text_colour_in_both_themes(course):
         assert texts, svg
         colour = texts[0].get("fill")
         assert ratio(parse_colour(colour), parse_colour("#ff9966")) >= 4.5, (svg, colour)
+
+
+# -- 25. a machine without the wheel's system libraries ------------------------------------------------
+
+def real_load_error(library: str) -> OSError:
+    """Return the OSError the dynamic loader gives for a library this machine lacks."""
+    import ctypes
+
+    with pytest.raises(OSError) as raised:
+        ctypes.CDLL(library)
+    return raised.value
+
+
+def test_a_missing_system_library_is_named_with_the_package_that_has_it():
+    from course_assets.render.syslibs import missing_library, missing_library_advice
+
+    error = real_load_error("libgobject-2.0.so.0-not-here")
+    assert missing_library(str(error)) == "libgobject-2.0.so.0-not-here"
+    # The loader's own words for the real library, as an ImportError of the extension carries.
+    text = "libgobject-2.0.so.0: cannot open shared object file: No such file or directory"
+    assert missing_library(text) == "libgobject-2.0.so.0"
+    advice = missing_library_advice("libgobject-2.0.so.0")
+    assert "libgobject-2.0.so.0" in advice and "libglib2.0-0" in advice  # Debian, Ubuntu
+    assert "glib2" in advice and "apk add glib" in advice  # Fedora, Alpine
+    assert "memory" not in advice and "make build" in advice
+    unknown = missing_library_advice("libsomething-else.so.3")
+    assert "libsomething-else.so.3" in unknown and "package manager" in unknown
+    assert missing_library("NameError: name 'x' is not defined") is None
+
+
+def overlay_hiding(library: str, tmp_path: Path) -> list[str] | None:
+    """Return a command prefix that runs a command where `library` is missing (a private mount
+    namespace with an overlay whose whiteout hides it), or None where this machine cannot."""
+    import shutil
+    import subprocess
+
+    folder = Path("/usr/lib/x86_64-linux-gnu")
+    if not (folder / library).exists() or shutil.which("unshare") is None:
+        return None
+    upper, work = tmp_path / "upper", tmp_path / "work"
+    upper.mkdir()
+    work.mkdir()
+    try:
+        os.mknod(upper / library, 0o600 | stat.S_IFCHR, os.makedev(0, 0))  # an overlay whiteout
+    except OSError:
+        return None
+    mount = (f"mount -t overlay overlay -o lowerdir={folder},upperdir={upper},workdir={work} "
+             f"{folder}")
+    prefix = ["unshare", "-m", "sh", "-c", f'{mount} && exec "$0" "$@"']
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import pygraphviz"],
+                           capture_output=True, text=True)
+    return prefix if f"{library}: cannot open shared object file" in probe.stderr else None
+
+
+def test_a_build_without_glib_names_the_library_and_its_package(course, tmp_path):
+    import subprocess
+
+    prefix = overlay_hiding("libgobject-2.0.so.0", tmp_path)
+    if prefix is None:
+        pytest.skip("hiding a system library needs root and overlay mounts; the unit test "
+                    "above covers the message")
+    course.write("pyproject.toml", SVG_ONLY)
+    course.figure("one")
+    course.figure("two")
+    result = subprocess.run([*prefix, sys.executable, "-m", "course_assets", "-C",
+                             str(course.root), "build", "-j", "2"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    for name in ("one", "two"):
+        line = next(line for line in result.stderr.splitlines() + result.stdout.splitlines()
+                    if line.startswith(f"diagrams/{name}.py"))
+        assert "libgobject-2.0.so.0" in line and "libglib2.0-0" in line, line
+        assert "memory" not in line and "better split" not in line, line
+    # And the check `make build` runs first says the same, with the command that fixes it.
+    check = subprocess.run([*prefix, sys.executable, "-m", "course_assets.render.syslibs"],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 1
+    assert "libgobject-2.0.so.0" in check.stderr and "apt-get install" in check.stderr
+
+
+def test_the_system_library_check_passes_where_the_wheel_loads():
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-m", "course_assets.render.syslibs"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

@@ -205,9 +205,17 @@ def _prepare_worker(course_root: Path) -> None:
     # The diagrams library and Graphviz are loaded once per worker (here, on its first
     # figure), not once per figure: every forked child inherits them.
     from course_assets.render import capture, downloads, graphviz
+    from course_assets.render.syslibs import missing_library, missing_library_advice
 
     capture.check_library(course_root)
-    graphviz.warm_up()
+    try:
+        graphviz.warm_up()
+    except (ImportError, OSError) as exc:
+        # A slim container without glib or X11: say which library, not that the worker died.
+        library = missing_library(str(exc))
+        if library is None:
+            raise
+        raise FigureError(missing_library_advice(library)) from None
     downloads.preload()
 
 
