@@ -39,7 +39,7 @@ slides: $(RUNTIME)
 serve: $(RUNTIME)
 	$(BIN)/course-assets serve $(SERVE_ARGS)
 
-# Rewrites the README's command and exit-code tables from the code; the tests fail when they drift.
+# Rewrites the command and exit-code tables (docs/commands.md) from the code; the tests fail when they drift.
 docs: $(RUNTIME)
 	$(BIN)/python scripts/readme_tables.py
 

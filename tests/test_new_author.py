@@ -52,7 +52,7 @@ def test_check_keeps_the_real_cause_after_a_named_build(beside_a_broken_figure):
         check.output
 
 
-# -- 17. only what a named build was asked about decides its exit code ----------------------------
+# -- 17. only what a named build was asked about decides its exit code -----------------------------
 
 def test_a_named_build_exits_0_when_only_other_figures_are_broken(beside_a_broken_figure):
     course = beside_a_broken_figure
@@ -71,7 +71,7 @@ def test_a_named_build_of_the_broken_figure_still_fails(beside_a_broken_figure):
     assert "diagrams/bad.py:7: NameError" in result.output
 
 
-# -- 19. the exception base is part of the API ----------------------------------------------------
+# -- 19. the exception base is part of the API -----------------------------------------------------
 
 def test_the_api_exports_the_exception_base_the_readme_documents(tmp_path: Path):
     import course_assets
@@ -164,7 +164,7 @@ def test_a_wrong_external_images_setting_is_a_usage_error(with_a_photo, value, w
     assert "external_images" in result.output and why in result.output
 
 
-# -- 20. serve: the gallery's links to the figure scripts -------------------------------------------
+# -- 20. serve: the gallery's links to the figure scripts ------------------------------------------
 
 def test_serve_opens_the_gallerys_script_links_as_text_and_nothing_else(course):
     import re
@@ -196,8 +196,8 @@ def test_serve_opens_the_gallerys_script_links_as_text_and_nothing_else(course):
         prefix = links[0].rsplit("/", 1)[0]
         prefix = urllib.parse.urljoin("/diagrams/README.html", prefix)
         (course.root / "diagrams" / "link.py").symlink_to(course.root / "secret.py")
-        for name in ("helper_notes.txt", "link.py", "../secret.py", "%2e%2e/secret.py", "missing.py",
-                     "../pyproject.toml", ".hidden.py", "pipeline.py/", ""):
+        for name in ("helper_notes.txt", "link.py", "../secret.py", "%2e%2e/secret.py",
+                     "missing.py", "../pyproject.toml", ".hidden.py", "pipeline.py/", ""):
             assert request(server, f"{prefix}/{name}").status == 404, name
 
 
@@ -226,6 +226,7 @@ def test_init_adds_the_settings_table_to_an_existing_pyproject_keeping_everythin
     result = run_init(tmp_path)
     assert result.exit_code == 0, result.output
     assert "added [tool.course-assets] to pyproject.toml" in result.output
+    assert "added the lines a course needs to .gitignore" in result.output
     text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
     assert text.startswith(EXISTING)
     data = tomllib.loads(text)
@@ -258,6 +259,18 @@ def test_init_refuses_an_existing_table_or_invalid_toml_and_writes_nothing(tmp_p
     assert why in result.output
     assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == existing
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]
+
+
+def test_init_leaves_a_gitignore_that_has_every_line_alone(tmp_path):
+    from course_assets.scaffold import TEMPLATES
+
+    wanted = (TEMPLATES / "gitignore.tmpl").read_bytes()
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / ".gitignore").write_bytes(wanted)
+    result = run_init(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert ".gitignore" not in result.output
+    assert (tmp_path / ".gitignore").read_bytes() == wanted
 
 
 def test_init_in_a_pyproject_without_a_final_newline(tmp_path):
@@ -303,7 +316,7 @@ def test_a_pinned_source_of_this_tool_becomes_the_workflows_default():
     assert install_source(None) == ""
 
 
-# -- 23. migrate keeps the author's choices ----------------------------------------------------------
+# -- 23. migrate keeps the author's choices --------------------------------------------------------
 
 def mermaid_ink(source: str) -> str:
     import base64
@@ -373,7 +386,7 @@ def test_a_kept_fill_gets_a_readable_text_colour_in_both_themes(course):
         assert ratio(parse_colour(colour), parse_colour("#ff9966")) >= 4.5, (svg, colour)
 
 
-# -- 25. a machine without the wheel's system libraries ------------------------------------------------
+# -- 25. a machine without the wheel's system libraries --------------------------------------------
 
 def real_load_error(library: str) -> OSError:
     """Return the OSError the dynamic loader gives for a library this machine lacks."""

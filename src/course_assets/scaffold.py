@@ -70,8 +70,8 @@ def create_course(folder: Path) -> InitReport:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
         created.append(name)
-    extend_existing(root, additions)
-    return InitReport(root, tuple(created), tuple(additions))
+    extended = extend_existing(root, additions)
+    return InitReport(root, tuple(created), extended)
 
 
 def template_bytes(template: str) -> bytes:
@@ -177,11 +177,15 @@ def _plain_text(path: Path) -> str:
                                 "written") from None
 
 
-def extend_existing(root: Path, additions: dict[str, bytes]) -> None:
-    """Write the files `adoption_additions` prepared, each replaced atomically."""
+def extend_existing(root: Path, additions: dict[str, bytes]) -> tuple[str, ...]:
+    """Write the files `adoption_additions` prepared, each replaced atomically; return those
+    that changed."""
     from course_assets.state.files import atomic_write
 
+    changed = []
     for name, data in additions.items():
         target = root / name
         if target.read_bytes() != data:
             atomic_write(target, data)
+            changed.append(name)
+    return tuple(changed)
