@@ -470,3 +470,167 @@ def test_the_system_library_check_passes_where_the_wheel_loads():
     result = subprocess.run([sys.executable, "-m", "course_assets.render.syslibs"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+# -- adversarial: what a hostile new author tries ---------------------------------------------------
+
+@pytest.mark.parametrize("url, allowed", [
+    ("https://example.com@evil.net/x.jpg", False),  # userinfo: the host is evil.net
+    ("https://example.com/team/../secret.jpg", False),  # climbs out of the allowed prefix
+    ("https://example.com/team/%2e%2e/secret.jpg", False),  # the same, percent-encoded
+    ("https://example.com/teamwork.jpg", False),  # a prefix of a name is not the folder
+    ("HTTPS://EXAMPLE.COM/team/a.jpg", True),  # scheme and host without case
+    ("//example.com/team/a.jpg", True),  # scheme-relative
+    ("http://example.com:8080/team/a.jpg", True),  # a port is the same host
+    ("https://sub.example.com/team/a.jpg", False),  # a subdomain is another host
+])
+def test_an_allowed_prefix_cannot_be_tricked(with_a_photo, url, allowed):
+    course = with_a_photo
+    course.write("pyproject.toml", SVG_ONLY + 'external_images = ["example.com/team/"]\n')
+    course.chapter("ch", f'# Ch\n\n{{{{ diagram("one") }}}}\n\n![x]({url})\n')
+    result = course.run("check", "--strict")
+    assert ("image from an external URL" not in result.output) is allowed, result.output
+
+
+@pytest.mark.parametrize("value", ['["https://"]', '["/team/"]', '["  "]'])
+def test_an_external_images_entry_without_a_host_is_refused(with_a_photo, value):
+    course = with_a_photo
+    course.write("pyproject.toml", SVG_ONLY + f"external_images = {value}\n")
+    result = course.run("check")
+    assert result.exit_code == 2, result.output
+    assert "external_images" in result.output
+
+
+def test_an_external_image_a_template_makes_is_reported_once_at_the_built_chapter(with_a_photo):
+    course = with_a_photo
+    course.chapter("ch", '# Ch\n\n{{ diagram("one") }}\n\n![x]({{ "https://cdn.example/a.png" }})\n')
+    assert course.run("build").exit_code == 0
+    check = course.run("check", "--strict")
+    assert check.exit_code == 1
+    assert check.output.count("https://cdn.example/a.png") == 1, check.output
+    assert "build/chapters/ch.md:8: image from an external URL" in check.output
+
+
+def test_external_images_in_code_and_linked_images_are_reported_as_written(with_a_photo):
+    course = with_a_photo
+    course.chapter("ch", '# Ch\n\n{{ diagram("one") }}\n\n`![x](https://a.example/code.png)`\n\n'
+                         '```\n![y](https://a.example/fence.png)\n```\n\n'
+                         '[![z](https://a.example/linked.png)](https://a.example/)\n')
+    result = course.run("build")
+    assert "code.png" not in result.output and "fence.png" not in result.output
+    assert result.output.count("https://a.example/linked.png") == 1, result.output
+
+
+def test_build_of_a_helper_or_a_path_names_the_figure_or_refuses(beside_a_broken_figure):
+    course = beside_a_broken_figure
+    course.write("diagrams/_helper.py", "X = 1\n")
+    helper = course.run("build", "_helper")
+    assert helper.exit_code == 2 and "unknown figure '_helper'" in helper.output
+    by_path = course.run("build", "diagrams/good.py", "good")
+    assert by_path.exit_code == 0, by_path.output
+    assert by_path.output.count("built good") == 1
+
+
+@pytest.mark.parametrize("existing", [
+    "tool = 1\n",  # a [tool] that is not a table
+    "[[tool]]\nname = 'x'\n",  # an array of tables named tool
+    'tool = { other = 1 }\n',  # an inline table cannot take another table
+])
+def test_init_refuses_a_pyproject_whose_tool_cannot_take_the_table(tmp_path, existing):
+    (tmp_path / "pyproject.toml").write_text(existing, encoding="utf-8")
+    result = run_init(tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "internal error" not in result.output
+    assert "pyproject.toml" in result.output and "by hand" in result.output
+    assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == existing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda path: path.mkdir(), "not a plain file"),
+    (lambda path: path.write_bytes(b"[project]\nname = '\xff'\n"), "UTF-8"),
+    (lambda path: path.write_bytes("\ufeff[project]\n".encode()), "invalid TOML"),
+])
+def test_init_refuses_a_pyproject_it_cannot_read(tmp_path, make, why):
+    make(tmp_path / "pyproject.toml")
+    result = run_init(tmp_path)
+    assert result.exit_code == 2, result.output
+    assert why in result.output and "nothing was written" in result.output
+    assert not (tmp_path / "diagrams").exists()
+
+
+def test_init_keeps_the_mode_of_the_pyproject_it_adds_to(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[project]\nname = 'x'  # last line, no newline", encoding="utf-8")
+    pyproject.chmod(0o640)
+    assert run_init(tmp_path).exit_code == 0
+    assert stat.S_IMODE(pyproject.stat().st_mode) == 0o640
+    import tomllib
+    assert tomllib.loads(pyproject.read_text())["project"] == {"name": "x"}
+
+
+def test_init_twice_in_an_existing_repository_refuses_the_second_time(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(EXISTING, encoding="utf-8")
+    assert run_init(tmp_path).exit_code == 0
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    again = run_init(tmp_path)
+    assert again.exit_code == 2 and "already has a [tool.course-assets] table" in again.output
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_serve_refuses_odd_script_requests_and_answers_head(course):
+    from conftest import running_preview
+    from test_serve import request
+
+    with running_preview(course, 'Airflow("tracking")', "# Intro\n") as server:
+        (course.root / "diagrams" / "sub").mkdir()
+        (course.root / "diagrams" / "sub" / "deep.py").write_text("X = 1\n")
+        for path in ("/_preview/scripts/sub%2Fdeep.py", "/_preview/scripts/sub/deep.py",
+                     "/_preview/scripts/..%2f..%2fpyproject.toml", "/_preview/scripts/%00.py",
+                     "/_preview/scripts/pipeline.PY", "/_preview/scripts//pipeline.py",
+                     "/_preview/scripts/pipeline.py%00.txt"):
+            assert request(server, path).status == 404, path
+        head = request(server, "/_preview/scripts/pipeline.py?v=1", method="HEAD")
+        assert head.status == 200 and head.body == b""
+
+
+def test_the_script_reader_never_waits_on_a_fifo(tmp_path):
+    import time
+
+    from course_assets.preview.files import read_regular, script_file
+
+    os.mkfifo(tmp_path / "pipe.py")
+    started = time.monotonic()
+    found = script_file(tmp_path, "pipe.py")
+    assert found is not None and read_regular(found, 1 << 20) is None
+    assert time.monotonic() - started < 5
+    (tmp_path / "big.py").write_bytes(b"#" * (1 << 20 | 1))
+    assert read_regular(tmp_path / "big.py", 1 << 20) is None
+
+
+@pytest.mark.parametrize("width, call", [
+    ("500px", 'diagram("w", width=500)'), (" 500 ", 'diagram("w", width=500)'),
+    ("0", 'diagram("w")'), ("-5", 'diagram("w")'), ("100%", 'diagram("w", width="100%")'),
+    ('5"00', 'diagram("w")'),
+])
+def test_migrate_reads_odd_widths_safely(course, width, call):
+    flow = mermaid_ink("graph LR\n  A --> B\n")
+    quoted = width.replace('"', "&quot;")
+    course.chapter("ch", f'# Ch\n\n<img src="{flow}" alt="W" width="{quoted}" />\n')
+    result = course.run("migrate", "chapters", "--write")
+    assert result.exit_code == 0, result.output
+    assert "{{ " + call + " }}" in (course.root / "chapters/ch.md").read_text()
+    assert course.run("build").exit_code == 0
+
+
+@pytest.mark.parametrize("fill", ["none", "transparent", "rgba(255,0,0,0.1)", "#000", "white",
+                                  "#12345678"])
+def test_migrate_gives_readable_text_on_odd_fills(course, fill):
+    flow = mermaid_ink(f"graph LR\n  A --> B\n  style B fill:{fill}\n")
+    course.chapter("ch", f"# Ch\n\n![Odd]({flow})\n")
+    result = course.run("migrate", "chapters", "--write")
+    assert result.exit_code == 0, result.output
+    assert "internal error" not in result.output
+    build = course.run("build")
+    assert build.exit_code == 0, build.output
+    assert "text-contrast" not in build.output, build.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import posixpath
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -68,9 +70,26 @@ def is_allowed(url: str, allowed: tuple[str, ...]) -> bool:
     return False
 
 
+def entry_host(entry: str) -> str:
+    """Return the host an `external_images` entry names ("" when it names none)."""
+    return _host_and_path(entry if "//" in entry else f"//{entry.strip()}")[0]
+
+
 def _host_and_path(url: str) -> tuple[str, str]:
-    parts = urlsplit(url.strip())
-    return (parts.hostname or "").lower(), parts.path or "/"
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError:  # an unclosed "[" of an IPv6 address, a port that is not a number
+        return "", "/"
+    return host, _without_dot_segments(parts.path or "/")
+
+
+def _without_dot_segments(path: str) -> str:
+    # As a browser requests it: "/team/../x" is "/x", and "%2e" is a dot (the URL standard).
+    decoded = re.sub(r"%2e", ".", path, flags=re.IGNORECASE)
+    normal = posixpath.normpath(decoded) if decoded.startswith("/") else "/" + decoded
+    normal = "/" + normal.lstrip("/")
+    return normal + "/" if decoded.endswith("/") and normal != "/" else normal
 
 
 def _shown(target: Path) -> str:

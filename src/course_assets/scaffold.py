@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tomllib
 from dataclasses import dataclass
 from importlib import metadata
@@ -145,10 +146,11 @@ def adoption_additions(root: Path) -> dict[str, bytes]:
         appended = f"{ending}{newline if text else ''}{table}".replace("\n", newline)
         if newline == "\r\n":
             appended = appended.replace("\r\r\n", "\r\n")
-        if not isinstance(tomllib.loads(text + appended).get("tool", {}).get(TABLE), dict):
-            # A dotted `tool = ...` value cannot take a table: say so instead of breaking it.
-            raise CourseExistsError(f"{pyproject}: cannot add a [tool.{TABLE}] table to it; "
-                                    "add it by hand: nothing was written")
+        if not _takes_the_table(text + appended):
+            # `tool = 1`, an inline `tool = {...}` or an array `[[tool]]` cannot take the
+            # table as text appended: say so instead of breaking the file.
+            raise CourseExistsError(f"{pyproject}: its `tool` is not a table that can take "
+                                    f"[tool.{TABLE}]; add the table by hand: nothing was written")
         additions["pyproject.toml"] = (text + appended).encode("utf-8")
     ignore = root / ".gitignore"
     if ignore.exists() or ignore.is_symlink():
@@ -164,6 +166,14 @@ def adoption_additions(root: Path) -> dict[str, bytes]:
         else:
             additions[".gitignore"] = text.encode("utf-8")
     return additions
+
+
+def _takes_the_table(text: str) -> bool:
+    try:
+        tool = tomllib.loads(text).get("tool")
+    except tomllib.TOMLDecodeError:
+        return False
+    return isinstance(tool, dict) and isinstance(tool.get(TABLE), dict)
 
 
 def _plain_text(path: Path) -> str:
@@ -186,6 +196,8 @@ def extend_existing(root: Path, additions: dict[str, bytes]) -> tuple[str, ...]:
     for name, data in additions.items():
         target = root / name
         if target.read_bytes() != data:
+            mode = target.stat().st_mode
             atomic_write(target, data)
+            os.chmod(target, stat.S_IMODE(mode))  # the project's file keeps its permissions
             changed.append(name)
     return tuple(changed)

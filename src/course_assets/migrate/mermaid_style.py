@@ -168,13 +168,18 @@ def _readable(style: Style) -> Style:
     themes: the palette's text colour changes with the theme, the kept fill does not."""
     if style.color or not style.fill or style.fill in ("none", "transparent"):
         return style
-    from course_assets.figlint.contrast import READER_PAGE, parse_colour, ratio
+    from course_assets.figlint.contrast import READER_PAGE, TEXT_CONTRAST, parse_colour, ratio
 
     def worst(text: str) -> float:
         return min(ratio(parse_colour(text), parse_colour(style.fill or "", page))
                    for page in READER_PAGE.values())
 
-    return replace(style, color=max(TEXT_ON_FILL, key=worst))
+    best = max(TEXT_ON_FILL, key=worst)
+    if worst(best) < TEXT_CONTRAST:
+        # A translucent fill looks light on the light page and dark on the dark one: no one
+        # colour reads on both, the palette's text (which follows the theme) reads best.
+        return style
+    return replace(style, color=best)
 
 
 def cluster_attrs(style: Style) -> Attrs:
