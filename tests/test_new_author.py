@@ -634,3 +634,44 @@ def test_migrate_gives_readable_text_on_odd_fills(course, fill):
     build = course.run("build")
     assert build.exit_code == 0, build.output
     assert "text-contrast" not in build.output, build.output
+
+
+def test_external_images_hidden_in_comments_references_and_srcset(with_a_photo):
+    course = with_a_photo
+    course.chapter("ch", '# Ch\n\n{{ diagram("one") }}\n\n'
+                         '<!-- ![x](https://evil.example/hidden.png) -->\n\n'
+                         '<img src="HTTPS://Evil.Example/a.png">\n\n![ref][r]\n\n'
+                         '[r]: https://evil.example/ref.png\n\n'
+                         '<picture><source srcset="https://evil.example/s.png">'
+                         '<img src="../../diagrams/one.svg"></picture>\n')
+    build, check = course.run("build"), course.run("check")
+    for result in (build, check):
+        assert "hidden.png" not in result.output  # a comment shows nothing
+        for line, url in ((7, "HTTPS://Evil.Example/a.png"), (9, "https://evil.example/ref.png"),
+                          (13, "https://evil.example/s.png")):
+            assert result.output.count(f"chapters/ch.md:{line}: warning: image from an "
+                                       f"external URL: {url}") == 1, result.output
+
+
+def test_a_named_build_still_fails_for_a_chapter_it_writes_that_fails(beside_a_broken_figure):
+    course = beside_a_broken_figure
+    course.chapter("one", '# One\n\n{{ diagram("good") }}\n\n{{ undefined_thing }}\n')
+    result = course.run("build", "good")
+    assert result.exit_code == 1
+    assert "chapters/one.md:5: undefined variable" in result.output, result.output
+
+
+def test_a_strict_named_build_fails_only_for_what_it_made(course):
+    course.write("pyproject.toml", SVG_ONLY)
+    course.figure("clean", 'Airflow("pipeline")')
+    course.figure("noisy")  # its icon vanishes into its background: a lint finding
+    course.chapter("a", '# A\n\n{{ diagram("clean") }}\n')
+    course.chapter("b", '# B\n\n{{ diagram("noisy") }}\n\n![p](https://example.com/p.jpg)\n')
+    assert course.run("build", "--strict").exit_code == 1  # the whole course: both fail it
+    course.figure("clean", 'Airflow("changed")')
+    named = course.run("build", "--strict", "clean")
+    assert named.exit_code == 0, named.output
+    assert "example.com" not in named.output
+    assert "1 more figure lint warning" in named.output
+    course.figure("noisy", 'Mlflow("changed")')
+    assert course.run("build", "--strict", "noisy").exit_code == 1

@@ -235,7 +235,9 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
     from course_assets.figlint.report import on_what_changed, readability_problems
 
     readable = readability_problems(settings, new_figures, new_chapters, options.strict)
-    if not options.strict and not options.every_finding:
+    # A build of named figures, even a strict one, answers for what it made: the other
+    # figures' findings are counted, not listed (nor, with --strict, failed on).
+    if (not options.strict or only.names is not None) and not options.every_finding:
         made_figures = {name for name, outcome in outcomes.items() if outcome.problem is None}
         made_chapters = {name for name in new_chapters
                          if settings.outputs.chapter_output(name) in chapter_results.files}
@@ -256,24 +258,25 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
                   *_stale_embeds(settings, new_chapters, figure_results, chapter_results.files,
                                 set(figures), only.names),
                   *derived.problems,
-                  *_external_images(settings, chapters, chapter_results.files, options.strict),
+                  *_external_images(settings, chapters, chapter_results.files, options.strict,
+                                    every_chapter=options.strict and only.names is None),
                   *kept, *readable),
         files={} if folder is not None else files,
     )
 
 
 def _external_images(settings: Settings, chapters: dict[str, Path], rendered: dict[str, bytes],
-                     strict: bool) -> list[Problem]:
+                     strict: bool, every_chapter: bool) -> list[Problem]:
     """Report external images as `check` does: of the chapters this build wrote (of every
-    chapter with --strict, which fails on them), each once, at the source."""
-    if not rendered and not strict:
+    chapter in a strict build of the course, which fails on them), each once, at the source."""
+    if not rendered and not every_chapter:
         return []  # a build that wrote no chapter loads no Markdown parser
     from course_assets.lint import external_image_targets, external_images
 
     problems = []
     for name, source in sorted(chapters.items()):
         output = settings.outputs.chapter_output(name)
-        if output not in rendered and not strict:
+        if output not in rendered and not every_chapter:
             continue
         try:
             text = source.read_bytes().decode("utf-8", "replace").removeprefix("\ufeff")
