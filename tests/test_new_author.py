@@ -675,3 +675,51 @@ def test_a_strict_named_build_fails_only_for_what_it_made(course):
     assert "1 more figure lint warning" in named.output
     course.figure("noisy", 'Mlflow("changed")')
     assert course.run("build", "--strict", "noisy").exit_code == 1
+
+
+# -- every case above in one course --------------------------------------------------------------------
+
+def test_a_course_with_every_case_builds_checks_and_serves_without_an_internal_error(course):
+    import subprocess
+    import urllib.parse
+
+    from conftest import running_preview
+    from test_serve import request
+
+    course.write("pyproject.toml", SVG_ONLY + 'external_images = ["photos.example.com"]\n')
+    course.figure("good", 'Airflow("pipeline")')
+    course.figure("bad", "Mlflow(undefined_name)")
+    flow = mermaid_ink("graph LR\n  subgraph Train\n    D[Deploy] --> E[Serve]\n  end\n"
+                       "  style E fill:#f96\n")
+    with_course_style(course)
+    course.chapter("one", '# One\n\n{{ diagram("good") }}\n\n{{ diagram("bad") }}\n\n'
+                          '![Team](https://example.com/team.jpg)\n\n'
+                          '![Allowed](https://photos.example.com/a.jpg)\n\n'
+                          f'<img src="{flow}" alt="Serving" width="500" />\n\n'
+                          '[The script](../../diagrams/good.py)\n')
+    outputs = []
+    migrate = course.run("migrate", "chapters", "--write")
+    named = course.run("build", "good")
+    full = course.run("build")
+    check = course.run("check")
+    outputs += [migrate.output, named.output, full.output, check.output]
+    assert migrate.exit_code == 0 and named.exit_code == 0 and full.exit_code == 1
+    assert check.exit_code == 1
+    assert '{{ diagram("serving", width=500) }}' in (course.root / "chapters/one.md").read_text()
+    assert 'width="500"' in course.built("chapters/one.md").read_text()
+    assert course.built("diagrams/serving.svg").is_file() and course.built("diagrams/good.svg")
+    assert "diagrams/bad.py:7: NameError" in check.output
+    assert check.output.count("https://example.com/team.jpg") == 1
+    assert "photos.example.com" not in check.output
+    api = subprocess.run([sys.executable, "-c", "import course_assets, sys\ntry:\n"
+                          "    course_assets.build_course(sys.argv[1])\n"
+                          "except course_assets.CourseAssetsError as error:\n"
+                          "    print(int(error.exit_code))", "/nowhere"],
+                         capture_output=True, text=True, timeout=60)
+    assert api.stdout.strip() == "2", api.stderr
+    with running_preview(course, 'Airflow("pipeline")', (course.root / "chapters/one.md")
+                         .read_text()) as server:
+        gallery = request(server, "/diagrams/README.html").body.decode()
+        link = next(href for href in __import__("re").findall(r'href="([^"]+\.py)"', gallery))
+        assert request(server, urllib.parse.urljoin("/diagrams/README.html", link)).status == 200
+    assert not any("internal error" in output for output in outputs)
