@@ -723,3 +723,18 @@ def test_a_course_with_every_case_builds_checks_and_serves_without_an_internal_e
         link = next(href for href in __import__("re").findall(r'href="([^"]+\.py)"', gallery))
         assert request(server, urllib.parse.urljoin("/diagrams/README.html", link)).status == 200
     assert not any("internal error" in output for output in outputs)
+
+
+def test_make_build_checks_the_system_libraries_before_building():
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("no make on this machine")
+    repo = Path(__file__).resolve().parents[1]
+    for target in ("build", "test"):
+        planned = subprocess.run(["make", "-n", "-W", "pyproject.toml", target], cwd=repo,
+                                 capture_output=True, text=True, timeout=60).stdout
+        lines = [line for line in planned.splitlines() if "course_assets.render.syslibs" in line
+                 or line.endswith("course-assets build") or "-m pytest" in line]
+        assert lines and "course_assets.render.syslibs --install" in lines[0], planned
