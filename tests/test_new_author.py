@@ -242,7 +242,7 @@ def test_init_adds_the_settings_table_to_an_existing_pyproject_keeping_everythin
 @pytest.mark.parametrize("existing, why", [
     ("[tool.course-assets]\n", "already has a [tool.course-assets] table"),
     ('[tool]\ncourse-assets = { build = "out" }\n', "already has a [tool.course-assets] table"),
-    ("[project\nname = 1\n", "pyproject.toml: invalid TOML"),
+    ("[project\nname = 1\n", "pyproject.toml:1: invalid TOML"),
     ("[tool]\nx = 1\n", None),  # a [tool] table of its own: init still adds its table
 ])
 def test_init_refuses_an_existing_table_or_invalid_toml_and_writes_nothing(tmp_path, existing,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import tomllib
 from dataclasses import dataclass
@@ -53,8 +54,8 @@ def create_course(folder: Path) -> InitReport:
     if taken:
         raise CourseExistsError(
             f"{folder}: init writes nothing over existing files, and these exist: "
-            f"{', '.join(taken)}; run it in an empty folder, or add the settings table "
-            "[tool.course-assets] to your pyproject.toml by hand")
+            f"{', '.join(taken)}; run it in an empty folder, or in a repository without "
+            "them (an existing pyproject.toml and .gitignore are added to, not replaced)")
     created = []
     for name, template in FILES:
         if name in additions:
@@ -82,7 +83,8 @@ def template_bytes(template: str) -> bytes:
         source = install_source(_direct_url())
         # A GitHub expression's string is in single quotes (doubled inside); the whole value
         # is a YAML string in double quotes, as JSON writes it.
-        expression = "${{ vars.COURSE_ASSETS_SOURCE || '%s' }}" % source.replace("'", "''")
+        quoted = "'" + source.replace("'", "''") + "'"
+        expression = "${{ vars.COURSE_ASSETS_SOURCE || " + quoted + " }}"
         data = data.replace(b"@INSTALL_SOURCE@", json.dumps(expression).encode())
     return data
 
@@ -134,18 +136,21 @@ def adoption_additions(root: Path) -> dict[str, bytes]:
         try:
             tool = tomllib.loads(text).get("tool", {})
         except tomllib.TOMLDecodeError as exc:
-            raise CourseExistsError(f"{pyproject}: invalid TOML ({exc}); fix it, then run init "
+            # tomllib names the place only in its message: "... (at line 3, column 7)".
+            line = re.search(r"at line (\d+)", str(exc))
+            where = f"{pyproject}:{line.group(1)}" if line else str(pyproject)
+            raise CourseExistsError(f"{where}: invalid TOML ({exc}); fix it, then run init "
                                     "again: nothing was written") from None
         if isinstance(tool, dict) and TABLE in tool:
             raise CourseExistsError(
                 f"{pyproject}: already has a [tool.{TABLE}] table: this folder is a course "
                 "already; nothing was written")
         table = (TEMPLATES / "pyproject.toml.tmpl").read_text(encoding="utf-8")
-        newline = "\r\n" if "\r\n" in text else "\n"
-        ending = "" if not text or text.endswith("\n") else newline
-        appended = f"{ending}{newline if text else ''}{table}".replace("\n", newline)
-        if newline == "\r\n":
-            appended = appended.replace("\r\r\n", "\r\n")
+        # After a blank line, in the file's own line endings.
+        appended = ("" if not text or text.endswith("\n") else "\n") + ("\n" if text else "")
+        appended += table
+        if "\r\n" in text:
+            appended = appended.replace("\n", "\r\n")
         if not _takes_the_table(text + appended):
             # `tool = 1`, an inline `tool = {...}` or an array `[[tool]]` cannot take the
             # table as text appended: say so instead of breaking the file.
