@@ -738,3 +738,13 @@ def test_make_build_checks_the_system_libraries_before_building():
         lines = [line for line in planned.splitlines() if "course_assets.render.syslibs" in line
                  or line.endswith("course-assets build") or "-m pytest" in line]
         assert lines and "course_assets.render.syslibs --install" in lines[0], planned
+
+
+def test_an_image_inside_the_chapter_as_a_data_uri_is_not_external(with_a_photo):
+    course = with_a_photo
+    pixel = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42"
+             "mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    course.chapter("ch", f'# Ch\n\n{{{{ diagram("one") }}}}\n\n![dot]({pixel})\n')
+    assert course.run("build", "--strict").exit_code == 0
+    check = course.run("check", "--strict")
+    assert check.exit_code == 0, check.output

@@ -46,14 +46,19 @@ def external_images(path: Path, text: str, allowed: tuple[str, ...], *, strict: 
                     "beside the chapter, or allow its host in `external_images` in "
                     "[tool.course-assets])", severity)
             for ref in references(text)
-            if ref.kind == "image" and is_external(ref.target) and ref.target not in already
-            and not is_allowed(ref.target, allowed)]
+            if ref.kind == "image" and _loads_from_elsewhere(ref.target)
+            and ref.target not in already and not is_allowed(ref.target, allowed)]
 
 
 def external_image_targets(text: str) -> frozenset[str]:
     """Return the targets of every external image in `text`."""
     return frozenset(ref.target for ref in references(text)
-                     if ref.kind == "image" and is_external(ref.target))
+                     if ref.kind == "image" and _loads_from_elsewhere(ref.target))
+
+
+def _loads_from_elsewhere(target: str) -> bool:
+    # A data: URI carries its image inside the chapter: nothing is loaded from anywhere.
+    return is_external(target) and not target.lower().startswith("data:")
 
 
 def is_allowed(url: str, allowed: tuple[str, ...]) -> bool:
@@ -64,7 +69,7 @@ def is_allowed(url: str, allowed: tuple[str, ...]) -> bool:
     """
     host, path = _host_and_path(url)
     for entry in allowed:
-        allowed_host, allowed_path = _host_and_path(entry if "//" in entry else f"//{entry}")
+        allowed_host, allowed_path = _entry_parts(entry)
         if host == allowed_host and path.startswith(allowed_path):
             return True
     return False
@@ -72,7 +77,13 @@ def is_allowed(url: str, allowed: tuple[str, ...]) -> bool:
 
 def entry_host(entry: str) -> str:
     """Return the host an `external_images` entry names ("" when it names none)."""
-    return _host_and_path(entry if "//" in entry else f"//{entry.strip()}")[0]
+    return _entry_parts(entry)[0]
+
+
+def _entry_parts(entry: str) -> tuple[str, str]:
+    # "example.com/team/" is read as "//example.com/team/": a host, then a path.
+    entry = entry.strip()
+    return _host_and_path(entry if "//" in entry else f"//{entry}")
 
 
 def _host_and_path(url: str) -> tuple[str, str]:
