@@ -391,3 +391,34 @@ def test_radial_and_striped_fills_are_judged_by_their_colours(course):
     found = lint_lines(course.run("build").output, "radial")
     assert not [line for line in found if "[text-contrast]" in line and "light theme" in line], \
         found
+
+
+def test_icons_are_judged_in_colour_a_logo_on_a_pale_cluster_is_no_finding(course):
+    # The Python logo's yellow half has about 1.1:1 against a pale green cluster in luminance
+    # alone, but it meets its blue half (6:1 against it): the logo is seen whole.
+    course.write("diagrams/logo.py", '''
+        """The Python logo on a pale green cluster."""
+        from diagrams import Cluster, Diagram
+        from diagrams.programming.language import Python
+        with Diagram("Logo", show=False):
+            with Cluster("Code", graph_attr={"bgcolor": "#EEF7EE"}):
+                Python("service")
+    ''')
+    # A pale yellow icon on white: nothing in it contrasts with what it sits on.
+    from PIL import Image
+
+    (course.root / "icons").mkdir()
+    Image.new("RGBA", (128, 128), (255, 250, 205, 255)).save(course.root / "icons/pale.png")
+    course.write("diagrams/pale.py", '''
+        """A pale icon on white."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("Pale", show=False):
+            Custom("faint", "icons/pale.png")
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert not any("[icon-contrast]" in line for line in lint_lines(result.output, "logo")), \
+        result.output
+    pale = [line for line in lint_lines(result.output, "pale") if "[icon-contrast]" in line]
+    assert len(pale) == 1 and '100% of the icon of "faint" vanishes' in pale[0], result.output
