@@ -422,3 +422,51 @@ def test_icons_are_judged_in_colour_a_logo_on_a_pale_cluster_is_no_finding(cours
         result.output
     pale = [line for line in lint_lines(result.output, "pale") if "[icon-contrast]" in line]
     assert len(pale) == 1 and '100% of the icon of "faint" vanishes' in pale[0], result.output
+
+
+FAN_OUT_LR = '''
+    """One source feeding four workers, left to right."""
+    from diagrams import Diagram
+    from diagrams.onprem.workflow import Airflow
+
+    with Diagram("Fan out", show=False, direction="LR"):
+        source = Airflow("source")
+        for worker in range(4):
+            source >> Airflow(f"worker {worker}")
+'''
+
+SEVEN_IN_FOUR = '''
+    """Seven nodes in four clusters, top to bottom."""
+    from diagrams import Cluster, Diagram
+    from diagrams.onprem.workflow import Airflow
+
+    with Diagram("Seven", show=False, direction="TB"):
+        previous = None
+        for group, count in enumerate((1, 2, 2, 2)):
+            with Cluster(f"group {group}"):
+                nodes = [Airflow(f"step {group}.{n}") for n in range(count)]
+            if previous is not None:
+                previous >> nodes[0]
+            previous = nodes[-1]
+'''
+
+
+def test_the_slide_advice_fits_the_figure(course):
+    course.write("diagrams/fan_out.py", FAN_OUT_LR)
+    course.write("diagrams/seven.py", SEVEN_IN_FOUR)
+    course.write("diagrams/tall.py", TALL)
+    course.chapter("ch", '# Advice\n\n## Fan out\n\n{{ diagram("fan_out") }}\n\n'
+                   '## Seven\n\n{{ diagram("seven") }}\n\n## Tall\n\n{{ diagram("tall") }}\n')
+    result = course.run("build")
+    slide = {name: [line for line in result.output.splitlines()
+                    if "[text-size]" in line and f"figure {name!r} on slide" in line]
+             for name in ("fan_out", "seven", "tall")}
+    assert all(len(lines) == 1 for lines in slide.values()), result.output
+    # Already left to right, and tall: turning it is the fix, never the direction it has.
+    assert 'direction="LR"' not in slide["fan_out"][0]
+    assert 'direction="TB"' in slide["fan_out"][0]
+    # Seven nodes are no reason to split into four figures; nor is turning it the fix here.
+    assert "split" not in slide["seven"][0] and "direction=" not in slide["seven"][0]
+    assert "fontsize" in slide["seven"][0]
+    # A ten-stage chain is longer than a slide at a readable size: split by cluster.
+    assert "split it by cluster" in slide["tall"][0], slide["tall"]
