@@ -360,5 +360,7 @@ def test_figure_lint_warnings_show_folded_in_the_findings_panel(course):
         assert "error" not in overlay.split("</summary>", 1)[0]
         assert "warning: figure lint [icon-contrast]" in overlay  # MLflow's white "ml"
         assert "diagrams/pipeline.py:" in overlay
+        index = request(server, "/").body.decode()  # the index lists the whole course's
+        assert "1 figure lint warning in the course</summary>" in index
         state = json.loads(server.state.to_json(course.root))
         assert state["ok"] and any(p["lint"] for p in state["problems"])

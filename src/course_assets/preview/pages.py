@@ -118,13 +118,15 @@ def findings_panel(findings: Findings) -> str:
                  'in other files: <a href="/">the index</a> lists them.</p>\n'
                  if findings.errors_elsewhere else "")
     return (f'<details id="preview-findings"{sources}{state}{hidden}>\n'
-            f'<summary id="preview-findings-title">{html.escape(summary(errors, warnings))}'
+            f'<summary id="preview-findings-title">'
+            f"{html.escape(summary(errors, warnings, findings.sources is None))}"
             f"</summary>\n{note}<ul>\n{items}\n</ul>\n{elsewhere}</details>")
 
 
-def summary(errors: int, warnings: int) -> str:
+def summary(errors: int, warnings: int, whole_course: bool = False) -> str:
     """Return the panel's one-line summary; the word "error" only where there are errors."""
-    lint = f"{_count(warnings, 'figure lint warning')} on this page"
+    where = "in the course" if whole_course else "on this page"
+    lint = f"{_count(warnings, 'figure lint warning')} {where}"
     if errors:
         return f"The build failed: {_count(errors, 'error')}" + (f"; {lint}" if warnings else "")
     return lint[0].upper() + lint[1:]

@@ -22,7 +22,8 @@
     const elsewhere = shown.filter((p) => p.severity === "error" && !mine.includes(p)).length;
     const errors = mine.filter((p) => p.severity === "error").length + elsewhere;
     const warnings = mine.length - (errors - elsewhere);
-    const lint = `${count(warnings, "figure lint warning")} on this page`;
+    const where = sources ? "on this page" : "in the course";
+    const lint = `${count(warnings, "figure lint warning")} ${where}`;
     panel.querySelector("summary").textContent = errors
       ? `The build failed: ${count(errors, "error")}` + (warnings ? `; ${lint}` : "")
       : lint[0].toUpperCase() + lint.slice(1);
