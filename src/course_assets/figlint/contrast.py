@@ -19,10 +19,11 @@ GRAPHICS_CONTRAST = 3.0  # WCAG 2.1, 1.4.11: graphical objects such as edges and
 # reader cannot see, and at 3:1 the light petals of Airflow's pinwheel on white would count.
 ICON_PIXEL_CONTRAST = 1.5
 # A part of an icon that vanishes so is still seen where its rim meets a colour of the icon
-# that contrasts 3:1 (WCAG's "against adjacent colours") with it (within this share of the icon's size: past
-# anti-aliasing and a hairline gap), on at least this share of its rim. A white rim around a
-# coloured shape, or one colour of a logo beside another, does not hide the shape.
+# with 3:1 against it (WCAG 1.4.11: "against adjacent colours"), as near as this share of the
+# icon's size (past anti-aliasing and a hairline gap, as between the Python logo's halves)...
 ICON_EDGE_REACH = 0.04
+# ...on at least this share of its rim: a white rim around a coloured shape, or one colour of
+# a logo beside another, does not hide the shape; a dot of colour inside a pale blob does.
 ICON_EDGED_SHARE = 0.1
 # An icon of which more than this share of the visible pixels vanishes is a finding.
 ICON_LOST_SHARE = 0.12
