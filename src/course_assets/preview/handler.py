@@ -136,7 +136,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
                 if chapters in chapter.parents else chapter.stem)
         body = pages.chapter_body(markdown, settings.build_dir, path, settings.diagrams_dir)
         self._page((pages.chapter_title(markdown, name), name, body, "chapter"), send_body,
-                   version)
+                   version, sources=self._sources_of(chapter))
 
     def _script(self, quoted_name: str, send_body: bool) -> None:
         """Answer with a figure script of the course as plain text, or 404."""
@@ -161,6 +161,32 @@ class PreviewHandler(BaseHTTPRequestHandler):
             return found if paths.figures_dir.resolve() in found.parents else None
         chapters = paths.chapters_dir.resolve()
         return found if found is not None and chapters in found.parents else None
+
+    def _sources_of(self, page: Path) -> tuple[str, ...] | None:
+        """Return the source files a built page shows (None for the whole course's pages).
+
+        A chapter shows its own source and its figures' scripts; a figure's outline, its script.
+        """
+        from course_assets.state.manifest import load_manifest
+
+        paths = self.preview.settings.outputs
+        try:
+            manifest = load_manifest(paths.manifest)
+        except CourseAssetsError:
+            return None  # a damaged manifest is the build's error to report, not ours
+        figures_dir = paths.figures_dir.resolve()
+        if page.name.endswith(".outline.md") and figures_dir in page.parents:
+            name = page.relative_to(figures_dir).as_posix().removesuffix(".outline.md")
+            record = manifest.figures.get(name)
+            return (record.script,) if record is not None else None
+        chapters_dir = paths.chapters_dir.resolve()
+        if chapters_dir not in page.parents:
+            return None  # the gallery: every figure
+        chapter = manifest.chapters.get(page.relative_to(chapters_dir).with_suffix("").as_posix())
+        if chapter is None:
+            return None
+        scripts = [manifest.figures[f].script for f in chapter.figures if f in manifest.figures]
+        return (chapter.source, *scripts)
 
     def _index(self) -> tuple[str, str, str, str]:
         from course_assets.state.manifest import Manifest, load_manifest
@@ -199,15 +225,17 @@ class PreviewHandler(BaseHTTPRequestHandler):
         return (f"{settings.root.name}: course preview", "", body, "index")
 
     def _page(self, parts: tuple[str, str, str, str], send_body: bool,
-              version: str | None = None, status: HTTPStatus = HTTPStatus.OK) -> None:
+              version: str | None = None, status: HTTPStatus = HTTPStatus.OK,
+              sources: tuple[str, ...] | None = None) -> None:
         # The version is read before the files: if a build lands in between, the page is told
         # to refresh once more, never left showing outputs older than it claims.
         if version is None:
             version = files.outputs_version(self.preview.settings.outputs.manifest)
         title, crumb, body, kind = parts
         state = self.preview.state
+        findings = pages.Findings.for_page(state.shown(self.preview.settings.root), sources)
         text = pages.page(title=title, crumb=crumb, body=body, version=version, kind=kind,
-                          errors=state.shown_errors(self.preview.settings.root))
+                          findings=findings)
         self._send(status, text.encode("utf-8"), "text/html; charset=utf-8", send_body,
                    {"Cache-Control": "no-store", "Content-Security-Policy": PAGE_POLICY})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -22,10 +23,33 @@ SCRIPTS = f"{ASSETS}/scripts"
 
 @dataclass(frozen=True)
 class Shown:
-    """One problem as the overlay shows it: where (may be empty) and what."""
+    """One problem as the findings panel shows it: where (may be empty), what, and its file."""
 
     location: str
     message: str
+    error: bool
+    # The file it is about, as the course shows paths ("diagrams/x.py"); empty for none.
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What one page's findings panel lists: the problems of the page's own files."""
+
+    shown: tuple[Shown, ...]
+    # Errors of other files: the build failed, though not on this page.
+    errors_elsewhere: int = 0
+    # The files whose problems this page lists ("diagrams/x.py"); None for every file.
+    sources: tuple[str, ...] | None = None
+
+    @classmethod
+    def for_page(cls, every: list[Shown], sources: tuple[str, ...] | None) -> Findings:
+        """Keep the problems of `sources` (and those of no file); count other files' errors."""
+        if sources is None:
+            return cls(tuple(every))
+        mine = tuple(s for s in every if not s.path or s.path in sources)
+        elsewhere = sum(1 for s in every if s.error and s not in mine)
+        return cls(mine, elsewhere, sources)
 
 
 @dataclass(frozen=True)
@@ -41,9 +65,9 @@ class Entry:
     dark_url: str = ""
 
 
-def page(*, title: str, crumb: str, body: str, version: str, errors: list[Shown],
+def page(*, title: str, crumb: str, body: str, version: str, findings: Findings,
          kind: str) -> str:
-    """Return a whole preview page around `body`, with the overlay for `errors`."""
+    """Return a whole preview page around `body`, with the panel of the page's `findings`."""
     trail = ""
     if crumb:
         trail = (' <span aria-hidden="true">/</span> '
@@ -64,29 +88,55 @@ def page(*, title: str, crumb: str, body: str, version: str, errors: list[Shown]
 <nav><a href="/">Course preview</a>{trail}</nav>
 <span id="preview-status" role="status"></span>
 </header>
+{findings_panel(findings)}
 <main class="preview-{kind} markdown-body">
 {body}
 </main>
-{overlay(errors)}
 </body>
 </html>
 """
 
 
-def overlay(errors: list[Shown]) -> str:
-    """Return the error panel, hidden when there is nothing to show."""
+def findings_panel(findings: Findings) -> str:
+    """Return the page's findings as a panel in the page's flow: folded unless the build failed.
+
+    preview.js builds the same panel from each build's state; keep the two alike.
+    """
+    errors = sum(1 for s in findings.shown if s.error) + findings.errors_elsewhere
+    warnings = sum(1 for s in findings.shown if not s.error)
     items = "\n".join(
-        f'<li><code class="location">{html.escape(e.location)}</code>'
-        f'{": " if e.location else ""}<span class="message">{html.escape(e.message)}</span></li>'
-        for e in errors
+        f'<li class="preview-{"error" if s.error else "warning"}">'
+        f'<code class="location">{html.escape(s.location)}</code>'
+        f'{": " if s.location else ""}<span class="message">{html.escape(s.message)}</span></li>'
+        for s in findings.shown
     )
-    hidden = "" if errors else " hidden"
-    failed = any(not e.message.startswith("warning: ") for e in errors)
-    heading = "The build failed" if failed or not errors else "The figure lint found problems"
-    return (f'<aside id="preview-overlay" role="alert" aria-labelledby="preview-overlay-title"'
-            f'{hidden}>\n<h2 id="preview-overlay-title">{heading}</h2>\n'
-            f'<p>The preview below is the last good build. Fix the error and save; this '
-            f'panel goes away when the build passes.</p>\n<ul>\n{items}\n</ul>\n</aside>')
+    sources = ("" if findings.sources is None else
+               f" data-sources='{html.escape(json.dumps(list(findings.sources)))}'")
+    state = " open" if errors else ""
+    hidden = "" if errors or warnings else " hidden"
+    note = ('<p class="preview-findings-note">The preview below is the last good build. Fix '
+            "the error and save; this panel folds when the build passes.</p>\n"
+            if errors else "")
+    elsewhere = (f'<p class="preview-elsewhere">{_count(findings.errors_elsewhere, "error")} '
+                 'in other files: <a href="/">the index</a> lists them.</p>\n'
+                 if findings.errors_elsewhere else "")
+    return (f'<details id="preview-findings"{sources}{state}{hidden}>\n'
+            f'<summary id="preview-findings-title">'
+            f"{html.escape(summary(errors, warnings, findings.sources is None))}"
+            f"</summary>\n{note}<ul>\n{items}\n</ul>\n{elsewhere}</details>")
+
+
+def summary(errors: int, warnings: int, whole_course: bool = False) -> str:
+    """Return the panel's one-line summary; the word "error" only where there are errors."""
+    where = "in the course" if whole_course else "on this page"
+    lint = f"{_count(warnings, 'figure lint warning')} {where}"
+    if errors:
+        return f"The build failed: {_count(errors, 'error')}" + (f"; {lint}" if warnings else "")
+    return lint[0].upper() + lint[1:]
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 def chapter_body(markdown_text: str, build_dir: Path, page_url: str,

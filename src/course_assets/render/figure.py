@@ -137,7 +137,8 @@ def _lint_outcome(task: FigureTask, variants: list[Variant],
     light = variants[0].reading
     assert light is not None
     sizes = {"width": round(light.width, 1), "height": round(light.height, 1),
-             "smallest_text": round(light.smallest_text, 2), "clusters": light.clusters}
+             "smallest_text": round(light.smallest_text, 2), "clusters": light.clusters,
+             "left_to_right": float(light.left_to_right)}
     unique = sorted(dict.fromkeys(findings))
     return tuple(f.to_json() for f in unique), sizes, light.outline.encode("utf-8")
 
