@@ -10,12 +10,12 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 TESTING := $(VENV)/.installed-test
 
-.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice librsvg impress poppler clean
+.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice librsvg impress poppler system-libraries clean
 
-build: $(RUNTIME)
+build: $(RUNTIME) system-libraries
 	$(BIN)/course-assets build
 
-test: $(TESTING) chromium libreoffice impress poppler librsvg graphviz
+test: $(TESTING) chromium libreoffice impress poppler librsvg graphviz system-libraries
 	$(BIN)/python -m pytest
 
 check: $(RUNTIME)
@@ -41,7 +41,7 @@ slides: $(RUNTIME)
 serve: $(RUNTIME)
 	$(BIN)/course-assets serve $(SERVE_ARGS)
 
-# Rewrites the README's command and exit-code tables from the code; the tests fail when they drift.
+# Rewrites the command and exit-code tables (docs/commands.md) from the code; the tests fail when they drift.
 docs: $(RUNTIME)
 	$(BIN)/python scripts/readme_tables.py
 
@@ -62,6 +62,11 @@ $(TESTING): $(RUNTIME) pyproject.toml constraints.txt
 
 graphviz:
 	@sh scripts/ensure-system-package.sh graphviz
+
+# The system libraries the pygraphviz wheel's Graphviz loads (glib, X11 client libraries), which
+# slim container images lack: installed with apt-get, dnf or apk, or the command is printed.
+system-libraries: $(RUNTIME)
+	@$(BIN)/python -m course_assets.render.syslibs --install
 
 chromium:
 	@sh scripts/ensure-system-package.sh chromium

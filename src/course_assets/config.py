@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "formats": ["svg", "png", "dark"],
     "png_max_side": 3840,
     "pptx": True,
+    # Hosts (`photos.example.com`) or URL prefixes (`example.com/team/`) a chapter may show
+    # images from; any other external image is a warning, and an error with --strict.
+    "external_images": [],
 }
 FORMATS = ("svg", "png", "dark")
 MAX_TIMEOUT = 86400
@@ -53,6 +56,7 @@ class Settings:
     # PowerPoint decks per chapter; they need the PNGs (their pictures' fallback), so a course
     # that leaves `pptx` unset and turns the PNGs off gets none (see settings_from_table).
     pptx: bool = True
+    external_images: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @functools.cached_property
@@ -67,7 +71,9 @@ class Settings:
 
     def fingerprint(self) -> str:
         """Hash the settings that change what a build writes (not how fast or how patiently)."""
-        relevant = {k: v for k, v in self.raw.items() if k not in {"jobs", "timeout"}}
+        # Which external images are allowed changes what is reported, never a byte written.
+        relevant = {k: v for k, v in self.raw.items()
+                    if k not in {"jobs", "timeout", "external_images"}}
         relevant["formats"] = sorted(relevant.get("formats", []))
         if relevant.get("pptx") is True:
             # Added after courses were built: keeping its default keeps the fingerprint they
@@ -152,6 +158,12 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
             "deck shows each figure's PNG where a slide tool cannot draw its SVG (add \"png\" "
             "to formats, or set pptx = false)")
     pptx = pptx and "png" in formats
+    allowed = merged["external_images"]
+    if not isinstance(allowed, list) or not all(isinstance(a, str) and _names_a_host(a)
+                                                for a in allowed):
+        raise ConfigError(
+            f"{pyproject}: [tool.{TABLE}] external_images must be a list of hosts or URL "
+            "prefixes, e.g. [\"photos.example.com\", \"example.com/team/\"]")
     folders = {key: (root / merged[key]).resolve() for key in ("diagrams", "chapters", "build",
                                                                "templates")}
     for key, folder in folders.items():
@@ -183,8 +195,16 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
         formats=tuple(dict.fromkeys(formats)),
         png_max_side=side,
         pptx=pptx,
+        external_images=tuple(allowed),
         raw=merged,
     )
+
+
+def _names_a_host(entry: str) -> bool:
+    # Imported here: only a course that lists hosts pays for the Markdown linter's imports.
+    from course_assets.lint import entry_host
+
+    return bool(entry_host(entry))
 
 
 def _is_number(value: object) -> bool:
