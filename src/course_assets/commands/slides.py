@@ -16,7 +16,7 @@ from course_assets.errors import ExitCode
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.pass_obj
 def command(obj: common.CliContext, force: bool, jobs: int | None, quiet: bool) -> None:
-    """Build the slide decks of every chapter (HTML and Marp), with whatever else is out of date.
+    """Build the slide decks of every chapter (HTML, Marp and PowerPoint), with whatever else is out of date.
 
     With the PNG format on, each chapter also gets PowerPoint decks, light and dark (the
     `pptx = false` setting turns them off). Decks are outputs of `course-assets build` too;
