@@ -163,6 +163,9 @@ def draw(source: str, png_max_side: int | None = None,
         graph = pygraphviz.AGraph(string=source)
     except Exception as exc:  # noqa: BLE001 - pygraphviz raises bare errors for bad DOT
         raise FigureError(_rejected(str(exc))) from None
+    from course_assets.layout.nodes import fit_icon_nodes
+
+    fit_icon_nodes(graph)
     context = gv.gvContextWithBuiltins()
     try:
         if gv.gvLayout(context, graph.handle, b"dot") != 0:
