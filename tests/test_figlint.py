@@ -391,3 +391,43 @@ def test_radial_and_striped_fills_are_judged_by_their_colours(course):
     found = lint_lines(course.run("build").output, "radial")
     assert not [line for line in found if "[text-contrast]" in line and "light theme" in line], \
         found
+
+
+def _laid_out(dot: str, engine: str = "nop2") -> tuple[dict, bytes]:
+    """Lay `dot` out with the bundled Graphviz; return its JSON layout and its SVG."""
+    import pygraphviz
+    from pygraphviz import graphviz as gv
+
+    graph = pygraphviz.AGraph(string=dot)
+    context = gv.gvContextWithBuiltins()
+    try:
+        assert gv.gvLayout(context, graph.handle, engine.encode()) == 0
+        _, layout = gv.gvRenderData(context, graph.handle, b"json")
+        _, svg = gv.gvRenderData(context, graph.handle, b"svg")
+        gv.gvFreeLayout(context, graph.handle)
+    finally:
+        gv.gvFreeContext(context)
+    return json.loads(layout), svg
+
+
+def test_an_edge_through_its_own_label_is_a_finding():
+    from course_assets.figlint.geometry import read_geometry
+    from course_assets.figlint.placement import layout_findings
+
+    # Positions pinned as a layout would leave them: the label "write Parquet" sits on its
+    # own vertical edge in one figure, beside it in the other.
+    def figure(label_x: int) -> list:
+        layout, svg = _laid_out(f"""digraph {{
+            node [shape=box fixedsize=true width=1 height=0.5]
+            a [label=a pos="100,300"] b [label=b pos="100,50"]
+            a -> b [label="write Parquet" lp="{label_x},175"
+                    pos="e,100,68 100,282 100,230 100,120 100,78"]
+        }}""")
+        geometry = read_geometry(layout, svg, {"edge:a->b#0": 7})
+        return [f for f in layout_findings(geometry) if f.rule == "edge-crosses-label"]
+
+    through = figure(100)
+    assert [f.message for f in through] == [
+        'the line of edge "a" -> "b" crosses its own edge label "write Parquet"']
+    assert through[0].lines == (7,)
+    assert figure(150) == []
