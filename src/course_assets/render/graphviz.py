@@ -170,6 +170,7 @@ def draw(source: str, png_max_side: int | None = None,
     try:
         if gv.gvLayout(context, graph.handle, b"dot") != 0:
             raise FigureError(_rejected("the layout failed"))
+        _place_labels(context, graph)
         try:
             status, svg = gv.gvRenderData(context, graph.handle, b"svg")
             said = _drained()
@@ -199,6 +200,27 @@ def draw(source: str, png_max_side: int | None = None,
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
                    messages, _json(layout) if layout_status == 0 else {})
+
+
+def _place_labels(context: Any, graph: Any) -> None:
+    """Move the labels a line crosses, keeping everything else where Graphviz laid it out."""
+    from pygraphviz import graphviz as gv
+
+    from course_assets.layout import labels
+
+    status, data = gv.gvRenderData(context, graph.handle, b"json")
+    _drained()  # JSON loads no images and says so: the drawing's own words are enough
+    placement = labels.plan(_json(data)) if status == 0 else labels.Placement()
+    if not placement:
+        return
+    # Write the layout into the graph's attributes, change the labels there, and draw it
+    # again from those positions: Graphviz's "nop2" engine moves nothing and routes nothing.
+    gv.gvRender(context, graph.handle, b"dot", None)
+    _drained()
+    gv.gvFreeLayout(context, graph.handle)  # first: Graphviz frees what its layout made
+    labels.apply(graph, placement)
+    if gv.gvLayout(context, graph.handle, b"nop2") != 0:
+        raise FigureError(_rejected("the layout failed"))
 
 
 def _json(data: bytes) -> dict[str, Any]:

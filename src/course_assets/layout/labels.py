@@ -1,0 +1,223 @@
+"""Place edge and cluster labels where no line crosses them, after Graphviz laid the graph out.
+
+Graphviz's orthogonal edges (the diagrams library's default) are routed without their labels,
+so a label may float away from its edge or sit on a line; and an edge may run through a
+cluster's title. This reads the finished layout, finds each label a line crosses (or that
+sits away from its edge, or across a cluster's border), and picks a free spot beside its own
+edge; a crossed cluster title moves to a free corner of its cluster. Nothing else moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from course_assets.figlint.geometry import (
+    Box, Geometry, Point, Text, bounds, polyline_crosses, polyline_distance, read_geometry,
+)
+
+# An SVG with no icons: placement needs the layout's boxes and lines, not the icons' pixels.
+NO_ICONS = b'<svg xmlns="http://www.w3.org/2000/svg"/>'
+# A line grazing a label's box by this much (points) leaves its words readable.
+GRAZE = 1.5
+# Room between a placed label and its edge's line.
+GAP = 4.0
+# Further than this from its edge, a label reads as belonging to something else.
+AWAY = 24.0
+# Where along its edge a label is tried, as shares of the edge's length: the middle first.
+ALONG = (0.5, 0.4, 0.6, 0.3, 0.7, 0.45, 0.55, 0.35, 0.65, 0.25, 0.75, 0.2, 0.8, 0.15, 0.85)
+
+
+@dataclass(frozen=True)
+class LabelMove:
+    """An edge label's new centre: the edge's number in the layout, and lp or xlp."""
+
+    edge: int
+    attribute: str
+    centre: Point
+
+
+@dataclass(frozen=True)
+class TitleMove:
+    """A cluster title moved to another corner of its cluster: its new labeljust, labelloc."""
+
+    cluster: str
+    labeljust: str
+    labelloc: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What to move after layout; empty when every label is already clear."""
+
+    labels: tuple[LabelMove, ...] = ()
+    titles: tuple[TitleMove, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.labels or self.titles)
+
+
+def plan(layout: Mapping[str, Any]) -> Placement:
+    """Return the label moves that clear every crossed, stray or border-straddling label."""
+    if not layout.get("edges"):
+        return Placement()
+    geometry = read_geometry(layout, NO_ICONS)
+    edges = list(layout.get("edges", []))
+    lines = [edge.path for edge in geometry.edges if len(edge.path) >= 2]
+    lines += [tuple(head) for edge in geometry.edges for head in edge.arrowheads]
+    fixed = [t.box for t in geometry.texts if t.owner in ("node", "cluster", "graph")]
+    fixed += [node.box for node in geometry.nodes]
+    placed = {edge.key: _label_box(geometry.labels_of("edge", edge.key))
+              for edge in geometry.edges}
+    moves: list[LabelMove] = []
+    for number, edge in enumerate(geometry.edges):
+        box = placed[edge.key]
+        if box is None or len(edge.path) < 2:
+            continue
+        others = [b for key, b in placed.items() if key != edge.key and b is not None]
+        if _clear(box, edge.path, lines, [*fixed, *others], geometry):
+            continue
+        spot = _free_spot(box, edge.path, lines, [*fixed, *others], geometry)
+        if spot is None:
+            continue  # nowhere better beside its edge: the lint tells the author
+        attribute = "lp" if edges[number].get("lp") else "xlp"
+        if not edges[number].get(attribute):
+            continue
+        old_x, old_y = (float(v) for v in str(edges[number][attribute]).split(","))
+        centre = box.centre
+        moves.append(LabelMove(number, attribute, (round(old_x + spot.centre[0] - centre[0], 2),
+                                                   round(old_y + spot.centre[1] - centre[1], 2))))
+        placed[edge.key] = spot
+    texts = [t.box for t in geometry.texts if t.owner in ("node", "graph")]
+    labels = [b for b in placed.values() if b is not None]
+    obstacles = [*texts, *labels, *(node.box for node in geometry.nodes)]
+    return Placement(tuple(moves), tuple(_moved_titles(geometry, lines, obstacles)))
+
+
+def _label_box(texts: Sequence[Text]) -> Box | None:
+    corners = [p for t in texts for p in ((t.box.x0, t.box.y0), (t.box.x1, t.box.y1))]
+    return bounds(corners)
+
+
+def _clear(box: Box, own: Sequence[Point], lines: Sequence[Sequence[Point]],
+           obstacles: Sequence[Box], geometry: Geometry) -> bool:
+    """Say whether a label box is free of lines and texts, inside the figure, near its edge."""
+    return _cost(box, own, lines, obstacles, geometry) == 0
+
+
+def _cost(box: Box, own: Sequence[Point], lines: Sequence[Sequence[Point]],
+          obstacles: Sequence[Box], geometry: Geometry) -> float:
+    """Score what is wrong with a label at `box`: 0 for nothing; a line through it the worst."""
+    inner = box.shrunk(GRAZE)
+    cost = 100.0 * sum(polyline_crosses(list(line), inner) for line in lines)
+    cost += 50.0 * sum(inner.overlap(other) > 0 for other in obstacles)
+    # Across a cluster's border, or beyond the figure's, it is still read.
+    cost += 10.0 * sum(_straddles(box, cluster.box) for cluster in geometry.clusters)
+    if inner.intersection(geometry.box).area < inner.area - 1e-6:
+        cost += 5.0
+    corners = [(box.x0, box.y0), (box.x1, box.y0), (box.x0, box.y1), (box.x1, box.y1),
+               box.centre]
+    if min(polyline_distance(list(own), p) for p in corners) > AWAY:
+        cost += 60.0
+    return cost
+
+
+def _straddles(box: Box, cluster: Box) -> bool:
+    inside = box.overlap(cluster)
+    return 0 < inside < box.area - 1.0
+
+
+def _free_spot(box: Box, path: Sequence[Point], lines: Sequence[Sequence[Point]],
+               obstacles: Sequence[Box], geometry: Geometry) -> Box | None:
+    """Return the first best spot beside the edge, or None where none beats where it is."""
+    best, best_cost = None, _cost(box, path, lines, obstacles, geometry)
+    for candidate in _candidates(box, path):
+        cost = _cost(candidate, path, lines, obstacles, geometry)
+        if cost < best_cost:
+            best, best_cost = candidate, cost
+            if cost == 0:
+                break
+    return best
+
+
+def _candidates(box: Box, path: Sequence[Point]) -> Iterator[Box]:
+    """Yield label boxes beside the edge, from its middle outwards, right or above first."""
+    width, height = box.width, box.height
+    lengths = [0.0]
+    for a, b in zip(path, path[1:]):
+        lengths.append(lengths[-1] + ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5)
+    total = lengths[-1]
+    if total <= 0:
+        return
+    for share in ALONG:
+        at = share * total
+        index = next(i for i in range(1, len(lengths)) if lengths[i] >= at or i == len(lengths) - 1)
+        a, b = path[index - 1], path[index]
+        step = lengths[index] - lengths[index - 1]
+        t = 0.0 if step == 0 else (at - lengths[index - 1]) / step
+        x, y = a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
+        upright = abs(b[1] - a[1]) >= abs(b[0] - a[0])
+        beside = [(x + GAP + width / 2, y), (x - GAP - width / 2, y)]
+        over = [(x, y + GAP + height / 2), (x, y - GAP - height / 2)]
+        for cx, cy in (beside + over) if upright else (over + beside):
+            yield Box(cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+
+
+def _moved_titles(geometry: Geometry, lines: Sequence[Sequence[Point]],
+                  obstacles: Sequence[Box]) -> Iterator[TitleMove]:
+    """Yield a move for each cluster title a line crosses, to a free corner of its cluster."""
+    for cluster in geometry.clusters:
+        box = _label_box(geometry.labels_of("cluster", cluster.key))
+        if box is None or not _crossed(box, lines):
+            continue
+        left, right = box.x0 - cluster.box.x0, cluster.box.x1 - box.x1
+        below, above = box.y0 - cluster.box.y0, cluster.box.y1 - box.y1
+        just, loc = ("l" if left <= right else "r"), ("t" if above <= below else "b")
+        # The other end of the same side first, then the opposite side: the smallest change.
+        for new_just, new_loc in ((_other(just), loc), (just, _other(loc)),
+                                  (_other(just), _other(loc))):
+            dx = 0.0 if new_just == just else (right - left if just == "l" else left - right)
+            dy = 0.0 if new_loc == loc else (below - above if loc == "t" else above - below)
+            moved = Box(box.x0 + dx, box.y0 + dy, box.x1 + dx, box.y1 + dy)
+            if not _crossed(moved, lines) and not any(
+                    moved.shrunk(GRAZE).overlap(other) > 0 for other in obstacles):
+                yield TitleMove(cluster.key, new_just, new_loc)
+                break
+
+
+def _crossed(box: Box, lines: Sequence[Sequence[Point]]) -> bool:
+    inner = box.shrunk(GRAZE)
+    return any(polyline_crosses(list(line), inner) for line in lines)
+
+
+def _other(side: str) -> str:
+    return {"l": "r", "r": "l", "t": "b", "b": "t"}[side]
+
+
+# Invisible points at two corners of the laid-out figure: "nop2" sizes the drawing to what it
+# holds, and without them it would drop the margin Graphviz's own layout left around it.
+CORNER = "__course_assets_corner_"
+
+
+def apply(graph: Any, placement: Placement) -> None:
+    """Write the moves into a pygraphviz graph whose layout is in its attributes."""
+    edges = list(graph.edges_iter())
+    for move in placement.labels:
+        if move.edge < len(edges):
+            edges[move.edge].attr[move.attribute] = f"{move.centre[0]:g},{move.centre[1]:g}"
+    clusters = {str(sub.name): sub for sub in _subgraphs(graph)}
+    for title in placement.titles:
+        if title.cluster in clusters:
+            clusters[title.cluster].graph_attr.update(
+                {"labeljust": title.labeljust, "labelloc": title.labelloc})
+    x0, y0, x1, y1 = (float(v) for v in str(graph.graph_attr["bb"]).split(","))
+    for number, (x, y) in enumerate(((x0, y0), (x1, y1))):
+        graph.add_node(f"{CORNER}{number}", shape="point", style="invis", width="0",
+                       height="0", label="", xlabel="", pos=f"{x:g},{y:g}!")
+
+
+def _subgraphs(graph: Any) -> Iterator[Any]:
+    for sub in graph.subgraphs_iter():
+        yield sub
+        yield from _subgraphs(sub)
