@@ -27,12 +27,9 @@ BUNDLED_FONT = "DejaVu Sans"
 # the faces closest to its metrics where a viewer lacks it.
 FONT_FAMILY = "DejaVu Sans,Bitstream Vera Sans,Verdana,Geneva,sans-serif"
 PX_PER_PT = 4 / 3
+# Graphviz's words when orthogonal edges (the diagrams library's default) leave their labels
+# unplaced: the build places them after layout (layout/labels.py), so the author need not.
 ORTHO_LABELS = "Orthogonal edges do not currently handle edge labels"
-ORTHO_FIX = (
-    "orthogonal edges (the diagrams library's default splines=\"ortho\") cannot place edge "
-    "labels, so a label may sit away from its edge: use Edge(xlabel=...) instead of label=, "
-    "or graph_attr={\"splines\": \"spline\"}"
-)
 # A node id in Graphviz's words, with the quotes some messages put around it.
 NODE_ID = re.compile(r"'?\b(n[0-9]+)\b'?")
 SVG_SIZE = re.compile(rb'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
@@ -208,15 +205,28 @@ def _place_labels(context: Any, graph: Any) -> None:
 
     from course_assets.layout import labels
 
-    status, data = gv.gvRenderData(context, graph.handle, b"json")
-    _drained()  # JSON loads no images and says so: the drawing's own words are enough
-    placement = labels.plan(_json(data)) if status == 0 else labels.Placement()
-    if not placement:
-        return
+    said = _drained()  # the layout's own words, kept for the author
+    try:
+        status, data = gv.gvRenderData(context, graph.handle, b"json")
+        # JSON loads no images and says so for each: the drawing's own words are enough.
+        _drained()
+        placement = labels.plan(_json(data)) if status == 0 else labels.Placement()
+        if placement:
+            _redraw(context, graph, placement)
+    finally:
+        _drained()
+        _messages.append(said)
+
+
+def _redraw(context: Any, graph: Any, placement: Any) -> None:
+    """Lay the graph out again where it was, with the labels moved as `placement` says."""
+    from pygraphviz import graphviz as gv
+
+    from course_assets.layout import labels
+
     # Write the layout into the graph's attributes, change the labels there, and draw it
     # again from those positions: Graphviz's "nop2" engine moves nothing and routes nothing.
     gv.gvRender(context, graph.handle, b"dot", None)
-    _drained()
     gv.gvFreeLayout(context, graph.handle)  # first: Graphviz frees what its layout made
     labels.apply(graph, placement)
     if gv.gvLayout(context, graph.handle, b"nop2") != 0:
@@ -261,7 +271,6 @@ def explain(data: bytes, graph: Any, node_lines: Mapping[str, int | None]) -> tu
     explained: list[str] = []
     for line in _split(data):
         if ORTHO_LABELS in line:
-            explained.append(ORTHO_FIX)
             continue
 
         def name_node(match: re.Match[str]) -> str:
