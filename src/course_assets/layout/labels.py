@@ -16,6 +16,7 @@ from typing import Any
 from course_assets.figlint.geometry import (
     Box, Geometry, Point, Text, bounds, polyline_crosses, polyline_distance, read_geometry,
 )
+from course_assets.layout import CORNER_PREFIX
 
 # An SVG with no icons: placement needs the layout's boxes and lines, not the icons' pixels.
 NO_ICONS = b'<svg xmlns="http://www.w3.org/2000/svg"/>'
@@ -197,7 +198,7 @@ def _other(side: str) -> str:
 
 # Invisible points at two corners of the laid-out figure: "nop2" sizes the drawing to what it
 # holds, and without them it would drop the margin Graphviz's own layout left around it.
-CORNER = "__course_assets_corner_"
+CORNER = CORNER_PREFIX
 
 
 def apply(graph: Any, placement: Placement) -> None:
