@@ -17,6 +17,7 @@ from course_assets.figlint.geometry import (
     Box, Geometry, Point, Text, bounds, polyline_crosses, polyline_distance, read_geometry,
 )
 from course_assets.layout import CORNER_PREFIX
+from course_assets.layout.ends import EdgeEnds, carried_ends
 
 # An SVG with no icons: placement needs the layout's boxes and lines, not the icons' pixels.
 NO_ICONS = b'<svg xmlns="http://www.w3.org/2000/svg"/>'
@@ -30,11 +31,15 @@ AWAY = 24.0
 ALONG = (0.5, 0.4, 0.6, 0.3, 0.7, 0.45, 0.55, 0.35, 0.65, 0.25, 0.75, 0.2, 0.8, 0.15, 0.85)
 
 
+# An edge by its tail's and head's names and its number among the edges between the two.
+EdgeKey = tuple[str, str, int]
+
+
 @dataclass(frozen=True)
 class LabelMove:
-    """An edge label's new centre: the edge's number in the layout, and lp or xlp."""
+    """An edge label's new centre: the edge, and lp or xlp."""
 
-    edge: int
+    edge: EdgeKey
     attribute: str
     centre: Point
 
@@ -54,9 +59,10 @@ class Placement:
 
     labels: tuple[LabelMove, ...] = ()
     titles: tuple[TitleMove, ...] = ()
+    ends: tuple[EdgeEnds, ...] = ()  # edges carried on to the icon or label they point at
 
     def __bool__(self) -> bool:
-        return bool(self.labels or self.titles)
+        return bool(self.labels or self.titles or self.ends)
 
 
 def plan(layout: Mapping[str, Any]) -> Placement:
@@ -65,6 +71,7 @@ def plan(layout: Mapping[str, Any]) -> Placement:
         return Placement()
     geometry = read_geometry(layout, NO_ICONS)
     edges = list(layout.get("edges", []))
+    keys = edge_keys(layout)
     lines = [edge.path for edge in geometry.edges if len(edge.path) >= 2]
     lines += [tuple(head) for edge in geometry.edges for head in edge.arrowheads]
     fixed = [t.box for t in geometry.texts if t.owner in ("node", "cluster", "graph")]
@@ -87,13 +94,14 @@ def plan(layout: Mapping[str, Any]) -> Placement:
             continue
         old_x, old_y = (float(v) for v in str(edges[number][attribute]).split(","))
         centre = box.centre
-        moves.append(LabelMove(number, attribute, (round(old_x + spot.centre[0] - centre[0], 2),
+        moves.append(LabelMove(keys[number], attribute, (round(old_x + spot.centre[0] - centre[0], 2),
                                                    round(old_y + spot.centre[1] - centre[1], 2))))
         placed[edge.key] = spot
     texts = [t.box for t in geometry.texts if t.owner in ("node", "graph")]
     labels = [b for b in placed.values() if b is not None]
     obstacles = [*texts, *labels, *(node.box for node in geometry.nodes)]
-    return Placement(tuple(moves), tuple(_moved_titles(geometry, lines, obstacles)))
+    return Placement(tuple(moves), tuple(_moved_titles(geometry, lines, obstacles)),
+                     carried_ends(layout, geometry, keys))
 
 
 def _label_box(texts: Sequence[Text]) -> Box | None:
@@ -203,9 +211,12 @@ CORNER = CORNER_PREFIX
 
 def apply(graph: Any, placement: Placement) -> None:
     """Write the moves into a pygraphviz graph whose layout is in its attributes."""
-    edges = list(graph.edges_iter())
+    edges = _edges_by_key(graph)
+    for ends in placement.ends:
+        if ends.edge in edges:
+            edges[ends.edge].attr["pos"] = ends.pos
     for move in placement.labels:
-        if move.edge < len(edges):
+        if move.edge in edges:
             edges[move.edge].attr[move.attribute] = f"{move.centre[0]:g},{move.centre[1]:g}"
     clusters = {str(sub.name): sub for sub in _subgraphs(graph)}
     for title in placement.titles:
@@ -216,6 +227,31 @@ def apply(graph: Any, placement: Placement) -> None:
     for number, (x, y) in enumerate(((x0, y0), (x1, y1))):
         graph.add_node(f"{CORNER}{number}", shape="point", style="invis", width="0",
                        height="0", label="", xlabel="", pos=f"{x:g},{y:g}!")
+
+
+def edge_keys(layout: Mapping[str, Any]) -> list[EdgeKey]:
+    """Return the key of each edge of a JSON layout, in its order."""
+    names = {o["_gvid"]: str(o.get("name", "")) for o in layout.get("objects", [])
+             if "_gvid" in o}
+    counts: dict[tuple[str, str], int] = {}
+    keys = []
+    for edge in layout.get("edges", []):
+        pair = (names.get(edge.get("tail"), "?"), names.get(edge.get("head"), "?"))
+        counts[pair] = counts.get(pair, -1) + 1
+        keys.append((*pair, counts[pair]))
+    return keys
+
+
+def _edges_by_key(graph: Any) -> dict[EdgeKey, Any]:
+    # The JSON lists edges in the order they were made; pygraphviz node by node. Between
+    # the same two nodes, both keep the order they were made in.
+    counts: dict[tuple[str, str], int] = {}
+    found = {}
+    for edge in graph.edges_iter():
+        pair = (str(edge[0]), str(edge[1]))
+        counts[pair] = counts.get(pair, -1) + 1
+        found[(*pair, counts[pair])] = edge
+    return found
 
 
 def _subgraphs(graph: Any) -> Iterator[Any]:
