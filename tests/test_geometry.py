@@ -43,9 +43,12 @@ def test_the_author_course_has_the_figures_the_issue_describes(author_figures):
     assert service_map.count('class="cluster"') == 8 and service_map.count('class="node"') >= 41
 
 
-def test_no_line_crosses_a_node_or_edge_label_in_the_author_course(author_figures):
+def test_no_line_crosses_a_label_in_the_author_course_but_one_cluster_title(author_figures):
+    # Graphviz left 7 crossings: edges through their own labels and through cluster titles
+    # ("Database", "Monitoring", "Scoring job"). The one left is told in the xfail below.
     _, crossings = measure_folder(author_figures)
-    assert [c for c in crossings if "cluster label" not in c] == []
+    assert all(c.startswith("batch_scoring.svg:") and 'cluster label "Scoring job"' in c
+               for c in crossings), crossings
 
 
 def test_top_to_bottom_arrows_reach_their_icons_in_the_author_course(author_figures):
@@ -54,15 +57,14 @@ def test_top_to_bottom_arrows_reach_their_icons_in_the_author_course(author_figu
         assert measure(author_figures / f"{name}.svg").short_arrows() == [], name
 
 
-@pytest.mark.xfail(strict=True, reason="not yet: an orthogonal edge that meets a node beside "
-                   "its label (3 arrows in 3 figures) is not extended to the icon")
 def test_every_arrowhead_ends_at_a_node_in_the_author_course(author_figures):
     short, _ = measure_folder(author_figures)
     assert short == []
 
 
-@pytest.mark.xfail(strict=True, reason="not yet: a cluster title crossed by edges at both "
-                   "ends of its cluster's top (3 titles) has nowhere to move")
+@pytest.mark.xfail(strict=True, reason="not yet: a cluster title that lines cross wherever "
+                   "it goes along its cluster's top or bottom, in either layout (1 title, "
+                   "batch_scoring's narrow 'Scoring job')")
 def test_no_line_crosses_a_cluster_title_in_the_author_course(author_figures):
     _, crossings = measure_folder(author_figures)
     assert crossings == []

@@ -27,6 +27,8 @@ GRAZE = 1.5
 GAP = 4.0
 # Further than this from its edge, a label reads as belonging to something else.
 AWAY = 24.0
+# A cluster title is tried every this many points along its cluster's top or bottom.
+TITLE_STEP = 4.0
 # Where along its edge a label is tried, as shares of the edge's length: the middle first.
 ALONG = (0.5, 0.4, 0.6, 0.3, 0.7, 0.45, 0.55, 0.35, 0.65, 0.25, 0.75, 0.2, 0.8, 0.15, 0.85)
 
@@ -46,11 +48,10 @@ class LabelMove:
 
 @dataclass(frozen=True)
 class TitleMove:
-    """A cluster title moved to another corner of its cluster: its new labeljust, labelloc."""
+    """A cluster title moved to another corner of its cluster: its new centre (lp)."""
 
     cluster: str
-    labeljust: str
-    labelloc: str
+    centre: Point
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class Placement:
     labels: tuple[LabelMove, ...] = ()
     titles: tuple[TitleMove, ...] = ()
     ends: tuple[EdgeEnds, ...] = ()  # edges carried on to the icon or label they point at
+    # Cluster titles a line crosses at every corner, each with the side it is on ("t", "b").
+    stuck: tuple[tuple[str, str], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.labels or self.titles or self.ends)
@@ -100,8 +103,10 @@ def plan(layout: Mapping[str, Any]) -> Placement:
     texts = [t.box for t in geometry.texts if t.owner in ("node", "graph")]
     labels = [b for b in placed.values() if b is not None]
     obstacles = [*texts, *labels, *(node.box for node in geometry.nodes)]
-    return Placement(tuple(moves), tuple(_moved_titles(geometry, lines, obstacles)),
-                     carried_ends(layout, geometry, keys))
+    centres = {str(o.get("name")): str(o["lp"]) for o in layout.get("objects", [])
+               if o.get("lp")}
+    titles, stuck = _moved_titles(geometry, lines, obstacles, centres)
+    return Placement(tuple(moves), titles, carried_ends(layout, geometry, keys), stuck)
 
 
 def _label_box(texts: Sequence[Text]) -> Box | None:
@@ -174,25 +179,43 @@ def _candidates(box: Box, path: Sequence[Point]) -> Iterator[Box]:
 
 
 def _moved_titles(geometry: Geometry, lines: Sequence[Sequence[Point]],
-                  obstacles: Sequence[Box]) -> Iterator[TitleMove]:
-    """Yield a move for each cluster title a line crosses, to a free corner of its cluster."""
+                  obstacles: Sequence[Box], centres: Mapping[str, str],
+                  ) -> tuple[tuple[TitleMove, ...], tuple[tuple[str, str], ...]]:
+    """Return a move for each cluster title a line crosses, to the nearest free place along
+    its cluster's top or bottom, and the titles that have none, each with its side."""
+    moves: list[TitleMove] = []
+    stuck: list[tuple[str, str]] = []
     for cluster in geometry.clusters:
         box = _label_box(geometry.labels_of("cluster", cluster.key))
-        if box is None or not _crossed(box, lines):
+        if box is None or not _crossed(box, lines) or cluster.key not in centres:
             continue
+        x, y = (float(v) for v in centres[cluster.key].split(",")[:2])
         left, right = box.x0 - cluster.box.x0, cluster.box.x1 - box.x1
         below, above = box.y0 - cluster.box.y0, cluster.box.y1 - box.y1
-        just, loc = ("l" if left <= right else "r"), ("t" if above <= below else "b")
-        # The other end of the same side first, then the opposite side: the smallest change.
-        for new_just, new_loc in ((_other(just), loc), (just, _other(loc)),
-                                  (_other(just), _other(loc))):
-            dx = 0.0 if new_just == just else (right - left if just == "l" else left - right)
-            dy = 0.0 if new_loc == loc else (below - above if loc == "t" else above - below)
-            moved = Box(box.x0 + dx, box.y0 + dy, box.x1 + dx, box.y1 + dy)
-            if not _crossed(moved, lines) and not any(
-                    moved.shrunk(GRAZE).overlap(other) > 0 for other in obstacles):
-                yield TitleMove(cluster.key, new_just, new_loc)
+        loc = "t" if above <= below else "b"
+        margin = min(left, right)  # kept from the cluster's sides wherever the title goes
+        for dy in (0.0, above - below):  # its own side first; y grows upwards
+            spot = _free_along(box, dy, cluster.box.x0 + margin, cluster.box.x1 - margin,
+                               lines, obstacles)
+            if spot is not None:
+                moves.append(TitleMove(cluster.key, (round(x + spot, 2), round(y + dy, 2))))
                 break
+        else:
+            stuck.append((cluster.key, loc))
+    return tuple(moves), tuple(stuck)
+
+
+def _free_along(box: Box, dy: float, start: float, stop: float,
+                lines: Sequence[Sequence[Point]], obstacles: Sequence[Box]) -> float | None:
+    """Return the smallest sideways move (after moving `dy` up) that frees a title, or None."""
+    shifts = [start - box.x0 + step * TITLE_STEP
+              for step in range(int((stop - start - box.width) / TITLE_STEP) + 1)]
+    for dx in sorted(shifts, key=abs):
+        moved = Box(box.x0 + dx, box.y0 + dy, box.x1 + dx, box.y1 + dy)
+        if not _crossed(moved, lines) and not any(
+                moved.shrunk(GRAZE).overlap(other) > 0 for other in obstacles):
+            return dx
+    return None
 
 
 def _crossed(box: Box, lines: Sequence[Sequence[Point]]) -> bool:
@@ -201,7 +224,7 @@ def _crossed(box: Box, lines: Sequence[Sequence[Point]]) -> bool:
 
 
 def _other(side: str) -> str:
-    return {"l": "r", "r": "l", "t": "b", "b": "t"}[side]
+    return {"t": "b", "b": "t"}[side]
 
 
 # Invisible points at two corners of the laid-out figure: "nop2" sizes the drawing to what it
@@ -221,8 +244,7 @@ def apply(graph: Any, placement: Placement) -> None:
     clusters = {str(sub.name): sub for sub in _subgraphs(graph)}
     for title in placement.titles:
         if title.cluster in clusters:
-            clusters[title.cluster].graph_attr.update(
-                {"labeljust": title.labeljust, "labelloc": title.labelloc})
+            clusters[title.cluster].graph_attr["lp"] = f"{title.centre[0]:g},{title.centre[1]:g}"
     x0, y0, x1, y1 = (float(v) for v in str(graph.graph_attr["bb"]).split(","))
     for number, (x, y) in enumerate(((x0, y0), (x1, y1))):
         graph.add_node(f"{CORNER}{number}", shape="point", style="invis", width="0",
@@ -252,6 +274,14 @@ def _edges_by_key(graph: Any) -> dict[EdgeKey, Any]:
         counts[pair] = counts.get(pair, -1) + 1
         found[(*pair, counts[pair])] = edge
     return found
+
+
+def give_titles_room(graph: Any, stuck: Sequence[tuple[str, str]], back: bool = False) -> None:
+    """Lay the titles that have no free place out on their clusters' other side (or back)."""
+    clusters = {str(sub.name): sub for sub in _subgraphs(graph)}
+    for name, side in stuck:
+        if name in clusters:
+            clusters[name].graph_attr["labelloc"] = side if back else _other(side)
 
 
 def _subgraphs(graph: Any) -> Iterator[Any]:

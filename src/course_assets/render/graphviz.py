@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,15 +207,45 @@ def _place_labels(context: Any, graph: Any) -> None:
 
     said = _drained()  # the layout's own words, kept for the author
     try:
-        status, data = gv.gvRenderData(context, graph.handle, b"json")
-        # JSON loads no images and says so for each: the drawing's own words are enough.
-        _drained()
-        placement = labels.plan(_json(data)) if status == 0 else labels.Placement()
+        placement = _planned(context, graph)
+        if placement.stuck:
+            # A cluster title crossed wherever it goes: Graphviz lays the graph out again with
+            # those titles on their clusters' other side, where the lines may leave room;
+            # unless that frees more titles, the author's own layout stays.
+            first = placement
+            _relaid(context, graph, lambda: labels.give_titles_room(graph, first.stuck))
+            placement = _planned(context, graph)
+            if len(placement.stuck) >= len(first.stuck):
+                _relaid(context, graph,
+                        lambda: labels.give_titles_room(graph, first.stuck, back=True))
+                placement = first
         if placement:
             _redraw(context, graph, placement)
     finally:
         _drained()
         _messages.append(said)
+
+
+def _relaid(context: Any, graph: Any, change: Callable[[], None]) -> None:
+    """Free the graph's layout, change its attributes, and lay it out with dot again."""
+    from pygraphviz import graphviz as gv
+
+    gv.gvFreeLayout(context, graph.handle)
+    change()
+    if gv.gvLayout(context, graph.handle, b"dot") != 0:
+        raise FigureError(_rejected("the layout failed"))
+
+
+def _planned(context: Any, graph: Any) -> Any:
+    """Return what to move in the graph's current layout (a layout.labels.Placement)."""
+    from pygraphviz import graphviz as gv
+
+    from course_assets.layout import labels
+
+    status, data = gv.gvRenderData(context, graph.handle, b"json")
+    # JSON loads no images and says so for each: the drawing's own words are enough.
+    _drained()
+    return labels.plan(_json(data)) if status == 0 else labels.Placement()
 
 
 def _redraw(context: Any, graph: Any, placement: Any) -> None:
