@@ -13,11 +13,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from course_assets.figlint.geometry import Box, Geometry, Point
+from course_assets.figlint.geometry import Box, Geometry, Point, bounds, polyline_distance
 from course_assets.layout.nodes import POINTS_PER_INCH, drawn_icon
 
-# An arrow whose tip is this close (points) to its node's icon or label reaches it.
-REACHED = 2.0
+# An arrow whose drawn tip is this close (points) to its node's icon reaches it.
+REACHED = 0.5
+# Graphviz draws a normal arrowhead's tip this many pen widths short of the edge's end
+# point, so that its outline, not its middle, ends there.
+TIP_INSET = 1.51
+# An arrow pointing at a label stops this far short of its words (the figure lint calls an
+# arrowhead closer than 3 pt one that touches them).
+LABEL_GAP = 3.5
+# An arrow that misses both icon and label in its way is carried to where it passes nearest,
+# if that is this close.
+CLOSE_ENOUGH = 3.5
+# Half an arrowhead's width, in the same pen widths as TIP_INSET (a normal arrowhead is 7
+# units wide at arrowsize 1, its tip 1.51 pen widths in).
+ARROW_HALF_WIDTH = 3.5 / TIP_INSET
+# Moves smaller than this are not worth a second drawing.
+MOVE_AT_LEAST = 0.25
 
 
 @dataclass(frozen=True)
@@ -44,14 +58,15 @@ def carried_ends(layout: Mapping[str, Any], geometry: Geometry,
         ends = {p[0]: _point(p[2:]) for p in parts if p.startswith(("e,", "s,"))}
         changed = False
         head, tail = objects.get(edge.get("head")), objects.get(edge.get("tail"))
+        inset = _tip_inset(edge)
         if "e" in ends and head is not None:
-            carried = _carried(ends["e"], points[-1], _parts(head, geometry))
+            carried = _carried_to(head, ends["e"], points[-1], inset, geometry)
             if carried is not None:
                 ends["e"] = _moved(ends["e"], carried)
                 points[-2:] = [_moved(p, carried) for p in points[-2:]]
                 changed = True
         if "s" in ends and tail is not None:
-            carried = _carried(ends["s"], points[0], _parts(tail, geometry))
+            carried = _carried_to(tail, ends["s"], points[0], inset, geometry)
             if carried is not None:
                 ends["s"] = _moved(ends["s"], carried)
                 points[:2] = [_moved(p, carried) for p in points[:2]]
@@ -63,26 +78,146 @@ def carried_ends(layout: Mapping[str, Any], geometry: Geometry,
     return tuple(found)
 
 
-def _carried(tip: Point, before: Point, parts: Sequence[Box]) -> Point | None:
-    """Return how far to move an arrow tip so that it meets the first part in its way."""
-    if not parts or min(box.distance(tip) for box in parts) <= REACHED:
-        return None
-    dx, dy = tip[0] - before[0], tip[1] - before[1]
+def _carried_to(node: Mapping[str, Any], end: Point, before: Point, inset: float,
+                geometry: Geometry) -> Point | None:
+    """Return how far to move an arrow at `node` so that it reaches what the node shows."""
+    icon = _icon_box(node)
+    if icon is not None:
+        return _carried(end, before, inset, icon, _labels(node, geometry))
+    return onto_outline(end, before, inset, outline_of(node))
+
+
+def _carried(end: Point, before: Point, inset: float, icon: Box,
+             labels: Sequence[Box]) -> Point | None:
+    """Return how far to move an arrow (along its direction) to end at its node, or None.
+
+    Its drawn tip ends on the icon; or, where the label lies first in its way, LABEL_GAP
+    short of the words, so that it points at them without touching them.
+    """
+    dx, dy = end[0] - before[0], end[1] - before[1]
     length = math.hypot(dx, dy)
     if length == 0:
         return None
+    ux, uy = dx / length, dy / length
+    tip = (end[0] - ux * inset, end[1] - uy * inset)  # where the arrowhead is drawn to
+    if icon.distance(tip) <= REACHED:
+        return None
+    parts = [*labels, icon]
     reach = max(max(b.x1 for b in parts) - min(b.x0 for b in parts),
                 max(b.y1 for b in parts) - min(b.y0 for b in parts))
-    far = (tip[0] + dx / length * reach, tip[1] + dy / length * reach)
-    entries = [t for box in parts if (t := _entry(box, tip, far)) is not None]
-    if not entries:
-        return None  # nothing ahead: the lint tells the author
-    t = min(entries) * reach
-    return (dx / length * t, dy / length * t)
+    far = (tip[0] + ux * reach, tip[1] + uy * reach)
+    to_icon = _entry(icon, tip, far)
+    # The arrowhead is as wide as this on either side of its line: a label it would brush
+    # lies in its way.
+    half = inset * ARROW_HALF_WIDTH
+    widened = [Box(b.x0 - half, b.y0 - half, b.x1 + half, b.y1 + half) for b in labels]
+    # Where its tip would reach the words, or its sides first brush them.
+    to_label = min((t for box in labels if (t := _entry(box, tip, far)) is not None),
+                   default=None)
+    short_of_label = LABEL_GAP
+    if to_label is None:  # where its side first comes within `half` of them
+        to_label = min((t for box in widened if (t := _entry(box, tip, far)) is not None),
+                       default=None)
+        short_of_label = max(0.0, LABEL_GAP - half)
+    move: float | None
+    if to_icon is not None and (to_label is None or to_icon < to_label):
+        move = to_icon * reach
+    elif to_label is not None:
+        move = to_label * reach - short_of_label
+    else:
+        move = _closest_approach(tip, (ux, uy), reach, icon, labels)
+    if move is None or abs(move) < MOVE_AT_LEAST:
+        return None
+    return (ux * move, uy * move)
 
 
-def _entry(box: Box, a: Point, b: Point) -> float | None:
+def _closest_approach(tip: Point, direction: Point, reach: float, icon: Box,
+                      labels: Sequence[Box]) -> float | None:
+    """Return how far along `direction` the tip passes nearest the icon, if near enough and
+    clear of the label."""
+    def at(along: float) -> Point:
+        return (tip[0] + direction[0] * along, tip[1] + direction[1] * along)
+
+    steps = [float(step) for step in range(int(reach) + 1)
+             if all(b.distance(at(step)) >= LABEL_GAP for b in labels)]
+    if not steps:
+        return None
+    best = min(steps, key=lambda along: icon.distance(at(along)))
+    near = icon.distance(at(best))
+    return best if near <= CLOSE_ENOUGH and near < icon.distance(tip) else None
+
+
+def onto_outline(end: Point, before: Point, inset: float,
+                 outline: Sequence[Point]) -> Point | None:
+    """Return how far to move an arrow so that its drawn tip meets a shape's drawn outline.
+
+    Graphviz ends an edge at the shape's polygon; a rounded style cuts its corners, and an
+    arrow at a corner then stops short of the outline drawn.
+    """
+    dx, dy = end[0] - before[0], end[1] - before[1]
+    length = math.hypot(dx, dy)
+    if length == 0 or len(outline) < 2:
+        return None
+    ux, uy = dx / length, dy / length
+    tip = (end[0] - ux * inset, end[1] - uy * inset)
+    if polyline_distance(list(outline), tip) <= REACHED:
+        return None
+    box = bounds(outline)
+    assert box is not None
+    reach = box.width + box.height
+    hits = [t for a, b in zip(outline, outline[1:])
+            if (t := _ray_meets(tip, (ux, uy), a, b)) is not None and 0 < t <= reach]
+    if not hits:
+        return None
+    move = min(hits)
+    return (ux * move, uy * move) if move >= MOVE_AT_LEAST else None
+
+
+def _ray_meets(origin: Point, direction: Point, a: Point, b: Point) -> float | None:
+    """Return how far along `direction` from `origin` the ray meets segment a-b, or None."""
+    ex, ey = b[0] - a[0], b[1] - a[1]
+    denominator = direction[0] * ey - direction[1] * ex
+    if abs(denominator) < 1e-9:
+        return None
+    ox, oy = a[0] - origin[0], a[1] - origin[1]
+    along = (ox * ey - oy * ex) / denominator
+    share = (ox * direction[1] - oy * direction[0]) / denominator
+    return along if 0 <= share <= 1 else None
+
+
+def outline_of(node: Mapping[str, Any]) -> list[Point]:
+    """Return the outline a shape node is drawn with, as a polyline (empty: none drawn)."""
+    points: list[Point] = []
+    for op in node.get("_draw_", []):
+        kind = op.get("op")
+        if kind in ("p", "P", "L"):
+            polygon = [(float(x), float(y)) for x, y in op.get("points", [])]
+            points += [*polygon, polygon[0]] if polygon and kind != "L" else polygon
+        elif kind in ("b", "B"):
+            points += _sampled([(float(x), float(y)) for x, y in op.get("points", [])])
+    return points
+
+
+def _sampled(control: list[Point]) -> list[Point]:
+    if len(control) < 4:
+        return control
+    points = [control[0]]
+    for start in range(0, len(control) - 3, 3):
+        p0, p1, p2, p3 = control[start:start + 4]
+        for step in range(1, 9):
+            t = step / 8
+            u = 1 - t
+            points.append((u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0]
+                           + t**3 * p3[0],
+                           u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1]
+                           + t**3 * p3[1]))
+    return points
+
+
+def _entry(box: Box | None, a: Point, b: Point) -> float | None:
     """Return where (0..1) the segment a-b enters the box, or None if it misses it."""
+    if box is None:
+        return None
     t0, t1 = 0.0, 1.0
     dx, dy = b[0] - a[0], b[1] - a[1]
     for p, q in ((-dx, a[0] - box.x0), (dx, box.x1 - a[0]),
@@ -101,14 +236,19 @@ def _entry(box: Box, a: Point, b: Point) -> float | None:
     return t0
 
 
-def _parts(node: Mapping[str, Any], geometry: Geometry) -> list[Box]:
-    """Return the boxes of what a reader sees of a node: its icon and its label's lines."""
-    name = str(node.get("name", ""))
-    boxes = [text.box for text in geometry.labels_of("node", name)]
-    icon = _icon_box(node)
-    if icon is not None:
-        boxes.append(icon)
-    return boxes
+def _tip_inset(edge: Mapping[str, Any]) -> float:
+    """Return how far short of the edge's end point its arrowhead's tip is drawn."""
+    try:
+        pen = float(edge.get("penwidth") or 1.0)
+        size = float(edge.get("arrowsize") or 1.0)
+    except ValueError:
+        return TIP_INSET
+    return TIP_INSET * pen * min(size, 1.0) if size > 0 else 0.0
+
+
+def _labels(node: Mapping[str, Any], geometry: Geometry) -> list[Box]:
+    """Return the boxes of a node's label's lines."""
+    return [text.box for text in geometry.labels_of("node", str(node.get("name", "")))]
 
 
 def _icon_box(node: Mapping[str, Any]) -> Box | None:
