@@ -146,7 +146,8 @@ def measure(path: Path) -> Measured:
             labels += parts.labels
             nodes.append(parts)
         elif kind == "edge":
-            path_points = [p for e in group.iter(f"{SVG}path") for p in _path_points(e.get("d", ""))]
+            path_points = [p for e in group.iter(f"{SVG}path")
+                           for p in _path_points(e.get("d", ""))]
             heads = [_points(e.get("points", "")) for e in group.iter(f"{SVG}polygon")]
             own = [_label(t, "edge") for t in group.iter(f"{SVG}text")]
             labels += own
@@ -166,7 +167,8 @@ def _drawn_box(element: ET.Element, images: dict[str | None, ET.Element]) -> Rec
         return Rect(x, y, x + float(image.get("width", "0")), y + float(image.get("height", "0")))
     if tag == f"{SVG}image":
         x, y = float(element.get("x", "0")), float(element.get("y", "0"))
-        return Rect(x, y, x + float(element.get("width", "0")), y + float(element.get("height", "0")))
+        width, height = float(element.get("width", "0")), float(element.get("height", "0"))
+        return Rect(x, y, x + width, y + height)
     if tag in (f"{SVG}polygon", f"{SVG}polyline"):
         return _bounds(_points(element.get("points", "")))
     if tag == f"{SVG}path":
@@ -213,8 +215,9 @@ def _path_points(d: str) -> list[Point]:
             for step in range(1, 17):
                 t = step / 16
                 u = 1 - t
-                points.append((u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t**3 * p3[0],
-                               u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t**3 * p3[1]))
+                x, y = (u**3 * a + 3 * u * u * t * b + 3 * u * t * t * c + t**3 * d
+                        for a, b, c, d in zip(p0, p1, p2, p3))
+                points.append((x, y))
     return points
 
 

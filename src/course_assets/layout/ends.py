@@ -24,9 +24,11 @@ TIP_INSET = 1.51
 # An arrow pointing at a label stops this far short of its words (the figure lint calls an
 # arrowhead closer than 3 pt one that touches them).
 LABEL_GAP = 3.5
-# An arrow that misses both icon and label in its way is carried to where it passes nearest,
-# if that is this close.
-CLOSE_ENOUGH = 3.5
+# An arrow that misses both icon and label in its way is carried to where it passes nearest
+# the icon, if that is this close, and no closer to the label than LABEL_CLEAR (the lint's
+# "touches").
+CLOSE_ENOUGH = 4.0
+LABEL_CLEAR = 3.0
 # Half an arrowhead's width, in the same pen widths as TIP_INSET (a normal arrowhead is 7
 # units wide at arrowsize 1, its tip 1.51 pen widths in).
 ARROW_HALF_WIDTH = 3.5 / TIP_INSET
@@ -139,7 +141,7 @@ def _closest_approach(tip: Point, direction: Point, reach: float, icon: Box,
         return (tip[0] + direction[0] * along, tip[1] + direction[1] * along)
 
     steps = [float(step) for step in range(int(reach) + 1)
-             if all(b.distance(at(step)) >= LABEL_GAP for b in labels)]
+             if all(b.distance(at(step)) >= LABEL_CLEAR for b in labels)]
     if not steps:
         return None
     best = min(steps, key=lambda along: icon.distance(at(along)))

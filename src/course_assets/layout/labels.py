@@ -97,8 +97,9 @@ def plan(layout: Mapping[str, Any]) -> Placement:
             continue
         old_x, old_y = (float(v) for v in str(edges[number][attribute]).split(","))
         centre = box.centre
-        moves.append(LabelMove(keys[number], attribute, (round(old_x + spot.centre[0] - centre[0], 2),
-                                                   round(old_y + spot.centre[1] - centre[1], 2))))
+        moved = (round(old_x + spot.centre[0] - centre[0], 2),
+                 round(old_y + spot.centre[1] - centre[1], 2))
+        moves.append(LabelMove(keys[number], attribute, moved))
         placed[edge.key] = spot
     texts = [t.box for t in geometry.texts if t.owner in ("node", "graph")]
     labels = [b for b in placed.values() if b is not None]

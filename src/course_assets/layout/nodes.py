@@ -47,11 +47,11 @@ class FittedNode:
 def fit_icon_nodes(graph: Any) -> None:
     """Make every icon node of a pygraphviz graph the size of its icon and label.
 
-    Top to bottom, each node is exactly its icon and label, so an edge from above ends on the
-    icon and one from below on the label. Left to right, edges meet a node at its middle
-    height, and Graphviz's orthogonal router loses its way among nodes of uneven heights in a
-    rank: there every icon node gets the height of the tallest, with its icon at the top if
-    that covers the node's middle, else at the middle.
+    Each node is exactly its icon and label, so an edge from above ends on the icon, one from
+    below on the label, and one from the side (at the node's middle height) on the icon.
+    Left to right with ports (`tailport="n"`), Graphviz's orthogonal router loses its way
+    among nodes of uneven heights in a rank: there every icon node gets the height of the
+    tallest, with its icon at the top if that covers the node's middle, else at the middle.
     """
     fitted: dict[Any, FittedNode] = {}
     for node in graph.nodes_iter():
@@ -62,7 +62,11 @@ def fit_icon_nodes(graph: Any) -> None:
         found = fitted_node(attributes, icon, str(node))
         if found is not None:
             fitted[node] = found
-    across = str(graph.graph_attr.get("rankdir") or "TB").upper() in ("LR", "RL")
+    # Ports name a node's sides: Graphviz's orthogonal router reaches them only among nodes
+    # of even heights in a rank.
+    ported = any(edge.attr.get("tailport") or edge.attr.get("headport")
+                 for edge in graph.edges_iter())
+    across = ported and str(graph.graph_attr.get("rankdir") or "TB").upper() in ("LR", "RL")
     tallest = max((f.height for f in fitted.values()), default=0.0)
     for node, found in fitted.items():
         height = tallest if across else found.height
