@@ -37,6 +37,20 @@ ALONG = (0.5, 0.4, 0.6, 0.3, 0.7, 0.45, 0.55, 0.35, 0.65, 0.25, 0.75, 0.2, 0.8, 
 EdgeKey = tuple[str, str, int]
 
 
+class Lines:
+    """Every edge line and arrowhead of a figure, found by where they run."""
+
+    def __init__(self, lines: Sequence[Sequence[Point]]) -> None:
+        self._lines = [(found, list(line)) for line in lines
+                       if (found := bounds(line)) is not None]
+
+    def crossing(self, box: Box) -> int:
+        """Return how many lines run through `box`."""
+        return sum(1 for reach, line in self._lines
+                   if reach.x0 <= box.x1 and box.x0 <= reach.x1 and reach.y0 <= box.y1
+                   and box.y0 <= reach.y1 and polyline_crosses(line, box))
+
+
 @dataclass(frozen=True)
 class LabelMove:
     """An edge label's new centre: the edge, and lp or xlp."""
@@ -75,8 +89,8 @@ def plan(layout: Mapping[str, Any]) -> Placement:
     geometry = read_geometry(layout, NO_ICONS)
     edges = list(layout.get("edges", []))
     keys = edge_keys(layout)
-    lines = [edge.path for edge in geometry.edges if len(edge.path) >= 2]
-    lines += [tuple(head) for edge in geometry.edges for head in edge.arrowheads]
+    lines = Lines([*(edge.path for edge in geometry.edges if len(edge.path) >= 2),
+                   *(tuple(head) for edge in geometry.edges for head in edge.arrowheads)])
     fixed = [t.box for t in geometry.texts if t.owner in ("node", "cluster", "graph")]
     fixed += [node.box for node in geometry.nodes]
     placed = {edge.key: _label_box(geometry.labels_of("edge", edge.key))
@@ -115,17 +129,17 @@ def _label_box(texts: Sequence[Text]) -> Box | None:
     return bounds(corners)
 
 
-def _clear(box: Box, own: Sequence[Point], lines: Sequence[Sequence[Point]],
+def _clear(box: Box, own: Sequence[Point], lines: Lines,
            obstacles: Sequence[Box], geometry: Geometry) -> bool:
     """Say whether a label box is free of lines and texts, inside the figure, near its edge."""
     return _cost(box, own, lines, obstacles, geometry) == 0
 
 
-def _cost(box: Box, own: Sequence[Point], lines: Sequence[Sequence[Point]],
+def _cost(box: Box, own: Sequence[Point], lines: Lines,
           obstacles: Sequence[Box], geometry: Geometry) -> float:
     """Score what is wrong with a label at `box`: 0 for nothing; a line through it the worst."""
     inner = box.shrunk(GRAZE)
-    cost = 100.0 * sum(polyline_crosses(list(line), inner) for line in lines)
+    cost = 100.0 * lines.crossing(inner)
     cost += 50.0 * sum(inner.overlap(other) > 0 for other in obstacles)
     # Across a cluster's border, or beyond the figure's, it is still read.
     cost += 10.0 * sum(_straddles(box, cluster.box) for cluster in geometry.clusters)
@@ -143,7 +157,7 @@ def _straddles(box: Box, cluster: Box) -> bool:
     return 0 < inside < box.area - 1.0
 
 
-def _free_spot(box: Box, path: Sequence[Point], lines: Sequence[Sequence[Point]],
+def _free_spot(box: Box, path: Sequence[Point], lines: Lines,
                obstacles: Sequence[Box], geometry: Geometry) -> Box | None:
     """Return the first best spot beside the edge, or None where none beats where it is."""
     best, best_cost = None, _cost(box, path, lines, obstacles, geometry)
@@ -179,7 +193,7 @@ def _candidates(box: Box, path: Sequence[Point]) -> Iterator[Box]:
             yield Box(cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
 
 
-def _moved_titles(geometry: Geometry, lines: Sequence[Sequence[Point]],
+def _moved_titles(geometry: Geometry, lines: Lines,
                   obstacles: Sequence[Box], centres: Mapping[str, str],
                   ) -> tuple[tuple[TitleMove, ...], tuple[tuple[str, str], ...]]:
     """Return a move for each cluster title a line crosses, to the nearest free place along
@@ -207,7 +221,7 @@ def _moved_titles(geometry: Geometry, lines: Sequence[Sequence[Point]],
 
 
 def _free_along(box: Box, dy: float, start: float, stop: float,
-                lines: Sequence[Sequence[Point]], obstacles: Sequence[Box]) -> float | None:
+                lines: Lines, obstacles: Sequence[Box]) -> float | None:
     """Return the smallest sideways move (after moving `dy` up) that frees a title, or None."""
     shifts = [start - box.x0 + step * TITLE_STEP
               for step in range(int((stop - start - box.width) / TITLE_STEP) + 1)]
@@ -219,9 +233,9 @@ def _free_along(box: Box, dy: float, start: float, stop: float,
     return None
 
 
-def _crossed(box: Box, lines: Sequence[Sequence[Point]]) -> bool:
+def _crossed(box: Box, lines: Lines) -> bool:
     inner = box.shrunk(GRAZE)
-    return any(polyline_crosses(list(line), inner) for line in lines)
+    return lines.crossing(inner) > 0
 
 
 def _other(side: str) -> str:
@@ -233,8 +247,15 @@ def _other(side: str) -> str:
 CORNER = CORNER_PREFIX
 
 
+# What Graphviz's JSON (xdot) output leaves in a graph's attributes: drawing operations that
+# the "nop2" engine would draw again, on top of the drawing it makes itself.
+XDOT_ATTRIBUTES = ("_background", "_draw_", "_ldraw_", "_hdraw_", "_tdraw_", "_hldraw_",
+                   "_tldraw_", "xdotversion")
+
+
 def apply(graph: Any, placement: Placement) -> None:
     """Write the moves into a pygraphviz graph whose layout is in its attributes."""
+    _forget_drawing(graph)
     edges = _edges_by_key(graph)
     for ends in placement.ends:
         if ends.edge in edges:
@@ -250,6 +271,18 @@ def apply(graph: Any, placement: Placement) -> None:
     for number, (x, y) in enumerate(((x0, y0), (x1, y1))):
         graph.add_node(f"{CORNER}{number}", shape="point", style="invis", width="0",
                        height="0", label="", xlabel="", pos=f"{x:g},{y:g}!")
+
+
+def _forget_drawing(graph: Any) -> None:
+    """Clear the drawing operations a JSON rendering left in the graph's attributes."""
+    for attributes in (graph.graph_attr, *(sub.graph_attr for sub in _subgraphs(graph))):
+        for name in XDOT_ATTRIBUTES:
+            if attributes.get(name):
+                attributes[name] = ""
+    for item in (*graph.nodes_iter(), *graph.edges_iter()):
+        for name in XDOT_ATTRIBUTES:
+            if item.attr.get(name):
+                item.attr[name] = ""
 
 
 def edge_keys(layout: Mapping[str, Any]) -> list[EdgeKey]:

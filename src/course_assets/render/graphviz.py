@@ -17,9 +17,12 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from course_assets.errors import FigureError
+
+if TYPE_CHECKING:
+    from course_assets.layout.labels import Placement
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 BUNDLED_FONT = "DejaVu Sans"
@@ -167,11 +170,14 @@ def draw(source: str, png_max_side: int | None = None,
     try:
         if gv.gvLayout(context, graph.handle, b"dot") != 0:
             raise FigureError(_rejected("the layout failed"))
-        _place_labels(context, graph)
+        unchanged = _place_labels(context, graph)
         try:
             status, svg = gv.gvRenderData(context, graph.handle, b"svg")
             said = _drained()
-            layout_status, layout = gv.gvRenderData(context, graph.handle, b"json")
+            if unchanged is None:
+                layout_status, layout = gv.gvRenderData(context, graph.handle, b"json")
+            else:  # nothing moved: the JSON the placement read is this layout's
+                layout_status, layout = 0, unchanged
             _drained()  # JSON loads no images and says so for each: the SVG's words are enough
             png = None
             if status == 0 and png_max_side is not None:
@@ -199,28 +205,33 @@ def draw(source: str, png_max_side: int | None = None,
                    messages, _json(layout) if layout_status == 0 else {})
 
 
-def _place_labels(context: Any, graph: Any) -> None:
-    """Move the labels a line crosses, keeping everything else where Graphviz laid it out."""
+def _place_labels(context: Any, graph: Any) -> bytes | None:
+    """Move the labels a line crosses, keeping everything else where Graphviz laid it out.
+
+    Return the layout's JSON when nothing moved (None when it did).
+    """
     from pygraphviz import graphviz as gv
 
     from course_assets.layout import labels
 
     said = _drained()  # the layout's own words, kept for the author
     try:
-        placement = _planned(context, graph)
+        placement, data = _planned(context, graph)
         if placement.stuck:
             # A cluster title crossed wherever it goes: Graphviz lays the graph out again with
             # those titles on their clusters' other side, where the lines may leave room;
             # unless that frees more titles, the author's own layout stays.
             first = placement
             _relaid(context, graph, lambda: labels.give_titles_room(graph, first.stuck))
-            placement = _planned(context, graph)
+            placement, data = _planned(context, graph)
             if len(placement.stuck) >= len(first.stuck):
                 _relaid(context, graph,
                         lambda: labels.give_titles_room(graph, first.stuck, back=True))
-                placement = first
+                placement, data = _planned(context, graph)
         if placement:
             _redraw(context, graph, placement)
+            return None
+        return data
     finally:
         _drained()
         _messages.append(said)
@@ -236,8 +247,8 @@ def _relaid(context: Any, graph: Any, change: Callable[[], None]) -> None:
         raise FigureError(_rejected("the layout failed"))
 
 
-def _planned(context: Any, graph: Any) -> Any:
-    """Return what to move in the graph's current layout (a layout.labels.Placement)."""
+def _planned(context: Any, graph: Any) -> tuple[Placement, bytes | None]:
+    """Return what to move in the graph's current layout, and that layout's JSON."""
     from pygraphviz import graphviz as gv
 
     from course_assets.layout import labels
@@ -245,10 +256,12 @@ def _planned(context: Any, graph: Any) -> Any:
     status, data = gv.gvRenderData(context, graph.handle, b"json")
     # JSON loads no images and says so for each: the drawing's own words are enough.
     _drained()
-    return labels.plan(_json(data)) if status == 0 else labels.Placement()
+    if status != 0:
+        return labels.Placement(), None
+    return labels.plan(_json(data)), data
 
 
-def _redraw(context: Any, graph: Any, placement: Any) -> None:
+def _redraw(context: Any, graph: Any, placement: Placement) -> None:
     """Lay the graph out again where it was, with the labels moved as `placement` says."""
     from pygraphviz import graphviz as gv
 
