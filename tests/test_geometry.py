@@ -43,14 +43,6 @@ def test_the_author_course_has_the_figures_the_issue_describes(author_figures):
     assert service_map.count('class="cluster"') == 8 and service_map.count('class="node"') >= 41
 
 
-def test_no_line_crosses_a_label_in_the_author_course_but_one_cluster_title(author_figures):
-    # Graphviz left 5 crossings: edges through their own labels and through cluster titles
-    # ("Database", "Scoring job"). The one left is told in the xfail below.
-    _, crossings = measure_folder(author_figures)
-    assert all(c.startswith("batch_scoring.svg:") and 'cluster label "Scoring job"' in c
-               for c in crossings), crossings
-
-
 def test_top_to_bottom_arrows_reach_their_icons_in_the_author_course(author_figures):
     # Graphviz stopped each of these about 18 pt above the icon.
     for name in ("aws_pipeline", "k8s_deployment", "monitoring_stack", "batch_scoring"):
@@ -62,10 +54,9 @@ def test_every_arrowhead_ends_at_a_node_in_the_author_course(author_figures):
     assert short == []
 
 
-@pytest.mark.xfail(strict=True, reason="not yet: a cluster title that lines cross wherever "
-                   "it goes along its cluster's top or bottom, in either layout (1 title, "
-                   "batch_scoring's narrow 'Scoring job')")
-def test_no_line_crosses_a_cluster_title_in_the_author_course(author_figures):
+def test_no_line_crosses_any_text_in_the_author_course(author_figures):
+    # Graphviz left 5 crossings: edges through their own labels ("write Parquet", "02:00
+    # daily", "images") and through cluster titles ("Database", "Scoring job").
     _, crossings = measure_folder(author_figures)
     assert crossings == []
 

@@ -9,7 +9,7 @@ edge; a crossed cluster title moves to a free corner of its cluster. Nothing els
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,14 +69,23 @@ class TitleMove:
 
 
 @dataclass(frozen=True)
+class StuckTitle:
+    """A cluster title a line crosses wherever it goes: its side ("t" or "b") and width."""
+
+    cluster: str
+    side: str
+    width: float
+
+
+@dataclass(frozen=True)
 class Placement:
     """What to move after layout; empty when every label is already clear."""
 
     labels: tuple[LabelMove, ...] = ()
     titles: tuple[TitleMove, ...] = ()
     ends: tuple[EdgeEnds, ...] = ()  # edges carried on to the icon or label they point at
-    # Cluster titles a line crosses at every corner, each with the side it is on ("t", "b").
-    stuck: tuple[tuple[str, str], ...] = ()
+    # Cluster titles a line crosses wherever they go.
+    stuck: tuple[StuckTitle, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.labels or self.titles or self.ends)
@@ -195,11 +204,11 @@ def _candidates(box: Box, path: Sequence[Point]) -> Iterator[Box]:
 
 def _moved_titles(geometry: Geometry, lines: Lines,
                   obstacles: Sequence[Box], centres: Mapping[str, str],
-                  ) -> tuple[tuple[TitleMove, ...], tuple[tuple[str, str], ...]]:
+                  ) -> tuple[tuple[TitleMove, ...], tuple[StuckTitle, ...]]:
     """Return a move for each cluster title a line crosses, to the nearest free place along
     its cluster's top or bottom, and the titles that have none, each with its side."""
     moves: list[TitleMove] = []
-    stuck: list[tuple[str, str]] = []
+    stuck: list[StuckTitle] = []
     for cluster in geometry.clusters:
         box = _label_box(geometry.labels_of("cluster", cluster.key))
         if box is None or not _crossed(box, lines) or cluster.key not in centres:
@@ -216,7 +225,7 @@ def _moved_titles(geometry: Geometry, lines: Lines,
                 moves.append(TitleMove(cluster.key, (round(x + spot, 2), round(y + dy, 2))))
                 break
         else:
-            stuck.append((cluster.key, loc))
+            stuck.append(StuckTitle(cluster.key, loc, box.width))
     return tuple(moves), tuple(stuck)
 
 
@@ -310,12 +319,36 @@ def _edges_by_key(graph: Any) -> dict[EdgeKey, Any]:
     return found
 
 
-def give_titles_room(graph: Any, stuck: Sequence[tuple[str, str]], back: bool = False) -> None:
-    """Lay the titles that have no free place out on their clusters' other side (or back)."""
+# The ways to give a title no line crosses room, tried in turn with a fresh layout: on its
+# cluster's other side; or on its own side, with the cluster wider by the title's width, so
+# that lines into the nodes below it leave it room beside them.
+ROOM_WAYS = ("other side", "wider")
+
+
+def title_room(graph: Any, stuck: Sequence[StuckTitle]) -> Callable[[str], None]:
+    """Return a function that sets the stuck titles' clusters up one of the ROOM_WAYS, or
+    back as the script made them ("as made")."""
     clusters = {str(sub.name): sub for sub in _subgraphs(graph)}
-    for name, side in stuck:
-        if name in clusters:
-            clusters[name].graph_attr["labelloc"] = side if back else _other(side)
+    made = {t.cluster: (str(clusters[t.cluster].graph_attr.get("labelloc") or ""),
+                        str(clusters[t.cluster].graph_attr.get("margin") or ""))
+            for t in stuck if t.cluster in clusters}
+
+    def set_up(way: str) -> None:
+        for title in stuck:
+            if title.cluster not in made:
+                continue
+            attributes = clusters[title.cluster].graph_attr
+            labelloc, margin = made[title.cluster]
+            attributes["labelloc"] = _other(title.side) if way == "other side" else labelloc
+            attributes["margin"] = margin
+            if way == "wider":
+                try:
+                    points = float(margin or 8.0)
+                except ValueError:
+                    points = 8.0
+                attributes["margin"] = f"{points + title.width:.2f}"
+
+    return set_up
 
 
 def _subgraphs(graph: Any) -> Iterator[Any]:

@@ -218,15 +218,19 @@ def _place_labels(context: Any, graph: Any) -> bytes | None:
     try:
         placement, data = _planned(context, graph)
         if placement.stuck:
-            # A cluster title crossed wherever it goes: Graphviz lays the graph out again with
-            # those titles on their clusters' other side, where the lines may leave room;
-            # unless that frees more titles, the author's own layout stays.
-            first = placement
-            _relaid(context, graph, lambda: labels.give_titles_room(graph, first.stuck))
-            placement, data = _planned(context, graph)
-            if len(placement.stuck) >= len(first.stuck):
-                _relaid(context, graph,
-                        lambda: labels.give_titles_room(graph, first.stuck, back=True))
+            # A cluster title crossed wherever it goes: Graphviz lays the graph out again in
+            # the ways that may leave it room; unless one frees more titles, the author's own
+            # layout stays.
+            first, best = placement, None
+            set_up = labels.title_room(graph, first.stuck)
+            for way in labels.ROOM_WAYS:
+                _relaid(context, graph, lambda: set_up(way))  # noqa: B023 - called at once
+                placement, data = _planned(context, graph)
+                if len(placement.stuck) < len(first.stuck):
+                    best = way
+                    break
+            if best is None:
+                _relaid(context, graph, lambda: set_up("as made"))
                 placement, data = _planned(context, graph)
         if placement:
             _redraw(context, graph, placement)
