@@ -87,3 +87,35 @@ def test_moved_labels_and_carried_arrows_give_the_same_bytes_on_every_build(auth
     pipeline = (author_figures / "aws_pipeline.svg").read_text()
     assert pipeline.count('stroke="none" points=') == 1
     assert 'transform="scale(1 1) rotate(0) translate(10.8 ' in pipeline
+
+
+UNUSUAL_GRAPHS = {
+    "html label": 'digraph { a [label=<<b>bold</b> text>]; a -> b [label="x"] }',
+    "record": 'digraph { node [shape=record]; a [label="{a|b}|c"]; a -> b [label="x"] }',
+    "concentrate": 'digraph { concentrate=true; a -> b; a -> c; b -> d; c -> d; a -> d }',
+    "compound": 'digraph { compound=true; subgraph cluster_x { label=X; a; b } '
+                'subgraph cluster_y { label=Y; c } a -> c [lhead=cluster_y ltail=cluster_x] }',
+    "self loop": 'digraph { a -> a [label=self]; a -> b; a -> b [label=two] }',
+    "rank same": 'digraph { {rank=same; a; b} a -> b [label=l]; b -> c }',
+    "empty cluster": 'digraph { subgraph cluster_e { label=E } a -> b [label=q] }',
+    "straight lines": 'digraph { splines=false; a -> b [label=q]; b -> c }',
+    "polyline": 'digraph { splines=polyline; a -> b [label=q]; b -> c [xlabel=r] }',
+    "head and tail labels": 'digraph { a -> b [headlabel=h taillabel=t label=m] }',
+    "arrows both ways": 'digraph { a -> b [dir=both label=u] }',
+    "ports": 'digraph { splines=ortho; rankdir=LR; a -> b [tailport=n headport=n label=x] }',
+    "nested clusters": 'digraph { subgraph cluster_a { label=A; subgraph cluster_b { label=B; '
+                       'x } y } x -> y [label=k]; z -> x }',
+    "no edges": "digraph { a; b }",
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNUSUAL_GRAPHS))
+def test_unusual_graphs_draw_again_from_their_layout(name, monkeypatch):
+    from course_assets.layout import labels
+    from course_assets.render import graphviz
+
+    # Every graph takes the second drawing, as one with a label to move does.
+    monkeypatch.setattr(labels.Placement, "__bool__", lambda self: True)
+    drawing = graphviz.draw(UNUSUAL_GRAPHS[name], png_max_side=400)
+    assert drawing.svg.startswith(b"<?xml") and drawing.png and drawing.layout["objects"]
+    assert not any(m.startswith("Error") for m in drawing.messages)

@@ -51,13 +51,16 @@ def carried_ends(layout: Mapping[str, Any], geometry: Geometry,
     found = []
     for number, edge in enumerate(layout.get("edges", [])):
         route = str(edge.get("pos") or "")
-        if not route:
-            continue
+        if not route or ";" in route:
+            continue  # no route, or several (concentrate=true merges edges): left as drawn
         parts = route.split()
-        points = [_point(p) for p in parts if not p.startswith(("e,", "s,"))]
+        try:
+            points = [_point(p) for p in parts if not p.startswith(("e,", "s,"))]
+            ends = {p[0]: _point(p[2:]) for p in parts if p.startswith(("e,", "s,"))}
+        except ValueError:
+            continue
         if len(points) < 2:
             continue
-        ends = {p[0]: _point(p[2:]) for p in parts if p.startswith(("e,", "s,"))}
         changed = False
         head, tail = objects.get(edge.get("head")), objects.get(edge.get("tail"))
         inset = _tip_inset(edge)
