@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from course_assets.layout import CORNER_PREFIX
+
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 # How far a line of text reaches below and above its baseline, as a share of its font size.
@@ -203,7 +205,8 @@ def read_geometry(layout: Mapping[str, Any], svg: bytes,
     objects = list(layout.get("objects", []))
     subgraphs = [o for o in objects if o.get("_gvid", 0) < count]
     clusters = [o for o in subgraphs if str(o.get("name", "")).startswith("cluster")]
-    node_objects = [o for o in objects if o.get("_gvid", 0) >= count]
+    node_objects = [o for o in objects if o.get("_gvid", 0) >= count
+                    and not str(o.get("name", "")).startswith(CORNER_PREFIX)]
     names = {o["_gvid"]: str(o["name"]) for o in objects if "_gvid" in o}
     parent_of = {child: str(c["name"]) for c in clusters for child in c.get("subgraphs", [])}
     texts: list[Text] = []

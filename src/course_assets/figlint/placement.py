@@ -92,7 +92,8 @@ def _edge_name(geometry: Geometry, edge: Edge) -> str:
 
 
 def _edges_through_labels(geometry: Geometry) -> Iterator[Finding]:
-    labels = BoxIndex((t.box, t) for t in geometry.texts if t.owner in ("node", "cluster"))
+    labels = BoxIndex((t.box, t) for t in geometry.texts
+                      if t.owner in ("node", "cluster", "edge"))
     for edge in geometry.edges:
         # Only labels near the edge's bounds can meet it: in a large figure that is a handful.
         reach = bounds([*edge.path, *(p for head in edge.arrowheads for p in head)])
@@ -104,6 +105,17 @@ def _edges_through_labels(geometry: Geometry) -> Iterator[Finding]:
                 continue
             box = label.box.shrunk(LABEL_MARGIN)
             if box.width <= 0 or box.height <= 0:
+                continue
+            if label.owner == "edge":
+                # An edge label is read beside its line: a line through it, the edge's own
+                # included, strikes its words out.
+                if polyline_crosses(edge.path, box):
+                    whose = "its own" if label.key == edge.key else "the"
+                    yield Finding(
+                        "edge-crosses-label",
+                        f"the line of {_edge_name(geometry, edge)} crosses {whose} "
+                        f"{describe(geometry, label)}",
+                        _lines(edge.line, owner_line(geometry, label)))
                 continue
             if any(polyline_crosses(head, box) for head in edge.arrowheads):
                 part, verb = "arrowhead", "crosses"

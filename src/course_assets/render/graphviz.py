@@ -14,12 +14,15 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from course_assets.errors import FigureError
+
+if TYPE_CHECKING:
+    from course_assets.layout.labels import Placement
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 BUNDLED_FONT = "DejaVu Sans"
@@ -27,12 +30,9 @@ BUNDLED_FONT = "DejaVu Sans"
 # the faces closest to its metrics where a viewer lacks it.
 FONT_FAMILY = "DejaVu Sans,Bitstream Vera Sans,Verdana,Geneva,sans-serif"
 PX_PER_PT = 4 / 3
+# Graphviz's words when orthogonal edges (the diagrams library's default) leave their labels
+# unplaced: the build places them after layout (layout/labels.py), so the author need not.
 ORTHO_LABELS = "Orthogonal edges do not currently handle edge labels"
-ORTHO_FIX = (
-    "orthogonal edges (the diagrams library's default splines=\"ortho\") cannot place edge "
-    "labels, so a label may sit away from its edge: use Edge(xlabel=...) instead of label=, "
-    "or graph_attr={\"splines\": \"spline\"}"
-)
 # Graphviz's words for a label larger than its fixed-size node, and the node's id.
 TOO_SMALL = re.compile(r"node '?(n[0-9]+)'?, graph .* size too small for label")
 # A node id in Graphviz's words, with the quotes some messages put around it.
@@ -165,14 +165,21 @@ def draw(source: str, png_max_side: int | None = None,
         graph = pygraphviz.AGraph(string=source)
     except Exception as exc:  # noqa: BLE001 - pygraphviz raises bare errors for bad DOT
         raise FigureError(_rejected(str(exc))) from None
+    from course_assets.layout.nodes import fit_icon_nodes
+
+    fit_icon_nodes(graph)
     context = gv.gvContextWithBuiltins()
     try:
         if gv.gvLayout(context, graph.handle, b"dot") != 0:
             raise FigureError(_rejected("the layout failed"))
+        unchanged = _place_labels(context, graph)
         try:
             status, svg = gv.gvRenderData(context, graph.handle, b"svg")
             said = _drained()
-            layout_status, layout = gv.gvRenderData(context, graph.handle, b"json")
+            if unchanged is None:
+                layout_status, layout = gv.gvRenderData(context, graph.handle, b"json")
+            else:  # nothing moved: the JSON the placement read is this layout's
+                layout_status, layout = 0, unchanged
             _drained()  # JSON loads no images and says so for each: the SVG's words are enough
             png = None
             if status == 0 and png_max_side is not None:
@@ -199,6 +206,81 @@ def draw(source: str, png_max_side: int | None = None,
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
                    messages, laid_out)
+
+
+def _place_labels(context: Any, graph: Any) -> bytes | None:
+    """Move the labels a line crosses, keeping everything else where Graphviz laid it out.
+
+    Return the layout's JSON when nothing moved (None when it did).
+    """
+    from pygraphviz import graphviz as gv
+
+    from course_assets.layout import labels
+
+    said = _drained()  # the layout's own words, kept for the author
+    try:
+        placement, data = _planned(context, graph)
+        if placement.stuck:
+            # A cluster title crossed wherever it goes: Graphviz lays the graph out again in
+            # the ways that may leave it room; unless one frees more titles, the author's own
+            # layout stays.
+            first, best = placement, None
+            set_up = labels.title_room(graph, first.stuck)
+            for way in labels.ROOM_WAYS:
+                _relaid(context, graph, lambda: set_up(way))  # noqa: B023 - called at once
+                placement, data = _planned(context, graph)
+                if len(placement.stuck) < len(first.stuck):
+                    best = way
+                    break
+            if best is None:
+                _relaid(context, graph, lambda: set_up("as made"))
+                placement, data = _planned(context, graph)
+        if placement:
+            _redraw(context, graph, placement)
+            return None
+        return data
+    finally:
+        _drained()
+        _messages.append(said)
+
+
+def _relaid(context: Any, graph: Any, change: Callable[[], None]) -> None:
+    """Free the graph's layout, change its attributes, and lay it out with dot again."""
+    from pygraphviz import graphviz as gv
+
+    gv.gvFreeLayout(context, graph.handle)
+    change()
+    if gv.gvLayout(context, graph.handle, b"dot") != 0:
+        raise FigureError(_rejected("the layout failed"))
+
+
+def _planned(context: Any, graph: Any) -> tuple[Placement, bytes | None]:
+    """Return what to move in the graph's current layout, and that layout's JSON."""
+    from pygraphviz import graphviz as gv
+
+    from course_assets.layout import labels
+
+    status, data = gv.gvRenderData(context, graph.handle, b"json")
+    # JSON loads no images and says so for each: the drawing's own words are enough.
+    _drained()
+    if status != 0:
+        return labels.Placement(), None
+    return labels.plan(_json(data)), data
+
+
+def _redraw(context: Any, graph: Any, placement: Placement) -> None:
+    """Lay the graph out again where it was, with the labels moved as `placement` says."""
+    from pygraphviz import graphviz as gv
+
+    from course_assets.layout import labels
+
+    # Write the layout into the graph's attributes, change the labels there, and draw it
+    # again from those positions: Graphviz's "nop2" engine moves nothing and routes nothing.
+    gv.gvRender(context, graph.handle, b"dot", None)
+    gv.gvFreeLayout(context, graph.handle)  # first: Graphviz frees what its layout made
+    labels.apply(graph, placement)
+    if gv.gvLayout(context, graph.handle, b"nop2") != 0:
+        raise FigureError(_rejected("the layout failed"))
 
 
 def _json(data: bytes) -> dict[str, Any]:
@@ -244,7 +326,6 @@ def explain(data: bytes, graph: Any, node_lines: Mapping[str, int | None],
     explained: list[str] = []
     for line in _split(data):
         if ORTHO_LABELS in line:
-            explained.append(ORTHO_FIX)
             continue
         too_small = TOO_SMALL.search(line)
         if too_small and layout and not _label_leaves_shape(layout, too_small.group(1)):
