@@ -7,11 +7,13 @@ import functools
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from course_assets.errors import Problem
+from course_assets.errors import Problem, without_addresses
 from course_assets.render.figure import (
     FigureOutcome,
     FigureTask,
@@ -159,6 +161,7 @@ def _start_worker(parent: int) -> None:
     signal.signal(signal.SIGTERM, functools.partial(_exit_on_terminate, parent))
     die_with_parent(parent, signal.SIGTERM)
     adopt_orphans()
+    _watch_parent(parent)
 
 
 def _start_warm_worker(parent: int, course_root: Path) -> None:
@@ -171,13 +174,33 @@ def _start_warm_worker(parent: int, course_root: Path) -> None:
 
 
 def _exit_on_terminate(parent: int, signum: int, frame: object) -> None:
+    """End the figure in hand and die of the signal, whoever sent it (the pool, the kernel,
+    a script); the pool reports the figure, and the next build starts a new worker."""
     from course_assets.render.isolate import end_child_in_hand
 
     end_child_in_hand()
-    if os.getppid() != parent:
-        # No one is left to shut this worker down: waiting for its next task would be for ever.
+    # Never SystemExit: the executor's worker loop catches it, sends it back as the figure's
+    # result and goes on to the next figure. Dying of the signal breaks the pool instead, which
+    # `_collected` turns into this figure's error.
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    os._exit(128 + signum)  # not reached: the default action ends the process
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker as soon as `parent` is gone, even while its main thread is blocked."""
+    # The SIGTERM the kernel sends when `parent` dies runs its handler only between Python
+    # instructions: a worker blocked writing a large result to a pipe no one reads, or inside
+    # a long Pillow call, would never run it.
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        from course_assets.render.isolate import end_child_in_hand
+
+        end_child_in_hand()
         os._exit(1)
-    raise SystemExit(0)  # the figure in hand unwinds; the pool's shutdown ends the worker
+
+    threading.Thread(target=watch, name="course-assets-parent-watch", daemon=True).start()
 
 
 def _submitted(executor: ProcessPoolExecutor,
@@ -188,21 +211,67 @@ def _submitted(executor: ProcessPoolExecutor,
 def _collected(futures: dict[Future[FigureOutcome], FigureTask],
                meanwhile: Callable[[], None] | None,
                died: Callable[[BaseException], None] | None = None) -> Iterator[FigureOutcome]:
+    """Yield each figure's outcome; a worker's death is the error of the figure that caused it.
+
+    A worker that dies (a signal, an out-of-memory kill, a script that kills it) breaks every
+    figure still in the pool, and the pool cannot say which figure it was rendering: each of
+    those is rendered again alone, in a worker of its own, which names the one that kills it.
+    """
     from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     if meanwhile is not None:
         meanwhile()
+    caught_in_a_death: list[FigureTask] = []
     for future in as_completed(futures):
         # Let go of the future once its outcome is taken: it holds the figure's bytes.
         task = futures.pop(future)
         try:
             yield future.result()
-        except Exception as exc:  # noqa: BLE001 - a dead worker is one figure's error
+        except BrokenProcessPool as exc:
             if died is not None:
                 died(exc)
+            caught_in_a_death.append(task)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - one figure's error, not the build's
             yield FigureOutcome(task.name, problem=Problem(
-                task.script, None, f"the process rendering this figure died "
-                f"({type(exc).__name__}: {exc}); a figure too large for this machine's "
-                "memory does that: split it into smaller figures, or remove \"png\" from "
-                "`formats` in [tool.course-assets]",
-            ))
+                task.script, None, f"the process rendering this figure failed "
+                f"({type(exc).__name__}: {without_addresses(str(exc))})"))
+    for task in sorted(caught_in_a_death, key=lambda t: t.name):
+        yield _render_alone(task)
+
+
+def _render_alone(task: FigureTask) -> FigureOutcome:
+    """Render one figure in a worker of its own; if that worker dies, say how."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    with _executor(1, _start_worker, (os.getpid(),)) as executor:
+        future = executor.submit(render_figure, task)
+        workers = list((executor._processes or {}).values())
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            pass
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - one figure's error, not the build's
+            return FigureOutcome(task.name, problem=Problem(
+                task.script, None, f"the process rendering this figure failed "
+                f"({type(exc).__name__}: {without_addresses(str(exc))})"))
+    codes = [w.exitcode for w in workers if w.exitcode]
+    return FigureOutcome(task.name, problem=Problem(task.script, None, _death(codes)))
+
+
+def _death(exit_codes: list[int]) -> str:
+    """Say how the process rendering a figure died, from its exit code (negative: a signal)."""
+    signals = [-code for code in exit_codes if code < 0]
+    if signals:
+        with contextlib.suppress(ValueError):
+            how = f"was killed by {signal.Signals(signals[0]).name}"
+    else:
+        how = (f"ended with exit code {exit_codes[0]}" if exit_codes
+               else "died")
+    if signals and signals[0] == signal.SIGKILL:
+        why = ("the script killed it, or the system did when memory ran out (a figure too "
+               "large for this machine's memory does that: split it into smaller figures, or "
+               "remove \"png\" from `formats` in [tool.course-assets])")
+    else:
+        why = "the script, or another process, ended it while the figure was being rendered"
+    return f"the process rendering this figure {how}: {why}"
