@@ -68,3 +68,98 @@ def test_watch_keeps_reacting_after_a_script_killed_its_warm_worker(course: Cour
         course.figure("one", 'Mlflow("after the kill")')
         after = results.get(timeout=60)
         assert after.ok, after.problems
+
+
+# -- 2. a FIFO, a socket or a device among the sources ---------------------------------------------
+
+def test_a_fifo_among_the_sources_is_a_clear_error_and_never_hangs(course: Course):
+    course.figure("alpha", 'Mlflow("alpha")')
+    course.chapter("ch", '{{ diagram("alpha") }}\n')
+    os.mkfifo(course.root / "diagrams/piped.py")
+    os.mkfifo(course.root / "chapters/piped.md")
+    os.mkfifo(course.root / "diagrams/_helper_pipe.py")
+
+    for command in ("build", "check"):
+        result = cli(course.root, command, timeout=60)
+        said = result.stdout + result.stderr
+        assert result.returncode == 1, said
+        assert "internal error" not in said
+        assert "diagrams/piped.py: is a named pipe (FIFO)" in said, said
+        assert "chapters/piped.md: is a named pipe (FIFO)" in said, said
+    assert course.built("diagrams/alpha.svg").is_file()
+    assert course.built("chapters/ch.md").is_file()
+
+
+def test_a_fifo_as_pyproject_or_figure_template_or_helper_never_hangs(course: Course):
+    course.write("diagrams/_shared.py", "LABEL = 'shared'\n")
+    course.figure("alpha", 'from _shared import LABEL\nMlflow(LABEL)')
+    course.chapter("ch", '{{ diagram("alpha") }}\n')
+    assert cli(course.root, "build", timeout=120).returncode == 0
+    (course.root / "diagrams/_shared.py").unlink()
+    os.mkfifo(course.root / "diagrams/_shared.py")
+    result = cli(course.root, "build", timeout=60)
+    assert result.returncode == 1 and "internal error" not in result.stderr, result.stderr
+    assert "_shared.py" in result.stderr and "FIFO" in result.stderr, result.stderr
+
+    (course.root / "pyproject.toml").unlink()
+    os.mkfifo(course.root / "pyproject.toml")
+    result = cli(course.root, "build", timeout=60)
+    assert result.returncode != 0 and "internal error" not in result.stderr
+    assert "pyproject.toml" in result.stderr and "FIFO" in result.stderr, result.stderr
+
+
+# -- 3, 13. one bad chapter never stops the others -------------------------------------------------
+
+NESTED_IFS = "".join("{% if true %}\n" for _ in range(99)) + "deep\n" + "{% endif %}\n" * 99
+LONG_SUM = "intro\n\n{{ " + " + ".join(["1"] * 500) + " }}\n"
+HUGE_FILTER = 'intro\n\n{{ "x"|center(3000000000)|length }}\n'
+
+
+@pytest.mark.parametrize("text, line, words", [
+    (NESTED_IFS, 99, "nested"),
+    (LONG_SUM, 3, "too long or too deeply nested"),
+    (HUGE_FILTER, 3, "memory"),
+])
+def test_one_bad_chapter_is_its_own_error_and_everything_else_is_written(course: Course, text,
+                                                                          line, words):
+    course.figure("alpha", 'Mlflow("alpha")')
+    course.chapter("good", '{{ diagram("alpha") }}\n')
+    course.chapter("bad", text)
+    result = cli(course.root, "build", timeout=120)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    assert "internal error" not in said
+    assert f"chapters/bad.md:{line}: " in said and words in said, said
+    assert course.built("diagrams/alpha.svg").is_file()
+    assert course.built("chapters/good.md").is_file()
+
+
+# -- 15. include and import, from the chapters folder and templates/ -------------------------------
+
+def test_include_and_import_work_from_the_course_and_make_chapters_stale(course: Course):
+    course.write("chapters/_note.md", "A shared note.\n")
+    course.write("templates/macros.j2", "{% macro hello(who) %}Hello, {{ who }}!{% endmacro %}\n")
+    course.chapter("ch", '{% include "_note.md" %}\n{% import "macros.j2" as m %}'
+                         '{{ m.hello("reader") }}\n')
+    result = cli(course.root, "build", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert course.built("chapters/ch.md").read_text() == "A shared note.\n\nHello, reader!\n"
+
+    course.write("chapters/_note.md", "The note, edited.\n")
+    result = cli(course.root, "build", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "The note, edited." in course.built("chapters/ch.md").read_text()
+    assert cli(course.root, "check", timeout=120).returncode == 0
+
+
+@pytest.mark.parametrize("name", ["../pyproject.toml", "/etc/hostname", "../../outside.md",
+                                  "linked.md"])
+def test_include_never_reads_outside_the_course(course: Course, tmp_path, name):
+    (tmp_path / "outside.md").write_text("SECRET\n")
+    (course.root / "chapters/linked.md").symlink_to(tmp_path / "outside.md")
+    course.chapter("ch", f'{{% include "{name}" %}}\n')
+    result = cli(course.root, "build", timeout=120)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1 and "internal error" not in said, said
+    assert "chapters/ch.md:1: " in said, said
+    assert "SECRET" not in said and not course.built("chapters/ch.md").exists()

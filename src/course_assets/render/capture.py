@@ -19,6 +19,7 @@ from diagrams.custom import Custom
 
 from course_assets.errors import FigureError
 from course_assets.render import downloads, limits
+from course_assets.state.reading import read_source
 
 # The padding the diagrams library puts around every figure (two inches), which we tighten.
 LIBRARY_PADDING = diagrams.Diagram._default_graph_attrs["pad"]
@@ -343,7 +344,7 @@ def preload_library_modules(script: Path) -> None:
     """Import the diagrams modules `script` imports, so each forked run finds them loaded."""
     # Workers fork a child per script; what the worker has imported, every child gets for free.
     try:
-        tree = ast.parse(script.read_bytes())
+        tree = ast.parse(read_source(script))
     except (SyntaxError, ValueError, OSError):
         return  # the real run reports it, at the author's line
     # Top-level statements only: that is where scripts import, and walking every expression

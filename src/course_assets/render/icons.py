@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_assets.errors import FigureError
+from course_assets.state.reading import MAX_ICON_BYTES, read_source
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The Pillow image modes a PNG file can store as they are.
@@ -37,9 +38,9 @@ def load_icon(path: Path) -> Icon:
         key = (path, stat.st_size, stat.st_mtime_ns)
         if key in _by_file:
             return _by_file[key]
-        raw = path.read_bytes()
+        raw = read_source(path, MAX_ICON_BYTES)
     except OSError as exc:
-        raise FigureError(f"icon file cannot be read: {path} ({exc.strerror})") from None
+        raise FigureError(f"icon file {path} cannot be read: {exc.strerror}") from None
     digest = hashlib.sha256(raw).hexdigest()
     cached = _by_content.get(digest)
     if cached is None:

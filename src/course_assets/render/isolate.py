@@ -24,6 +24,11 @@ _OK, _FAILED, _STAGE = b"ok", b"failed", b"stage:"
 _announce_to: int | None = None
 # In the parent: the child running now, whose process group `end_child_in_hand` kills.
 _child_in_hand: int | None = None
+# The memory a figure's or a chapter's child may take (its data: heap and anonymous maps).
+# A figure of a thousand nodes with its PNG takes a few hundred megabytes; past this, a filter
+# like `"x"|center(3000000000)` or a huge icon is a MemoryError at the author's line instead
+# of the machine's memory.
+MAX_CHILD_MEMORY = 2 * 2**30
 # How often to look whether a child that has not closed its pipe has exited, in seconds.
 _POLL = 0.05
 
@@ -103,6 +108,7 @@ def _run_child(job: Callable[[], object], write_end: int, scratch: str,
         # script gets Python's defaults.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _limit_memory()
         os.chdir(scratch)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -125,6 +131,17 @@ def _run_child(job: Callable[[], object], write_end: int, scratch: str,
         code = 70
     finally:
         os._exit(code)
+
+
+def _limit_memory() -> None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return
+    with contextlib.suppress(ValueError, OSError):
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        limit = MAX_CHILD_MEMORY if hard == resource.RLIM_INFINITY else min(hard, MAX_CHILD_MEMORY)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
 
 
 def _collect(pid: int, read_end: int, timeout: float) -> tuple[bytes, int | None]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from course_assets.config import Settings
 from course_assets.errors import Problem
+from course_assets.state.reading import kind_problem, read_source
 
 
 FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -36,11 +37,15 @@ def discover(settings: Settings) -> Sources:
     if settings.diagrams_dir.is_dir():
         for script in sorted(settings.diagrams_dir.glob("*.py")):
             if script.name.startswith("_"):
+                helper = kind_problem(script)  # a script importing it would wait for ever
+                if helper is not None:
+                    problems.append(Problem(script, None, helper))
                 continue
             if not FIGURE_NAME.fullmatch(script.stem):
                 problems.append(Problem(script, None, _name_problem(script.stem)))
                 continue
-            link = _link_problem(script, settings.root, "figure script")
+            link = (_link_problem(script, settings.root, "figure script")
+                    or kind_problem(script))
             if link is not None:
                 problems.append(Problem(script, None, link))
                 refused.add(script.stem)
@@ -52,7 +57,7 @@ def discover(settings: Settings) -> Sources:
             relative = source.relative_to(settings.chapters_dir)
             if any(part.startswith(("_", ".")) for part in relative.parts):
                 continue
-            link = _link_problem(source, settings.root, "chapter")
+            link = _link_problem(source, settings.root, "chapter") or kind_problem(source)
             if link is not None:
                 problems.append(Problem(source, None, link))
                 refused.add(relative.with_suffix("").as_posix())
@@ -132,7 +137,7 @@ def figure_template_path(templates_dir: Path) -> Path:
 def figure_description(script: Path) -> str | None:
     """Return the script's module docstring without running it, or None when it has none."""
     try:
-        tree = ast.parse(script.read_bytes(), filename=str(script))
+        tree = ast.parse(read_source(script), filename=str(script))
     except (SyntaxError, ValueError, OSError):
         return None
     docstring = ast.get_docstring(tree)
@@ -142,7 +147,7 @@ def figure_description(script: Path) -> str | None:
 def syntax_problem(script: Path) -> Problem | None:
     """Return the script's syntax error as a problem at its line and column, or None."""
     try:
-        ast.parse(script.read_bytes(), filename=str(script))
+        ast.parse(read_source(script), filename=str(script))
     except SyntaxError as exc:
         return Problem(script, exc.lineno, f"SyntaxError: {exc.msg}", column=exc.offset)
     except (ValueError, OSError):
