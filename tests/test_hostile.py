@@ -163,3 +163,21 @@ def test_include_never_reads_outside_the_course(course: Course, tmp_path, name):
     assert result.returncode == 1 and "internal error" not in said, said
     assert "chapters/ch.md:1: " in said, said
     assert "SECRET" not in said and not course.built("chapters/ch.md").exists()
+
+
+# -- 4. a name too long to be an output file's ---------------------------------------------------
+
+def test_a_figure_or_chapter_name_too_long_for_a_file_name_fails_alone(course: Course):
+    long_name = "f" * 240
+    course.figure("alpha", 'Mlflow("alpha")')
+    course.figure(long_name, 'Mlflow("long")')
+    course.chapter("good", '{{ diagram("alpha") }}\n')
+    course.chapter("c" * 240, "A chapter with a long name.\n")
+    result = cli(course.root, "build", timeout=120)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    assert "internal error" not in said and "File name too long" not in said, said
+    assert f"diagrams/{long_name}.py: " in said and "240 characters" in said, said
+    assert course.built("diagrams/alpha.svg").is_file()
+    assert course.built("chapters/good.md").is_file()
+    assert cli(course.root, "check", timeout=120).returncode == 1

@@ -16,6 +16,10 @@ from course_assets.state.reading import kind_problem, read_source
 
 
 FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+# The longest figure or chapter name: its outputs' names add suffixes ("x.outline.md") and the
+# build's hidden temporaries more ("._x.outline.md.12345678.tmp"), and a file name may have
+# 255 bytes. A name this long is unreadable in a chapter anyway.
+MAX_NAME = 100
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ def discover(settings: Settings) -> Sources:
                 if helper is not None:
                     problems.append(Problem(script, None, helper))
                 continue
-            if not FIGURE_NAME.fullmatch(script.stem):
+            if not FIGURE_NAME.fullmatch(script.stem) or len(script.stem) > MAX_NAME:
                 problems.append(Problem(script, None, _name_problem(script.stem)))
                 continue
             link = (_link_problem(script, settings.root, "figure script")
@@ -57,6 +61,12 @@ def discover(settings: Settings) -> Sources:
             relative = source.relative_to(settings.chapters_dir)
             if any(part.startswith(("_", ".")) for part in relative.parts):
                 continue
+            too_long = next((part for part in relative.with_suffix("").parts
+                             if len(part.encode("utf-8", "surrogateescape")) > MAX_NAME), None)
+            if too_long is not None:
+                problems.append(Problem(source, None, _too_long(too_long, "chapter")))
+                refused.add(relative.with_suffix("").as_posix())
+                continue
             link = _link_problem(source, settings.root, "chapter") or kind_problem(source)
             if link is not None:
                 problems.append(Problem(source, None, link))
@@ -70,8 +80,15 @@ def discover(settings: Settings) -> Sources:
     return Sources(figures, chapters, tuple(problems), held_back)
 
 
+def _too_long(name: str, what: str) -> str:
+    return (f"a {what}'s name may have at most {MAX_NAME} characters, and this one has "
+            f"{len(name)} characters: its output files could not be named after it; rename it")
+
+
 def _name_problem(stem: str) -> str:
     """Say what is wrong with a figure script's name, and what to do."""
+    if len(stem) > MAX_NAME and FIGURE_NAME.fullmatch(stem):
+        return _too_long(stem, "figure script")
     # A dot would collide with the outputs' own suffixes (x.dark.py and x's x.dark.svg).
     if not stem[:1].isascii() or not stem[:1].isalnum():
         return (f"a figure script's name must start with a letter or a digit, and "
