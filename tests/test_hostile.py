@@ -181,3 +181,22 @@ def test_a_figure_or_chapter_name_too_long_for_a_file_name_fails_alone(course: C
     assert course.built("diagrams/alpha.svg").is_file()
     assert course.built("chapters/good.md").is_file()
     assert cli(course.root, "check", timeout=120).returncode == 1
+
+
+# -- 9. every id unique across the course ---------------------------------------------------------
+
+def test_every_svg_id_is_unique_across_the_course_in_both_themes(course: Course):
+    import re as regex
+
+    for name in ("x", "x-dark", "1x", "fig-1x", "x-title", "node1"):
+        course.figure(name, 'with Cluster("group"):\n    Mlflow("a") >> Mlflow("b")\n'
+                            'Node("plain", id="title")')
+    result = cli(course.root, "build", timeout=180)
+    assert result.returncode == 0, result.stderr
+    seen: dict[str, str] = {}
+    svgs = sorted(course.built("diagrams").glob("*.svg"))
+    assert len(svgs) == 12
+    for svg in svgs:
+        for found in regex.findall(r'\bid="([^"]+)"', svg.read_text()):
+            assert found not in seen, f"{found} is in both {seen[found]} and {svg.name}"
+            seen[found] = svg.name

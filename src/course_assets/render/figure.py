@@ -179,7 +179,7 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
     with limits.located_at(task.script, captured.line):
         # Its own id prefix, so the light and dark SVG can sit inlined on one page.
         data = svg.postprocess(
-            drawing.svg, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
+            drawing.svg, name=task.name, theme="" if theme == LIGHT else theme,
             title=captured.title, description=captured.description, load_icon=icons.load_icon,
         )
         png = None
