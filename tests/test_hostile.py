@@ -200,3 +200,59 @@ def test_every_svg_id_is_unique_across_the_course_in_both_themes(course: Course)
         for found in regex.findall(r'\bid="([^"]+)"', svg.read_text()):
             assert found not in seen, f"{found} is in both {seen[found]} and {svg.name}"
             seen[found] = svg.name
+
+
+# -- 6, 7. icons: the time limit, the pixel limit, a broken file -----------------------------------
+
+def big_png(path: Path, side: int) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.linear_gradient("L").resize((side, side)).convert("RGBA").save(path)
+
+
+def test_the_time_limit_covers_fitting_the_icons(course: Course):
+    big_png(course.root / "icons/big.png", 4096)
+    course.write("pyproject.toml", "[tool.course-assets]\ntimeout = 3\nformats = [\"svg\"]\n")
+    nodes = "\n".join(f'Custom("n{i}", "icons/big.png", width="{1 + i / 50:.2f}", '
+                      f'height="{1 + i / 50:.2f}", fixedsize="true", imagescale="true")'
+                      for i in range(60))
+    course.figure("icons", "from diagrams.custom import Custom\n" + nodes)
+    course.figure("alpha", 'Mlflow("alpha")')
+    started = time.monotonic()
+    result = cli(course.root, "build", timeout=120)
+    took = time.monotonic() - started
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    assert "diagrams/icons.py:" in said and "stopped after 3 s" in said, said
+    assert took < 25, f"took {took:.0f} s with timeout = 3"
+    assert course.built("diagrams/alpha.svg").is_file()
+
+
+def test_an_icon_set_with_image_has_the_pixel_limit_too(course: Course):
+    big_png(course.root / "icons/huge.png", 4200)
+    course.figure("huge", f'Node("big", image="{course.root}/icons/huge.png", shape="none")')
+    result = cli(course.root, "build", timeout=120)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    assert "diagrams/huge.py:7: " in said and "icons/huge.png is 4,200 x 4,200 pixels" in said, said
+
+
+def test_a_truncated_icon_names_its_file_and_no_address_reaches_the_manifest(course: Course):
+    from conftest import library_icon
+
+    whole = library_icon("mlops/mlflow.png")
+    (course.root / "icons").mkdir()
+    (course.root / "icons/cut.png").write_bytes(whole[: len(whole) // 2])
+    course.figure("cut", 'from diagrams.custom import Custom\nCustom("cut", "icons/cut.png")')
+    course.figure("alpha", 'Mlflow("alpha")')
+    manifests = []
+    for _ in range(2):
+        result = cli(course.root, "build", "--force", timeout=120)
+        said = result.stdout + result.stderr
+        assert result.returncode == 1, said
+        assert "diagrams/cut.py:" in said and "icons/cut.png" in said, said
+        assert " at 0x" not in said and "BytesIO" not in said, said
+        manifests.append(course.built("manifest.json").read_bytes())
+    assert manifests[0] == manifests[1]
+    assert b" at 0x" not in manifests[0]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import struct
+from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +69,26 @@ def _image_format_and_size(path: Path) -> tuple[str, tuple[int, int]] | None:
         return None
 
 
+# A node statement of the DOT the diagrams library writes, and its `image` attribute.
+_NODE_IMAGE = re.compile(r'^\s*"?(n\d+)"?\s*\[(?:[^"\]]|"(?:[^"\\]|\\.)*")*?\bimage="((?:[^"\\]|\\.)*)"',
+                         re.MULTILINE)
+
+
+def image_problems(dot_source: str) -> list[tuple[str, str]]:
+    """Return (node id, problem) for each `image=` icon that is not a fit image file.
+
+    Custom icons are checked as the script makes them; an icon set with `image=` reaches
+    Graphviz unchecked, which would load a picture of any size.
+    """
+    found = []
+    for match in _NODE_IMAGE.finditer(dot_source):
+        node, given = match.group(1), match.group(2).replace('\\"', '"')
+        problem = icon_problem(Path(given), given)
+        if problem is not None and "cannot be read" not in problem:  # Graphviz says so itself
+            found.append((node, problem))
+    return found
+
+
 def long_string_problem(dot_source: str) -> str | None:
     """Say which label or attribute is too long for Graphviz, or None when all fit."""
     for match in _TOKEN.finditer(dot_source):
@@ -107,3 +129,46 @@ def located_at(script: Path, line: int | None) -> Iterator[None]:
         raise
     except Exception as exc:  # noqa: BLE001 - Graphviz or Pillow giving up on this figure
         raise figure_error(exc, script, line) from None
+
+
+class FigureTookTooLong(FigureError):
+    """The figure's whole work (script, layout, icons, lint, PNG) ran past its time limit."""
+
+
+@dataclass
+class Clock:
+    """Whether a figure's time limit ran out (told once, even if the failure was swallowed)."""
+
+    seconds: float
+    expired: bool = False
+
+    def message(self) -> str:
+        return (f"stopped after {self.seconds:g} s: the figure did not finish in time (its "
+                "script, layout, icons, lint and PNG together); simplify it, use smaller "
+                "icons, or raise the limit with --timeout or `timeout` in [tool.course-assets]")
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[Clock]:
+    """Raise FigureTookTooLong in this thread once `seconds` have passed (Unix, main thread).
+
+    The figure's script and layout run in a child with a limit of their own; this one covers
+    what the worker does with the result too: fitting its icons, the lint, the PNG.
+    """
+    clock = Clock(seconds)
+    if not hasattr(signal, "setitimer"):  # pragma: no cover - Windows
+        yield clock
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        if not clock.expired:
+            clock.expired = True
+            raise FigureTookTooLong(clock.message())
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield clock
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
