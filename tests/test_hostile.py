@@ -256,3 +256,59 @@ def test_a_truncated_icon_names_its_file_and_no_address_reaches_the_manifest(cou
         manifests.append(course.built("manifest.json").read_bytes())
     assert manifests[0] == manifests[1]
     assert b" at 0x" not in manifests[0]
+
+
+# -- 14. file names are text wherever they go -----------------------------------------------------
+
+HOSTILE_CHAPTER_NAMES = ("<img src=x onerror=alert(1)>", "[x](javascript:alert(1))",
+                         "two\nlines", "a | pipe", "`tick` *star*")
+
+
+def test_chapter_file_names_are_escaped_in_the_gallery(course: Course):
+    from course_assets.publish.markdown import parser as markdown_parser
+
+    course.figure("alpha", 'Mlflow("alpha")')
+    for name in HOSTILE_CHAPTER_NAMES:
+        course.chapter(name, '{{ diagram("alpha") }}\n')
+    result = cli(course.root, "build", timeout=120)
+    assert result.returncode == 0, result.stderr
+    gallery = course.built("diagrams/README.md").read_text()
+    page = markdown_parser().render(gallery)
+    tags = html_tags(page)
+    assert [attrs["src"] for tag, attrs in tags if tag == "img"] == ["alpha.svg"]
+    assert not any(name.startswith("on") for _, attrs in tags for name in attrs)
+    assert not any(attrs.get("href", "").startswith("javascript") for _, attrs in tags)
+    table = [line for line in gallery.splitlines() if line.startswith("| [")]
+    assert len(table) == 1 and table[0].count(" | ") == 2, table
+    # Each chapter is one link, to its built file, named as it is.
+    links = regex_links(page)
+    for name in HOSTILE_CHAPTER_NAMES:
+        shown = name.replace("\n", " ")
+        assert any(text == shown for text, _ in links), (shown, links)
+    for _, href in links:
+        from urllib.parse import unquote
+
+        target = course.built("diagrams") / unquote(href)
+        assert target.resolve().is_file() or href.startswith("#"), href
+
+
+def html_tags(page: str) -> list[tuple[str, dict[str, str]]]:
+    """Return every start tag of an HTML page with its attributes."""
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, dict[str, str]]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, {name: value or "" for name, value in attrs}))
+
+    Collector().feed(page)
+    return found
+
+
+def regex_links(page: str) -> list[tuple[str, str]]:
+    import html
+    import re as regex
+
+    return [(html.unescape(regex.sub(r"<[^>]+>", "", text)), html.unescape(href))
+            for href, text in regex.findall(r'<a href="([^"]*)">(.*?)</a>', page, regex.S)]
