@@ -312,3 +312,42 @@ def regex_links(page: str) -> list[tuple[str, str]]:
 
     return [(html.unescape(regex.sub(r"<[^>]+>", "", text)), html.unescape(href))
             for href, text in regex.findall(r'<a href="([^"]*)">(.*?)</a>', page, regex.S)]
+
+
+# -- 8. messages that say what happened, where ----------------------------------------------------
+
+@pytest.mark.parametrize("body, where, words", [
+    ('Mlflow("ok")\nMlflow("bell\\x07here")', 8, "control character U+0007"),
+    ('Mlflow("ok")\nimport os\nos._exit(0)', 9, "os._exit"),
+])
+def test_a_script_mistake_is_told_at_its_line(course: Course, body, where, words):
+    course.figure("odd", body)
+    result = cli(course.root, "build", timeout=120)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1 and "internal error" not in said, said
+    assert f"diagrams/odd.py:{where}: " in said and words in said, said
+    assert "better split" not in said and "not valid XML" not in said
+
+
+def test_a_control_character_in_the_docstring_is_told_at_line_1(course: Course):
+    course.figure("odd", 'Mlflow("ok")', doc="Bell \x07 inside.")
+    result = cli(course.root, "build", timeout=120)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    assert "diagrams/odd.py:1: " in said and "control character U+0007" in said, said
+    assert "better split" not in said and "ParseError" not in said
+
+
+def test_a_script_that_closes_its_stdout_still_builds(course: Course):
+    course.figure("closed", 'import sys, os\nsys.stdout.close()\nos.close(1)\nMlflow("ok")')
+    result = cli(course.root, "build", timeout=120)
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said
+    assert course.built("diagrams/closed.svg").is_file()
+
+
+def test_a_fullwidth_name_is_offered_an_ascii_one(course: Course):
+    course.figure("ＡＢ", 'Mlflow("ok")')
+    result = cli(course.root, "build", timeout=120)
+    said = result.stdout + result.stderr
+    assert "rename it, e.g. to 'AB.py'" in said, said

@@ -105,6 +105,7 @@ def capture_script(script: Path, course_root: Path, padding: float,
     modules_before = set(sys.modules)
     sys.path.insert(0, str(script.parent))
     sys.argv = [str(script)]
+    _tell_exit_line(script)
     try:
         namespace = runpy.run_path(str(script), run_name="__main__")
     except FigureError:
@@ -123,6 +124,25 @@ def capture_script(script: Path, course_root: Path, padding: float,
         _recorder = None
     helpers = tuple(sorted({*_helpers_imported(modules_before, script), *recorder.own_icons}))
     return _single_figure(recorder, script, namespace, helpers, padding)
+
+
+def _tell_exit_line(script: Path) -> None:
+    """Have `os._exit`, called by the script, tell its line before the process ends."""
+    # This runs in the throwaway child that runs the script, so the patch dies with it.
+    from course_assets.render import isolate
+
+    if getattr(os._exit, "_tells_line", False):
+        return
+    real_exit = os._exit
+
+    def exit_telling_line(code: int) -> None:
+        try:
+            isolate.announce("exit", _caller_line(script))
+        finally:
+            real_exit(code)
+
+    exit_telling_line._tells_line = True  # type: ignore[attr-defined]
+    os._exit = exit_telling_line  # type: ignore[assignment]
 
 
 def _single_figure(recorder: _Recorder, script: Path, namespace: dict[str, Any],

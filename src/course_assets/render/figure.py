@@ -169,6 +169,7 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
         too_long = limits.long_string_problem(captured.dot_source)
         if too_long is not None:  # Graphviz would name a line of DOT the author never saw
             raise FigureError(too_long, task.script, captured.line)
+        _check_control_characters(task.script, captured)
         for node, problem in limits.image_problems(captured.dot_source)[:1]:
             raise FigureError(problem, task.script,
                               captured.node_lines().get(node) or captured.line)
@@ -205,6 +206,23 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
     reading = read_figure(drawing.layout, data, dict(captured.lines), theme, captured.title,
                           captured.description)
     return Variant(stem, data, captured, drawing.messages, output, png, reading)
+
+
+def _check_control_characters(script: Path, captured: CapturedFigure) -> None:
+    """Raise FigureError at the line that put a character no SVG can hold into the figure."""
+    # Told here, at the author's line: later it would be the SVG's line and column instead.
+    problem = limits.control_character_problem("the script's docstring (the figure's "
+                                               "description)", captured.description)
+    if problem is not None:
+        raise FigureError(problem, script, 1)
+    problem = limits.control_character_problem("the Diagram's title", captured.title)
+    if problem is not None:
+        raise FigureError(problem, script, captured.line)
+    problem = limits.control_character_problem("a label or attribute", captured.dot_source)
+    if problem is not None:
+        node = limits.control_character_node(captured.dot_source)
+        line = captured.node_lines().get(node) if node is not None else None
+        raise FigureError(problem, script, line or captured.line)
 
 
 def prepare_worker_quietly(course_root: Path) -> None:

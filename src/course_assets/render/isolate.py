@@ -18,6 +18,8 @@ from course_assets.errors import FigureError
 from course_assets.render import processes
 
 T = TypeVar("T")
+# The real one: a script's run may replace os._exit to tell its line (see capture).
+_exit = os._exit
 
 _OK, _FAILED, _STAGE = b"ok", b"failed", b"stage:"
 # In the child: where `announce` writes (the pipe to the parent).
@@ -29,6 +31,8 @@ _child_in_hand: int | None = None
 # like `"x"|center(3000000000)` or a huge icon is a MemoryError at the author's line instead
 # of the machine's memory.
 MAX_CHILD_MEMORY = 2 * 2**30
+# The exit code of a child that could not send its result (not one Graphviz uses).
+_NO_REPORT = 70
 # How often to look whether a child that has not closed its pipe has exited, in seconds.
 _POLL = 0.05
 
@@ -123,14 +127,15 @@ def _run_child(job: Callable[[], object], write_end: int, scratch: str,
             message = _FAILED + pickle.dumps(exc)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, never raised here
             message = _FAILED + pickle.dumps(FigureError(f"{type(exc).__name__}: {exc}"))
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # the script may have closed it
+                stream.flush()
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(message)
     except BaseException:  # noqa: BLE001 - the child must never return into the parent's code
-        code = 70
+        code = _NO_REPORT
     finally:
-        os._exit(code)
+        _exit(code)
 
 
 def _limit_memory() -> None:
@@ -200,7 +205,15 @@ def _read_output(path: str) -> str:
 def _death_error(status: int | None, timeout: float, output: str,
                  stage: str = "script") -> FigureError:
     error: FigureError
-    if stage == "graphviz":
+    if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == _NO_REPORT:
+        error = FigureError("the process that ran the script could not send its result back "
+                            "(did the script close or replace a file descriptor it did not "
+                            "open?)")
+    elif stage == "exit" and status is not None and os.WIFEXITED(status):
+        error = FigureError(f"the script called os._exit({os.WEXITSTATUS(status)}) here, which "
+                            "ends its process at once, before its Diagram was done; let the "
+                            "script run to its end")
+    elif stage == "graphviz":
         error = _graphviz_death(status, timeout)
     elif status is None:
         error = TimedOut(f"stopped after {timeout:g} s: the script did not finish in time "

@@ -89,6 +89,32 @@ def image_problems(dot_source: str) -> list[tuple[str, str]]:
     return found
 
 
+# Characters an XML (so SVG) file cannot hold at all: C0 controls but tab, newline, return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# The node a line of the diagrams library's DOT states, if it states one.
+_NODE_STATEMENT = re.compile(r'^\s*"?(n\d+)"?\s*\[')
+
+
+def control_character_problem(what: str, text: str) -> str | None:
+    """Say which control character `text` holds that no SVG can, or None if it holds none."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    return (f"{what} holds the control character U+{code:04X}, which an SVG file cannot hold; "
+            f"remove it (to show it, write it out, e.g. '\\\\x{code:02x}')")
+
+
+def control_character_node(dot_source: str) -> str | None:
+    """Return the id of the node whose DOT statement holds the first control character."""
+    found = _CONTROL.search(dot_source)
+    if found is None:
+        return None
+    line = dot_source[dot_source.rfind("\n", 0, found.start()) + 1:found.start()]
+    statement = _NODE_STATEMENT.match(line)
+    return statement.group(1) if statement else None
+
+
 def long_string_problem(dot_source: str) -> str | None:
     """Say which label or attribute is too long for Graphviz, or None when all fit."""
     for match in _TOKEN.finditer(dot_source):

@@ -93,10 +93,21 @@ def _name_problem(stem: str) -> str:
     if not stem[:1].isascii() or not stem[:1].isalnum():
         return (f"a figure script's name must start with a letter or a digit, and "
                 f"{stem + '.py'!r} starts with {stem[:1]!r}; rename it, e.g. to "
-                f"{(stem.lstrip('-_.') or 'figure') + '.py'!r}")
+                f"{_ascii_name(stem) + '.py'!r}")
     wrong = sorted({c for c in stem if not (c.isascii() and (c.isalnum() or c in "_-"))})
     return (f"a figure script's name may hold only letters, digits, '_' and '-', and "
-            f"{stem + '.py'!r} holds {', '.join(repr(c) for c in wrong)}; rename it")
+            f"{stem + '.py'!r} holds {', '.join(repr(c) for c in wrong)}; rename it, e.g. to "
+            f"{_ascii_name(stem) + '.py'!r}")
+
+
+def _ascii_name(stem: str) -> str:
+    """Return a figure name like `stem` that FIGURE_NAME accepts (fullwidth ＡＢ becomes AB)."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", stem))
+    kept = re.sub(r"[^A-Za-z0-9_-]+", "-", folded.encode("ascii", "ignore").decode())
+    kept = kept.lstrip("-_")[:MAX_NAME]
+    return kept if kept and kept != stem else "figure"
 
 
 def _link_problem(path: Path, root: Path, what: str) -> str | None:
