@@ -125,7 +125,8 @@ def cluster_depth(graph: Graph) -> int:
     parents = {cluster.id: cluster.parent for cluster in graph.clusters}
     deepest = 0
     for cluster in graph.clusters:
-        depth, current, seen = 0, cluster.id, set()
+        depth, seen = 0, set()
+        current: str | None = cluster.id
         while current is not None and current not in seen:
             seen.add(current)
             depth += 1
