@@ -389,3 +389,44 @@ def test_migrate_reports_deep_nesting_per_chapter_and_goes_on(course: Course, de
     built = cli(course.root, "build", timeout=300)
     assert "internal error" not in built.stderr, built.stderr
     assert built.returncode == 0 or "TODO(migrate)" in built.stderr, built.stderr
+
+
+# -- 11, 12. init checks everything before it writes, and never writes through a link out ---------
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def test_init_with_a_dangling_link_writes_nothing_and_says_which(tmp_path):
+    root = tmp_path / "new"
+    root.mkdir()
+    (root / ".github").symlink_to(tmp_path / "missing")
+    result = cli(root, "init", timeout=60)
+    said = result.stdout + result.stderr
+    assert result.returncode != 0 and "internal error" not in said, said
+    assert ".github" in said and "does not exist" in said, said
+    assert listing(root) == [".github"]
+    (root / ".github").unlink()
+    again = cli(root, "init", timeout=60)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_init_never_writes_through_a_link_out_of_the_course(tmp_path):
+    root, outside = tmp_path / "new", tmp_path / "elsewhere"
+    root.mkdir()
+    outside.mkdir()
+    (root / "chapters").symlink_to(outside)
+    result = cli(root, "init", timeout=60)
+    said = result.stdout + result.stderr
+    assert result.returncode != 0 and "internal error" not in said, said
+    assert "chapters" in said and "outside" in said, said
+    assert listing(outside) == [] and listing(root) == ["chapters"]
+
+
+def test_init_may_write_through_a_link_inside_the_course(tmp_path):
+    root = tmp_path / "new"
+    (root / "text").mkdir(parents=True)
+    (root / "chapters").symlink_to(root / "text")
+    result = cli(root, "init", timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (root / "text/introduction.md").is_file()
