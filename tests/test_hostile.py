@@ -430,3 +430,37 @@ def test_init_may_write_through_a_link_inside_the_course(tmp_path):
     result = cli(root, "init", timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (root / "text/introduction.md").is_file()
+
+
+# -- 5. no worker outlives a killed build, even one blocked writing a large result ---------------
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_worker_blocked_writing_its_result_dies_with_a_killed_build(course: Course, tmp_path):
+    from conftest import wait_until_gone
+
+    marker = tmp_path / "worker"
+    labels = "\n".join(f'Mlflow("{i} ' + "long label text " * 8 + '")' for i in range(300))
+    course.figure("large", f"import os, pathlib\n"
+                           f"pathlib.Path({str(marker)!r}).write_text(str(os.getppid()))\n"
+                           + labels)
+    build = subprocess.Popen([sys.executable, "-m", "course_assets", "-C", str(course.root),
+                              "build", "--jobs", "1"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker = int(marker.read_text())
+        # The build stops reading; the worker finishes the figure and blocks writing its
+        # result (hundreds of kilobytes) into the pipe; then the build is killed.
+        os.kill(build.pid, signal.SIGSTOP)
+        time.sleep(8)
+        os.kill(build.pid, signal.SIGKILL)
+        build.wait(timeout=30)
+        assert wait_until_gone(worker, 15), "a worker outlived the killed build"
+    finally:
+        if build.poll() is None:
+            build.kill()
+            build.wait()
+        if marker.exists() and alive(int(marker.read_text())):
+            os.kill(int(marker.read_text()), signal.SIGKILL)
