@@ -464,3 +464,40 @@ def test_a_worker_blocked_writing_its_result_dies_with_a_killed_build(course: Co
             build.wait()
         if marker.exists() and alive(int(marker.read_text())):
             os.kill(int(marker.read_text()), signal.SIGKILL)
+
+
+# -- adversarial: a script that stops its worker ---------------------------------------------------
+
+def test_a_script_that_stops_its_worker_fails_alone_and_the_build_ends(course: Course):
+    course.write("pyproject.toml", "[tool.course-assets]\ntimeout = 1\nformats = [\"svg\"]\n")
+    course.figure("stopper", killer("SIGSTOP"))
+    course.figure("alpha", 'Mlflow("alpha")')
+    started = time.monotonic()
+    result = cli(course.root, "build", "--jobs", "2", timeout=120)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    assert "diagrams/stopper.py: " in said and "stopped responding" in said, said
+    assert course.built("diagrams/alpha.svg").is_file()
+    assert time.monotonic() - started < 60
+
+
+# -- adversarial: more scripts that misbehave -----------------------------------------------------
+
+@pytest.mark.parametrize("body, words", [
+    ("import signal\nsignal.setitimer(signal.ITIMER_REAL, 0.01)\nimport time\ntime.sleep(1)\n"
+     "Mlflow('a')", "crashed (SIGALRM)"),
+    ("import os\nos.closerange(3, 4096)\nMlflow('a')", "could not send its result back"),
+    ("x = bytearray(10**10)", "diagrams/odd.py:7: MemoryError: the script needed more than"),
+    ("from diagrams.custom import Custom\nCustom('z', 'icons/zero.png')",
+     "diagrams/odd.py:8: icon file icons/zero.png is a character device"),
+])
+def test_a_misbehaving_script_gets_its_own_clear_error(course: Course, body, words):
+    (course.root / "icons").mkdir()
+    (course.root / "icons/zero.png").symlink_to("/dev/zero")
+    course.figure("odd", body)
+    course.figure("alpha", 'Mlflow("alpha")')
+    result = cli(course.root, "build", timeout=120)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1 and "internal error" not in said, said
+    assert words in said, said
+    assert course.built("diagrams/alpha.svg").is_file()

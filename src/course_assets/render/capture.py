@@ -19,7 +19,7 @@ from diagrams.custom import Custom
 
 from course_assets.errors import FigureError
 from course_assets.render import downloads, limits
-from course_assets.state.reading import read_source
+from course_assets.state.reading import kind_problem, read_source
 
 # The padding the diagrams library puts around every figure (two inches), which we tighten.
 LIBRARY_PADDING = diagrams.Diagram._default_graph_attrs["pad"]
@@ -295,6 +295,11 @@ def _resolve_icon(given: str) -> Path:
         for place in places:
             if place.is_file():
                 return place.resolve()
+            odd = kind_problem(place) if place.exists() else None
+            if odd is not None:  # a FIFO or a device: found, but never to be read
+                author = _recorder.script if _recorder else None
+                raise FigureError(f"icon file {given} {odd}", author,
+                                  _caller_line(author) if author else None)
     # Last, a file the script made in its (throwaway) working folder, e.g. a download.
     created = downloads.created_icon(given)
     if created is not None:
@@ -350,6 +355,11 @@ def _author_error(exc: BaseException, script: Path) -> FigureError:
 
         detail = import_hint(exc) or detail
     message = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    if isinstance(exc, MemoryError):
+        from course_assets.render.isolate import MAX_CHILD_MEMORY
+
+        message = (f"MemoryError: the script needed more than the {MAX_CHILD_MEMORY // 2**30} "
+                   "GiB of memory a figure's script may use")
     return FigureError(message, path or script, line)
 
 

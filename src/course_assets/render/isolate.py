@@ -112,6 +112,7 @@ def _run_child(job: Callable[[], object], write_end: int, scratch: str,
         # script gets Python's defaults.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the worker's figure clock is not its
         _limit_memory()
         os.chdir(scratch)
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -158,22 +159,30 @@ def _collect(pid: int, read_end: int, timeout: float) -> tuple[bytes, int | None
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     status: int | None = None
+    closed = False  # the pipe's end: the child is exiting, or its script closed the pipe
+    pause = 0.0005
     try:
         while status is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return b"".join(chunks), None  # what it announced says what it was doing
-            ready, _, _ = select.select([read_end], [], [], min(remaining, _POLL))
-            if ready:
-                chunk = os.read(read_end, 1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                continue
+            if not closed:
+                ready, _, _ = select.select([read_end], [], [], min(remaining, _POLL))
+                if ready:
+                    chunk = os.read(read_end, 1 << 16)
+                    closed = not chunk
+                    chunks += [chunk] if chunk else []
+                    continue
+            else:
+                # Usually the child exits a moment after closing it; a script that closed it
+                # (os.closerange) runs on, and is waited for, up to the time limit.
+                time.sleep(min(pause, remaining))
+                pause = min(pause * 2, _POLL)
             exited, code = os.waitpid(pid, os.WNOHANG)
             if exited:
                 status = code
-                chunks += _drain(read_end)
+                if not closed:
+                    chunks += _drain(read_end)
     finally:
         processes.kill_group(pid)
         if status is None:

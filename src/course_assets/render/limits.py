@@ -157,6 +157,9 @@ def located_at(script: Path, line: int | None) -> Iterator[None]:
         raise figure_error(exc, script, line) from None
 
 
+CHILD_FIRST = 1.0
+
+
 class FigureTookTooLong(FigureError):
     """The figure's whole work (script, layout, icons, lint, PNG) ran past its time limit."""
 
@@ -170,8 +173,8 @@ class Clock:
 
     def message(self) -> str:
         return (f"stopped after {self.seconds:g} s: the figure did not finish in time (its "
-                "script, layout, icons, lint and PNG together); simplify it, use smaller "
-                "icons, or raise the limit with --timeout or `timeout` in [tool.course-assets]")
+                "script, layout, icons and lint together); simplify it, use smaller icons, or "
+                "raise the limit with --timeout or `timeout` in [tool.course-assets]")
 
 
 @contextlib.contextmanager
@@ -192,7 +195,9 @@ def time_limit(seconds: float) -> Iterator[Clock]:
             raise FigureTookTooLong(clock.message())
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # A moment more, so that a script or layout that overruns is told by its child's own
+    # limit, at its line, and this clock only ever stops the work that follows.
+    signal.setitimer(signal.ITIMER_REAL, seconds + CHILD_FIRST)
     try:
         yield clock
     finally:

@@ -65,9 +65,7 @@ class WorkerPool:
         if interrupt:
             # Ctrl-C, or an error in this process: each worker kills its figure's child and
             # what that started, as a timeout does, and exits (see `_start_warm_worker`).
-            for process in list((executor._processes or {}).values()):
-                with contextlib.suppress(OSError, ValueError):
-                    process.terminate()
+            _end_workers(executor)
         executor.shutdown(wait=True, cancel_futures=True)  # joins the worker processes
 
     def _submit(self, workers: int, course_root: Path,
@@ -123,13 +121,15 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
         # Always worker processes, even for one figure: this process never imports the
         # diagrams library, and gets on with `meanwhile` while they work.
         with _executor(min(jobs, len(tasks)), _start_worker, (os.getpid(),)) as executor:
-            yield from _collected(_submitted(executor, tasks), meanwhile)
+            yield from _collected(_submitted(executor, tasks), meanwhile,
+                                  end_workers=functools.partial(_end_workers, executor))
         return
     futures = pool._submit(jobs, course_root, lambda executor: _submitted(executor, tasks))
     deaths: list[BaseException] = []
     finished = False
     try:
-        yield from _collected(futures, meanwhile, deaths.append)
+        yield from _collected(futures, meanwhile, deaths.append,
+                              end_workers=lambda: _end_workers(pool._executor))
         finished = True
     finally:
         if not finished:
@@ -139,6 +139,40 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
             pool._stop(interrupt=True)
         elif deaths:
             pool.close()  # a worker died, which breaks them all: the next build starts afresh
+
+
+# How long a worker may take past a figure's own time limit (and the figure queued before it
+# on the same worker) before it counts as stuck: stopped (SIGSTOP) by its script, say.
+STUCK_GRACE = 20.0
+
+
+def _overdue_after(task: FigureTask) -> float:
+    """Return the seconds after which a figure seen running has certainly overrun its limits."""
+    variants = 2 if "dark" in task.formats else 1
+    # It may have waited behind one other figure in its worker's queue.
+    return 2 * task.timeout * variants + STUCK_GRACE
+
+
+def _end_workers(executor: ProcessPoolExecutor | None) -> None:
+    """End every worker of `executor`: each ends its figure's processes first, if it can."""
+    if executor is None:
+        return
+    from multiprocessing.connection import wait
+
+    workers = list((executor._processes or {}).values())
+    for worker in workers:
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            # SIGCONT too: a stopped worker would hold the SIGTERM without handling it.
+            os.kill(worker.pid, signal.SIGTERM)  # type: ignore[arg-type]
+            os.kill(worker.pid, signal.SIGCONT)  # type: ignore[arg-type]
+    sentinels = {worker.sentinel: worker for worker in workers}
+    deadline = time.monotonic() + 3
+    while sentinels and time.monotonic() < deadline:
+        for ended in wait(list(sentinels), timeout=max(0.0, deadline - time.monotonic())):
+            sentinels.pop(ended, None)  # type: ignore[arg-type]
+    for worker in sentinels.values():  # did not end in time: no figure is worth a hang
+        with contextlib.suppress(OSError, ValueError):
+            worker.kill()
 
 
 def _executor(workers: int, initializer: Callable[..., None],
@@ -210,20 +244,21 @@ def _submitted(executor: ProcessPoolExecutor,
 
 def _collected(futures: dict[Future[FigureOutcome], FigureTask],
                meanwhile: Callable[[], None] | None,
-               died: Callable[[BaseException], None] | None = None) -> Iterator[FigureOutcome]:
+               died: Callable[[BaseException], None] | None = None,
+               end_workers: Callable[[], None] | None = None) -> Iterator[FigureOutcome]:
     """Yield each figure's outcome; a worker's death is the error of the figure that caused it.
 
     A worker that dies (a signal, an out-of-memory kill, a script that kills it) breaks every
     figure still in the pool, and the pool cannot say which figure it was rendering: each of
     those is rendered again alone, in a worker of its own, which names the one that kills it.
     """
-    from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     if meanwhile is not None:
         meanwhile()
     caught_in_a_death: list[FigureTask] = []
-    for future in as_completed(futures):
+    stuck: set[Future[FigureOutcome]] = set()
+    for future in _as_completed(futures, end_workers, stuck):
         # Let go of the future once its outcome is taken: it holds the figure's bytes.
         task = futures.pop(future)
         try:
@@ -231,7 +266,11 @@ def _collected(futures: dict[Future[FigureOutcome], FigureTask],
         except BrokenProcessPool as exc:
             if died is not None:
                 died(exc)
-            caught_in_a_death.append(task)
+            if future in stuck:  # the one that overran: rendering it again would only wait
+                yield FigureOutcome(task.name, problem=Problem(task.script, None,
+                                                               _stuck_message(task)))
+            else:
+                caught_in_a_death.append(task)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - one figure's error, not the build's
             yield FigureOutcome(task.name, problem=Problem(
                 task.script, None, f"the process rendering this figure failed "
@@ -240,15 +279,54 @@ def _collected(futures: dict[Future[FigureOutcome], FigureTask],
         yield _render_alone(task)
 
 
+def _stuck_message(task: FigureTask) -> str:
+    return (f"the process rendering this figure stopped responding, long past the figure's "
+            f"time limit ({task.timeout:g} s), and was ended: did the script stop its process "
+            "(SIGSTOP)?")
+
+
+def _as_completed(futures: dict[Future[FigureOutcome], FigureTask],
+                  end_workers: Callable[[], None] | None,
+                  stuck: set[Future[FigureOutcome]]) -> Iterator[Future[FigureOutcome]]:
+    """Yield each future as it completes; end the workers if one is stuck past its limits.
+
+    A worker stopped by its script (SIGSTOP) would keep its figure running for ever; ending
+    the workers breaks the pool, and `_collected` renders each figure in hand again alone.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending = set(futures)
+    seen_running: dict[Future[FigureOutcome], float] = {}
+    while pending:
+        done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+        pending -= done
+        yield from done
+        now = time.monotonic()
+        for future in pending:
+            if future.running():
+                seen_running.setdefault(future, now)
+        overdue = {future for future, since in seen_running.items()
+                   if future in pending and now - since > _overdue_after(futures[future])}
+        if overdue and end_workers is not None:
+            stuck |= overdue
+            end_workers()
+            seen_running.clear()
+
+
 def _render_alone(task: FigureTask) -> FigureOutcome:
     """Render one figure in a worker of its own; if that worker dies, say how."""
+    from concurrent.futures import TimeoutError as NotYet
     from concurrent.futures.process import BrokenProcessPool
 
     with _executor(1, _start_worker, (os.getpid(),)) as executor:
         future = executor.submit(render_figure, task)
         workers = list((executor._processes or {}).values())
         try:
-            return future.result()
+            return future.result(timeout=_overdue_after(task))
+        except NotYet:
+            _end_workers(executor)
+            return FigureOutcome(task.name, problem=Problem(task.script, None,
+                                                            _stuck_message(task)))
         except BrokenProcessPool:
             pass
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - one figure's error, not the build's
