@@ -501,3 +501,14 @@ def test_a_misbehaving_script_gets_its_own_clear_error(course: Course, body, wor
     assert result.returncode == 1 and "internal error" not in said, said
     assert words in said, said
     assert course.built("diagrams/alpha.svg").is_file()
+
+
+# -- adversarial: a source saved while the build renders it ---------------------------------------
+
+def test_a_script_changed_while_it_builds_is_stale_afterwards(course: Course):
+    course.figure("alpha", 'Mlflow("alpha")\nopen(__file__, "a").write("# saved again\\n")')
+    result = cli(course.root, "build", timeout=120)
+    assert result.returncode == 0, result.stderr
+    # The SVG is of the script as it was: the change made since is not built yet.
+    check = cli(course.root, "check", timeout=120)
+    assert check.returncode != 0 and "alpha.svg: stale" in check.stdout + check.stderr, check.stdout

@@ -382,10 +382,15 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
 
             problems.extend(warning_problems(outcome, plan.source, settings.root))
             helpers = tuple(dependency_path(settings, h) for h in outcome.helpers)
+            # Hashed before rendering when the helpers are those planned with: a script saved
+            # while it rendered is then stale, not recorded as what was built.
+            planned = previous.helpers if previous is not None else ()
+            inputs = (plan.inputs if tuple(planned) == helpers
+                      else figure_inputs(settings, plan.source, helpers, environment))
             records[plan.name] = FigureRecord(
                 script=settings.outputs.relative(plan.source),
                 helpers=helpers,
-                inputs=figure_inputs(settings, plan.source, helpers, environment),
+                inputs=inputs,
                 title=outcome.title,
                 description=outcome.description,
                 outputs={path: staged.digest(path)
