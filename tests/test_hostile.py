@@ -512,3 +512,22 @@ def test_a_script_changed_while_it_builds_is_stale_afterwards(course: Course):
     # The SVG is of the script as it was: the change made since is not built yet.
     check = cli(course.root, "check", timeout=120)
     assert check.returncode != 0 and "alpha.svg: stale" in check.stdout + check.stderr, check.stdout
+
+
+# -- adversarial: a FIFO among the outputs the preview serves -------------------------------------
+
+def test_the_preview_never_hangs_on_a_fifo_among_the_outputs(course: Course):
+    from test_serve import request
+
+    from conftest import running_preview
+
+    with running_preview(course, 'Mlflow("a")', '{{ diagram("pipeline") }}\n') as server:
+        deadline = time.monotonic() + 60
+        while request(server, "/chapters/intro.html").status != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        os.mkfifo(course.root / "build/diagrams/piped.svg")
+        started = time.monotonic()
+        response = request(server, "/diagrams/piped.svg")
+        assert response.status == 404 and time.monotonic() - started < 10
+        assert request(server, "/chapters/intro.html").status == 200
