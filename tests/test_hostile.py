@@ -531,3 +531,10 @@ def test_the_preview_never_hangs_on_a_fifo_among_the_outputs(course: Course):
         response = request(server, "/diagrams/piped.svg")
         assert response.status == 404 and time.monotonic() - started < 10
         assert request(server, "/chapters/intro.html").status == 200
+
+
+def test_a_nul_byte_in_a_script_is_told_at_its_line(course: Course):
+    course.write("diagrams/nul.py", '"""Has a NUL."""\nx = 1\ny = "\0"\n')
+    result = cli(course.root, "build", timeout=120)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1 and "diagrams/nul.py:3: " in said and "NUL byte" in said, said

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import os
 import runpy
@@ -367,6 +368,12 @@ def _syntax_error(exc: SyntaxError, script: Path, course_root: Path) -> FigureEr
     path = Path(exc.filename) if exc.filename else script
     if not path.is_absolute():
         path = course_root / path
+    if exc.lineno is None and "null bytes" in str(exc.msg):  # Python names no line for it
+        with contextlib.suppress(OSError):
+            data = read_source(path)
+            line = data[:data.index(b"\0")].count(b"\n") + 1
+            return FigureError("the script holds a NUL byte (\\0) here, which no Python "
+                               "source may; save it again as plain text", path, line)
     return FigureError(f"SyntaxError: {exc.msg}", path, exc.lineno, exc.offset)
 
 
