@@ -538,3 +538,15 @@ def test_a_nul_byte_in_a_script_is_told_at_its_line(course: Course):
     result = cli(course.root, "build", timeout=120)
     said = result.stdout + result.stderr
     assert result.returncode == 1 and "diagrams/nul.py:3: " in said and "NUL byte" in said, said
+
+
+def test_a_figure_whose_output_cannot_be_written_fails_alone(course: Course):
+    course.figure("alpha", 'Mlflow("alpha")')
+    course.figure("beta", 'Mlflow("beta")')
+    (course.root / "build/diagrams/alpha.svg/inside").mkdir(parents=True)
+    result = cli(course.root, "build", "--force", timeout=120)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1 and "internal error" not in said, said
+    assert "diagrams/alpha.py: its output cannot be written: build/diagrams/alpha.svg" in said
+    assert course.built("diagrams/beta.svg").is_file()
+    assert course.built("diagrams/alpha.svg/inside").is_dir()  # nothing of the author's lost

@@ -32,14 +32,17 @@ NAVIGATING_TAGS = frozenset({
 })
 
 
-_MARKDOWN_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~&\"'=:;/$%^?@,")
+# What can start markup, a link, an HTML tag or an entity in the middle of a line (in link
+# text, a table cell or a list item), or end a table cell.
+_MARKDOWN_PUNCTUATION = frozenset("\\`*_[]<>!|&~")
 
 
 def text(value: object) -> str:
     """Return `value` as Markdown text that shows as it is: no markup, link, HTML or new line.
 
     For text from file names (a chapter named `<img onerror=...>.md` or `[x](javascript:)`):
-    every ASCII punctuation mark is escaped, and control characters shown as `\\xNN`.
+    each mark that could start markup mid-line is escaped, and control characters shown as
+    `\\xNN` (a new line or tab as a space).
     """
     shown = []
     for char in str(value):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import diagrams
 from diagrams.custom import Custom
@@ -22,6 +22,8 @@ from course_assets.errors import FigureError
 from course_assets.render import downloads, limits
 from course_assets.state.reading import kind_problem, read_source
 
+# os._exit itself, before a script's run replaces it (see `_exit_telling_line`).
+_real_exit = os._exit
 # The padding the diagrams library puts around every figure (two inches), which we tighten.
 LIBRARY_PADDING = diagrams.Diagram._default_graph_attrs["pad"]
 # The library's own icons change only with its version, which is an input already.
@@ -106,7 +108,8 @@ def capture_script(script: Path, course_root: Path, padding: float,
     modules_before = set(sys.modules)
     sys.path.insert(0, str(script.parent))
     sys.argv = [str(script)]
-    _tell_exit_line(script)
+    # While the script runs, os._exit tells its line first (a crash would name none).
+    os._exit = _exit_telling_line
     try:
         namespace = runpy.run_path(str(script), run_name="__main__")
     except FigureError:
@@ -123,27 +126,20 @@ def capture_script(script: Path, course_root: Path, padding: float,
         raise _author_error(exc, script) from None
     finally:
         _recorder = None
+        os._exit = _real_exit
     helpers = tuple(sorted({*_helpers_imported(modules_before, script), *recorder.own_icons}))
     return _single_figure(recorder, script, namespace, helpers, padding)
 
 
-def _tell_exit_line(script: Path) -> None:
-    """Have `os._exit`, called by the script, tell its line before the process ends."""
-    # This runs in the throwaway child that runs the script, so the patch dies with it.
-    from course_assets.render import isolate
+def _exit_telling_line(status: int) -> NoReturn:
+    """Stand in for os._exit while a script runs: tell the script's line, then exit."""
+    try:
+        if _recorder is not None:
+            from course_assets.render import isolate
 
-    if getattr(os._exit, "_tells_line", False):
-        return
-    real_exit = os._exit
-
-    def exit_telling_line(code: int) -> None:
-        try:
-            isolate.announce("exit", _caller_line(script))
-        finally:
-            real_exit(code)
-
-    exit_telling_line._tells_line = True  # type: ignore[attr-defined]
-    os._exit = exit_telling_line  # type: ignore[assignment]
+            isolate.announce("exit", _caller_line(_recorder.script))
+    finally:
+        _real_exit(status)
 
 
 def _single_figure(recorder: _Recorder, script: Path, namespace: dict[str, Any],
