@@ -550,3 +550,20 @@ def test_a_figure_whose_output_cannot_be_written_fails_alone(course: Course):
     assert "diagrams/alpha.py: its output cannot be written: build/diagrams/alpha.svg" in said
     assert course.built("diagrams/beta.svg").is_file()
     assert course.built("diagrams/alpha.svg/inside").is_dir()  # nothing of the author's lost
+
+
+def test_watch_keeps_reacting_after_a_script_stopped_its_warm_worker(course: Course):
+    from test_watch import watching
+
+    from course_assets.build import BuildOptions
+
+    course.write("pyproject.toml", "[tool.course-assets]\ntimeout = 1\nformats = [\"svg\"]\n")
+    course.figure("one", 'Mlflow("first")')
+    with watching(course, options=BuildOptions(jobs=1)) as results:
+        assert results.get(timeout=60).ok
+        course.figure("one", killer("SIGSTOP"))
+        stopped = results.get(timeout=90)
+        assert any("stopped responding" in p.message for p in stopped.problems), stopped.problems
+        course.figure("one", 'Mlflow("after the stop")')
+        after = results.get(timeout=60)
+        assert after.ok, after.problems
