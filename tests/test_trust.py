@@ -260,7 +260,7 @@ def test_every_id_of_a_figure_is_prefixed_whatever_its_name(course, name):
     course.figure(name, 'Node("a") >> Node("b", style="filled", fillcolor="white:blue")')
     assert course.run("build").exit_code == 0
     ids = [e.get("id") for e in parse(course.built(f"diagrams/{name}.svg")).iter() if e.get("id")]
-    assert ids and all(i.startswith(f"{name}-") for i in ids), ids
+    assert ids and all(i.startswith(f"{name}.") for i in ids), ids
 
 
 # -- 4. a rename plus an error does not leave the gallery unowned --------------------------------

@@ -213,7 +213,7 @@ def test_a_dead_worker_is_replaced_for_the_next_build(course, tmp_path):
         course.figure("one", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n")
         killed = results.get(timeout=30)
         assert not killed.ok
-        assert any("the process rendering this figure died" in p.message
+        assert any("the process rendering this figure was killed by SIGKILL" in p.message
                    for p in killed.problems)
         # ...and the next save builds in a new worker, which stays warm in turn.
         course.figure("one", recording_worker(marker, "after"))

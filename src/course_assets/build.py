@@ -362,10 +362,18 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
         if outcome.problem is not None:
             say(f"failed {outcome.name}")
             return outcome
-        say(f"built {outcome.name} ({outcome.seconds:.2f} s)")
         # Staged now, so that the figures' bytes never pile up in this process.
-        for name, data in outcome.files.items():
-            staged.put(settings.outputs.figure_file(name), data)
+        try:
+            for name, data in outcome.files.items():
+                staged.put(settings.outputs.figure_file(name), data)
+        except OutputError as exc:  # this figure's files cannot be written; the others can
+            for name in outcome.files:
+                staged.drop(settings.outputs.figure_file(name))
+            say(f"failed {outcome.name}")
+            script = next(t.script for t in tasks if t.name == outcome.name)
+            return replace(outcome, files={}, problem=Problem(
+                script, None, f"its output cannot be written: {exc}"))
+        say(f"built {outcome.name} ({outcome.seconds:.2f} s)")
         # The outcome keeps its files' names only: their bytes are read from `staged`.
         return replace(outcome, files=dict.fromkeys(outcome.files, b""))
 
@@ -415,10 +423,15 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
 
             problems.extend(warning_problems(outcome, plan.source, settings.root))
             helpers = tuple(dependency_path(settings, h) for h in outcome.helpers)
+            # Hashed before rendering when the helpers are those planned with: a script saved
+            # while it rendered is then stale, not recorded as what was built.
+            planned = previous.helpers if previous is not None else ()
+            inputs = (plan.inputs if tuple(planned) == helpers
+                      else figure_inputs(settings, plan.source, helpers, environment))
             records[plan.name] = FigureRecord(
                 script=settings.outputs.relative(plan.source),
                 helpers=helpers,
-                inputs=figure_inputs(settings, plan.source, helpers, environment),
+                inputs=inputs,
                 title=outcome.title,
                 description=outcome.description,
                 outputs={path: staged.digest(path)

@@ -12,6 +12,7 @@ from course_assets.lint import external_image_targets, external_images, lint_mar
 from course_assets.state.files import FileHashes
 from course_assets.state.inputs import library_versions
 from course_assets.state.manifest import Manifest, load_manifest
+from course_assets.state.reading import read_source
 from course_assets.state.plan import (
     OutputPlan,
     Planner,
@@ -249,7 +250,7 @@ def _lint(settings: Settings, figures: dict[str, Path], chapters: dict[str, Path
 
 def _read_text(path: Path) -> str | None:
     try:
-        return path.read_bytes().decode("utf-8", "replace").removeprefix("\ufeff")
+        return read_source(path).decode("utf-8", "replace").removeprefix("\ufeff")
     except OSError:
         return None
 

@@ -88,6 +88,11 @@ def find_course_root(start: Path) -> Path:
     start = start.resolve()
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
+        from course_assets.state.reading import kind_problem
+
+        odd = kind_problem(candidate) if candidate.exists() else None
+        if odd is not None:
+            raise ConfigError(f"{candidate}: {odd}")
         if candidate.is_file() and TABLE in _read_tool_table(candidate):
             return folder
     raise ConfigError(
@@ -98,7 +103,9 @@ def find_course_root(start: Path) -> Path:
 
 def _read_tool_table(pyproject: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        from course_assets.state.reading import read_source
+
+        data = tomllib.loads(read_source(pyproject).decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+
+# A Python object's memory address, as its repr shows it ("<_io.BytesIO object at 0x7f...>").
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def without_addresses(text: str) -> str:
+    """Return `text` without memory addresses, which differ from run to run."""
+    return _ADDRESS.sub("", text)
 
 
 class Severity(enum.Enum):
@@ -22,6 +32,10 @@ class Problem:
     message: str
     severity: Severity = Severity.ERROR
     column: int | None = None
+
+    def __post_init__(self) -> None:
+        # A message is shown, compared and kept in the manifest: the same cause, the same bytes.
+        object.__setattr__(self, "message", without_addresses(self.message))
 
     def location(self, root: Path | None = None) -> str:
         if self.path is None:

@@ -47,6 +47,9 @@ def create_course(folder: Path) -> InitReport:
     root = folder.resolve()
     if root.exists() and not root.is_dir():
         raise ConfigError(f"{folder}: not a folder")
+    unsafe = unwritable_paths(root, [name for name, _ in FILES])
+    if unsafe:
+        raise ConfigError(f"{folder}: init wrote nothing, because " + "; ".join(unsafe))
     # An existing repository's pyproject.toml and .gitignore gain what the course needs.
     additions = adoption_additions(root)
     taken = [name for name, _ in FILES if name not in additions
@@ -61,11 +64,12 @@ def create_course(folder: Path) -> InitReport:
         if name in additions:
             continue
         target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _make_folders(root, target.parent)
         data = template_bytes(template)
         # O_EXCL: a file that appeared since the check above is still never overwritten.
         try:
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                                 | getattr(os, "O_NOFOLLOW", 0), 0o666)
         except FileExistsError:
             raise CourseExistsError(f"{target}: appeared while init ran; nothing after it "
                                     "was written") from None
@@ -206,3 +210,48 @@ def extend_existing(root: Path, additions: dict[str, bytes]) -> tuple[str, ...]:
             os.chmod(target, stat.S_IMODE(mode))  # the project's file keeps its permissions
             changed.append(name)
     return tuple(changed)
+
+
+def unwritable_paths(root: Path, names: list[str]) -> list[str]:
+    """Say, for each file `init` would write, why a folder on its way cannot take it.
+
+    Checked before anything is written: a link that leads nowhere, or out of the course (a
+    course never writes outside its folder), or a file where a folder must be.
+    """
+    problems: dict[str, str] = {}
+    for name in names:
+        place = root
+        for part in Path(name).parts[:-1]:
+            place = place / part
+            shown = place.relative_to(root).as_posix()
+            if shown in problems:
+                break
+            if place.is_symlink():
+                target = place.resolve()
+                if not target.exists():
+                    problems[shown] = (f"{shown} is a link to {os.readlink(place)}, which does "
+                                       "not exist; remove the link or make that folder")
+                    break
+                if root != target and root not in target.parents:
+                    problems[shown] = (f"{shown} is a link to {target}, outside the course "
+                                       "folder, and init never writes outside it; remove the "
+                                       "link, or run init where that folder lies")
+                    break
+            if place.exists() and not place.is_dir():
+                problems[shown] = f"{shown} is a file, where init needs a folder"
+                break
+            if not place.exists():
+                break
+    return list(problems.values())
+
+
+def _make_folders(root: Path, folder: Path) -> None:
+    """Make `folder` and those above it inside `root`, checked by `unwritable_paths` already."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # changed since the check: a link or a file appeared
+        raise ConfigError(f"{folder}: cannot make this folder ({exc.strerror}); init stopped "
+                          "there") from None
+    if root != folder.resolve() and root not in folder.resolve().parents:
+        raise ConfigError(f"{folder}: became a link out of the course while init ran; init "
+                          "stopped there")

@@ -96,16 +96,44 @@ def collect_chapters(paths: Sequence[Path], settings: Settings) -> list[Path]:
     return list(unique.values())
 
 
+# Groups nested deeper than this are no figure a reader can follow, and converting them would
+# recurse past Python's limit (reading them, or writing the script's nested clusters).
+MAX_CLUSTER_DEPTH = 100
+
+
 def convert(language: str, source: str) -> Graph:
     """Return the graph drawn by `source`; raise Unsupported when it cannot be converted."""
-    if language == "mermaid":
-        return parse_mermaid(source)
-    if language == "graphviz":
-        return parse_dot(source)
+    if language in ("mermaid", "graphviz"):
+        try:
+            graph = parse_mermaid(source) if language == "mermaid" else parse_dot(source)
+        except RecursionError:
+            raise Unsupported("it is nested too deeply to read (hundreds of levels of groups); "
+                              "flatten its groups, then migrate again") from None
+        depth = cluster_depth(graph)
+        if depth > MAX_CLUSTER_DEPTH:
+            raise Unsupported(f"its groups are nested {depth} deep, more than the "
+                              f"{MAX_CLUSTER_DEPTH} a figure may have; flatten its groups, then "
+                              "migrate again")
+        return graph
     names = {"plantuml": "PlantUML", "c4plantuml": "C4-PlantUML", "d2": "D2", "bpmn": "BPMN",
              "vegalite": "Vega-Lite", "vega": "Vega", "erd": "Erd", "dbml": "DBML",
              "tikz": "TikZ", "svgbob": "Svgbob", "wavedrom": "WaveDrom"}
     raise Unsupported(f"{names.get(language, language)} diagrams have no diagrams equivalent")
+
+
+def cluster_depth(graph: Graph) -> int:
+    """Return how deep the graph's clusters nest (0 without clusters), without recursing."""
+    parents = {cluster.id: cluster.parent for cluster in graph.clusters}
+    deepest = 0
+    for cluster in graph.clusters:
+        depth, seen = 0, set()
+        current: str | None = cluster.id
+        while current is not None and current not in seen:
+            seen.add(current)
+            depth += 1
+            current = parents.get(current)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def slugify(text: str, limit: int = SLUG_LIMIT) -> str:
@@ -134,6 +162,16 @@ class _ChapterPlan:
 
 def _plan_chapter(path: Path, root: Path, names: _Names, style: str | None,
                   cluster_style: bool = False) -> _ChapterPlan:
+    try:
+        return _plan_readable_chapter(path, root, names, style, cluster_style)
+    except (RecursionError, MemoryError) as exc:  # one chapter's; the others are still planned
+        message = (f"the chapter is nested too deeply or is too large to read "
+                   f"({type(exc).__name__}); it was left as it is")
+        return _ChapterPlan(path, b"", None, ChapterReport(path, (), error=message))
+
+
+def _plan_readable_chapter(path: Path, root: Path, names: _Names, style: str | None,
+                           cluster_style: bool) -> _ChapterPlan:
     try:
         data = path.read_bytes()
     except OSError as exc:

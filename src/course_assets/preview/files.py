@@ -93,10 +93,16 @@ def content_type(path: Path) -> str:
     return guessed or "application/octet-stream"
 
 
+# The largest file the preview serves: a build's outputs are far smaller.
+MAX_SERVED_BYTES = 1 << 30
+
+
 def file_hash(path: Path) -> str | None:
     """Return a short hash of the file's bytes, or None when it cannot be read."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        from course_assets.state.reading import read_source
+
+        return hashlib.sha256(read_source(path, MAX_SERVED_BYTES)).hexdigest()[:16]
     except OSError:
         return None
 

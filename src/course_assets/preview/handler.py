@@ -13,7 +13,9 @@ from typing import Any, Protocol
 from course_assets.config import Settings
 from course_assets.errors import CourseAssetsError
 from course_assets.preview import files, pages
+from course_assets.preview.files import MAX_SERVED_BYTES
 from course_assets.preview.state import PreviewState
+from course_assets.state.reading import read_source
 
 EVENTS_PATH = f"{pages.ASSETS}/events"
 STATE_PATH = f"{pages.ASSETS}/state"
@@ -127,7 +129,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             return
         version = files.outputs_version(settings.outputs.manifest)  # before reading: see _page
         try:
-            markdown = chapter.read_text(encoding="utf-8")
+            markdown = read_source(chapter).decode("utf-8")
         except (OSError, UnicodeDecodeError):
             self._not_found(path, send_body)
             return
@@ -201,7 +203,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         for name in sorted(manifest.chapters):  # none when not built yet
             source = paths.absolute(paths.chapter_output(name))
             try:
-                title = pages.chapter_title(source.read_text(encoding="utf-8"), name)
+                title = pages.chapter_title(read_source(source).decode("utf-8"), name)
             except (OSError, UnicodeDecodeError):
                 continue
             page_url = pages.url_for(build, source.with_suffix(".html"))
@@ -245,7 +247,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
 
     def _file(self, path: Path, send_body: bool) -> None:
         try:
-            data = path.read_bytes()
+            # Regular files only: a FIFO put in build/ would hold this request for ever.
+            data = read_source(path, MAX_SERVED_BYTES)
         except OSError:
             self._not_found(self.path, send_body)
             return

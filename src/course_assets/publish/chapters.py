@@ -18,6 +18,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from course_assets.errors import ConfigError, FigureError, Problem
+from course_assets.state.reading import read_source as read_regular_file
 from course_assets.state.sources import figure_template_path, unknown_figure
 
 if TYPE_CHECKING:
@@ -63,7 +64,10 @@ class ChapterError(Exception):
 
 def read_source(path: Path) -> str:
     """Read a chapter as UTF-8 (a byte-order mark is dropped); raise ChapterError otherwise."""
-    raw = path.read_bytes()
+    try:
+        raw = read_regular_file(path)
+    except OSError as exc:
+        raise ChapterError(f"cannot read: {exc.strerror}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -78,6 +82,50 @@ def read_source(path: Path) -> str:
 def _located(error: ChapterError, line: int | None) -> ChapterError:
     error.line = line
     return error
+
+
+class CourseLoader(jinja2.BaseLoader):
+    """Load what a chapter includes or imports: a file of the chapters folder, else of templates/.
+
+    Names are relative to those folders; a name that climbs out of them, an absolute path or
+    a link leading out of its folder is refused, so a chapter can never show another file.
+    """
+
+    def __init__(self, folders: tuple[Path, ...]) -> None:
+        self.folders = folders
+
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str, Any]:
+        parts = template.replace("\\", "/").split("/")
+        if template.startswith("/") or any(part in ("", ".", "..") for part in parts) \
+                or ":" in parts[0]:
+            raise ChapterError(
+                f"cannot include {template!r}: name a file inside the chapters folder or "
+                "templates/ by its path relative to that folder, without '..'")
+        for folder in self.folders:
+            path = folder.joinpath(*parts)
+            if not path.exists() and not path.is_symlink():
+                continue
+            inside = folder.resolve()
+            if inside not in path.resolve().parents:
+                raise ChapterError(f"cannot include {template!r}: it is a link to a file "
+                                   "outside its folder; copy the file in instead")
+            try:
+                raw = read_regular_file(path)
+            except OSError as exc:
+                raise ChapterError(f"cannot include {template!r}: {exc.strerror}") from None
+            try:
+                text = raw.decode("utf-8").removeprefix(BOM)
+            except UnicodeDecodeError:
+                raise ChapterError(f"cannot include {template!r}: it is not UTF-8") from None
+            return text, str(path), lambda: False
+        raise ChapterError(f"cannot include {template!r}: no such file in "
+                           + " or ".join(f"{f.name}/" for f in self.folders))
+
+
+def include_folders(chapters_dir: Path, templates_dir: Path) -> tuple[Path, ...]:
+    """Return the folders a chapter's `{% include %}` and `{% import %}` read from, in order."""
+    return (chapters_dir, templates_dir)
 
 
 class ChapterSandbox(SandboxedEnvironment):
@@ -121,7 +169,7 @@ class ChapterRenderer:
 
     def __init__(self, figures: dict[str, FigureRef], templates_dir: Path,
                  unbuilt: frozenset[str] | set[str] = frozenset(), scripts_folder: str = "diagrams",
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, chapters_dir: Path | None = None) -> None:
         self._figures = figures
         self._unbuilt = unbuilt
         self._scripts_folder = scripts_folder
@@ -131,6 +179,8 @@ class ChapterRenderer:
             keep_trailing_newline=True,
             autoescape=False,
             finalize=_no_functions,
+            loader=CourseLoader(include_folders(chapters_dir, templates_dir))
+            if chapters_dir is not None else None,
         )
         snippet_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=True,
                                            keep_trailing_newline=False)
@@ -152,27 +202,38 @@ class ChapterRenderer:
         filename = str(source_path)
         try:
             source = read_source(source_path)
-            # Compiled under the chapter's path, so Jinja2 reports errors at its lines.
-            code = self._env.compile(source, name=source_path.name, filename=filename)
-            template = self._env.template_class.from_code(
-                self._env, code, self._env.make_globals(None))
         except ChapterError as exc:
             return RenderedChapter(None, (), Problem(source_path, exc.line, str(exc)))
-        except jinja2.TemplateSyntaxError as exc:
-            return RenderedChapter(None, (), Problem(
-                source_path, exc.lineno, f"template syntax error: {exc.message}"))
-        except OSError as exc:
-            return RenderedChapter(None, (), Problem(source_path, None,
-                                                     f"cannot read: {exc.strerror}"))
+        compiled: list[jinja2.Template] = []
+
+        def template_code() -> jinja2.Template:
+            # Compiled in the child too: Jinja2 turns a template into Python, which a deep
+            # nesting or a long expression can make fail to compile (or recurse without end).
+            code = self._env.compile(source, name=source_path.name, filename=filename)
+            compiled.append(self._env.template_class.from_code(
+                self._env, code, self._env.make_globals(None)))
+            return compiled[0]
 
         def diagram(name: str, alt: str | None = None, width: int | str | None = None) -> str:
             if isinstance(name, str) and name in self._unbuilt and name not in self._figures:
-                placeholders.append((name, _calling_line(filename, template)))
+                placeholders.append((name, _calling_line(filename, compiled[0])))
                 used.append(name)
                 return self._placeholder(name)
             return self._figure_snippet(name, alt, width, output_path, used)
 
         def job() -> RenderedChapter:
+            try:
+                template = template_code()
+            except jinja2.TemplateSyntaxError as exc:
+                if exc.filename not in (None, filename):  # in a file it includes
+                    return RenderedChapter(None, (), Problem(
+                        source_path, None, f"template syntax error in {exc.filename}:"
+                        f"{exc.lineno}: {exc.message}"))
+                return RenderedChapter(None, (), Problem(
+                    source_path, exc.lineno, f"template syntax error: {exc.message}"))
+            except (SyntaxError, RecursionError, MemoryError) as exc:
+                return RenderedChapter(None, (), Problem(
+                    source_path, _deepest_line(self._env, source), _too_complex(exc)))
             try:
                 text = _bounded(template.generate(diagram=diagram))
             except Exception as exc:  # noqa: BLE001 - every template failure is the chapter's
@@ -238,6 +299,43 @@ class ChapterRenderer:
                                "title, name and outline)") from None
 
 
+def _too_complex(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return ("the chapter's template ran out of memory while it was compiled; split it, "
+                "or simplify its expressions")
+    # A SyntaxError's own line is one of the Python that Jinja2 made, not the chapter's.
+    detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    return (f"the chapter's template is too long or too deeply nested for Python to compile "
+            f"({type(exc).__name__}: {detail}): nested blocks (if, for) or an expression this "
+            "deep are better split, e.g. into a macro or a variable set beforehand")
+
+
+def _deepest_line(environment: jinja2.Environment, source: str) -> int | None:
+    """Return the line where the template's blocks nest deepest, or its longest expression."""
+    opening = {"if", "for", "macro", "call", "filter", "block", "with", "set"}
+    depth, deepest, deepest_line = 0, 0, None
+    tokens_per_line: dict[int, int] = {}
+    previous = ""
+    try:
+        for line, kind, value in environment.lex(source):
+            if kind == "whitespace":
+                continue
+            tokens_per_line[line] = tokens_per_line.get(line, 0) + 1
+            if previous == "block_begin" and kind == "name":
+                if value in opening:
+                    depth += 1
+                    if depth > deepest:
+                        deepest, deepest_line = depth, line
+                elif value.startswith("end"):
+                    depth -= 1
+            previous = kind
+    except jinja2.TemplateSyntaxError as exc:
+        return exc.lineno
+    if deepest >= 20:
+        return deepest_line
+    return max(tokens_per_line, key=lambda n: tokens_per_line[n], default=None)
+
+
 def _calling_line(filename: str, template: jinja2.Template) -> int | None:
     """Return the chapter line that is calling now (Jinja2 maps its code lines to the source's)."""
     frame: FrameType | None = sys._getframe(1)
@@ -287,6 +385,14 @@ def _describe(exc: BaseException) -> str:
         return f"undefined variable: {exc.message}"
     if isinstance(exc, ChapterError):
         return str(exc)
+    if isinstance(exc, MemoryError):
+        from course_assets.render.isolate import MAX_CHILD_MEMORY
+
+        return (f"the chapter needed more than the {MAX_CHILD_MEMORY // 2**30} GiB of memory "
+                "a chapter may use (a filter or expression that makes a huge value?)")
+    if isinstance(exc, RecursionError):
+        return ("RecursionError: the chapter's template recursed too deeply (a macro that "
+                "calls itself without end, or an expression nested too deeply)")
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -304,4 +410,4 @@ def renderer_for(settings: Settings, facts: dict[str, FigureRecord],
                                    settings.root / outline if outline is not None else None)
     return ChapterRenderer(refs, settings.templates_dir, unbuilt=unbuilt - set(refs),
                            scripts_folder=settings.outputs.relative(settings.diagrams_dir),
-                           timeout=settings.timeout)
+                           timeout=settings.timeout, chapters_dir=settings.chapters_dir)

@@ -71,7 +71,12 @@ def gallery_template() -> jinja2.Template:
 
     environment = jinja2.Environment(autoescape=False, keep_trailing_newline=True,
                                      undefined=jinja2.StrictUndefined)
-    environment.filters["cell"] = lambda text: str(text).replace("|", "\\|")
+    from course_assets.publish.markdown import link_target, text
+
+    environment.filters["cell"] = lambda value: str(value).replace("|", "\\|")
+    # Chapter names are file names: shown as text, linked as paths, whatever they hold.
+    environment.filters["md_text"] = text
+    environment.filters["md_link"] = link_target
     return environment.from_string(TEMPLATE.read_text(encoding="utf-8"))
 
 

@@ -32,6 +32,38 @@ NAVIGATING_TAGS = frozenset({
 })
 
 
+# What can start markup, a link, an HTML tag or an entity in the middle of a line (in link
+# text, a table cell or a list item), or end a table cell.
+_MARKDOWN_PUNCTUATION = frozenset("\\`*_[]<>!|&~")
+
+
+def text(value: object) -> str:
+    """Return `value` as Markdown text that shows as it is: no markup, link, HTML or new line.
+
+    For text from file names (a chapter named `<img onerror=...>.md` or `[x](javascript:)`):
+    each mark that could start markup mid-line is escaped, and control characters shown as
+    `\\xNN` (a new line or tab as a space).
+    """
+    shown = []
+    for char in str(value):
+        if char in _MARKDOWN_PUNCTUATION:
+            shown.append("\\" + char)
+        elif ord(char) < 32 or ord(char) == 127:
+            shown.append(" " if char in "\n\r\t" else f"\\\\x{ord(char):02x}")
+        else:
+            shown.append(char)
+    return "".join(shown)
+
+
+def link_target(path: str) -> str:
+    """Return a relative path as a Markdown link destination: percent-encoded, never a scheme."""
+    from urllib.parse import quote
+
+    encoded = quote(path, safe="/-_.~")
+    # A first segment with ':' would read as a scheme (javascript:); './' keeps it a path.
+    return encoded if ":" not in encoded.split("/")[0] else f"./{encoded}"
+
+
 @functools.cache
 def parser() -> MarkdownIt:
     """Return the chapter parser: CommonMark with raw HTML, tables and strikethrough."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import os
 import runpy
@@ -12,14 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import diagrams
 from diagrams.custom import Custom
 
 from course_assets.errors import FigureError
 from course_assets.render import downloads, limits
+from course_assets.state.reading import kind_problem, read_source
 
+# os._exit itself, before a script's run replaces it (see `_exit_telling_line`).
+_real_exit = os._exit
 # The padding the diagrams library puts around every figure (two inches), which we tighten.
 LIBRARY_PADDING = diagrams.Diagram._default_graph_attrs["pad"]
 # The library's own icons change only with its version, which is an input already.
@@ -104,6 +108,8 @@ def capture_script(script: Path, course_root: Path, padding: float,
     modules_before = set(sys.modules)
     sys.path.insert(0, str(script.parent))
     sys.argv = [str(script)]
+    # While the script runs, os._exit tells its line first (a crash would name none).
+    os._exit = _exit_telling_line
     try:
         namespace = runpy.run_path(str(script), run_name="__main__")
     except FigureError:
@@ -120,8 +126,20 @@ def capture_script(script: Path, course_root: Path, padding: float,
         raise _author_error(exc, script) from None
     finally:
         _recorder = None
+        os._exit = _real_exit
     helpers = tuple(sorted({*_helpers_imported(modules_before, script), *recorder.own_icons}))
     return _single_figure(recorder, script, namespace, helpers, padding)
+
+
+def _exit_telling_line(status: int) -> NoReturn:
+    """Stand in for os._exit while a script runs: tell the script's line, then exit."""
+    try:
+        if _recorder is not None:
+            from course_assets.render import isolate
+
+            isolate.announce("exit", _caller_line(_recorder.script))
+    finally:
+        _real_exit(status)
 
 
 def _single_figure(recorder: _Recorder, script: Path, namespace: dict[str, Any],
@@ -274,6 +292,11 @@ def _resolve_icon(given: str) -> Path:
         for place in places:
             if place.is_file():
                 return place.resolve()
+            odd = kind_problem(place) if place.exists() else None
+            if odd is not None:  # a FIFO or a device: found, but never to be read
+                author = _recorder.script if _recorder else None
+                raise FigureError(f"icon file {given} {odd}", author,
+                                  _caller_line(author) if author else None)
     # Last, a file the script made in its (throwaway) working folder, e.g. a download.
     created = downloads.created_icon(given)
     if created is not None:
@@ -329,6 +352,11 @@ def _author_error(exc: BaseException, script: Path) -> FigureError:
 
         detail = import_hint(exc) or detail
     message = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    if isinstance(exc, MemoryError):
+        from course_assets.render.isolate import MAX_CHILD_MEMORY
+
+        message = (f"MemoryError: the script needed more than the {MAX_CHILD_MEMORY // 2**30} "
+                   "GiB of memory a figure's script may use")
     return FigureError(message, path or script, line)
 
 
@@ -336,6 +364,12 @@ def _syntax_error(exc: SyntaxError, script: Path, course_root: Path) -> FigureEr
     path = Path(exc.filename) if exc.filename else script
     if not path.is_absolute():
         path = course_root / path
+    if exc.lineno is None and "null bytes" in str(exc.msg):  # Python names no line for it
+        with contextlib.suppress(OSError):
+            data = read_source(path)
+            line = data[:data.index(b"\0")].count(b"\n") + 1
+            return FigureError("the script holds a NUL byte (\\0) here, which no Python "
+                               "source may; save it again as plain text", path, line)
     return FigureError(f"SyntaxError: {exc.msg}", path, exc.lineno, exc.offset)
 
 
@@ -343,7 +377,7 @@ def preload_library_modules(script: Path) -> None:
     """Import the diagrams modules `script` imports, so each forked run finds them loaded."""
     # Workers fork a child per script; what the worker has imported, every child gets for free.
     try:
-        tree = ast.parse(script.read_bytes())
+        tree = ast.parse(read_source(script))
     except (SyntaxError, ValueError, OSError):
         return  # the real run reports it, at the author's line
     # Top-level statements only: that is where scripts import, and walking every expression

@@ -70,17 +70,29 @@ def render_figure(task: FigureTask) -> FigureOutcome:
     With the "dark" format the script runs a second time in the dark theme; with "png" each
     variant is also painted to PNG from the same layout as its SVG.
     """
+    started = time.perf_counter()
+    try:
+        _prepare_worker(task.course_root)
+    except FigureError as exc:
+        return FigureOutcome(task.name, problem=Problem(task.script, None, exc.message))
+    # Each variant's script and layout have `timeout` in their child; the whole figure,
+    # icons, lint and PNG included, has that much per variant.
+    variants_wanted = 2 if "dark" in task.formats else 1
+    with limits.time_limit(task.timeout * variants_wanted) as clock:
+        outcome = _render_within(task, started)
+    if clock.expired and outcome.problem is None:  # the alarm's error was swallowed on the way
+        return FigureOutcome(task.name, problem=Problem(task.script, None, clock.message()),
+                             seconds=time.perf_counter() - started)
+    return outcome
+
+
+def _render_within(task: FigureTask, started: float) -> FigureOutcome:
     import tempfile
 
     from course_assets.render import downloads
     from course_assets.render.capture import preload_library_modules
     from course_assets.render.theme import DARK, LIGHT, IconTiles
 
-    started = time.perf_counter()
-    try:
-        _prepare_worker(task.course_root)
-    except FigureError as exc:
-        return FigureOutcome(task.name, problem=Problem(task.script, None, exc.message))
     preload_library_modules(task.script)
     variants: list[Variant] = []
     try:
@@ -158,6 +170,10 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
         too_long = limits.long_string_problem(captured.dot_source)
         if too_long is not None:  # Graphviz would name a line of DOT the author never saw
             raise FigureError(too_long, task.script, captured.line)
+        _check_control_characters(task.script, captured)
+        for node, problem in limits.image_problems(captured.dot_source)[:1]:
+            raise FigureError(problem, task.script,
+                              captured.node_lines().get(node) or captured.line)
         # The script has ended; its graph is laid out here, so that a Graphviz crash or a
         # runaway layout ends this child and stays this figure's error.
         with limits.located_at(task.script, captured.line):
@@ -180,7 +196,7 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
     with limits.located_at(task.script, captured.line):
         # Its own id prefix, so the light and dark SVG can sit inlined on one page.
         data = svg.postprocess(
-            drawing.svg, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
+            drawing.svg, name=task.name, theme="" if theme == LIGHT else theme,
             title=captured.title, description=captured.description, load_icon=icons.load_icon,
         )
         png = None
@@ -191,6 +207,23 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
     reading = read_figure(drawing.layout, data, dict(captured.lines), theme, captured.title,
                           captured.description)
     return Variant(stem, data, captured, drawing.messages, output, png, reading)
+
+
+def _check_control_characters(script: Path, captured: CapturedFigure) -> None:
+    """Raise FigureError at the line that put a character no SVG can hold into the figure."""
+    # Told here, at the author's line: later it would be the SVG's line and column instead.
+    problem = limits.control_character_problem("the script's docstring (the figure's "
+                                               "description)", captured.description)
+    if problem is not None:
+        raise FigureError(problem, script, 1)
+    problem = limits.control_character_problem("the Diagram's title", captured.title)
+    if problem is not None:
+        raise FigureError(problem, script, captured.line)
+    problem = limits.control_character_problem("a label or attribute", captured.dot_source)
+    if problem is not None:
+        node = limits.control_character_node(captured.dot_source)
+        line = captured.node_lines().get(node) if node is not None else None
+        raise FigureError(problem, script, line or captured.line)
 
 
 def prepare_worker_quietly(course_root: Path) -> None:

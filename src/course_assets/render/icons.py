@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_assets.errors import FigureError
+from course_assets.state.reading import MAX_ICON_BYTES, read_source
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The Pillow image modes a PNG file can store as they are.
@@ -24,6 +25,7 @@ class Icon:
     data_uri: str
     width: int
     height: int
+    source: str = ""  # the file it was first read from, to name in an error
 
 
 _by_content: dict[str, Icon] = {}
@@ -37,9 +39,15 @@ def load_icon(path: Path) -> Icon:
         key = (path, stat.st_size, stat.st_mtime_ns)
         if key in _by_file:
             return _by_file[key]
-        raw = path.read_bytes()
+        raw = read_source(path, MAX_ICON_BYTES)
     except OSError as exc:
-        raise FigureError(f"icon file cannot be read: {path} ({exc.strerror})") from None
+        raise FigureError(f"icon file {path} cannot be read: {exc.strerror}") from None
+    from course_assets.render.limits import icon_problem
+
+    # Checked here too: an icon set with `image=` never passes the script's Custom check.
+    problem = icon_problem(path, str(path))
+    if problem is not None:
+        raise FigureError(problem)
     digest = hashlib.sha256(raw).hexdigest()
     cached = _by_content.get(digest)
     if cached is None:
@@ -51,11 +59,28 @@ def load_icon(path: Path) -> Icon:
 def _encode(raw: bytes, digest: str, path: Path) -> Icon:
     size = _png_size(raw)
     if size is not None:
+        _check_whole(raw, path)
         width, height = size  # PNG bytes are embedded as they are
     else:
         raw, width, height = _to_png(raw, path)
     encoded = base64.b64encode(raw).decode("ascii")
-    return Icon(digest, f"data:image/png;base64,{encoded}", width, height)
+    return Icon(digest, f"data:image/png;base64,{encoded}", width, height, str(path))
+
+
+def _check_whole(raw: bytes, path: Path) -> None:
+    """Raise FigureError, naming the file, if a PNG of the author's is damaged or cut short."""
+    from course_assets.render.capture import LIBRARY_ICONS
+
+    if LIBRARY_ICONS in path.resolve().parents:
+        return  # the diagrams library's own icons are whole, and decoding each costs time
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            image.load()
+    except (OSError, ValueError, SyntaxError) as exc:  # Pillow's words for a broken file
+        raise FigureError(f"icon file {path} is damaged or truncated: Pillow cannot read it "
+                          f"({exc}); save it again, whole") from None
 
 
 def _png_size(raw: bytes) -> tuple[int, int] | None:
@@ -125,8 +150,12 @@ def _fit(icon: Icon, box_width: float, box_height: float, aspect: str) -> str:
     from PIL import Image
 
     raw = base64.b64decode(icon.data_uri.split(",", 1)[1])
-    with Image.open(io.BytesIO(raw)) as source:
-        image = source.convert("RGBA")
+    try:
+        with Image.open(io.BytesIO(raw)) as source:
+            image = source.convert("RGBA")
+    except (OSError, ValueError, SyntaxError) as exc:  # Pillow's words for a broken file
+        raise FigureError(f"icon file {icon.source or 'of this figure'} is damaged or "
+                          f"truncated: Pillow cannot read it ({exc}); save it again, whole") from None
     if drawn != (icon.width, icon.height):
         image = image.resize(drawn, Image.Resampling.LANCZOS)
     if drawn != canvas:

@@ -18,12 +18,21 @@ from course_assets.errors import FigureError
 from course_assets.render import processes
 
 T = TypeVar("T")
+# The real one: a script's run may replace os._exit to tell its line (see capture).
+_exit = os._exit
 
 _OK, _FAILED, _STAGE = b"ok", b"failed", b"stage:"
 # In the child: where `announce` writes (the pipe to the parent).
 _announce_to: int | None = None
 # In the parent: the child running now, whose process group `end_child_in_hand` kills.
 _child_in_hand: int | None = None
+# The memory a figure's or a chapter's child may take (its data: heap and anonymous maps).
+# A figure of a thousand nodes with its PNG takes a few hundred megabytes; past this, a filter
+# like `"x"|center(3000000000)` or a huge icon is a MemoryError at the author's line instead
+# of the machine's memory.
+MAX_CHILD_MEMORY = 2 * 2**30
+# The exit code of a child that could not send its result (not one Graphviz uses).
+_NO_REPORT = 70
 # How often to look whether a child that has not closed its pipe has exited, in seconds.
 _POLL = 0.05
 
@@ -103,6 +112,8 @@ def _run_child(job: Callable[[], object], write_end: int, scratch: str,
         # script gets Python's defaults.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the worker's figure clock is not its
+        _limit_memory()
         os.chdir(scratch)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -117,14 +128,26 @@ def _run_child(job: Callable[[], object], write_end: int, scratch: str,
             message = _FAILED + pickle.dumps(exc)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, never raised here
             message = _FAILED + pickle.dumps(FigureError(f"{type(exc).__name__}: {exc}"))
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # the script may have closed it
+                stream.flush()
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(message)
     except BaseException:  # noqa: BLE001 - the child must never return into the parent's code
-        code = 70
+        code = _NO_REPORT
     finally:
-        os._exit(code)
+        _exit(code)
+
+
+def _limit_memory() -> None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return
+    with contextlib.suppress(ValueError, OSError):
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        limit = MAX_CHILD_MEMORY if hard == resource.RLIM_INFINITY else min(hard, MAX_CHILD_MEMORY)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
 
 
 def _collect(pid: int, read_end: int, timeout: float) -> tuple[bytes, int | None]:
@@ -136,22 +159,30 @@ def _collect(pid: int, read_end: int, timeout: float) -> tuple[bytes, int | None
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     status: int | None = None
+    closed = False  # the pipe's end: the child is exiting, or its script closed the pipe
+    pause = 0.0005
     try:
         while status is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return b"".join(chunks), None  # what it announced says what it was doing
-            ready, _, _ = select.select([read_end], [], [], min(remaining, _POLL))
-            if ready:
-                chunk = os.read(read_end, 1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                continue
+            if not closed:
+                ready, _, _ = select.select([read_end], [], [], min(remaining, _POLL))
+                if ready:
+                    chunk = os.read(read_end, 1 << 16)
+                    closed = not chunk
+                    chunks += [chunk] if chunk else []
+                    continue
+            else:
+                # Usually the child exits a moment after closing it; a script that closed it
+                # (os.closerange) runs on, and is waited for, up to the time limit.
+                time.sleep(min(pause, remaining))
+                pause = min(pause * 2, _POLL)
             exited, code = os.waitpid(pid, os.WNOHANG)
             if exited:
                 status = code
-                chunks += _drain(read_end)
+                if not closed:
+                    chunks += _drain(read_end)
     finally:
         processes.kill_group(pid)
         if status is None:
@@ -183,7 +214,15 @@ def _read_output(path: str) -> str:
 def _death_error(status: int | None, timeout: float, output: str,
                  stage: str = "script") -> FigureError:
     error: FigureError
-    if stage == "graphviz":
+    if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == _NO_REPORT:
+        error = FigureError("the process that ran the script could not send its result back "
+                            "(did the script close or replace a file descriptor it did not "
+                            "open?)")
+    elif stage == "exit" and status is not None and os.WIFEXITED(status):
+        error = FigureError(f"the script called os._exit({os.WEXITSTATUS(status)}) here, which "
+                            "ends its process at once, before its Diagram was done; let the "
+                            "script run to its end")
+    elif stage == "graphviz":
         error = _graphviz_death(status, timeout)
     elif status is None:
         error = TimedOut(f"stopped after {timeout:g} s: the script did not finish in time "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import struct
+from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +27,11 @@ _TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([^\s"\[\]=;,{}]+)', re.DOTALL)
 
 def icon_problem(path: Path, shown: str) -> str | None:
     """Say what is wrong with an icon file (not an image, or too large), or None if it is fine."""
+    from course_assets.state.reading import kind_problem
+
+    odd = kind_problem(path)
+    if odd is not None:
+        return f"icon file {shown} {odd}"
     try:
         with path.open("rb") as handle:
             head = handle.read(24)
@@ -60,6 +67,52 @@ def _image_format_and_size(path: Path) -> tuple[str, tuple[int, int]] | None:
         return "PNG", (MAX_ICON_PIXELS, MAX_ICON_PIXELS)  # reported as too large
     except (UnidentifiedImageError, OSError, ValueError):
         return None
+
+
+# A node statement of the DOT the diagrams library writes, and its `image` attribute.
+_NODE_IMAGE = re.compile(r'^\s*"?(n\d+)"?\s*\[(?:[^"\]]|"(?:[^"\\]|\\.)*")*?\bimage="((?:[^"\\]|\\.)*)"',
+                         re.MULTILINE)
+
+
+def image_problems(dot_source: str) -> list[tuple[str, str]]:
+    """Return (node id, problem) for each `image=` icon that is not a fit image file.
+
+    Custom icons are checked as the script makes them; an icon set with `image=` reaches
+    Graphviz unchecked, which would load a picture of any size.
+    """
+    found = []
+    for match in _NODE_IMAGE.finditer(dot_source):
+        node, given = match.group(1), match.group(2).replace('\\"', '"')
+        problem = icon_problem(Path(given), given)
+        if problem is not None and "cannot be read" not in problem:  # Graphviz says so itself
+            found.append((node, problem))
+    return found
+
+
+# Characters an XML (so SVG) file cannot hold at all: C0 controls but tab, newline, return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# The node a line of the diagrams library's DOT states, if it states one.
+_NODE_STATEMENT = re.compile(r'^\s*"?(n\d+)"?\s*\[')
+
+
+def control_character_problem(what: str, text: str) -> str | None:
+    """Say which control character `text` holds that no SVG can, or None if it holds none."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    return (f"{what} holds the control character U+{code:04X}, which an SVG file cannot hold; "
+            f"remove it (to show it, write it out, e.g. '\\\\x{code:02x}')")
+
+
+def control_character_node(dot_source: str) -> str | None:
+    """Return the id of the node whose DOT statement holds the first control character."""
+    found = _CONTROL.search(dot_source)
+    if found is None:
+        return None
+    line = dot_source[dot_source.rfind("\n", 0, found.start()) + 1:found.start()]
+    statement = _NODE_STATEMENT.match(line)
+    return statement.group(1) if statement else None
 
 
 def long_string_problem(dot_source: str) -> str | None:
@@ -107,3 +160,51 @@ def located_at(script: Path, line: int | None) -> Iterator[None]:
         raise
     except Exception as exc:  # noqa: BLE001 - Graphviz or Pillow giving up on this figure
         raise figure_error(exc, script, line) from None
+
+
+CHILD_FIRST = 1.0
+
+
+class FigureTookTooLong(FigureError):
+    """The figure's whole work (script, layout, icons, lint, PNG) ran past its time limit."""
+
+
+@dataclass
+class Clock:
+    """Whether a figure's time limit ran out (told once, even if the failure was swallowed)."""
+
+    seconds: float
+    expired: bool = False
+
+    def message(self) -> str:
+        return (f"stopped after {self.seconds:g} s: the figure did not finish in time (its "
+                "script, layout, icons and lint together); simplify it, use smaller icons, or "
+                "raise the limit with --timeout or `timeout` in [tool.course-assets]")
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[Clock]:
+    """Raise FigureTookTooLong in this thread once `seconds` have passed (Unix, main thread).
+
+    The figure's script and layout run in a child with a limit of their own; this one covers
+    what the worker does with the result too: fitting its icons, the lint, the PNG.
+    """
+    clock = Clock(seconds)
+    if not hasattr(signal, "setitimer"):  # pragma: no cover - Windows
+        yield clock
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        if not clock.expired:
+            clock.expired = True
+            raise FigureTookTooLong(clock.message())
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    # A moment more, so that a script or layout that overruns is told by its child's own
+    # limit, at its line, and this clock only ever stops the work that follows.
+    signal.setitimer(signal.ITIMER_REAL, seconds + CHILD_FIRST)
+    try:
+        yield clock
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

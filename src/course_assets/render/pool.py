@@ -7,11 +7,13 @@ import functools
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from course_assets.errors import Problem
+from course_assets.errors import Problem, without_addresses
 from course_assets.render.figure import (
     FigureOutcome,
     FigureTask,
@@ -63,9 +65,7 @@ class WorkerPool:
         if interrupt:
             # Ctrl-C, or an error in this process: each worker kills its figure's child and
             # what that started, as a timeout does, and exits (see `_start_warm_worker`).
-            for process in list((executor._processes or {}).values()):
-                with contextlib.suppress(OSError, ValueError):
-                    process.terminate()
+            _end_workers(executor)
         executor.shutdown(wait=True, cancel_futures=True)  # joins the worker processes
 
     def _submit(self, workers: int, course_root: Path,
@@ -121,13 +121,15 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
         # Always worker processes, even for one figure: this process never imports the
         # diagrams library, and gets on with `meanwhile` while they work.
         with _executor(min(jobs, len(tasks)), _start_worker, (os.getpid(),)) as executor:
-            yield from _collected(_submitted(executor, tasks), meanwhile)
+            yield from _collected(_submitted(executor, tasks), meanwhile,
+                                  end_workers=functools.partial(_end_workers, executor))
         return
     futures = pool._submit(jobs, course_root, lambda executor: _submitted(executor, tasks))
     deaths: list[BaseException] = []
     finished = False
     try:
-        yield from _collected(futures, meanwhile, deaths.append)
+        yield from _collected(futures, meanwhile, deaths.append,
+                              end_workers=lambda: _end_workers(pool._executor))
         finished = True
     finally:
         if not finished:
@@ -137,6 +139,40 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
             pool._stop(interrupt=True)
         elif deaths:
             pool.close()  # a worker died, which breaks them all: the next build starts afresh
+
+
+# How long a worker may take past a figure's own time limit (and the figure queued before it
+# on the same worker) before it counts as stuck: stopped (SIGSTOP) by its script, say.
+STUCK_GRACE = 20.0
+
+
+def _overdue_after(task: FigureTask) -> float:
+    """Return the seconds after which a figure seen running has certainly overrun its limits."""
+    variants = 2 if "dark" in task.formats else 1
+    # It may have waited behind one other figure in its worker's queue.
+    return 2 * task.timeout * variants + STUCK_GRACE
+
+
+def _end_workers(executor: ProcessPoolExecutor | None) -> None:
+    """End every worker of `executor`: each ends its figure's processes first, if it can."""
+    if executor is None:
+        return
+    from multiprocessing.connection import wait
+
+    workers = list((executor._processes or {}).values())
+    for worker in workers:
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            # SIGCONT too: a stopped worker would hold the SIGTERM without handling it.
+            os.kill(worker.pid, signal.SIGTERM)  # type: ignore[arg-type]
+            os.kill(worker.pid, signal.SIGCONT)  # type: ignore[arg-type]
+    sentinels = {worker.sentinel: worker for worker in workers}
+    deadline = time.monotonic() + 3
+    while sentinels and time.monotonic() < deadline:
+        for ended in wait(list(sentinels), timeout=max(0.0, deadline - time.monotonic())):
+            sentinels.pop(ended, None)  # type: ignore[arg-type]
+    for worker in sentinels.values():  # did not end in time: no figure is worth a hang
+        with contextlib.suppress(OSError, ValueError):
+            worker.kill()
 
 
 def _executor(workers: int, initializer: Callable[..., None],
@@ -159,6 +195,7 @@ def _start_worker(parent: int) -> None:
     signal.signal(signal.SIGTERM, functools.partial(_exit_on_terminate, parent))
     die_with_parent(parent, signal.SIGTERM)
     adopt_orphans()
+    _watch_parent(parent)
 
 
 def _start_warm_worker(parent: int, course_root: Path) -> None:
@@ -171,13 +208,33 @@ def _start_warm_worker(parent: int, course_root: Path) -> None:
 
 
 def _exit_on_terminate(parent: int, signum: int, frame: object) -> None:
+    """End the figure in hand and die of the signal, whoever sent it (the pool, the kernel,
+    a script); the pool reports the figure, and the next build starts a new worker."""
     from course_assets.render.isolate import end_child_in_hand
 
     end_child_in_hand()
-    if os.getppid() != parent:
-        # No one is left to shut this worker down: waiting for its next task would be for ever.
+    # Never SystemExit: the executor's worker loop catches it, sends it back as the figure's
+    # result and goes on to the next figure. Dying of the signal breaks the pool instead, which
+    # `_collected` turns into this figure's error.
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    os._exit(128 + signum)  # not reached: the default action ends the process
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker as soon as `parent` is gone, even while its main thread is blocked."""
+    # The SIGTERM the kernel sends when `parent` dies runs its handler only between Python
+    # instructions: a worker blocked writing a large result to a pipe no one reads, or inside
+    # a long Pillow call, would never run it.
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        from course_assets.render.isolate import end_child_in_hand
+
+        end_child_in_hand()
         os._exit(1)
-    raise SystemExit(0)  # the figure in hand unwinds; the pool's shutdown ends the worker
+
+    threading.Thread(target=watch, name="course-assets-parent-watch", daemon=True).start()
 
 
 def _submitted(executor: ProcessPoolExecutor,
@@ -187,22 +244,112 @@ def _submitted(executor: ProcessPoolExecutor,
 
 def _collected(futures: dict[Future[FigureOutcome], FigureTask],
                meanwhile: Callable[[], None] | None,
-               died: Callable[[BaseException], None] | None = None) -> Iterator[FigureOutcome]:
-    from concurrent.futures import as_completed
+               died: Callable[[BaseException], None] | None = None,
+               end_workers: Callable[[], None] | None = None) -> Iterator[FigureOutcome]:
+    """Yield each figure's outcome; a worker's death is the error of the figure that caused it.
+
+    A worker that dies (a signal, an out-of-memory kill, a script that kills it) breaks every
+    figure still in the pool, and the pool cannot say which figure it was rendering: each of
+    those is rendered again alone, in a worker of its own, which names the one that kills it.
+    """
+    from concurrent.futures.process import BrokenProcessPool
 
     if meanwhile is not None:
         meanwhile()
-    for future in as_completed(futures):
+    caught_in_a_death: list[FigureTask] = []
+    stuck: set[Future[FigureOutcome]] = set()
+    for future in _as_completed(futures, end_workers, stuck):
         # Let go of the future once its outcome is taken: it holds the figure's bytes.
         task = futures.pop(future)
         try:
             yield future.result()
-        except Exception as exc:  # noqa: BLE001 - a dead worker is one figure's error
+        except BrokenProcessPool as exc:
             if died is not None:
                 died(exc)
+            if future in stuck:  # the one that overran: rendering it again would only wait
+                yield FigureOutcome(task.name, problem=Problem(task.script, None,
+                                                               _stuck_message(task)))
+            else:
+                caught_in_a_death.append(task)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - one figure's error, not the build's
             yield FigureOutcome(task.name, problem=Problem(
-                task.script, None, f"the process rendering this figure died "
-                f"({type(exc).__name__}: {exc}); a figure too large for this machine's "
-                "memory does that: split it into smaller figures, or remove \"png\" from "
-                "`formats` in [tool.course-assets]",
-            ))
+                task.script, None, f"the process rendering this figure failed "
+                f"({type(exc).__name__}: {without_addresses(str(exc))})"))
+    for task in sorted(caught_in_a_death, key=lambda t: t.name):
+        yield _render_alone(task)
+
+
+def _stuck_message(task: FigureTask) -> str:
+    return (f"the process rendering this figure stopped responding, long past the figure's "
+            f"time limit ({task.timeout:g} s), and was ended: did the script stop its process "
+            "(SIGSTOP)?")
+
+
+def _as_completed(futures: dict[Future[FigureOutcome], FigureTask],
+                  end_workers: Callable[[], None] | None,
+                  stuck: set[Future[FigureOutcome]]) -> Iterator[Future[FigureOutcome]]:
+    """Yield each future as it completes; end the workers if one is stuck past its limits.
+
+    A worker stopped by its script (SIGSTOP) would keep its figure running for ever; ending
+    the workers breaks the pool, and `_collected` renders each figure in hand again alone.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending = set(futures)
+    seen_running: dict[Future[FigureOutcome], float] = {}
+    while pending:
+        done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+        pending -= done
+        yield from done
+        now = time.monotonic()
+        for future in pending:
+            if future.running():
+                seen_running.setdefault(future, now)
+        overdue = {future for future, since in seen_running.items()
+                   if future in pending and now - since > _overdue_after(futures[future])}
+        if overdue and end_workers is not None:
+            stuck |= overdue
+            end_workers()
+            seen_running.clear()
+
+
+def _render_alone(task: FigureTask) -> FigureOutcome:
+    """Render one figure in a worker of its own; if that worker dies, say how."""
+    from concurrent.futures import TimeoutError as NotYet
+    from concurrent.futures.process import BrokenProcessPool
+
+    with _executor(1, _start_worker, (os.getpid(),)) as executor:
+        future = executor.submit(render_figure, task)
+        workers = list((executor._processes or {}).values())
+        try:
+            return future.result(timeout=_overdue_after(task))
+        except NotYet:
+            _end_workers(executor)
+            return FigureOutcome(task.name, problem=Problem(task.script, None,
+                                                            _stuck_message(task)))
+        except BrokenProcessPool:
+            pass
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - one figure's error, not the build's
+            return FigureOutcome(task.name, problem=Problem(
+                task.script, None, f"the process rendering this figure failed "
+                f"({type(exc).__name__}: {without_addresses(str(exc))})"))
+    codes = [w.exitcode for w in workers if w.exitcode]
+    return FigureOutcome(task.name, problem=Problem(task.script, None, _death(codes)))
+
+
+def _death(exit_codes: list[int]) -> str:
+    """Say how the process rendering a figure died, from its exit code (negative: a signal)."""
+    signals = [-code for code in exit_codes if code < 0]
+    if signals:
+        with contextlib.suppress(ValueError):
+            how = f"was killed by {signal.Signals(signals[0]).name}"
+    else:
+        how = (f"ended with exit code {exit_codes[0]}" if exit_codes
+               else "died")
+    if signals and signals[0] == signal.SIGKILL:
+        why = ("the script killed it, or the system did when memory ran out (a figure too "
+               "large for this machine's memory does that: split it into smaller figures, or "
+               "remove \"png\" from `formats` in [tool.course-assets])")
+    else:
+        why = "the script, or another process, ended it while the figure was being rendered"
+    return f"the process rendering this figure {how}: {why}"

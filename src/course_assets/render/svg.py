@@ -48,20 +48,27 @@ PRESENTATION = {
 IconLoader = Callable[[Path], Icon]
 
 
-def element_id(name: str) -> str:
-    """Return an XML id prefix for figure `name` (ids stay unique when SVGs share a page)."""
+def element_id(name: str, theme: str = "") -> str:
+    """Return the id prefix of figure `name` in `theme` ("" for the light one).
+
+    Every id of every figure is unique across a course, so any SVGs can share a page: a
+    figure name never holds a '.', so the part before the first '.' names the figure (a
+    name that starts with a digit gets a '_', which no figure name starts with); then the
+    theme, then what the id is (`title`, `desc`, `icon-N`, or `g.` and Graphviz's own id).
+    """
     cleaned = re.sub(r"[^A-Za-z0-9_-]", "-", name)
-    return cleaned if cleaned[:1].isalpha() else f"fig-{cleaned}"
+    base = cleaned if cleaned[:1].isalpha() else f"_{cleaned}"
+    return f"{base}.{theme}." if theme else f"{base}."
 
 
 def postprocess(svg: bytes, *, name: str, title: str, description: str,
-                load_icon: IconLoader) -> bytes:
+                load_icon: IconLoader, theme: str = "") -> bytes:
     """Return Graphviz's `svg` embedded, labelled, tightened and made safe."""
     try:
         root = ET.fromstring(svg)
     except ET.ParseError as exc:
         raise FigureError(f"Graphviz produced SVG that is not valid XML: {exc}") from None
-    prefix = element_id(name)
+    prefix = element_id(name, theme)
     _size_in_pixels(root)
     _remove_internal_titles(root)
     _unlink(root)
@@ -138,9 +145,9 @@ def _share_icons(root: ET.Element, prefix: str) -> None:
                         if abs(w - width) <= SAME_SIZE and abs(h - height) <= SAME_SIZE), None)
         if icon_id is None:
             number = len(defs) + 1
-            while f"{prefix}-icon-{number}" in taken:
+            while f"{prefix}icon-{number}" in taken:
                 number += 1
-            icon_id = f"{prefix}-icon-{number}"
+            icon_id = f"{prefix}icon-{number}"
             taken.add(icon_id)
             known.append((width, height, icon_id))
             ET.SubElement(defs, GRAPHVIZ_IMAGE, {
@@ -180,8 +187,8 @@ def _prefix_ids(root: ET.Element, prefix: str) -> None:
     renamed = {}
     for element in root.iter():
         value = element.get("id")
-        if value and not value.startswith(f"{prefix}-"):
-            renamed[value] = f"{prefix}-{value}"
+        if value:
+            renamed[value] = f"{prefix}g.{value}"  # never one of ours: those have no "g."
             element.set("id", renamed[value])
     # Gradients are referenced as url(#id) from fill and stroke; those follow the new ids.
     for element in root.iter():
@@ -243,7 +250,7 @@ def _is_local_reference(element: ET.Element, value: str) -> bool:
 
 
 def _label(root: ET.Element, prefix: str, title: str, description: str) -> None:
-    title_id, desc_id = f"{prefix}-title", f"{prefix}-desc"
+    title_id, desc_id = f"{prefix}title", f"{prefix}desc"
     title_element = ET.Element(TITLE, {"id": title_id})
     title_element.text = title
     title_element.tail = "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from pathlib import Path
 
@@ -62,9 +63,11 @@ def hash_inputs(*parts: str | bytes) -> str:
 
 
 def read_or_missing(path: Path) -> bytes:
+    from course_assets.state.reading import read_source
+
     try:
-        return path.read_bytes()
-    except OSError:
+        return read_source(path)
+    except OSError:  # a FIFO among the sources too: discovery reports it
         return b"\0missing"
 
 
@@ -82,11 +85,13 @@ def figure_inputs(settings: Settings, script: Path, helpers: tuple[str, ...],
 def chapter_inputs(settings: Settings, source: Path, used: tuple[str, ...],
                    figures: dict[str, FigureRecord], environment: dict[str, str]) -> str:
     """Hash a chapter's source, the figure template and the figures it embeds."""
+    text = read_or_missing(source)
     parts: list[str | bytes] = [
         "chapter", settings.fingerprint(), f"course-assets={environment.get('course-assets')}",
-        settings.outputs.relative(source), read_or_missing(source),
+        settings.outputs.relative(source), text,
         read_or_missing(figure_template_path(settings.templates_dir)),
     ]
+    parts += _included_files(settings, text)
     for name in used:
         record = figures.get(name)
         if record is None:
@@ -95,6 +100,29 @@ def chapter_inputs(settings: Settings, source: Path, used: tuple[str, ...],
         parts += [name, record.title, record.description]
         parts += [f"{path}={digest}" for path, digest in sorted(record.outputs.items())]
     return hash_inputs(*parts)
+
+
+# A tag that reads another file into a chapter: `{% include %}`, `{% import %}`, `{% from %}`.
+_READS_ANOTHER_FILE = re.compile(rb"\{%[-+]?\s*(include|import|from|extends)\b")
+
+
+def _included_files(settings: Settings, source: bytes) -> list[str | bytes]:
+    """Return every file a chapter that includes or imports could read, with its bytes.
+
+    Which ones it reads depends on values only rendering knows, so all of them count: the
+    files of the chapters folder and of templates/ (a chapter that includes nothing pays
+    nothing).
+    """
+    if not _READS_ANOTHER_FILE.search(source):
+        return []
+    parts: list[str | bytes] = ["includes"]
+    for folder in (settings.chapters_dir, settings.templates_dir):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                parts += [path.relative_to(folder).as_posix(), read_or_missing(path)]
+    return parts
 
 
 def gallery_inputs(settings: Settings, figures: dict[str, FigureRecord],

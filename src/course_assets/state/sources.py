@@ -12,9 +12,14 @@ from pathlib import Path
 
 from course_assets.config import Settings
 from course_assets.errors import Problem
+from course_assets.state.reading import kind_problem, read_source
 
 
 FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+# The longest figure or chapter name: its outputs' names add suffixes ("x.outline.md") and the
+# build's hidden temporaries more ("._x.outline.md.12345678.tmp"), and a file name may have
+# 255 bytes. A name this long is unreadable in a chapter anyway.
+MAX_NAME = 100
 
 
 @dataclass(frozen=True)
@@ -36,11 +41,15 @@ def discover(settings: Settings) -> Sources:
     if settings.diagrams_dir.is_dir():
         for script in sorted(settings.diagrams_dir.glob("*.py")):
             if script.name.startswith("_"):
+                helper = kind_problem(script)  # a script importing it would wait for ever
+                if helper is not None:
+                    problems.append(Problem(script, None, helper))
                 continue
-            if not FIGURE_NAME.fullmatch(script.stem):
+            if not FIGURE_NAME.fullmatch(script.stem) or len(script.stem) > MAX_NAME:
                 problems.append(Problem(script, None, _name_problem(script.stem)))
                 continue
-            link = _link_problem(script, settings.root, "figure script")
+            link = (_link_problem(script, settings.root, "figure script")
+                    or kind_problem(script))
             if link is not None:
                 problems.append(Problem(script, None, link))
                 refused.add(script.stem)
@@ -52,7 +61,13 @@ def discover(settings: Settings) -> Sources:
             relative = source.relative_to(settings.chapters_dir)
             if any(part.startswith(("_", ".")) for part in relative.parts):
                 continue
-            link = _link_problem(source, settings.root, "chapter")
+            too_long = next((part for part in relative.with_suffix("").parts
+                             if len(part.encode("utf-8", "surrogateescape")) > MAX_NAME), None)
+            if too_long is not None:
+                problems.append(Problem(source, None, _too_long(too_long, "chapter")))
+                refused.add(relative.with_suffix("").as_posix())
+                continue
+            link = _link_problem(source, settings.root, "chapter") or kind_problem(source)
             if link is not None:
                 problems.append(Problem(source, None, link))
                 refused.add(relative.with_suffix("").as_posix())
@@ -65,16 +80,34 @@ def discover(settings: Settings) -> Sources:
     return Sources(figures, chapters, tuple(problems), held_back)
 
 
+def _too_long(name: str, what: str) -> str:
+    return (f"a {what}'s name may have at most {MAX_NAME} characters, and this one has "
+            f"{len(name)} characters: its output files could not be named after it; rename it")
+
+
 def _name_problem(stem: str) -> str:
     """Say what is wrong with a figure script's name, and what to do."""
+    if len(stem) > MAX_NAME and FIGURE_NAME.fullmatch(stem):
+        return _too_long(stem, "figure script")
     # A dot would collide with the outputs' own suffixes (x.dark.py and x's x.dark.svg).
     if not stem[:1].isascii() or not stem[:1].isalnum():
         return (f"a figure script's name must start with a letter or a digit, and "
                 f"{stem + '.py'!r} starts with {stem[:1]!r}; rename it, e.g. to "
-                f"{(stem.lstrip('-_.') or 'figure') + '.py'!r}")
+                f"{_ascii_name(stem) + '.py'!r}")
     wrong = sorted({c for c in stem if not (c.isascii() and (c.isalnum() or c in "_-"))})
     return (f"a figure script's name may hold only letters, digits, '_' and '-', and "
-            f"{stem + '.py'!r} holds {', '.join(repr(c) for c in wrong)}; rename it")
+            f"{stem + '.py'!r} holds {', '.join(repr(c) for c in wrong)}; rename it, e.g. to "
+            f"{_ascii_name(stem) + '.py'!r}")
+
+
+def _ascii_name(stem: str) -> str:
+    """Return a figure name like `stem` that FIGURE_NAME accepts (fullwidth ＡＢ becomes AB)."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", stem))
+    kept = re.sub(r"[^A-Za-z0-9_-]+", "-", folded.encode("ascii", "ignore").decode())
+    kept = kept.lstrip("-_")[:MAX_NAME]
+    return kept if kept and kept != stem else "figure"
 
 
 def _link_problem(path: Path, root: Path, what: str) -> str | None:
@@ -132,7 +165,7 @@ def figure_template_path(templates_dir: Path) -> Path:
 def figure_description(script: Path) -> str | None:
     """Return the script's module docstring without running it, or None when it has none."""
     try:
-        tree = ast.parse(script.read_bytes(), filename=str(script))
+        tree = ast.parse(read_source(script), filename=str(script))
     except (SyntaxError, ValueError, OSError):
         return None
     docstring = ast.get_docstring(tree)
@@ -142,7 +175,7 @@ def figure_description(script: Path) -> str | None:
 def syntax_problem(script: Path) -> Problem | None:
     """Return the script's syntax error as a problem at its line and column, or None."""
     try:
-        ast.parse(script.read_bytes(), filename=str(script))
+        ast.parse(read_source(script), filename=str(script))
     except SyntaxError as exc:
         return Problem(script, exc.lineno, f"SyntaxError: {exc.msg}", column=exc.offset)
     except (ValueError, OSError):
