@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "padding": 0.15,
     "formats": ["svg", "png", "dark"],
     "png_max_side": 3840,
+    # Lay a figure out anew where the author's layout shows text too small to read.
+    "fit": True,
 }
 FORMATS = ("svg", "png", "dark")
 MAX_TIMEOUT = 86400
@@ -49,6 +51,7 @@ class Settings:
     padding: float = 0.15
     formats: tuple[str, ...] = ("svg", "png", "dark")
     png_max_side: int = 3840
+    fit: bool = True
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @functools.cached_property
@@ -128,6 +131,9 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
     if isinstance(side, bool) or not isinstance(side, int) or not low <= side <= high:
         raise ConfigError(f"{pyproject}: [tool.{TABLE}] png_max_side must be a whole number of "
                           f"pixels from {low} to {high}")
+    if not isinstance(merged["fit"], bool):
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] fit must be true or false (false: keep "
+                          "every figure as its script lays it out)")
     formats = merged["formats"]
     if not isinstance(formats, list) or not all(f in FORMATS for f in formats) or "svg" not in formats:
         raise ConfigError(
@@ -164,6 +170,7 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
         padding=float(merged["padding"]),
         formats=tuple(dict.fromkeys(formats)),
         png_max_side=side,
+        fit=merged["fit"],
         raw=merged,
     )
 

@@ -75,6 +75,7 @@ def _make(settings: Settings, plan: OutputPlan, figures: dict[str, FigureRecord]
         data = render_gallery(path, paths.relative(settings.diagrams_dir) + "/", figures,
                               chapters, outputs, read)
         return {path: data}
+    from course_assets.publish.deck_figures import views_by_svg
     from course_assets.publish.decks import build_decks
 
     chapter_path = paths.chapter_output(plan.name)
@@ -84,5 +85,5 @@ def _make(settings: Settings, plan: OutputPlan, figures: dict[str, FigureRecord]
                               "is missing; run `course-assets build`", Severity.ERROR))
     html_path, marp_path = paths.slide_outputs(plan.name)
     decks = build_decks(raw.decode("utf-8", "replace").removeprefix("\ufeff"), chapter_path,
-                        html_path, marp_path, read)
+                        html_path, marp_path, read, views_by_svg(paths, figures))
     return {html_path: decks.html, marp_path: decks.marp}

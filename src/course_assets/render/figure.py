@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from course_assets.errors import FigureError, Problem, Severity
 from course_assets.render import limits
 
 if TYPE_CHECKING:
     from course_assets.figlint import FigureReading
+    from course_assets.layout.fitting import Fit
     from course_assets.render.capture import CapturedFigure
     from course_assets.render.downloads import Fetch
     from course_assets.render.theme import IconTiles
@@ -30,6 +31,8 @@ class FigureTask:
     formats: tuple[str, ...] = ("svg",)
     # The PNG's longer side in pixels at most (it is twice the SVG's size up to there).
     png_max_side: int = 3840
+    # Lay the figure out anew where the author's layout is unreadable (the `fit` setting).
+    fit: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,17 @@ class FigureOutcome:
     # What the figure lint found (as JSON-ready dicts) and the sizes readability is judged by.
     findings: tuple[dict[str, object], ...] = ()
     sizes: dict[str, float] = field(default_factory=dict)
+    # Which layout each place shows and the slides the figure is shown on (see layout.views).
+    fit: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Fits:
+    """The layouts a figure is drawn in: the chapter's, and the slides' when it differs."""
+
+    chapter: Fit
+    slide: Fit | None
+    enabled: bool = True  # False: the course or the script turned fitting off
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,11 @@ class Variant:
     output: str
     png: bytes | None = None
     reading: FigureReading | None = None
+    fits: Fits | None = None
+    slide_svg: bytes | None = None
+    slide_png: bytes | None = None
+    # The layout the slides show (the slide drawing's, else the chapter's), for the zoomed views.
+    slide_layout: dict[str, Any] = field(default_factory=dict)
 
 
 def render_figure(task: FigureTask) -> FigureOutcome:
@@ -88,15 +107,23 @@ def render_figure(task: FigureTask) -> FigureOutcome:
         # the SVG embeds them after the child has ended.
         with tempfile.TemporaryDirectory(prefix="course-assets-") as scratch:
             downloads.keep_files_in(Path(scratch))
-            variants.append(_render_variant(task, LIGHT, None))
+            variants.append(_render_variant(task, LIGHT, None, None))
             if "dark" in task.formats:
-                variants.append(_render_variant(task, DARK, IconTiles(Path(scratch))))
+                variants.append(_render_variant(task, DARK, IconTiles(Path(scratch)),
+                                                variants[0].fits))
             files: dict[str, bytes] = {}
             for variant in variants:
                 files[f"{variant.stem}.svg"] = variant.svg
                 if variant.png is not None:
                     files[f"{variant.stem}.png"] = variant.png
+            for variant in variants:  # after the chapter's files: the order the build says them
+                slide_stem = variant.stem.replace(task.name, f"{task.name}.slide", 1)
+                if variant.slide_svg is not None:
+                    files[f"{slide_stem}.svg"] = variant.slide_svg
+                if variant.slide_png is not None:
+                    files[f"{slide_stem}.png"] = variant.slide_png
             findings, sizes, outline = _lint_outcome(task, variants)
+            fit = _fit_record(variants[0])
     except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
         if not isinstance(exc, FigureError):
             line = variants[0].captured.line if variants else None
@@ -121,6 +148,7 @@ def render_figure(task: FigureTask) -> FigureOutcome:
         fetches=light.fetches,
         findings=findings,
         sizes=sizes,
+        fit=fit,
     )
 
 
@@ -142,15 +170,19 @@ def _lint_outcome(task: FigureTask, variants: list[Variant],
     return tuple(f.to_json() for f in unique), sizes, light.outline.encode("utf-8")
 
 
-def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None) -> Variant:
-    """Capture the script in `theme` and lay it out in a child; post-process what it drew."""
+def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
+                    chosen: Fits | None) -> Variant:
+    """Capture the script in `theme` and lay it out in a child; post-process what it drew.
+
+    The light variant chooses the layouts (`Fits`); the dark one is given them (`chosen`).
+    """
     from course_assets.figlint import read_figure
     from course_assets.render import capture, graphviz, icons, isolate, raster, svg
     from course_assets.render.theme import LIGHT, applied, paint_tiles
 
     png_max_side = task.png_max_side if "png" in task.formats else None
 
-    def job() -> tuple[CapturedFigure, graphviz.Drawing]:
+    def job() -> tuple[CapturedFigure, graphviz.Drawing, Fits, graphviz.Drawing | None]:
         with applied(theme):
             captured = capture.capture_script(task.script, task.course_root, task.padding,
                                               icon_filter=icon_filter)
@@ -164,12 +196,20 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
         isolate.announce("graphviz", captured.line)
         with limits.located_at(task.script, captured.line):
             drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines())
-        return captured, drawing
+            fits = chosen or _choose_fits(task, captured, drawing)
+            if not fits.chapter.as_drawn:
+                drawing = graphviz.draw(captured.dot_source, png_max_side,
+                                        captured.node_lines(), fits.chapter.apply)
+            slide = None
+            if fits.slide is not None:
+                slide = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
+                                      fits.slide.apply)
+        return captured, drawing, fits, slide
 
     try:
         # A Graphviz crash or timeout is told at the Diagram's line the child announced.
         with limits.located_at(task.script, None):
-            (captured, drawing), output = isolate.run_isolated(job, task.timeout)
+            (captured, drawing, fits, slide), output = isolate.run_isolated(job, task.timeout)
     except FigureError as exc:
         if theme != LIGHT:
             exc.message = f"in the {theme} theme: {exc.message}"
@@ -186,10 +226,59 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
         if drawing.png is not None and png_max_side is not None:
             png = raster.normalized_png(drawing.png,
                                         raster.png_size(raster.svg_size(data), png_max_side))
+        slide_svg = slide_png = None
+        if slide is not None:
+            # Its own id prefix too: a deck may show the chapter's drawing and this one.
+            slide_svg = svg.postprocess(
+                slide.svg, name=f"{task.name}-slide" if theme == LIGHT else
+                f"{task.name}-slide-{theme}", title=captured.title,
+                description=captured.description, load_icon=icons.load_icon)
+            if slide.png is not None and png_max_side is not None:
+                slide_png = raster.normalized_png(
+                    slide.png, raster.png_size(raster.svg_size(slide_svg), png_max_side))
     # The lint reads the same layout the SVG was drawn from.
     reading = read_figure(drawing.layout, data, dict(captured.lines), theme, captured.title,
                           captured.description)
-    return Variant(stem, data, captured, drawing.messages, output, png, reading)
+    return Variant(stem, data, captured, drawing.messages, output, png, reading, fits,
+                   slide_svg, slide_png, (slide or drawing).layout)
+
+
+def _choose_fits(task: FigureTask, captured: CapturedFigure, drawing: Any) -> Fits:
+    """Choose the chapter's and the slides' layouts (in the child, where Graphviz is)."""
+    from course_assets.layout import fitting
+    from course_assets.render import graphviz
+
+    source = task.script.read_text(encoding="utf-8", errors="replace")
+    if not task.fit or fitting.fit_off(source) or not drawing.layout:
+        return Fits(fitting.AS_DRAWN, None, enabled=False)
+    figure = fitting.read_figure(graphviz.parse(captured.dot_source), drawing.layout,
+                                 graphviz.svg_points(drawing.svg))
+
+    def lay_out(fit: Fit) -> dict[str, Any]:
+        return graphviz.lay_out(captured.dot_source, fit.apply)
+
+    known = {fitting.AS_DRAWN: fitting.shape_of(figure, drawing.layout)}
+    chapter_room, slide_room = fitting.rooms()
+    chapter = fitting.choose(figure, chapter_room, lay_out, known)
+    on_slide = slide_room.text_size(chapter.shape.width, chapter.shape.height,
+                                    figure.smallest_text)
+    if on_slide >= slide_room.minimum:
+        return Fits(chapter.fit, None)
+    slide = fitting.choose(figure, slide_room, lay_out, known)
+    if slide.fit == chapter.fit or slide.text <= on_slide:
+        return Fits(chapter.fit, None)
+    return Fits(chapter.fit, slide.fit)
+
+
+def _fit_record(light: Variant) -> dict[str, Any]:
+    """Return what the manifest keeps of the fitting: the layouts chosen and the slide views."""
+    from course_assets.layout import views
+
+    fits = light.fits
+    if fits is None or not fits.enabled or not light.slide_layout:
+        return {}
+    shown = light.slide_svg if light.slide_svg is not None else light.svg
+    return views.fit_record(fits.chapter, fits.slide, light.slide_layout, shown)
 
 
 def prepare_worker_quietly(course_root: Path) -> None:

@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,7 +140,8 @@ def warm_up() -> None:
 
 
 def draw(source: str, png_max_side: int | None = None,
-         node_lines: Mapping[str, int | None] | None = None) -> Drawing:
+         node_lines: Mapping[str, int | None] | None = None,
+         adjust: Callable[[Any], None] | None = None) -> Drawing:
     """Lay `source` out once, then draw it as SVG and, with `png_max_side`, as PNG.
 
     The PNG is twice the SVG's size, or smaller so that its longer side stays within
@@ -149,20 +150,13 @@ def draw(source: str, png_max_side: int | None = None,
     Raise FigureError with Graphviz's own words when it rejects the graph. Graphviz keeps the
     icon files it read open (and their read positions shared with any later fork), so call
     this in a process that forks no more: the build calls it in the child that ran the script.
+    `adjust` changes the parsed graph before its layout (fitting's other layouts).
     """
-    use_bundled_fonts()
-    # Graphviz reads numbers such as pad="0.15" with the C library, which follows the locale:
-    # after a script's locale.setlocale(LC_ALL, ""), a decimal-comma locale would read 0.
-    locale.setlocale(locale.LC_NUMERIC, "C")
-    import pygraphviz
     from pygraphviz import graphviz as gv
 
-    _capture_messages()
-    del _messages[:]
-    try:
-        graph = pygraphviz.AGraph(string=source)
-    except Exception as exc:  # noqa: BLE001 - pygraphviz raises bare errors for bad DOT
-        raise FigureError(_rejected(str(exc))) from None
+    graph = parse(source)
+    if adjust is not None:
+        adjust(graph)
     context = gv.gvContextWithBuiltins()
     try:
         if gv.gvLayout(context, graph.handle, b"dot") != 0:
@@ -196,6 +190,45 @@ def draw(source: str, png_max_side: int | None = None,
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
                    messages, _json(layout) if layout_status == 0 else {})
+
+
+def parse(source: str) -> Any:
+    """Return `source` as a pygraphviz AGraph; raise FigureError with Graphviz's own words."""
+    use_bundled_fonts()
+    # Graphviz reads numbers such as pad="0.15" with the C library, which follows the locale:
+    # after a script's locale.setlocale(LC_ALL, ""), a decimal-comma locale would read 0.
+    locale.setlocale(locale.LC_NUMERIC, "C")
+    import pygraphviz
+
+    _capture_messages()
+    del _messages[:]
+    try:
+        return pygraphviz.AGraph(string=source)
+    except Exception as exc:  # noqa: BLE001 - pygraphviz raises bare errors for bad DOT
+        raise FigureError(_rejected(str(exc))) from None
+
+
+def lay_out(source: str, adjust: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """Lay `source` out (changed by `adjust`) and return the layout alone, as Graphviz's JSON."""
+    from pygraphviz import graphviz as gv
+
+    graph = parse(source)
+    if adjust is not None:
+        adjust(graph)
+    context = gv.gvContextWithBuiltins()
+    try:
+        if gv.gvLayout(context, graph.handle, b"dot") != 0:
+            raise FigureError(_rejected("the layout failed"))
+        try:
+            status, layout = gv.gvRenderData(context, graph.handle, b"json")
+        finally:
+            gv.gvFreeLayout(context, graph.handle)
+    finally:
+        gv.gvFreeContext(context)
+    _drained()  # a candidate layout's warnings are the author's layout's, said once already
+    if status != 0:
+        raise FigureError(_rejected("the layout failed"))
+    return _json(layout)
 
 
 def _json(data: bytes) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Graph layout: how a figure's graph is laid out, beyond what its script asks of Graphviz."""
