@@ -37,6 +37,7 @@ def fit_record(chapter: Fit, slide: Fit | None, layout: Mapping[str, Any],
              if op.get("op") == "F"]
     smallest = (min(sizes) if sizes else 14.0) * PX_PER_PT
     record["viewbox"] = [box_width, box_height]
+    record["size"] = [own[0], own[1]]  # CSS px: what the readable-size check judges slides by
     if room.text_size(own[0], own[1], smallest) >= room.minimum:
         record["views"] = [{"caption": "", "box": None}]
         return record
