@@ -24,10 +24,16 @@ PX_PER_PT = 4 / 3
 FIT_OFF_MARKER = re.compile(r"^\s*#\s*course-assets:\s*fit\s+off\b", re.M)
 # How much context a zoomed crop keeps around what it shows, in points.
 CROP_CONTEXT = 12.0
-# Zoomed crops aim a little above the readable size: the slide's room is an estimate.
-CROP_MARGIN = 1.05
-# Units wrapped into rows: at most this many units a row are tried.
+# Slides are fitted to a little above the readable size: the room a deck gives a figure is
+# an estimate (to within about 25 px of what Chromium gives it).
+SLIDE_MARGIN = 1.05
+# A text counts as shown by a crop when it is inside with this much to spare, as a share of its
+# font size: browsers measure a line of text a little taller than its glyphs.
+TEXT_SPARE = 0.25
+# Units wrapped into rows: at most this many units a row are considered.
 MOST_PER_ROW = 12
+# How many of the candidates whose estimated shape suits a room best are laid out to judge.
+LAID_OUT = 2
 
 
 @dataclass(frozen=True)
@@ -56,8 +62,8 @@ def rooms() -> tuple[Room, Room]:
 
     # A chapter's image is never grown, and a reader scrolls down a tall one.
     return (Room("chapter", CHAPTER_COLUMN, math.inf, CHAPTER_MINIMUM, 1.0, 4 / 3),
-            Room("slide", SLIDE_ROOM[0], SLIDE_ROOM[1], SLIDE_MINIMUM, SLIDE_GROWTH,
-                 SLIDE_ROOM[0] / SLIDE_ROOM[1]))
+            Room("slide", SLIDE_ROOM[0], SLIDE_ROOM[1], SLIDE_MINIMUM * SLIDE_MARGIN,
+                 SLIDE_GROWTH, SLIDE_ROOM[0] / SLIDE_ROOM[1]))
 
 
 @dataclass(frozen=True)
@@ -175,7 +181,7 @@ def choose(figure: Figure, room: Room, lay_out: LayOut, known: dict[Fit, Shape])
     if author.readable(room):
         return author
     choices = [author]
-    for fit in candidates(figure, room):
+    for fit in candidates(figure, room, author.shape)[:LAID_OUT]:
         found = tried(fit)
         if found is not None:
             choices.append(found)
@@ -191,26 +197,28 @@ def _score(choice: Choice, room: Room) -> tuple[float, ...]:
             -round(shape.width * shape.height))
 
 
-def candidates(figure: Figure, room: Room) -> list[Fit]:
-    """Return the layouts worth trying for `room`, cheapest to judge first.
+def candidates(figure: Figure, room: Room, author: Shape) -> list[Fit]:
+    """Return the layouts worth trying for `room`, the most promising first.
 
-    The direction turned, then the top-level units (clusters, and nodes outside any) wrapped
-    into rows in either direction. Only the row lengths whose estimated shape suits the room
-    best are laid out.
+    The direction turned, and the top-level units (clusters, and nodes outside any) wrapped
+    into rows in either direction, each row length once. They are ranked by the text size
+    their estimated shape would show in the room (a turned figure is estimated as the author's
+    shape turned), so that only the best few need laying out.
     """
     turned = {"TB": "LR", "BT": "RL", "LR": "TB", "RL": "BT"}.get(figure.direction, "LR")
-    found = [Fit(f"direction {turned}", rankdir=turned)]
-    if len(figure.units) < 3:
-        return found
-    sizes = _unit_sizes(figure)
-    for direction in (figure.direction, turned):
-        estimates = []
-        for per_row in range(2, min(MOST_PER_ROW, len(figure.units) - 1) + 1):
-            width, height = _grid_size(figure, sizes, per_row, direction)
-            estimates.append((room.text_size(width, height, figure.smallest_text), -per_row))
-        best = sorted(estimates, reverse=True)[:2]
-        found += [wrapped(figure, -per_row, direction) for _, per_row in best]
-    return found
+    ranked = [(room.text_size(author.height, author.width, figure.smallest_text), 1, 0,
+               Fit(f"direction {turned}", rankdir=turned))]
+    if len(figure.units) >= 3:
+        sizes = _unit_sizes(figure)
+        for order, direction in enumerate((figure.direction, turned)):
+            for per_row in range(2, min(MOST_PER_ROW, len(figure.units) - 1) + 1):
+                width, height = _grid_size(figure, sizes, per_row, direction)
+                estimate = room.text_size(width, height, figure.smallest_text)
+                ranked.append((estimate, 0, order * 100 + per_row,
+                               wrapped(figure, per_row, direction)))
+    # Readable ties with readable; then the turned figure (one change), then fewer a row.
+    ranked.sort(key=lambda item: (-round(min(item[0], room.minimum), 1), -item[1], item[2]))
+    return [fit for *_, fit in ranked]
 
 
 def wrapped(figure: Figure, per_row: int, direction: str) -> Fit:
@@ -335,7 +343,7 @@ def zoom_boxes(layout: Mapping[str, Any], own: tuple[float, float], room: Room,
     allows, taken in reading order.
     """
     # The largest box, in points, whose smallest text still reaches the readable size.
-    scale = room.minimum * CROP_MARGIN / smallest_text  # CSS px per CSS px of the figure
+    scale = room.minimum / smallest_text  # CSS px per CSS px of the figure
     window = (room.width / scale / PX_PER_PT, room.height / scale / PX_PER_PT)
     texts = _text_boxes(layout, title=False)
     whole = room.text_size(own[0], own[1], 1.0)
@@ -392,7 +400,9 @@ def shown_sizes(layout: Mapping[str, Any], own: tuple[float, float], room: Room,
 
 def _inside(text: tuple[float, float, float, float, float],
             box: tuple[float, float, float, float]) -> bool:
-    return (box[0] <= text[0] and text[2] <= box[2] and box[1] <= text[1] and text[3] <= box[3])
+    spare = TEXT_SPARE * text[4]
+    return (box[0] <= text[0] - spare and text[2] + spare <= box[2]
+            and box[1] <= text[1] - spare and text[3] + spare <= box[3])
 
 
 def _grown(box: tuple[float, float, float, float], by: float) -> tuple[float, float, float, float]:

@@ -24,7 +24,7 @@ def fit_record(chapter: Fit, slide: Fit | None, layout: Mapping[str, Any],
                svg: bytes) -> dict[str, Any]:
     """Return the manifest's `fit` entry for a figure whose slides show `svg` (laid out as `layout`)."""
     head = svg[:4096]
-    view_box, size, place = VIEW_BOX.search(head), SIZE.search(head), TRANSLATE.search(svg[:8192])
+    view_box, size, place = VIEW_BOX.search(head), SIZE.search(head), TRANSLATE.search(svg)
     record: dict[str, Any] = {"chapter": chapter.name, "slide": (slide or chapter).name,
                               "slide_file": slide is not None}
     if view_box is None or size is None or place is None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from course_assets.outputs import OutputPaths
 from course_assets.publish import markdown
-from course_assets.publish.assets import Reader, data_uri, resolve
+from course_assets.publish.assets import Reader, resolve
 from course_assets.state.manifest import FigureRecord
 
 # A <picture> element, whatever its attributes; its tags are read with the one HTML tag reader.
@@ -143,24 +143,54 @@ def zoomed_figures(fragment: str, chapter_path: str, views_of: ViewsOf,
     return found
 
 
-def cropped_figure(view: SlideView, alt: str, chapter_path: str, read: Reader) -> str:
-    """Return a zoomed view as inline SVG: the figure's own file as an image, cut by viewBox."""
+# The root element of a built figure SVG, and what follows its start tag.
+SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.S)
+
+
+def cropped_figure(view: SlideView, alt: str, chapter_path: str, read: Reader,
+                   embedded: dict[str, str]) -> str:
+    """Return a zoomed view as inline SVG: the figure's drawing, cut by a viewBox.
+
+    The drawing is carried once per deck, as a <symbol> (`embedded` maps each SVG path to its
+    symbol's id and gains the ones this call adds); each zoomed slide shows it with <use>.
+    """
     parts = []
     for path, theme in ((view.svg, "deck-light"), (view.dark_svg, "deck-dark")):
-        if path is None:
+        if path is None or view.box is None:
             continue
-        target = posixpath.relpath(path, posixpath.dirname(chapter_path) or ".")
-        uri = data_uri(target, chapter_path, read)
-        if uri is None or view.box is None:
-            continue
+        if path not in embedded:
+            symbol = _symbol(path, read, f"deck-drawing-{len(embedded) + 1}")
+            if symbol is None:
+                continue
+            embedded[path] = f"deck-drawing-{len(embedded) + 1}"
+            parts.append(symbol)
         x, y, width, height = view.box
         label = html_escape.escape(f"{alt} ({view.caption})", quote=True)
         parts.append(
             f'<svg class="deck-crop {theme}" xmlns="http://www.w3.org/2000/svg" role="img" '
             f'aria-label="{label}" viewBox="{x:g} {y:g} {width:g} {height:g}" '
-            f'preserveAspectRatio="xMidYMid meet"><image href="{uri}" x="0" y="0" '
+            f'preserveAspectRatio="xMidYMid meet"><use href="#{embedded[path]}" x="0" y="0" '
             f'width="{view.size[0]:g}" height="{view.size[1]:g}" /></svg>')
     return "".join(parts)
+
+
+def _symbol(path: str, read: Reader, symbol_id: str) -> str | None:
+    """Return a figure SVG as an unseen inline <svg> holding it as a <symbol> to <use>."""
+    data = read(path)
+    if data is None:
+        return None
+    root = SVG_ROOT.search(data)
+    end = data.rfind(b"</svg>")
+    if root is None or end < root.end():
+        return None
+    view_box = re.search(rb'viewBox="([^"]*)"', root.group(0))
+    inner = data[root.end():end].decode("utf-8")
+    # Made by the build's own SVG post-processing: nothing active is left in it to escape.
+    return ('<svg class="deck-drawings" xmlns="http://www.w3.org/2000/svg" '
+            'xmlns:xlink="http://www.w3.org/1999/xlink" aria-hidden="true" width="0" '
+            'height="0" style="position:absolute;width:0;height:0;overflow:hidden">'
+            f'<symbol id="{symbol_id}" viewBox="{(view_box.group(1) if view_box else b"").decode()}">'
+            f"{inner}</symbol></svg>")
 
 
 def with_both_themes(fragment: str) -> str:

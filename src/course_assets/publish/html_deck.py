@@ -29,6 +29,7 @@ def html_deck(slides: list[Slide], title: str, chapter_path: str, deck_path: str
     css = (TEMPLATES / "deck.css").read_text(encoding="utf-8")
     script = (TEMPLATES / "deck.js").read_text(encoding="utf-8")
     rendered: list[dict[str, Any]] = []
+    embedded: dict[str, str] = {}  # each figure drawing zoomed slides cut, carried once
     for slide in slides:
         body = "".join(_render_block(b, chapter_path, deck_path, read, views_of)
                        for b in slide.blocks)
@@ -41,7 +42,7 @@ def html_deck(slides: list[Slide], title: str, chapter_path: str, deck_path: str
             kinds.append("has-text")
         rendered.append({"number": len(rendered) + 1, "classes": " ".join(kinds),
                          "body": Markup(body), "label": slide.heading or title})
-        for caption, zoomed in _zoomed_slides(slide, chapter_path, read, views_of):
+        for caption, zoomed in _zoomed_slides(slide, chapter_path, read, views_of, embedded):
             heading = f"{slide.heading or title}: {caption}"
             rendered.append({"number": len(rendered) + 1, "classes": "slide has-figure deck-zoom",
                              "body": Markup(f"<h2>{escape(heading)}</h2>\n"
@@ -66,7 +67,7 @@ def deck_template() -> Any:
 
 
 def _zoomed_slides(slide: Slide, chapter_path: str, read: Reader,
-                   views_of: ViewsOf | None) -> list[tuple[str, str]]:
+                   views_of: ViewsOf | None, embedded: dict[str, str]) -> list[tuple[str, str]]:
     """Return each zoomed view of the slide's figures: its caption and its cropped figure."""
     if views_of is None:
         return []
@@ -77,7 +78,7 @@ def _zoomed_slides(slide: Slide, chapter_path: str, read: Reader,
         if not block.figure:
             continue
         for alt, views in zoomed_figures(markdown.render(block.tokens), chapter_path, views_of):
-            found += [(view.caption, cropped_figure(view, alt, chapter_path, read))
+            found += [(view.caption, cropped_figure(view, alt, chapter_path, read, embedded))
                       for view in views]
     return found
 

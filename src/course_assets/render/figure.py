@@ -255,7 +255,7 @@ def _choose_fits(task: FigureTask, captured: CapturedFigure, drawing: Any) -> Fi
                                  graphviz.svg_points(drawing.svg))
 
     def lay_out(fit: Fit) -> dict[str, Any]:
-        return graphviz.lay_out(captured.dot_source, fit.apply)
+        return graphviz.measure(captured.dot_source, fit.apply)
 
     known = {fitting.AS_DRAWN: fitting.shape_of(figure, drawing.layout)}
     chapter_room, slide_room = fitting.rooms()

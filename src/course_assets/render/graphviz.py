@@ -208,19 +208,24 @@ def parse(source: str) -> Any:
         raise FigureError(_rejected(str(exc))) from None
 
 
-def lay_out(source: str, adjust: Callable[[Any], None] | None = None) -> dict[str, Any]:
-    """Lay `source` out (changed by `adjust`) and return the layout alone, as Graphviz's JSON."""
+def measure(source: str, adjust: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """Place the nodes of `source` (changed by `adjust`); return where, as Graphviz's JSON.
+
+    Only sizes and places, for judging a layout: the edges are not routed (routing moves no
+    node, and orthogonal routing is most of a layout's time) and nothing is drawn.
+    """
     from pygraphviz import graphviz as gv
 
     graph = parse(source)
     if adjust is not None:
         adjust(graph)
+    graph.graph_attr["splines"] = "false"
     context = gv.gvContextWithBuiltins()
     try:
         if gv.gvLayout(context, graph.handle, b"dot") != 0:
             raise FigureError(_rejected("the layout failed"))
         try:
-            status, layout = gv.gvRenderData(context, graph.handle, b"json")
+            status, layout = gv.gvRenderData(context, graph.handle, b"json0")
         finally:
             gv.gvFreeLayout(context, graph.handle)
     finally:
