@@ -33,7 +33,7 @@ TEXT_SPARE = 0.25
 # Units wrapped into rows: at most this many units a row are considered.
 MOST_PER_ROW = 12
 # How many of the candidates whose estimated shape suits a room best are laid out to judge.
-LAID_OUT = 2
+LAID_OUT = 1
 
 
 @dataclass(frozen=True)

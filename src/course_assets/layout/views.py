@@ -38,7 +38,8 @@ def fit_record(chapter: Fit, slide: Fit | None, layout: Mapping[str, Any],
     smallest = (min(sizes) if sizes else 14.0) * PX_PER_PT
     record["viewbox"] = [box_width, box_height]
     record["size"] = [own[0], own[1]]  # CSS px: what the readable-size check judges slides by
-    if room.text_size(own[0], own[1], smallest) >= room.minimum:
+    if not layout or room.text_size(own[0], own[1], smallest) >= room.minimum:
+        # Readable whole (its layout was not even read, then): one slide shows it.
         record["views"] = [{"caption": "", "box": None}]
         return record
     crops = zoom_boxes(layout, own, room, smallest)

@@ -63,6 +63,9 @@ class Fits:
     chapter: Fit
     slide: Fit | None
     enabled: bool = True  # False: the course or the script turned fitting off
+    # Whether the slides' layout is readable whole; if not, it is shown zoomed too, and the
+    # crops are worked out from its layout.
+    slide_readable: bool = True
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
             slide = None
             if fits.slide is not None:
                 slide = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
-                                      fits.slide.apply)
+                                      fits.slide.apply, with_layout=not fits.slide_readable)
         return captured, drawing, fits, slide
 
     try:
@@ -240,7 +243,8 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
     reading = read_figure(drawing.layout, data, dict(captured.lines), theme, captured.title,
                           captured.description)
     return Variant(stem, data, captured, drawing.messages, output, png, reading, fits,
-                   slide_svg, slide_png, (slide or drawing).layout)
+                   slide_svg, slide_png, (slide or drawing).layout if slide is None or
+                   slide.layout else {})
 
 
 def _choose_fits(task: FigureTask, captured: CapturedFigure, drawing: Any) -> Fits:
@@ -266,8 +270,8 @@ def _choose_fits(task: FigureTask, captured: CapturedFigure, drawing: Any) -> Fi
         return Fits(chapter.fit, None)
     slide = fitting.choose(figure, slide_room, lay_out, known)
     if slide.fit == chapter.fit or slide.text <= on_slide:
-        return Fits(chapter.fit, None)
-    return Fits(chapter.fit, slide.fit)
+        return Fits(chapter.fit, None, slide_readable=False)
+    return Fits(chapter.fit, slide.fit, slide_readable=slide.readable(slide_room))
 
 
 def _fit_record(light: Variant) -> dict[str, Any]:
@@ -275,7 +279,7 @@ def _fit_record(light: Variant) -> dict[str, Any]:
     from course_assets.layout import views
 
     fits = light.fits
-    if fits is None or not fits.enabled or not light.slide_layout:
+    if fits is None or not fits.enabled:
         return {}
     shown = light.slide_svg if light.slide_svg is not None else light.svg
     return views.fit_record(fits.chapter, fits.slide, light.slide_layout, shown)

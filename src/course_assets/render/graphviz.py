@@ -141,7 +141,7 @@ def warm_up() -> None:
 
 def draw(source: str, png_max_side: int | None = None,
          node_lines: Mapping[str, int | None] | None = None,
-         adjust: Callable[[Any], None] | None = None) -> Drawing:
+         adjust: Callable[[Any], None] | None = None, with_layout: bool = True) -> Drawing:
     """Lay `source` out once, then draw it as SVG and, with `png_max_side`, as PNG.
 
     The PNG is twice the SVG's size, or smaller so that its longer side stays within
@@ -150,7 +150,8 @@ def draw(source: str, png_max_side: int | None = None,
     Raise FigureError with Graphviz's own words when it rejects the graph. Graphviz keeps the
     icon files it read open (and their read positions shared with any later fork), so call
     this in a process that forks no more: the build calls it in the child that ran the script.
-    `adjust` changes the parsed graph before its layout (fitting's other layouts).
+    `adjust` changes the parsed graph before its layout (fitting's other layouts); without
+    `with_layout`, the Drawing's layout is left empty (Graphviz's JSON costs as much as the SVG).
     """
     from pygraphviz import graphviz as gv
 
@@ -164,7 +165,8 @@ def draw(source: str, png_max_side: int | None = None,
         try:
             status, svg = gv.gvRenderData(context, graph.handle, b"svg")
             said = _drained()
-            layout_status, layout = gv.gvRenderData(context, graph.handle, b"json")
+            layout_status, layout = (gv.gvRenderData(context, graph.handle, b"json")
+                                     if with_layout else (1, b""))
             _drained()  # JSON loads no images and says so for each: the SVG's words are enough
             png = None
             if status == 0 and png_max_side is not None:
