@@ -148,6 +148,8 @@ TALL = '''
 
 
 def test_tiny_text_is_reported_at_the_chapter_line_with_the_slide_fix(course):
+    # As the author drew them: fitting would lay the tall figure out anew for its slide.
+    course.write("pyproject.toml", "[tool.course-assets]\nfit = false\n")
     course.write("diagrams/stateful_architecture.py", STATEFUL)
     course.write("diagrams/tall.py", TALL)
     course.chapter("ch", "# Sizes\n\n## Stateful\n\n"

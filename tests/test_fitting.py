@@ -128,6 +128,9 @@ def test_the_build_says_which_layout_it_chose_and_records_it(tmp_path_factory):
     assert set(figures["service_map"]["outputs"]) >= {
         "build/diagrams/service_map.slide.svg", "build/diagrams/service_map.slide.dark.svg"}
     assert run(root, "check").exit_code == 0
+    # The gallery shows the figure as the chapter does; the slide files are the decks'.
+    gallery = (root / "build/diagrams/README.md").read_text()
+    assert "service_map.svg" in gallery and ".slide." not in gallery
     # No text-size warning is left for the fitted figures: every label is readable somewhere.
     assert "text-size" not in output
 

@@ -32,8 +32,8 @@ SLIDE_MARGIN = 1.05
 TEXT_SPARE = 0.25
 # Units wrapped into rows: at most this many units a row are considered.
 MOST_PER_ROW = 12
-# How many of the candidates whose estimated shape suits a room best are laid out to judge.
-LAID_OUT = 1
+# How many of the candidates whose estimated shape suits a room best are scored in full.
+SCORED = 3
 
 
 @dataclass(frozen=True)
@@ -125,10 +125,6 @@ class Choice:
         return self.text >= room.minimum
 
 
-# Lays a Fit of the figure out and returns its Graphviz JSON layout.
-LayOut = Callable[[Fit], Mapping[str, Any]]
-
-
 @dataclass(frozen=True)
 class Figure:
     """The author's laid-out graph as fitting reads it: units, positions, text, margins."""
@@ -154,38 +150,27 @@ def read_figure(graph: Any, layout: Mapping[str, Any], svg_size: tuple[float, fl
     return Figure(layout, margin, smallest, _ordered_units(graph, layout))
 
 
-def shape_of(figure: Figure, layout: Mapping[str, Any]) -> Shape:
-    """Return a layout's own size and crossings (the margins are the author's)."""
-    x0, y0, x1, y1 = _bb(layout)
-    width = (x1 - x0 + 2 * figure.margin[0]) * PX_PER_PT
-    height = (y1 - y0 + 2 * figure.margin[1]) * PX_PER_PT
-    return Shape(width, height, _crossings(layout))
+def choose(figure: Figure, room: Room, author: Shape) -> Choice:
+    """Return the layout for `room`: the author's when readable there, else the best estimate.
 
-
-def choose(figure: Figure, room: Room, lay_out: LayOut, known: dict[Fit, Shape]) -> Choice:
-    """Return the best layout for `room`: the author's when readable there, else the best tried.
-
-    `known` caches the shapes already laid out (the author's among them), across rooms.
+    Only estimated: the build draws the choice (it must, to show it) and keeps it only where it
+    proves better than what it replaces (`improves`). Laying candidates out to judge them cost
+    more than fitting may (see the bench).
     """
-    def tried(fit: Fit) -> Choice | None:
-        if fit not in known:
-            try:
-                known[fit] = shape_of(figure, lay_out(fit))
-            except Exception:  # noqa: BLE001 - a candidate Graphviz rejects is simply not kept
-                return None
-        shape = known[fit]
-        return Choice(fit, shape, room.text_size(shape.width, shape.height, figure.smallest_text))
+    drawn = Choice(AS_DRAWN, author, room.text_size(author.width, author.height,
+                                                     figure.smallest_text))
+    if drawn.readable(room):
+        return drawn
+    return max([drawn, *candidates(figure, room, author)], key=lambda c: _score(c, room))
 
-    author = tried(AS_DRAWN)
-    assert author is not None  # the author's layout was drawn before fitting started
-    if author.readable(room):
-        return author
-    choices = [author]
-    for fit in candidates(figure, room, author.shape)[:LAID_OUT]:
-        found = tried(fit)
-        if found is not None:
-            choices.append(found)
-    return max(choices, key=lambda c: _score(c, room))
+
+def improves(figure: Figure, room: Room, new: Shape, old: Shape) -> bool:
+    """Say whether a layout of shape `new`, as drawn, reads better in `room` than `old`."""
+    def judged(shape: Shape) -> Choice:
+        return Choice(AS_DRAWN, shape, room.text_size(shape.width, shape.height,
+                                                      figure.smallest_text))
+
+    return _score(judged(new), room) > _score(judged(old), room)
 
 
 def _score(choice: Choice, room: Room) -> tuple[float, ...]:
@@ -197,7 +182,7 @@ def _score(choice: Choice, room: Room) -> tuple[float, ...]:
             -round(shape.width * shape.height))
 
 
-def candidates(figure: Figure, room: Room, author: Shape) -> list[Fit]:
+def candidates(figure: Figure, room: Room, author: Shape) -> list[Choice]:
     """Return the layouts worth trying for `room`, the most promising first.
 
     The direction turned, and the top-level units (clusters, and nodes outside any) wrapped
@@ -206,19 +191,26 @@ def candidates(figure: Figure, room: Room, author: Shape) -> list[Fit]:
     shape turned), so that only the best few need laying out.
     """
     turned = {"TB": "LR", "BT": "RL", "LR": "TB", "RL": "BT"}.get(figure.direction, "LR")
-    ranked = [(room.text_size(author.height, author.width, figure.smallest_text), 1, 0,
-               Fit(f"direction {turned}", rankdir=turned))]
+    shapes = [(Shape(author.height, author.width, 0), 1, 0, f"direction {turned}", turned, 0)]
     if len(figure.units) >= 3:
         sizes = _unit_sizes(figure)
         for order, direction in enumerate((figure.direction, turned)):
             for per_row in range(2, min(MOST_PER_ROW, len(figure.units) - 1) + 1):
                 width, height = _grid_size(figure, sizes, per_row, direction)
-                estimate = room.text_size(width, height, figure.smallest_text)
-                ranked.append((estimate, 0, order * 100 + per_row,
-                               wrapped(figure, per_row, direction)))
+                shapes.append((Shape(width, height, 0), 0, order * 100 + per_row, "", direction,
+                               per_row))
+    ranked = []
+    for shape, turn, order, name, direction, per_row in shapes:
+        text = room.text_size(shape.width, shape.height, figure.smallest_text)
+        ranked.append((text, turn, order, shape, name, direction, per_row))
     # Readable ties with readable; then the turned figure (one change), then fewer a row.
     ranked.sort(key=lambda item: (-round(min(item[0], room.minimum), 1), -item[1], item[2]))
-    return [fit for *_, fit in ranked]
+    found = []
+    for text, _, _, shape, name, direction, per_row in ranked[:SCORED]:
+        fit = (Fit(name, rankdir=direction) if not per_row
+               else wrapped(figure, per_row, direction))
+        found.append(Choice(fit, shape, text))
+    return found
 
 
 def wrapped(figure: Figure, per_row: int, direction: str) -> Fit:
@@ -490,7 +482,7 @@ def _edges(layout: Mapping[str, Any]) -> list[tuple[str, str]]:
             for e in layout.get("edges", []) if str(e.get("style", "")) != "invis"]
 
 
-def _crossings(layout: Mapping[str, Any]) -> int:
+def crossings(layout: Mapping[str, Any]) -> int:
     """Count the pairs of visible edges whose straight chords (tail to head centre) cross."""
     boxes = _node_boxes(layout)
     centres = {n: ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for n, b in boxes.items()}

@@ -198,15 +198,17 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
             paint_tiles(captured.icon_copies)
         isolate.announce("graphviz", captured.line)
         with limits.located_at(task.script, captured.line):
-            drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines())
-            fits = chosen or _choose_fits(task, captured, drawing)
-            if not fits.chapter.as_drawn:
+            if chosen is not None:  # the light variant's layouts, drawn in this theme
                 drawing = graphviz.draw(captured.dot_source, png_max_side,
-                                        captured.node_lines(), fits.chapter.apply)
-            slide = None
-            if fits.slide is not None:
-                slide = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
-                                      fits.slide.apply, with_layout=not fits.slide_readable)
+                                        captured.node_lines(), chosen.chapter.apply)
+                slide = None
+                if chosen.slide is not None:  # its layout is the light one's, read there
+                    slide = graphviz.draw(captured.dot_source, png_max_side,
+                                          captured.node_lines(), chosen.slide.apply,
+                                          with_layout=False)
+                return captured, drawing, chosen, slide
+            drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines())
+            fits, drawing, slide = _fitted(task, captured, drawing, png_max_side)
         return captured, drawing, fits, slide
 
     try:
@@ -247,31 +249,58 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
                    slide.layout else {})
 
 
-def _choose_fits(task: FigureTask, captured: CapturedFigure, drawing: Any) -> Fits:
-    """Choose the chapter's and the slides' layouts (in the child, where Graphviz is)."""
+def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_side: int | None,
+            ) -> tuple[Fits, Any, Any]:
+    """Choose and draw the chapter's and the slides' layouts (in the child, where Graphviz is).
+
+    Return the layouts and their drawings: the chapter's (the author's `drawing` unless
+    another reads better in the column) and the slides' (None: the chapter's). Each layout is
+    chosen by estimate, drawn, and kept only where the drawing proves better than the one it
+    would replace.
+    """
     from course_assets.layout import fitting
     from course_assets.render import graphviz
 
     source = task.script.read_text(encoding="utf-8", errors="replace")
     if not task.fit or fitting.fit_off(source) or not drawing.layout:
-        return Fits(fitting.AS_DRAWN, None, enabled=False)
+        return Fits(fitting.AS_DRAWN, None, enabled=False), drawing, None
     figure = fitting.read_figure(graphviz.parse(captured.dot_source), drawing.layout,
                                  graphviz.svg_points(drawing.svg))
-
-    def lay_out(fit: Fit) -> dict[str, Any]:
-        return graphviz.measure(captured.dot_source, fit.apply)
-
-    known = {fitting.AS_DRAWN: fitting.shape_of(figure, drawing.layout)}
     chapter_room, slide_room = fitting.rooms()
-    chapter = fitting.choose(figure, chapter_room, lay_out, known)
-    on_slide = slide_room.text_size(chapter.shape.width, chapter.shape.height,
-                                    figure.smallest_text)
-    if on_slide >= slide_room.minimum:
-        return Fits(chapter.fit, None)
-    slide = fitting.choose(figure, slide_room, lay_out, known)
-    if slide.fit == chapter.fit or slide.text <= on_slide:
-        return Fits(chapter.fit, None, slide_readable=False)
-    return Fits(chapter.fit, slide.fit, slide_readable=slide.readable(slide_room))
+    lines = captured.node_lines()
+
+    def shape(drawn: Any) -> fitting.Shape:
+        width, height = graphviz.svg_points(drawn.svg)
+        # Crossings are counted where the layout was read (the chapter's drawings).
+        crossings = fitting.crossings(drawn.layout) if drawn.layout else 0
+        return fitting.Shape(width * fitting.PX_PER_PT, height * fitting.PX_PER_PT, crossings)
+
+    def unreadable_whole(svg: bytes) -> bool:
+        # The slides' layout is read again only where it is shown zoomed.
+        width, height = graphviz.svg_points(svg)
+        return slide_room.text_size(width * fitting.PX_PER_PT, height * fitting.PX_PER_PT,
+                                    figure.smallest_text) < slide_room.minimum
+
+    chapter_fit = fitting.choose(figure, chapter_room, shape(drawing)).fit
+    if not chapter_fit.as_drawn:
+        fitted = graphviz.draw(captured.dot_source, png_max_side, lines, chapter_fit.apply)
+        if fitting.improves(figure, chapter_room, shape(fitted), shape(drawing)):
+            drawing = fitted
+        else:
+            chapter_fit = fitting.AS_DRAWN
+    shown = shape(drawing)
+    if slide_room.text_size(shown.width, shown.height, figure.smallest_text) >= slide_room.minimum:
+        return Fits(chapter_fit, None), drawing, None
+    slide_fit = fitting.choose(figure, slide_room, shown).fit
+    if slide_fit == chapter_fit or slide_fit.as_drawn:
+        return Fits(chapter_fit, None, slide_readable=False), drawing, None
+    slide = graphviz.draw(captured.dot_source, png_max_side, lines, slide_fit.apply,
+                          with_layout=unreadable_whole)
+    drawn = shape(slide)  # judged on text alone: the slide's crossings are not always read
+    if not fitting.improves(figure, slide_room, fitting.Shape(drawn.width, drawn.height, 0),
+                            fitting.Shape(shown.width, shown.height, 0)):
+        return Fits(chapter_fit, None, slide_readable=False), drawing, None
+    return Fits(chapter_fit, slide_fit, slide_readable=not slide.layout), drawing, slide
 
 
 def _fit_record(light: Variant) -> dict[str, Any]:

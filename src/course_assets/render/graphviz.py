@@ -141,7 +141,8 @@ def warm_up() -> None:
 
 def draw(source: str, png_max_side: int | None = None,
          node_lines: Mapping[str, int | None] | None = None,
-         adjust: Callable[[Any], None] | None = None, with_layout: bool = True) -> Drawing:
+         adjust: Callable[[Any], None] | None = None,
+         with_layout: bool | Callable[[bytes], bool] = True) -> Drawing:
     """Lay `source` out once, then draw it as SVG and, with `png_max_side`, as PNG.
 
     The PNG is twice the SVG's size, or smaller so that its longer side stays within
@@ -151,7 +152,8 @@ def draw(source: str, png_max_side: int | None = None,
     icon files it read open (and their read positions shared with any later fork), so call
     this in a process that forks no more: the build calls it in the child that ran the script.
     `adjust` changes the parsed graph before its layout (fitting's other layouts); without
-    `with_layout`, the Drawing's layout is left empty (Graphviz's JSON costs as much as the SVG).
+    `with_layout` (or where it says so of the SVG drawn), the Drawing's layout is left empty:
+    Graphviz's JSON costs more than the SVG.
     """
     from pygraphviz import graphviz as gv
 
@@ -165,8 +167,9 @@ def draw(source: str, png_max_side: int | None = None,
         try:
             status, svg = gv.gvRenderData(context, graph.handle, b"svg")
             said = _drained()
+            wanted = with_layout(svg) if callable(with_layout) else with_layout
             layout_status, layout = (gv.gvRenderData(context, graph.handle, b"json")
-                                     if with_layout else (1, b""))
+                                     if wanted and status == 0 else (1, b""))
             _drained()  # JSON loads no images and says so for each: the SVG's words are enough
             png = None
             if status == 0 and png_max_side is not None:
@@ -208,34 +211,6 @@ def parse(source: str) -> Any:
         return pygraphviz.AGraph(string=source)
     except Exception as exc:  # noqa: BLE001 - pygraphviz raises bare errors for bad DOT
         raise FigureError(_rejected(str(exc))) from None
-
-
-def measure(source: str, adjust: Callable[[Any], None] | None = None) -> dict[str, Any]:
-    """Place the nodes of `source` (changed by `adjust`); return where, as Graphviz's JSON.
-
-    Only sizes and places, for judging a layout: the edges are not routed (routing moves no
-    node, and orthogonal routing is most of a layout's time) and nothing is drawn.
-    """
-    from pygraphviz import graphviz as gv
-
-    graph = parse(source)
-    if adjust is not None:
-        adjust(graph)
-    graph.graph_attr["splines"] = "false"
-    context = gv.gvContextWithBuiltins()
-    try:
-        if gv.gvLayout(context, graph.handle, b"dot") != 0:
-            raise FigureError(_rejected("the layout failed"))
-        try:
-            status, layout = gv.gvRenderData(context, graph.handle, b"json0")
-        finally:
-            gv.gvFreeLayout(context, graph.handle)
-    finally:
-        gv.gvFreeContext(context)
-    _drained()  # a candidate layout's warnings are the author's layout's, said once already
-    if status != 0:
-        raise FigureError(_rejected("the layout failed"))
-    return _json(layout)
 
 
 def _json(data: bytes) -> dict[str, Any]:
