@@ -269,10 +269,10 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
     chapter_room, slide_room = fitting.rooms()
     lines = captured.node_lines()
 
-    def shape(drawn: Any) -> fitting.Shape:
+    def shape(drawn: Any, counted: bool = False) -> fitting.Shape:
         width, height = graphviz.svg_points(drawn.svg)
-        # Crossings are counted where the layout was read (the chapter's drawings).
-        crossings = fitting.crossings(drawn.layout) if drawn.layout else 0
+        # Crossings are counted where two read layouts are compared (the chapter's drawings).
+        crossings = fitting.crossings(drawn.layout) if counted and drawn.layout else 0
         return fitting.Shape(width * fitting.PX_PER_PT, height * fitting.PX_PER_PT, crossings)
 
     def unreadable_whole(svg: bytes) -> bool:
@@ -284,21 +284,21 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
     chapter_fit = fitting.choose(figure, chapter_room, shape(drawing)).fit
     if not chapter_fit.as_drawn:
         fitted = graphviz.draw(captured.dot_source, png_max_side, lines, chapter_fit.apply)
-        if fitting.improves(figure, chapter_room, shape(fitted), shape(drawing)):
+        if fitting.improves(figure, chapter_room, shape(fitted, True), shape(drawing, True)):
             drawing = fitted
         else:
             chapter_fit = fitting.AS_DRAWN
     shown = shape(drawing)
     if slide_room.text_size(shown.width, shown.height, figure.smallest_text) >= slide_room.minimum:
         return Fits(chapter_fit, None), drawing, None
-    slide_fit = fitting.choose(figure, slide_room, shown).fit
-    if slide_fit == chapter_fit or slide_fit.as_drawn:
+    best = fitting.choose(figure, slide_room, shown)
+    slide_fit = best.fit
+    if (slide_fit == chapter_fit or slide_fit.as_drawn
+            or best.text < slide_room.minimum * fitting.WORTH_A_SLIDE_LAYOUT):
         return Fits(chapter_fit, None, slide_readable=False), drawing, None
     slide = graphviz.draw(captured.dot_source, png_max_side, lines, slide_fit.apply,
                           with_layout=unreadable_whole)
-    drawn = shape(slide)  # judged on text alone: the slide's crossings are not always read
-    if not fitting.improves(figure, slide_room, fitting.Shape(drawn.width, drawn.height, 0),
-                            fitting.Shape(shown.width, shown.height, 0)):
+    if not fitting.improves(figure, slide_room, shape(slide), shown):
         return Fits(chapter_fit, None, slide_readable=False), drawing, None
     return Fits(chapter_fit, slide_fit, slide_readable=not slide.layout), drawing, slide
 
