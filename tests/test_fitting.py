@@ -57,6 +57,22 @@ SCRIPTS = {
             for a, b in zip(steps, steps[1:]):
                 a >> b
         ''',
+    # Six small clusters stacked: wrapped for its slides, then one zoomed slide per cluster.
+    "teams": '''
+        """Six teams, each a short pipeline, handing over to the next."""
+        from diagrams import Cluster, Diagram
+        from diagrams.onprem.compute import Server
+
+        with Diagram("Teams", show=False, direction="TB"):
+            previous = None
+            for team in range(6):
+                with Cluster(f"Team {team}"):
+                    nodes = [Server(f"job {team}-{i}") for i in range(3)]
+                nodes[0] >> nodes[1] >> nodes[2]
+                if previous is not None:
+                    previous >> nodes[0]
+                previous = nodes[2]
+        ''',
     # Readable everywhere as drawn: fitting leaves it alone.
     "small": '''
         """Two steps."""
@@ -118,6 +134,11 @@ def test_the_build_says_which_layout_it_chose_and_records_it(tmp_path_factory):
     assert chain["chapter"] == "as drawn" and chain["slide_file"] is True
     assert "a row" in chain["slide"] and 2 <= len(chain["views"]) <= 4
     assert chain["slide_text"] >= 14
+    # Clusters each readable on a slide of its own: one zoomed slide each, named after it.
+    teams = figures["teams"]["fit"]
+    assert teams["slide_file"] is True
+    assert [v["caption"] for v in teams["views"]] == ["overview", *(f"Team {i}" for i in range(6))]
+    assert "## Teams: Team 3" in (root / "build/slides/figures.marp.md").read_text()
     # Too wide for the chapter column: the chapter gets another layout too.
     wide = figures["wide_chain"]["fit"]
     assert wide["chapter"] != "as drawn"
@@ -163,7 +184,7 @@ def test_fitting_off_for_the_course_gives_the_old_output(tmp_path_factory):
     figures = manifest(off)["figures"]
     assert all("fit" not in record for record in figures.values())
     deck = (off / "build/slides/figures.html").read_text()
-    assert deck.count('<section class="slide') == 5  # the title slide and one per section
+    assert deck.count('<section class="slide') == 1 + len(SCRIPTS)  # title, one per section
     assert '<svg class="deck-crop' not in deck
     # And the lint still says what it said before fitting existed.
     assert "text-size" in output
