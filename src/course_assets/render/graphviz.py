@@ -225,7 +225,8 @@ def _json(data: bytes) -> dict[str, Any]:
 
 def svg_points(svg: bytes) -> tuple[float, float]:
     """Return the width and height, in points, of the SVG Graphviz wrote."""
-    match = SVG_SIZE.search(svg[:2000])
+    # Near the start, after Graphviz's header comment (which holds the title, however long).
+    match = SVG_SIZE.search(svg[:2000]) or SVG_SIZE.search(svg)
     if match is None:
         raise FigureError("Graphviz wrote an SVG without a size in points")
     return float(match.group(1)), float(match.group(2))
