@@ -1,11 +1,13 @@
 """Fit a figure to where it is shown: per embedding, pick a layout whose text is readable there.
 
 A figure is shown in a chapter's column and on a deck slide. Where the author's layout would show
-its smallest text under the readable size in one of them, the build lays the same graph out in
-a few other ways (another direction, its top-level parts wrapped into rows) and keeps the one
-that scores best there: smallest text first, then edge crossings, then area. The author's layout
-stays wherever it is readable. What cannot be made readable on one slide is shown on several:
-the whole figure, then zoomed crops of the same drawing (see `zoom_boxes`).
+its smallest text under the readable size in one of them, the build considers the same graph
+laid out in a few other ways (another direction, its top-level parts wrapped into rows). Each
+is estimated from the parts' sizes in the author's layout and scored for the place: smallest
+text first, then edge crossings, then a shape near the place's, then area. The best is drawn,
+and kept only where the drawing proves better than what it replaces (render/figure.py). The
+author's layout stays wherever it is readable. What cannot be made readable on one slide is
+shown on several: the whole figure, then zoomed crops of the same drawing (`zoom_boxes`).
 
 Everything here runs in the child that laid the author's graph out (Graphviz lives there); the
 choice is a `Fit`, which the dark variant applies again to its own graph.
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 PX_PER_PT = 4 / 3
@@ -137,7 +139,7 @@ class Figure:
     # The margin Graphviz adds around the bounding box on each side, in points.
     margin: tuple[float, float]
     smallest_text: float  # CSS px at the figure's own size
-    units: tuple[tuple[str, ...], ...] = field(default=())
+    units: tuple[tuple[str, ...], ...] = ()
 
     @property
     def direction(self) -> str:
@@ -158,8 +160,8 @@ def choose(figure: Figure, room: Room, author: Shape) -> Choice:
     """Return the layout for `room`: the author's when readable there, else the best estimate.
 
     Only estimated: the build draws the choice (it must, to show it) and keeps it only where it
-    proves better than what it replaces (`improves`). Laying candidates out to judge them cost
-    more than fitting may (see the bench).
+    proves better than what it replaces (`improves`). Laying every candidate out to judge it
+    cost half as much again as the figure itself (see the bench).
     """
     drawn = Choice(AS_DRAWN, author, room.text_size(author.width, author.height,
                                                      figure.smallest_text))
@@ -192,7 +194,7 @@ def candidates(figure: Figure, room: Room, author: Shape) -> list[Choice]:
     The direction turned, and the top-level units (clusters, and nodes outside any) wrapped
     into rows in either direction, each row length once. They are ranked by the text size
     their estimated shape would show in the room (a turned figure is estimated as the author's
-    shape turned), so that only the best few need laying out.
+    shape turned); the best SCORED of them are returned, with their estimated shapes.
     """
     turned = {"TB": "LR", "BT": "RL", "LR": "TB", "RL": "BT"}.get(figure.direction, "LR")
     shapes = [(Shape(author.height, author.width, 0), 1, 0, f"direction {turned}", turned, 0)]
