@@ -186,6 +186,8 @@ def test_fitting_off_for_the_course_gives_the_old_output(tmp_path_factory):
     deck = (off / "build/slides/figures.html").read_text()
     assert deck.count('<section class="slide') == 1 + len(SCRIPTS)  # title, one per section
     assert '<svg class="deck-crop' not in deck
+    # The deck's style sheet is as before fitting existed.
+    assert "deck-crop" not in deck
     # And the lint still says what it said before fitting existed.
     assert "text-size" in output
 

@@ -143,6 +143,9 @@ def zoomed_figures(fragment: str, chapter_path: str, views_of: ViewsOf,
     return found
 
 
+# A zoomed view takes the figure's room, scaled to fit it (past twice its size: that is its
+# use). Inline, so that a deck without zoomed slides is as it was before fitting existed.
+CROP_STYLE = "display:block;width:100%;height:100%;min-height:0"
 # The root element of a built figure SVG, and what follows its start tag.
 SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.S)
 
@@ -168,7 +171,7 @@ def cropped_figure(view: SlideView, alt: str, chapter_path: str, read: Reader,
         label = html_escape.escape(f"{alt} ({view.caption})", quote=True)
         parts.append(
             f'<svg class="deck-crop {theme}" xmlns="http://www.w3.org/2000/svg" role="img" '
-            f'aria-label="{label}" viewBox="{x:g} {y:g} {width:g} {height:g}" '
+            f'style="{CROP_STYLE}" aria-label="{label}" viewBox="{x:g} {y:g} {width:g} {height:g}" '
             f'preserveAspectRatio="xMidYMid meet"><use href="#{embedded[path]}" x="0" y="0" '
             f'width="{view.size[0]:g}" height="{view.size[1]:g}" /></svg>')
     return "".join(parts)
