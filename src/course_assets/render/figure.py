@@ -281,10 +281,18 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
         return slide_room.text_size(width * fitting.PX_PER_PT, height * fitting.PX_PER_PT,
                                     figure.smallest_text) < slide_room.minimum
 
+    def tried(fit: Fit, **options: Any) -> Any:
+        # A layout Graphviz refuses is not kept; the figure stays as it was without it.
+        try:
+            return graphviz.draw(captured.dot_source, png_max_side, lines, fit.apply, **options)
+        except FigureError:
+            return None
+
     chapter_fit = fitting.choose(figure, chapter_room, shape(drawing)).fit
     if not chapter_fit.as_drawn:
-        fitted = graphviz.draw(captured.dot_source, png_max_side, lines, chapter_fit.apply)
-        if fitting.improves(figure, chapter_room, shape(fitted, True), shape(drawing, True)):
+        fitted = tried(chapter_fit)
+        if fitted is not None and fitting.improves(figure, chapter_room, shape(fitted, True),
+                                                   shape(drawing, True)):
             drawing = fitted
         else:
             chapter_fit = fitting.AS_DRAWN
@@ -296,9 +304,8 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
     if (slide_fit == chapter_fit or slide_fit.as_drawn
             or best.text < slide_room.minimum * fitting.WORTH_A_SLIDE_LAYOUT):
         return Fits(chapter_fit, None, slide_readable=False), drawing, None
-    slide = graphviz.draw(captured.dot_source, png_max_side, lines, slide_fit.apply,
-                          with_layout=unreadable_whole)
-    if not fitting.improves(figure, slide_room, shape(slide), shown):
+    slide = tried(slide_fit, with_layout=unreadable_whole)
+    if slide is None or not fitting.improves(figure, slide_room, shape(slide), shown):
         return Fits(chapter_fit, None, slide_readable=False), drawing, None
     return Fits(chapter_fit, slide_fit, slide_readable=not slide.layout), drawing, slide
 
