@@ -118,17 +118,16 @@ def manifest(root: Path) -> dict:
 def test_the_build_says_which_layout_it_chose_and_records_it(tmp_path_factory):
     root, output = built(tmp_path_factory)
     figures = manifest(root)["figures"]
-    # Far too tall for a slide, and no layout comes near: its overview, then zoomed slides cut
-    # from the chapter's drawing (each cluster is taller than a readable slide: parts of it).
+    # Far too tall for a slide, and no layout makes it readable whole: its clusters wrapped
+    # into rows for an overview, then one zoomed slide per cluster.
     service = figures["service_map"]["fit"]
     assert service["chapter"] == "as drawn"  # readable in the chapter column as drawn
-    assert service["slide"] == "as drawn" and service["slide_file"] is False
+    assert "a row" in service["slide"] and service["slide_file"] is True
     assert service["views"][0] == {"caption": "overview", "box": None}
-    zoomed = len(service["views"]) - 1
-    assert zoomed >= 8
+    assert [v["caption"] for v in service["views"][1:]] == [f"Team {i}" for i in range(8)]
     assert service["slide_text"] >= 14
-    assert (f"fitted service_map: chapter: as drawn; slides: as drawn, an overview and {zoomed} "
-            "zoomed slides") in output
+    assert (f"fitted service_map: chapter: as drawn; slides: {service['slide']}, an overview "
+            "and 8 zoomed slides") in output
     # A long chain: wrapped into rows for its slides, with a zoomed slide or two.
     chain = figures["long_chain"]["fit"]
     assert chain["chapter"] == "as drawn" and chain["slide_file"] is True
@@ -139,9 +138,11 @@ def test_the_build_says_which_layout_it_chose_and_records_it(tmp_path_factory):
     assert teams["slide_file"] is True
     assert [v["caption"] for v in teams["views"]] == ["overview", *(f"Team {i}" for i in range(6))]
     assert "## Teams: Team 3" in (root / "build/slides/figures.marp.md").read_text()
-    # Too wide for the chapter column: the chapter gets another layout too.
+    # Too wide for the chapter column: the chapter gets another layout too. Its slides show
+    # that one, zoomed where it falls short (no layout of their own: none would read better).
     wide = figures["wide_chain"]["fit"]
-    assert wide["chapter"] != "as drawn"
+    assert wide["chapter"] != "as drawn" and wide["slide"] == wide["chapter"]
+    assert wide["slide_file"] is False
     assert f"fitted wide_chain: chapter: {wide['chapter']}; slides: {wide['slide']}" in output
     # Readable everywhere: nothing fitted, nothing said, no slide files.
     small = figures["small"]["fit"]
@@ -151,7 +152,7 @@ def test_the_build_says_which_layout_it_chose_and_records_it(tmp_path_factory):
     assert "fitted small" not in output
     files = sorted(p.name for p in (root / "build/diagrams").iterdir())
     assert "long_chain.slide.svg" in files and "long_chain.slide.dark.svg" in files
-    assert not any(name.startswith(("small.slide", "service_map.slide")) for name in files)
+    assert not any(name.startswith(("small.slide", "wide_chain.slide")) for name in files)
     # The manifest owns the slide files, so `check` finds the build up to date.
     assert set(figures["long_chain"]["outputs"]) >= {
         "build/diagrams/long_chain.slide.svg", "build/diagrams/long_chain.slide.dark.svg"}
@@ -257,8 +258,9 @@ def test_the_marp_deck_shows_the_slide_layout_and_zoomed_views(tmp_path_factory)
     assert "](../diagrams/long_chain.slide.svg)" in marp
     assert "## Long chain: part 1" in marp
     assert "](../diagrams/long_chain.slide.svg#svgView(viewBox(" in marp
-    assert "## Service map: part 1" in marp
-    assert "](../diagrams/service_map.svg#svgView(viewBox(" in marp
+    assert "## Service map: Team 0" in marp
+    assert "## Wide chain: part 1" in marp  # zoomed from the chapter's drawing
+    assert "](../diagrams/wide_chain.svg#svgView(viewBox(" in marp
     assert "](../diagrams/small.svg)" in marp
 
 
@@ -341,15 +343,16 @@ def test_every_label_is_readable_on_some_slide_of_the_html_deck(tmp_path_factory
         slides.setdefault(item["figure"], set()).add(item["slide"])
     figures = {key[0] for key in best}
     # The tall ones in their slide layout; the small one as drawn, in its chapter file.
-    assert {"service_map-title", "long_chain-slide-title", "small-title"} <= figures
+    assert {"service_map-slide-title", "long_chain-slide-title", "wide_chain-title",
+            "small-title"} <= figures
     assert {f.removesuffix("-title").removesuffix("-slide") for f in figures} == set(SCRIPTS)
     too_small = sorted((k, round(px, 1)) for k, px in best.items() if px < 14)
     assert too_small == []
     # Each of the 40 services is a label the test saw.
-    assert sum(k[0] == "service_map-title" and k[1].startswith("service ")
+    assert sum(k[0] == "service_map-slide-title" and k[1].startswith("service ")
                for k in best) == 40
     # The tall map needed an overview and zoomed slides; the small figure one slide.
-    assert len(slides["service_map-title"]) > 2
+    assert len(slides["service_map-slide-title"]) > 2
     assert len(slides["small-title"]) == 1
 
 

@@ -37,9 +37,11 @@ MOST_PER_ROW = 12
 # How many of the candidates whose estimated shape suits a room best are scored in full.
 SCORED = 3
 # A slide layout is drawn only where its estimated text reaches this share of the readable
-# size: it then needs at most about three zoomed slides. Below that, the chapter's drawing is
-# zoomed instead; a layout drawn for slides costs as much again as the figure itself.
+# size (it then needs at most about three zoomed slides), or grows the text this many times
+# (a tall strip's overview becomes a picture of it). Otherwise the chapter's drawing is zoomed
+# instead: a layout drawn for slides costs as much again as the figure itself.
 WORTH_A_SLIDE_LAYOUT = 0.6
+WORTH_A_SLIDE_LAYOUT_GROWTH = 3.0
 
 
 @dataclass(frozen=True)

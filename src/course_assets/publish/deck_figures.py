@@ -6,7 +6,7 @@ import html as html_escape
 import posixpath
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from course_assets.outputs import OutputPaths
 from course_assets.publish import markdown
@@ -148,6 +148,22 @@ def zoomed_figures(fragment: str, chapter_path: str, views_of: ViewsOf,
 CROP_STYLE = "display:block;width:100%;height:100%;min-height:0"
 # The root element of a built figure SVG, and what follows its start tag.
 SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.S)
+
+
+def whole_of_zoomed(fragment: str, chapter_path: str, views_of: ViewsOf, read: Reader,
+                    embedded: dict[str, str]) -> str | None:
+    """Return the overview of a figure block's one zoomed figure, drawn as its crops are.
+
+    None where the block shows no zoomed figure, or more than one image: those keep their
+    images as the chapter has them.
+    """
+    images = [tag for tag in markdown.html_tags(fragment) if tag.name == "img"]
+    zoomed = zoomed_figures(fragment, chapter_path, views_of)
+    if len(images) != 1 or len(zoomed) != 1:
+        return None
+    alt, views = zoomed[0]
+    whole = replace(views[0], box=(0.0, 0.0, *views[0].size), caption="overview")
+    return cropped_figure(whole, alt, chapter_path, read, embedded) or None
 
 
 def cropped_figure(view: SlideView, alt: str, chapter_path: str, read: Reader,

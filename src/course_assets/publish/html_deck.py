@@ -31,7 +31,7 @@ def html_deck(slides: list[Slide], title: str, chapter_path: str, deck_path: str
     rendered: list[dict[str, Any]] = []
     embedded: dict[str, str] = {}  # each figure drawing zoomed slides cut, carried once
     for slide in slides:
-        body = "".join(_render_block(b, chapter_path, deck_path, read, views_of)
+        body = "".join(_render_block(b, chapter_path, deck_path, read, views_of, embedded)
                        for b in slide.blocks)
         kinds = ["slide"]
         if slide.heading is None:
@@ -84,16 +84,22 @@ def _zoomed_slides(slide: Slide, chapter_path: str, read: Reader,
 
 
 def _render_block(block: Block, chapter_path: str, deck_path: str, read: Reader,
-                  views_of: ViewsOf | None = None) -> str:
+                  views_of: ViewsOf | None = None,
+                  embedded: dict[str, str] | None = None) -> str:
     html = markdown.render(block.tokens)
     outlines = ""
     if block.figure:
         from course_assets.publish.deck_figures import (
-            on_slides, outline_details, with_both_themes,
+            on_slides, outline_details, whole_of_zoomed, with_both_themes,
         )
 
         html, outlines = outline_details(html, chapter_path, read)
         if views_of is not None:
+            # A figure shown zoomed too: its drawing is carried once, for it and its crops.
+            whole = whole_of_zoomed(html, chapter_path, views_of, read,
+                                    {} if embedded is None else embedded)
+            if whole is not None:
+                return f'<div class="deck-figure">{whole}</div>\n{outlines}'
             html = on_slides(html, chapter_path, views_of)
         html = with_both_themes(html)
     # Markdown and raw HTML (figure snippets among it) alike: images inlined, links rebased,

@@ -301,8 +301,10 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
         return Fits(chapter_fit, None), drawing, None
     best = fitting.choose(figure, slide_room, shown)
     slide_fit = best.fit
+    now = slide_room.text_size(shown.width, shown.height, figure.smallest_text)
     if (slide_fit == chapter_fit or slide_fit.as_drawn
-            or best.text < slide_room.minimum * fitting.WORTH_A_SLIDE_LAYOUT):
+            or (best.text < slide_room.minimum * fitting.WORTH_A_SLIDE_LAYOUT
+                and best.text < now * fitting.WORTH_A_SLIDE_LAYOUT_GROWTH)):
         return Fits(chapter_fit, None, slide_readable=False), drawing, None
     slide = tried(slide_fit, with_layout=unreadable_whole)
     if slide is None or not fitting.improves(figure, slide_room, shape(slide), shown):
