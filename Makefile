@@ -1,7 +1,7 @@
 # Everything a fresh machine needs: `make build` builds the course, `make test` tests the tool.
 # Both create .venv and install the package (its pygraphviz wheel bundles Graphviz); `make test`
-# also installs Chromium for the browser tests, LibreOffice and librsvg for the slide-tool tests
-# and a system Graphviz for the tests of plain `python diagrams/x.py` runs (the diagrams library
+# also installs Chromium for the browser tests, LibreOffice (Draw and Impress), poppler and
+# librsvg for the slide-tool and PowerPoint deck tests, and a system Graphviz for the tests of plain `python diagrams/x.py` runs (the diagrams library
 # needs `dot`); `make bench` also installs that Graphviz, to compare against.
 
 PYTHON ?= python3
@@ -10,12 +10,12 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 TESTING := $(VENV)/.installed-test
 
-.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice librsvg clean
+.PHONY: build test check check-rebuild bench watch serve slides docs typecheck graphviz chromium libreoffice librsvg impress poppler system-libraries clean
 
-build: $(RUNTIME)
+build: $(RUNTIME) system-libraries
 	$(BIN)/course-assets build
 
-test: $(TESTING) chromium libreoffice librsvg graphviz
+test: $(TESTING) chromium libreoffice impress poppler librsvg graphviz system-libraries
 	$(BIN)/python -m pytest
 
 check: $(RUNTIME)
@@ -25,7 +25,9 @@ check: $(RUNTIME)
 check-rebuild: $(RUNTIME)
 	$(BIN)/course-assets check --rebuild
 
+# The PowerPoint decks' cost first: run.py exits non-zero when it misses a target.
 bench: $(TESTING) graphviz
+	$(BIN)/python bench/pptx_decks.py
 	$(BIN)/python bench/run.py
 
 watch: $(RUNTIME)
@@ -39,7 +41,7 @@ slides: $(RUNTIME)
 serve: $(RUNTIME)
 	$(BIN)/course-assets serve $(SERVE_ARGS)
 
-# Rewrites the README's command and exit-code tables from the code; the tests fail when they drift.
+# Rewrites the command and exit-code tables (docs/commands.md) from the code; the tests fail when they drift.
 docs: $(RUNTIME)
 	$(BIN)/python scripts/readme_tables.py
 
@@ -61,6 +63,11 @@ $(TESTING): $(RUNTIME) pyproject.toml constraints.txt
 graphviz:
 	@sh scripts/ensure-system-package.sh graphviz
 
+# The system libraries the pygraphviz wheel's Graphviz loads (glib, X11 client libraries), which
+# slim container images lack: installed with apt-get, dnf or apk, or the command is printed.
+system-libraries: $(RUNTIME)
+	@$(BIN)/python -m course_assets.render.syslibs --install
+
 chromium:
 	@sh scripts/ensure-system-package.sh chromium
 
@@ -69,6 +76,12 @@ libreoffice:
 
 librsvg:
 	@sh scripts/ensure-system-package.sh librsvg
+
+impress:
+	@sh scripts/ensure-system-package.sh impress
+
+poppler:
+	@sh scripts/ensure-system-package.sh poppler
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

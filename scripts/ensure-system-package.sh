@@ -1,8 +1,10 @@
 #!/bin/sh
 # Make sure a program the course needs from the system is installed: `graphviz` (dot) for
-# figure scripts run by hand and the benchmark (the build brings its own), `chromium` for the browser tests, `libreoffice` (its SVG importer) and `librsvg`
-# (rsvg-convert) for the slide-tool tests. Installs it with apt-get (as root or with
-# password-less sudo) or Homebrew; otherwise stops with the exact command to run.
+# figure scripts run by hand and the benchmark (the build brings its own), `chromium` for the
+# browser tests, `libreoffice` (its SVG importer) and `librsvg` (rsvg-convert) for the
+# slide-tool tests, `impress` (LibreOffice Impress) and `poppler` (pdfinfo, pdftoppm) for the
+# PowerPoint deck tests. Installs it with apt-get (as root or with password-less sudo) or
+# Homebrew; otherwise stops with the exact command to run.
 set -eu
 
 case "${1:-}" in
@@ -10,7 +12,11 @@ case "${1:-}" in
   chromium) programs="chromium chromium-browser google-chrome"; apt_packages="chromium fonts-dejavu-core"; brew_args="--cask chromium" ;;
   libreoffice) programs="soffice libreoffice"; apt_packages="libreoffice-draw fonts-dejavu-core"; brew_args="--cask libreoffice" ;;
   librsvg) programs="rsvg-convert"; apt_packages="librsvg2-bin fonts-dejavu-core"; brew_args="librsvg" ;;
-  *) echo "usage: $0 graphviz|chromium|libreoffice|librsvg" >&2; exit 2 ;;
+  # Impress opens the PowerPoint decks in their tests; Debian packages it apart from Draw.
+  impress) programs="loimpress simpress"; apt_packages="libreoffice-impress fonts-dejavu-core"; brew_args="--cask libreoffice" ;;
+  # pdfinfo and pdftoppm count and draw the pages Impress prints.
+  poppler) programs="pdftoppm"; apt_packages="poppler-utils"; brew_args="poppler" ;;
+  *) echo "usage: $0 graphviz|chromium|libreoffice|librsvg|impress|poppler" >&2; exit 2 ;;
 esac
 
 for program in $programs; do

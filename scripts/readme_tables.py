@@ -1,7 +1,8 @@
-"""Write the README's command and exit-code tables from the code; `--check` only compares them.
+"""Write the manual's command and exit-code tables from the code; `--check` only compares them.
 
-The tables sit between `<!-- NAME:begin ... -->` and `<!-- NAME:end -->` markers. `make docs`
-rewrites them; the test suite fails when they differ from what this script would write.
+The tables sit between `<!-- NAME:begin ... -->` and `<!-- NAME:end -->` markers, in README.md
+or any page of docs/ (each table in at least one of them). `make docs` rewrites them; the test
+suite fails when they differ from what this script would write.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import click
 from course_assets.cli import cli
 from course_assets.errors import EXIT_MEANINGS
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+DOCS = REPO / "docs"
+
+
+def manual_files(repo: Path = REPO) -> list[Path]:
+    """Return the README and every page of docs/, in a stable order."""
+    docs = repo / "docs"
+    return [repo / "README.md", *sorted(docs.rglob("*.md") if docs.is_dir() else [])]
 PROGRAM = "course-assets"
 
 
@@ -68,40 +77,54 @@ def _block(name: str) -> re.Pattern[str]:
     return re.compile(rf"(<!-- {name}:begin[^>]*-->\n)(.*?)(<!-- {name}:end -->)", re.DOTALL)
 
 
-def rewrite(text: str) -> str:
-    """Return the README `text` with every generated table written afresh.
+def rewrite(text: str, *, require: bool = True) -> str:
+    """Return the page `text` with every generated table in it written afresh.
 
-    Raise ValueError when a table's markers are missing.
+    Raise ValueError when `require` and a table's markers are missing.
     """
     for name, make in TABLES.items():
         pattern = _block(name)
         if not pattern.search(text):
-            raise ValueError(f"no <!-- {name}:begin --> ... <!-- {name}:end --> block")
+            if require:
+                raise ValueError(f"no <!-- {name}:begin --> ... <!-- {name}:end --> block")
+            continue
         text = pattern.sub(lambda match, make=make: f"{match[1]}{make()}\n{match[3]}", text)
     return text
+
+
+def missing_tables(texts: list[str]) -> list[str]:
+    """Return the names of the generated tables that none of `texts` holds."""
+    return [name for name in TABLES if not any(_block(name).search(t) for t in texts)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
-                        help="only say whether the README is up to date (exit 1 when not)")
-    parser.add_argument("--readme", type=Path, default=README, help="the file to rewrite")
+                        help="only say whether the tables are up to date (exit 1 when not)")
+    parser.add_argument("files", nargs="*", type=Path,
+                        help="the pages to rewrite (default: README.md and docs/*.md)")
     args = parser.parse_args(argv)
-    current = args.readme.read_text(encoding="utf-8")
-    try:
-        wanted = rewrite(current)
-    except ValueError as exc:
-        print(f"{args.readme}: {exc}", file=sys.stderr)
+    files: list[Path] = args.files or manual_files()
+    current = {path: path.read_text(encoding="utf-8") for path in files}
+    missing = missing_tables(list(current.values()))
+    if missing:
+        for name in missing:
+            print(f"no page holds a <!-- {name}:begin --> ... <!-- {name}:end --> block "
+                  f"(looked in {', '.join(map(str, files))})", file=sys.stderr)
         return 1
-    if wanted == current:
-        return 0
-    if args.check:
-        print(f"{args.readme}: the generated tables differ from the code; run `make docs`",
-              file=sys.stderr)
-        return 1
-    args.readme.write_text(wanted, encoding="utf-8")
-    print(f"{args.readme}: tables rewritten")
-    return 0
+    stale = 0
+    for path, text in current.items():
+        wanted = rewrite(text, require=False)
+        if wanted == text:
+            continue
+        stale += 1
+        if args.check:
+            print(f"{path}: the generated tables differ from the code; run `make docs`",
+                  file=sys.stderr)
+        else:
+            path.write_text(wanted, encoding="utf-8")
+            print(f"{path}: tables rewritten")
+    return 1 if stale and args.check else 0
 
 
 if __name__ == "__main__":

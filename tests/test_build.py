@@ -153,7 +153,8 @@ def test_editing_one_script_rebuilds_only_it_and_its_chapters(course):
                for variant in ("", ".dark") for kind in ("svg", "png")}
     formats.add("diagrams/one.outline.md")
     formats.add("diagrams/README.md")  # the gallery shows the figure's outline, which changed
-    decks = {"slides/uses_one.html", "slides/uses_one.marp.md"}
+    decks = {"slides/uses_one.html", "slides/uses_one.marp.md", "slides/uses_one.pptx",
+             "slides/uses_one.dark.pptx"}
     assert changed <= formats | decks | {"chapters/uses_one.md", "manifest.json"}
     assert "changed label" in " ".join(texts(parse(course.built("diagrams/one.svg")))).lower()
 

@@ -254,10 +254,24 @@ def test_a_runaway_layout_is_stopped_as_that_figures_error(course):
 
 def test_a_quoted_node_in_graphviz_words_is_named_once_quoted(course):
     course.figure("narrow", '''
-        Airflow("A label far too wide for its node", width="0.5", fixedsize="true")
+        Node("A label far too wide for its node", shape="box", width="0.5", fixedsize="true")
     ''')
     result = course.run("build")
     lines = [line for line in result.output.splitlines() if "too small for label" in line]
     assert len(lines) == 1, result.output
     assert "node 'A label far too wide for its node' (line 8)" in lines[0], lines[0]
     assert "''" not in lines[0]
+
+
+def test_size_too_small_for_label_only_where_the_label_leaves_its_drawn_shape(course):
+    # Graphviz warns of both: the icon node's label is wider than its (invisible) box, drawn
+    # whole below the icon; the box's label runs out of the box it is drawn in.
+    course.figure("labels", '''
+        Airflow("experiment tracking")
+        Node("a label far too wide", shape="box", width="0.8", height="0.4", fixedsize="true")
+        Node("fits", shape="box", width="0.8", height="0.4", fixedsize="true")
+    ''')
+    result = course.run("build")
+    lines = [line for line in result.output.splitlines() if "too small for label" in line]
+    assert len(lines) == 1, result.output
+    assert "'a label far too wide' (line 9)" in lines[0], lines[0]

@@ -396,3 +396,82 @@ def test_radial_and_striped_fills_are_judged_by_their_colours(course):
     found = lint_lines(course.run("build").output, "radial")
     assert not [line for line in found if "[text-contrast]" in line and "light theme" in line], \
         found
+
+
+def test_icons_are_judged_in_colour_a_logo_on_a_pale_cluster_is_no_finding(course):
+    # The Python logo's yellow half has about 1.1:1 against a pale green cluster in luminance
+    # alone, but it meets its blue half (6:1 against it): the logo is seen whole.
+    course.write("diagrams/logo.py", '''
+        """The Python logo on a pale green cluster."""
+        from diagrams import Cluster, Diagram
+        from diagrams.programming.language import Python
+        with Diagram("Logo", show=False):
+            with Cluster("Code", graph_attr={"bgcolor": "#EEF7EE"}):
+                Python("service")
+    ''')
+    # A pale yellow icon on white: nothing in it contrasts with what it sits on.
+    from PIL import Image
+
+    (course.root / "icons").mkdir()
+    Image.new("RGBA", (128, 128), (255, 250, 205, 255)).save(course.root / "icons/pale.png")
+    course.write("diagrams/pale.py", '''
+        """A pale icon on white."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("Pale", show=False):
+            Custom("faint", "icons/pale.png")
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert not any("[icon-contrast]" in line for line in lint_lines(result.output, "logo")), \
+        result.output
+    pale = [line for line in lint_lines(result.output, "pale") if "[icon-contrast]" in line]
+    assert len(pale) == 1 and '100% of the icon of "faint" vanishes' in pale[0], result.output
+
+
+FAN_OUT_LR = '''
+    """One source feeding four workers, left to right."""
+    from diagrams import Diagram
+    from diagrams.onprem.workflow import Airflow
+
+    with Diagram("Fan out", show=False, direction="LR"):
+        source = Airflow("source")
+        for worker in range(4):
+            source >> Airflow(f"worker {worker}")
+'''
+
+SEVEN_IN_FOUR = '''
+    """Seven nodes in four clusters, top to bottom."""
+    from diagrams import Cluster, Diagram
+    from diagrams.onprem.workflow import Airflow
+
+    with Diagram("Seven", show=False, direction="TB"):
+        previous = None
+        for group, count in enumerate((1, 2, 2, 2)):
+            with Cluster(f"group {group}"):
+                nodes = [Airflow(f"step {group}.{n}") for n in range(count)]
+            if previous is not None:
+                previous >> nodes[0]
+            previous = nodes[-1]
+'''
+
+
+def test_the_slide_advice_fits_the_figure(course):
+    course.write("diagrams/fan_out.py", FAN_OUT_LR)
+    course.write("diagrams/seven.py", SEVEN_IN_FOUR)
+    course.write("diagrams/tall.py", TALL)
+    course.chapter("ch", '# Advice\n\n## Fan out\n\n{{ diagram("fan_out") }}\n\n'
+                   '## Seven\n\n{{ diagram("seven") }}\n\n## Tall\n\n{{ diagram("tall") }}\n')
+    result = course.run("build")
+    slide = {name: [line for line in result.output.splitlines()
+                    if "[text-size]" in line and f"figure {name!r} on slide" in line]
+             for name in ("fan_out", "seven", "tall")}
+    assert all(len(lines) == 1 for lines in slide.values()), result.output
+    # Already left to right, and tall: turning it is the fix, never the direction it has.
+    assert 'direction="LR"' not in slide["fan_out"][0]
+    assert 'direction="TB"' in slide["fan_out"][0]
+    # Seven nodes are no reason to split into four figures; nor is turning it the fix here.
+    assert "split" not in slide["seven"][0] and "direction=" not in slide["seven"][0]
+    assert "fontsize" in slide["seven"][0]
+    # A ten-stage chain is longer than a slide at a readable size: split by cluster.
+    assert "split it by cluster" in slide["tall"][0], slide["tall"]

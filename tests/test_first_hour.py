@@ -504,6 +504,12 @@ def test_the_preview_links_the_gallery_and_decks_and_shows_the_gallery_as_a_page
                                  .map(a => [a.textContent, a.getAttribute('href')])""")
         assert ["slides", "/slides/intro.html"] in links
         assert ["Marp", "/slides/intro.marp.md"] in links
+        assert ["PowerPoint", "/slides/intro.pptx"] in links
+        assert ["PowerPoint (dark)", "/slides/intro.dark.pptx"] in links
+        served = page.request.get(server.url + "slides/intro.pptx")
+        assert served.headers["content-type"] == (
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation")
+        assert served.body()[:2] == b"PK"
         assert ["The gallery", "/diagrams/README.html"] in links
         page.click("text=The gallery")
         wait_until(page, "() => document.querySelector('main img') !== null")

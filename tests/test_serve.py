@@ -83,7 +83,7 @@ def test_index_lists_chapters_and_figures(preview):
     assert '<a href="/chapters/intro.html">Getting started</a>' in page
     assert 'src="/diagrams/pipeline.svg?v=' in page
     assert "Pipeline" in page  # the figure's title, from the build's manifest
-    assert 'id="preview-overlay"' in page and "hidden" in page
+    assert '<details id="preview-findings" hidden>' in page
     state = json.loads(request(preview, "/_preview/state").body)
     assert (state["generation"], state["ok"], state["problems"]) == (1, True, [])
 
@@ -350,13 +350,17 @@ def test_the_chapters_outline_link_opens_the_figures_outline(preview):
     assert request(preview, "/diagrams/other.outline.html").status == 404  # built outlines only
 
 
-def test_figure_lint_warnings_show_in_the_error_panel(course):
+def test_figure_lint_warnings_show_folded_in_the_findings_panel(course):
     with running_preview(course, 'Mlflow("tracking") >> Airflow("training")', CHAPTER) as server:
         page = request(server, "/chapters/intro.html").body.decode()
-        overlay = page.split('<aside id="preview-overlay"', 1)[1]
-        assert overlay.startswith(' role="alert"') and "hidden" not in overlay.split(">", 1)[0]
-        assert "The figure lint found problems" in overlay
+        overlay = page.split('<details id="preview-findings"', 1)[1]
+        opening = overlay.split(">", 1)[0]
+        assert "hidden" not in opening and " open" not in opening  # shown, folded
+        assert "1 figure lint warning on this page</summary>" in overlay
+        assert "error" not in overlay.split("</summary>", 1)[0]
         assert "warning: figure lint [icon-contrast]" in overlay  # MLflow's white "ml"
         assert "diagrams/pipeline.py:" in overlay
+        index = request(server, "/").body.decode()  # the index lists the whole course's
+        assert "1 figure lint warning in the course</summary>" in index
         state = json.loads(server.state.to_json(course.root))
         assert state["ok"] and any(p["lint"] for p in state["problems"])

@@ -63,13 +63,13 @@ def test_saving_a_figure_script_updates_the_open_chapter(page, preview, course):
                      " return img.src === url && img.complete && img.naturalWidth > 0; }",
                fetched.value.url)
     assert figure.screenshot() != old_pixels
-    expect(page.locator("#preview-overlay")).to_be_hidden()
+    expect(page.locator("#preview-findings")).to_be_hidden()
 
 
 def test_a_broken_script_shows_its_error_until_fixed(page, preview, course):
     figure = open_chapter(page, preview)
     good_src = figure.get_attribute("src")
-    overlay = page.locator("#preview-overlay")
+    overlay = page.locator("#preview-findings")
 
     # Line 7 of the script is the first line of the body (see the `course.figure` fixture).
     course.figure("pipeline", 'Airflow("tracking") >> Airflow(undefined_label)')
@@ -95,3 +95,59 @@ def test_the_index_follows_new_figures(page, preview, course):
 
     expect(page.locator(".preview-figures li")).to_have_count(2, timeout=WAIT_MS)
     expect(page.locator(".preview-figures")).to_contain_text("Serving")
+
+
+def figure_is_seen(page, figure) -> bool:
+    """Say whether the figure is what the reader sees at its centre, nothing laid over it."""
+    figure.scroll_into_view_if_needed()
+    return page.evaluate("""img => {
+        const box = img.getBoundingClientRect();
+        return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2) === img;
+    }""", figure.element_handle())
+
+
+def test_findings_of_the_page_fold_away_and_never_cover_its_figure(page, course):
+    # A second chapter with a figure of its own, whose findings belong to its own page.
+    course.figure("other", 'Mlflow("elsewhere") >> Airflow("other")')
+    course.chapter("second", '# Second\n\n{{ diagram("other") }}\n')
+    # MLflow's white "ml" vanishes on the white page: figure lint warnings on both figures.
+    with running_preview(course, 'Mlflow("tracking") >> Airflow("training")', CHAPTER) as server:
+        figure = open_chapter(page, server)
+        panel = page.locator("#preview-findings")
+        expect(panel).to_be_visible()
+        # Only warnings: folded, and no word of an error.
+        assert panel.evaluate("details => details.open") is False
+        summary = panel.locator("summary")
+        expect(summary).to_have_text("1 figure lint warning on this page")
+        assert figure_is_seen(page, figure)
+        # Unfolded, it lists this page's findings only: its figure's, not the other chapter's.
+        summary.click()
+        items = panel.locator("li")
+        expect(items).to_have_count(1)
+        expect(items.first).to_contain_text("diagrams/pipeline.py:")
+        expect(items.first).to_contain_text("warning: figure lint [icon-contrast]")
+        expect(panel).not_to_contain_text("diagrams/other.py")
+        assert figure_is_seen(page, figure)
+        summary.click()  # folded again by the reader
+
+        # An error in this page's figure: the panel opens by itself and says the build failed.
+        course.figure("pipeline", 'Mlflow("tracking") >> Airflow(undefined_label)')
+        expect(summary).to_contain_text("The build failed: 1 error", timeout=WAIT_MS)
+        assert panel.evaluate("details => details.open") is True
+        expect(panel).to_contain_text("NameError")
+        expect(panel).not_to_contain_text("diagrams/other.py")
+        assert figure_is_seen(page, figure)
+
+        # Fixed here, broken in the other chapter's figure: counted, not listed.
+        course.figure("pipeline", 'Mlflow("tracking") >> Airflow("training")')
+        course.figure("other", 'Mlflow("elsewhere") >> Airflow(undefined_label)')
+        expect(panel.locator(".preview-elsewhere")).to_have_text(
+            "1 error in other files: the index lists them.", timeout=WAIT_MS)
+        expect(panel).not_to_contain_text("NameError")
+        expect(panel).not_to_contain_text("diagrams/other.py")
+        assert figure_is_seen(page, figure)
+
+        # The other chapter's page lists that error.
+        page.goto(server.url + "chapters/second.html")
+        expect(page.locator("#preview-findings")).to_contain_text("diagrams/other.py:7")
+        expect(page.locator("#preview-findings")).to_contain_text("NameError")

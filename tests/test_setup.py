@@ -14,6 +14,7 @@ ENSURE = REPO / "scripts" / "ensure-system-package.sh"
 
 @pytest.mark.parametrize(("package", "program"), [
     ("chromium", "chromium"), ("libreoffice", "soffice"), ("librsvg", "rsvg-convert"),
+    ("impress", "loimpress"), ("poppler", "pdftoppm"),
 ])
 def test_make_test_installs_each_program_the_browser_and_slide_tool_tests_run(
         package: str, program: str, tmp_path: Path) -> None:

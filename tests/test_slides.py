@@ -199,7 +199,8 @@ def test_gallery_and_decks_are_in_the_manifest(built):
     manifest = json.loads((built / "build/manifest.json").read_text())
     assert set(manifest["gallery"]["outputs"]) == {"build/diagrams/README.md"}
     assert set(manifest["slides"]["chapter-1"]["outputs"]) == {
-        "build/slides/chapter-1.html", "build/slides/chapter-1.marp.md"}
+        "build/slides/chapter-1.html", "build/slides/chapter-1.marp.md",
+        "build/slides/chapter-1.pptx", "build/slides/chapter-1.dark.pptx"}
 
 
 def test_decks_rebuild_only_when_their_chapter_changes(course):
@@ -259,7 +260,8 @@ def test_a_deleted_chapter_takes_its_decks_with_it(course):
     result = course.run("check")
     assert result.exit_code == 3 and "build/slides/b.html: orphaned" in result.output
     assert course.run("build", "-q").exit_code == 0
-    assert sorted(p.name for p in course.built("slides").iterdir()) == ["a.html", "a.marp.md"]
+    assert sorted(p.name for p in course.built("slides").iterdir()) == [
+        "a.dark.pptx", "a.html", "a.marp.md", "a.pptx"]
     assert course.run("check").exit_code == 0
 
 
@@ -268,6 +270,7 @@ def test_slides_command_builds_and_names_the_decks(course):
     course.chapter("a", '# A\n\n## One\n\n{{ diagram("flow") }}\n')
     result = course.run("slides")
     assert result.exit_code == 0, result.output
-    assert "a: build/slides/a.html, build/slides/a.marp.md" in result.output
+    assert ("a: build/slides/a.html, build/slides/a.marp.md, build/slides/a.pptx, "
+            "build/slides/a.dark.pptx") in result.output
     assert course.built("slides/a.html").is_file()
     assert course.run("check").exit_code == 0

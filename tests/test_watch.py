@@ -319,3 +319,56 @@ def test_watch_killed_during_a_figure_leaves_no_process_of_the_script(course, tm
         os.kill(process.pid, stop_signal)  # the watch process alone, as `kill` or an OOM does
         process.communicate(timeout=30)
     assert_none_outlived("watch", worker, sleeper)
+
+
+BUSY = '''
+    """A busy figure: sixteen long, faint labels on pale clusters."""
+    from diagrams import Cluster, Diagram, Edge
+    from diagrams.onprem.mlops import Mlflow
+
+    with Diagram("Busy", show=False, direction="TB"):
+        for group in range(4):
+            with Cluster(f"group {group}", graph_attr={"bgcolor": "#EEF7EE"}):
+                nodes = [Mlflow(f"tracking number {group}.{n}", fontcolor="#dddddd")
+                         for n in range(4)]
+            for a, b in zip(nodes, nodes[1:]):
+                a >> Edge(label="a long edge label here", color="#eeeeee") >> b
+'''
+
+
+def test_a_save_prints_a_few_lines_per_figure_and_counts_the_rest(course):
+    import subprocess
+
+    busy = course.write("diagrams/busy.py", BUSY)
+    course.figure("quiet")
+    course.run("build")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stderr],
+                              daemon=True)
+    reader.start()
+
+    def one_build() -> list[str]:
+        said = []
+        while not said or "watching for changes" not in said[-1]:
+            said.append(lines.get(timeout=120))
+        return said
+
+    try:
+        one_build()
+        busy.write_text(busy.read_text() + "# saved\n")
+        said = one_build()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+        reader.join(10)
+    warnings = [line for line in said if "warning:" in line]
+    about_busy = [line for line in warnings if "diagrams/busy.py" in line]
+    # Three findings of the figure saved, then one line counting the rest of them.
+    assert len(about_busy) == 4, "".join(said)
+    assert re.search(r"diagrams/busy\.py: warning: [0-9]+ more warnings in this file",
+                     about_busy[-1]), about_busy[-1]
+    assert len(warnings) <= 5, "".join(said)  # and at most one about what the save left alone
+    assert not any("quiet.py" in line for line in said)

@@ -25,11 +25,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+from course_assets.errors import CourseAssetsError, Problem, Severity
 from course_assets.version import __version__
 
 __all__ = [
-    "__version__", "build_course", "check_course", "init_course", "list_figures",
-    "load_settings",
+    "CourseAssetsError", "Problem", "Severity", "__version__", "build_course", "check_course",
+    "init_course", "list_figures", "load_settings",
 ]
 
 if TYPE_CHECKING:

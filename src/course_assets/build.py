@@ -200,7 +200,8 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
     outcomes = _render_figures(settings, stale, options, say, staged)
     figure_results = _figure_records(settings, figure_plans, outcomes, environment, staged)
     chapter_plans = only.plans(planner.chapters(chapters, figure_results.records))
-    chapter_results = _render_chapters(settings, chapter_plans, figure_results, environment, say)
+    chapter_results = _render_chapters(settings, chapter_plans, figure_results, environment, say,
+                                       set(figures), only.names)
 
     files: dict[str, bytes] = dict(chapter_results.files)
     new_figures, new_chapters = dict(figure_results.records), dict(chapter_results.records)
@@ -224,7 +225,8 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
     # manifest that records it all. A build killed in between is repaired by the next one.
     final = Manifest(environment, new_figures, new_chapters, gallery=derived.gallery,
                      slides=derived.slides,
-                     failures=_failures(settings, manifest, figures, figure_plans, outcomes))
+                     failures=_failures(settings, manifest, figures, figure_plans, outcomes,
+                                        only))
     if folder is None:
         files.update(staged.in_memory())
         files[settings.outputs.manifest_output()] = final.to_json()
@@ -233,7 +235,9 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
     from course_assets.figlint.report import on_what_changed, readability_problems
 
     readable = readability_problems(settings, new_figures, new_chapters, options.strict)
-    if not options.strict and not options.every_finding:
+    # A build of named figures, even a strict one, answers for what it made: the other
+    # figures' findings are counted, not listed (nor, with --strict, failed on).
+    if (not options.strict or only.names is not None) and not options.every_finding:
         made_figures = {name for name, outcome in outcomes.items() if outcome.problem is None}
         made_chapters = {name for name in new_chapters
                          if settings.outputs.chapter_output(name) in chapter_results.files}
@@ -252,11 +256,39 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
         problems=(*sources.problems, *_nothing_found(settings, figures),
                   *figure_results.problems, *chapter_results.problems,
                   *_stale_embeds(settings, new_chapters, figure_results, chapter_results.files,
-                                set(figures)),
+                                set(figures), only.names),
                   *derived.problems,
+                  *_external_images(settings, chapters, chapter_results.files, options.strict,
+                                    every_chapter=options.strict and only.names is None),
                   *kept, *readable),
         files={} if folder is not None else files,
     )
+
+
+def _external_images(settings: Settings, chapters: dict[str, Path], rendered: dict[str, bytes],
+                     strict: bool, every_chapter: bool) -> list[Problem]:
+    """Report external images as `check` does: of the chapters this build wrote (of every
+    chapter in a strict build of the course, which fails on them), each once, at the source."""
+    if not rendered and not every_chapter:
+        return []  # a build that wrote no chapter loads no Markdown parser
+    from course_assets.lint import external_image_targets, external_images
+
+    problems = []
+    for name, source in sorted(chapters.items()):
+        output = settings.outputs.chapter_output(name)
+        if output not in rendered and not every_chapter:
+            continue
+        try:
+            text = source.read_bytes().decode("utf-8", "replace").removeprefix("\ufeff")
+        except OSError:
+            continue  # the chapter's own error says why
+        problems += external_images(source, text, settings.external_images, strict=strict)
+        if output in rendered:
+            problems += external_images(
+                Path(output), rendered[output].decode("utf-8", "replace"),
+                settings.external_images, strict=strict,
+                already=external_image_targets(text))
+    return problems
 
 
 def _nothing_found(settings: Settings, figures: dict[str, Path]) -> list[Problem]:
@@ -271,10 +303,13 @@ def _nothing_found(settings: Settings, figures: dict[str, Path]) -> list[Problem
 
 
 def _failures(settings: Settings, manifest: Manifest, figures: dict[str, Path],
-              plans: list[OutputPlan], outcomes: dict[str, FigureOutcome]) -> dict[str, str]:
+              plans: list[OutputPlan], outcomes: dict[str, FigureOutcome],
+              only: Selection) -> dict[str, str]:
     """Return each figure's error from its last build, if that failed (for `check` to show)."""
-    # A script put back as its outputs were built from (an edit undone) has not failed.
-    up_to_date = {plan.name for plan in plans if not plan.status.needs_build}
+    # A script put back as its outputs were built from (an edit undone) has not failed; a
+    # figure a build of named figures left alone keeps the error of its last build.
+    up_to_date = {plan.name for plan in plans
+                  if not plan.status.needs_build and only.wants(plan)}
     failures = {name: error for name, error in manifest.failures.items()
                 if name in figures and name not in outcomes and name not in up_to_date}
     for name, outcome in outcomes.items():
@@ -285,7 +320,7 @@ def _failures(settings: Settings, manifest: Manifest, figures: dict[str, Path],
 
 def _stale_embeds(settings: Settings, chapters: dict[str, ChapterRecord],
                   figures: FigureResults, rendered: dict[str, bytes],
-                  scripts_found: set[str]) -> list[Problem]:
+                  scripts_found: set[str], asked: frozenset[str] | None) -> list[Problem]:
     """Name the chapters that show a failed figure's last good version, or its placeholder."""
     problems = []
     scripts = settings.outputs.relative(settings.diagrams_dir)
@@ -296,13 +331,19 @@ def _stale_embeds(settings: Settings, chapters: dict[str, ChapterRecord],
                     problems.append(Problem(
                         settings.root / record.source, None,
                         f"shows a placeholder for figure {figure!r}, which has not built; fix "
-                        f"{scripts}/{figure}.py"))
+                        f"{scripts}/{figure}.py", _placeholder_severity(figure, asked)))
             elif figure in figures.failed:
                 problems.append(Problem(
                     settings.root / record.source, None,
                     f"shows the last good version of figure {figure!r}, which failed to build; "
                     f"it stays stale until {scripts}/{figure}.py builds", Severity.WARNING))
     return problems
+
+
+def _placeholder_severity(figure: str, asked: frozenset[str] | None) -> Severity:
+    """Say how much a placeholder for `figure` counts: an error unless this build of named
+    figures was not asked about it (its own build reports it; this one must not fail for it)."""
+    return Severity.ERROR if asked is None or figure in asked else Severity.WARNING
 
 
 def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildOptions,
@@ -409,7 +450,8 @@ def _indent(text: str) -> str:
 
 
 def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: FigureResults,
-                     environment: dict[str, str], say: Reporter) -> ChapterResults:
+                     environment: dict[str, str], say: Reporter, scripts_found: set[str],
+                     asked: frozenset[str] | None) -> ChapterResults:
     records: dict[str, ChapterRecord] = {}
     files: dict[str, bytes] = {}
     problems: list[Problem] = []
@@ -420,7 +462,9 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
                                if isinstance(p.record, ChapterRecord)})
     from course_assets.publish.chapters import renderer_for  # Jinja2 only when needed
 
-    renderer = renderer_for(settings, figures.records, set(figures.failed))
+    # Every script found that has no output yet shows a placeholder, as in a full build, be it
+    # failed now or never built (a build of named figures does not render the others).
+    renderer = renderer_for(settings, figures.records, set(figures.failed) | scripts_found)
     for plan in plans:
         previous = plan.record if isinstance(plan.record, ChapterRecord) else None
         if not plan.status.needs_build:
@@ -439,9 +483,12 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
             continue
         scripts = settings.outputs.relative(settings.diagrams_dir)
         for name, line in rendered.placeholders:
+            severity = _placeholder_severity(name, asked)
+            cause = ("its error is above" if severity is Severity.ERROR
+                     else "`course-assets check` says why")
             problems.append(Problem(
                 plan.source, line, f"figure {name!r} has not built, so the chapter shows a "
-                f"placeholder in its place; fix {scripts}/{name}.py (its error is above)"))
+                f"placeholder in its place; fix {scripts}/{name}.py ({cause})", severity))
         data = rendered.text.encode("utf-8")
         files[output] = data
         records[plan.name] = ChapterRecord(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from course_assets.config import Settings
 from course_assets.errors import ExitCode, Problem, Severity
-from course_assets.lint import lint_markdown
+from course_assets.lint import external_image_targets, external_images, lint_markdown
 from course_assets.state.files import FileHashes
 from course_assets.state.inputs import library_versions
 from course_assets.state.manifest import Manifest, load_manifest
@@ -230,13 +230,20 @@ def _lint(settings: Settings, figures: dict[str, Path], chapters: dict[str, Path
     for name, source in sorted(chapters.items()):
         built = settings.root / settings.outputs.chapter_output(name)
         text = _read_text(source)
+        in_source: frozenset[str] = frozenset()
         if text is not None:
             problems += lint_markdown(source, text, built.parent, images_must_resolve=False,
                                       links=True, strict=strict)
+            problems += external_images(source, text, settings.external_images, strict=strict)
+            in_source = external_image_targets(text)
         built_text = _read_text(built)
         if built_text is not None:
-            problems += lint_markdown(Path(settings.outputs.relative(built)), built_text, built.parent,
+            shown_as = Path(settings.outputs.relative(built))
+            problems += lint_markdown(shown_as, built_text, built.parent,
                                       images_must_resolve=True, links=False, strict=strict)
+            # Each external image once, at the source; only those the template made are here.
+            problems += external_images(shown_as, built_text, settings.external_images,
+                                        strict=strict, already=in_source)
     return problems
 
 

@@ -27,6 +27,10 @@ DEFAULTS: dict[str, Any] = {
     "padding": 0.15,
     "formats": ["svg", "png", "dark"],
     "png_max_side": 3840,
+    "pptx": True,
+    # Hosts (`photos.example.com`) or URL prefixes (`example.com/team/`) a chapter may show
+    # images from; any other external image is a warning, and an error with --strict.
+    "external_images": [],
     # Lay a figure out anew where the author's layout shows text too small to read.
     "fit": True,
 }
@@ -51,13 +55,18 @@ class Settings:
     padding: float = 0.15
     formats: tuple[str, ...] = ("svg", "png", "dark")
     png_max_side: int = 3840
+    # PowerPoint decks per chapter; they need the PNGs (their pictures' fallback), so a course
+    # that leaves `pptx` unset and turns the PNGs off gets none (see settings_from_table).
+    pptx: bool = True
+    external_images: tuple[str, ...] = ()
     fit: bool = True
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @functools.cached_property
     def outputs(self) -> OutputPaths:
         """Return the table of every output path this course's builds write."""
-        return OutputPaths(self.root, self.build_dir, self.formats)
+        return OutputPaths(self.root, self.build_dir, self.formats,
+                           pptx=self.pptx and "png" in self.formats)
 
     def worker_count(self, requested: int | None = None) -> int:
         jobs = requested or self.jobs or os.cpu_count() or 1
@@ -65,8 +74,14 @@ class Settings:
 
     def fingerprint(self) -> str:
         """Hash the settings that change what a build writes (not how fast or how patiently)."""
-        relevant = {k: v for k, v in self.raw.items() if k not in {"jobs", "timeout"}}
+        # Which external images are allowed changes what is reported, never a byte written.
+        relevant = {k: v for k, v in self.raw.items()
+                    if k not in {"jobs", "timeout", "external_images"}}
         relevant["formats"] = sorted(relevant.get("formats", []))
+        if relevant.get("pptx") is True:
+            # Added after courses were built: keeping its default keeps the fingerprint they
+            # had, so upgrading re-renders no figure; turning it off changes it.
+            del relevant["pptx"]
         blob = json.dumps(relevant, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 
@@ -140,6 +155,21 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
             f"{pyproject}: [tool.{TABLE}] formats must be a list drawn from {list(FORMATS)} "
             "and include \"svg\""
         )
+    pptx = merged["pptx"]
+    if not isinstance(pptx, bool):
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] pptx must be true or false")
+    if table.get("pptx") is True and "png" not in formats:
+        raise ConfigError(
+            f"{pyproject}: [tool.{TABLE}] pptx = true needs \"png\" in formats: a PowerPoint "
+            "deck shows each figure's PNG where a slide tool cannot draw its SVG (add \"png\" "
+            "to formats, or set pptx = false)")
+    pptx = pptx and "png" in formats
+    allowed = merged["external_images"]
+    if not isinstance(allowed, list) or not all(isinstance(a, str) and _names_a_host(a)
+                                                for a in allowed):
+        raise ConfigError(
+            f"{pyproject}: [tool.{TABLE}] external_images must be a list of hosts or URL "
+            "prefixes, e.g. [\"photos.example.com\", \"example.com/team/\"]")
     folders = {key: (root / merged[key]).resolve() for key in ("diagrams", "chapters", "build",
                                                                "templates")}
     for key, folder in folders.items():
@@ -170,9 +200,18 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
         padding=float(merged["padding"]),
         formats=tuple(dict.fromkeys(formats)),
         png_max_side=side,
+        pptx=pptx,
+        external_images=tuple(allowed),
         fit=merged["fit"],
         raw=merged,
     )
+
+
+def _names_a_host(entry: str) -> bool:
+    # Imported here: only a course that lists hosts pays for the Markdown linter's imports.
+    from course_assets.lint import entry_host
+
+    return bool(entry_host(entry))
 
 
 def _is_number(value: object) -> bool:

@@ -56,7 +56,7 @@ def display_path(path: Path, root: Path | None) -> str:
 
 
 class ExitCode(enum.IntEnum):
-    """Every exit status of every command: the one table (`make docs` copies it to the README)."""
+    """Every exit status of every command: the one table (`make docs` copies it to the docs)."""
 
     OK = 0
     FAILED = 1

@@ -25,6 +25,8 @@ class OutputPaths:
     root: Path
     build_dir: Path
     formats: tuple[str, ...] = ("svg",)
+    # Whether each chapter also gets PowerPoint decks (config.Settings.pptx_decks says when).
+    pptx: bool = False
 
     @property
     def figures_dir(self) -> Path:
@@ -122,10 +124,19 @@ class OutputPaths:
         """Return where a chapter's built Markdown goes."""
         return self.relative(self.chapters_dir / f"{name}.md")
 
-    def slide_outputs(self, chapter: str) -> tuple[str, str]:
-        """Return a chapter's slide decks: self-contained HTML, and Marp Markdown."""
+    def slide_outputs(self, chapter: str) -> tuple[str, ...]:
+        """Return a chapter's slide decks: self-contained HTML, Marp Markdown, then PowerPoint."""
         return (self.relative(self.slides_dir / f"{chapter}.html"),
-                self.relative(self.slides_dir / f"{chapter}.marp.md"))
+                self.relative(self.slides_dir / f"{chapter}.marp.md"),
+                *self.pptx_outputs(chapter))
+
+    def pptx_outputs(self, chapter: str) -> tuple[str, ...]:
+        """Return a chapter's PowerPoint decks: light, and dark when that format is on."""
+        if not self.pptx:
+            return ()
+        return tuple(self.relative(self.slides_dir / f"{stem}.pptx")
+                     for stem in ((chapter, f"{chapter}.dark") if "dark" in self.formats
+                                  else (chapter,)))
 
     def gallery_output(self) -> str:
         """Return where the gallery of every figure goes."""

@@ -128,8 +128,9 @@ def test_style_statements_set_fill_stroke_width_text_and_dashes() -> None:
         style B fill:#bbf,stroke:#f66,stroke-width:2px,color:#fff,stroke-dasharray: 5 5
     """)
     found = nodes(graph)
+    # A kept fill without a text colour gets the one that reads on it in both themes.
     assert found["A"][1] == {"style": "filled", "fillcolor": "#ff99ff", "color": "#333333",
-                             "penwidth": "4"}
+                             "penwidth": "4", "fontcolor": "#000000"}
     assert found["B"][1] == {"style": "filled,dashed", "fillcolor": "#bbbbff",
                              "color": "#ff6666", "penwidth": "2", "fontcolor": "#ffffff"}
 
@@ -145,10 +146,11 @@ def test_class_definitions_apply_in_order_and_style_wins() -> None:
         style C fill:#0f0
     """)
     found = nodes(graph)
-    assert found["A"][1] == {"style": "filled", "fillcolor": "#ff0000", "color": "#990000"}
+    assert found["A"][1] == {"style": "filled", "fillcolor": "#ff0000", "color": "#990000",
+                             "fontcolor": "#000000"}
     assert found["B"][1] == found["A"][1]
     assert found["C"][1] == {"shape": "circle", "style": "filled", "fillcolor": "#00ff00",
-                             "color": "#0000ff"}
+                             "color": "#0000ff", "fontcolor": "#000000"}
 
 
 def test_link_styles_by_index_and_default() -> None:

@@ -227,7 +227,9 @@ def test_derived_outputs_not_built_yet_are_missing(state: StateCourse) -> None:
     gallery, decks = state.planner().derived(state.manifest.figures, state.manifest.chapters)
     assert states(gallery) == {"build/diagrams/README.md": Status.MISSING}
     assert states(decks) == {"build/slides/intro.html": Status.MISSING,
-                             "build/slides/intro.marp.md": Status.MISSING}
+                             "build/slides/intro.marp.md": Status.MISSING,
+                             "build/slides/intro.pptx": Status.MISSING,
+                             "build/slides/intro.dark.pptx": Status.MISSING}
     assert decks.source == state.root / "chapters/intro.md"
 
 
@@ -334,8 +336,9 @@ def test_a_deleted_script_orphans_every_file_of_its_figure(state: StateCourse) -
 def test_a_deleted_chapter_orphans_its_markdown_and_its_decks(state: StateCourse) -> None:
     course = orphan_course(state)
     orphans = orphaned_outputs(course.settings, course.manifest, {"flow", "gone"}, {"intro"})
-    assert sorted(orphans) == ["build/chapters/old.md", "build/slides/old.html",
-                               "build/slides/old.marp.md"]
+    assert sorted(orphans) == ["build/chapters/old.md", "build/slides/old.dark.pptx",
+                               "build/slides/old.html", "build/slides/old.marp.md",
+                               "build/slides/old.pptx"]
     assert orphans["build/slides/old.html"] == course.manifest.slides["old"].outputs[
         "build/slides/old.html"]
 
@@ -351,9 +354,12 @@ def test_a_format_turned_off_orphans_its_files(state: StateCourse) -> None:
     course = orphan_course(state)
     svg_only = replace(course.settings, formats=("svg",))
     orphans = orphaned_outputs(svg_only, course.manifest, {"flow", "gone"}, {"intro", "old"})
-    assert sorted(orphans) == sorted(
-        f"build/diagrams/{name}{variant}.{suffix}" for name in ("flow", "gone")
-        for variant, suffix in ((".dark", "svg"), (".dark", "png"), ("", "png")))
+    # The PowerPoint decks show the PNGs, so they go with them.
+    assert sorted(orphans) == sorted([
+        *(f"build/diagrams/{name}{variant}.{suffix}" for name in ("flow", "gone")
+          for variant, suffix in ((".dark", "svg"), (".dark", "png"), ("", "png"))),
+        *(f"build/slides/{name}{variant}.pptx" for name in ("intro", "old")
+          for variant in ("", ".dark"))])
 
 
 def test_orphans_as_written_are_removable_and_edited_ones_are_kept(state: StateCourse) -> None:

@@ -24,8 +24,9 @@ def command(obj: common.CliContext, figures: tuple[str, ...], force: bool, jobs:
             timeout: float | None, quiet: bool, strict: bool) -> None:
     """Build every figure and chapter whose sources changed since the last build.
 
-    With NAMEs (figure script names, e.g. `mlops_workflow`), build only those figures and the
-    chapters, decks and gallery that embed them, and leave everything else as it is.
+    With NAMEs (the figure scripts' names: `architecture` for diagrams/architecture.py), build
+    only those figures and the chapters, decks and gallery that embed them, and leave everything
+    else as it is.
     """
     import course_assets
 

@@ -49,6 +49,34 @@ def print_problems(problems: Iterable[Problem], root: Path, quiet: bool = False,
         say(problem.format(root), stamped=stamped)
 
 
+# A save's account names this many warnings of each file at most, then counts the rest.
+WARNINGS_PER_FILE = 3
+
+
+def in_brief(problems: Iterable[Problem], per_file: int = WARNINGS_PER_FILE) -> list[Problem]:
+    """Return every error, the first `per_file` warnings of each file, and a count of the rest.
+
+    `watch` says this after each save: an author reads what to fix first, not fifty lines.
+    """
+    shown: list[Problem] = []
+    kept: dict[Path | None, int] = {}
+    left: dict[Path, int] = {}
+    for problem in problems:
+        if problem.severity is Severity.ERROR or problem.path is None:
+            shown.append(problem)
+        elif kept.get(problem.path, 0) < per_file:
+            kept[problem.path] = kept.get(problem.path, 0) + 1
+            shown.append(problem)
+        else:
+            left[problem.path] = left.get(problem.path, 0) + 1
+    for path, count in left.items():
+        last = max(index for index, problem in enumerate(shown) if problem.path == path)
+        shown.insert(last + 1, Problem(
+            path, None, f"{count} more warning{'' if count == 1 else 's'} in this file "
+            "(`course-assets check` lists the figure lint's)", Severity.WARNING))
+    return shown
+
+
 @dataclass(frozen=True)
 class CliContext:
     """What every command gets: where to look for the course."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from course_assets.commands import common
+from course_assets.config import TABLE
 
 
 @click.command("init")
@@ -21,7 +22,9 @@ def command(obj: common.CliContext, folder: Path | None) -> None:
     diagrams/how_a_figure_is_built.py (an example figure),
     chapters/introduction.md (a chapter that embeds it), a .gitignore, and
     .github/workflows/course.yml (a CI workflow that runs `course-assets check`).
-    If any of these files exists, it stops and writes nothing.
+    In a folder that has a pyproject.toml, it adds the [tool.course-assets] table to it,
+    keeping everything there (and a .gitignore gains the lines it lacks). If any other of these
+    files exists, or the table does, it stops and writes nothing.
     """
     import course_assets
 
@@ -30,6 +33,9 @@ def command(obj: common.CliContext, folder: Path | None) -> None:
     report = course_assets.init_course(folder or Path.cwd())
     for name in report.created:
         click.echo(f"created {name}")
+    for name in report.extended:
+        what = f"[tool.{TABLE}]" if name == "pyproject.toml" else "the lines a course needs"
+        click.echo(f"added {what} to {name}")
     where = "" if folder is None else f" -C {folder}"
     click.echo(f"Next: `course-assets{where} build`, then commit build/ with the sources; "
                f"`course-assets{where} check` tells you when build/ is out of date.")

@@ -16,10 +16,11 @@ from course_assets.errors import ExitCode
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.pass_obj
 def command(obj: common.CliContext, force: bool, jobs: int | None, quiet: bool) -> None:
-    """Build the slide decks of every chapter (HTML and Marp), with whatever else is out of date.
+    """Build the slide decks of every chapter (HTML, Marp and PowerPoint), with whatever else is out of date.
 
-    Decks are outputs of `course-assets build` too; this command builds the same way and then
-    lists where each chapter's decks are.
+    With the PNG format on, each chapter also gets PowerPoint decks, light and dark (the
+    `pptx = false` setting turns them off). Decks are outputs of `course-assets build` too;
+    this command builds the same way and then lists where each chapter's decks are.
     """
     import course_assets
     from course_assets.state.manifest import load_manifest
@@ -32,10 +33,8 @@ def command(obj: common.CliContext, force: bool, jobs: int | None, quiet: bool) 
         common.say(result.summary())
         manifest = load_manifest(settings.outputs.manifest, settings.outputs)
         for name, record in sorted(manifest.slides.items()):
-            click.echo(f"{name}: {', '.join(sorted(record.outputs, key=_html_first))}")
+            # In the one table's order: HTML, Marp, then PowerPoint light and dark.
+            listed = [p for p in settings.outputs.slide_outputs(name) if p in record.outputs]
+            click.echo(f"{name}: {', '.join(listed)}")
     if not result.ok:
         raise SystemExit(ExitCode.FAILED)
-
-
-def _html_first(path: str) -> tuple[bool, str]:
-    return (not path.endswith(".html"), path)

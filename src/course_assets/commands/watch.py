@@ -35,7 +35,8 @@ def command(obj: common.CliContext, jobs: int | None, quiet: bool) -> None:
         if isinstance(result, CourseAssetsError):
             common.say(f"error: {result}", stamped=True)
         else:
-            common.print_problems(result.problems, settings.root, quiet, stamped=True)
+            common.print_problems(common.in_brief(result.problems), settings.root, quiet,
+                                 stamped=True)
             common.say(result.summary(), stamped=True)
         common.say("watching for changes (Ctrl-C to stop)...", stamped=True)
 

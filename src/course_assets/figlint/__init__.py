@@ -20,6 +20,8 @@ class FigureReading:
     height: float
     smallest_text: float
     clusters: int
+    # Whether its ranks run across (direction LR or RL) rather than down (TB or BT).
+    left_to_right: bool
 
 
 def read_figure(layout: Mapping[str, Any], svg: bytes, lines: Mapping[str, int], theme: str,
@@ -41,6 +43,7 @@ def read_figure(layout: Mapping[str, Any], svg: bytes, lines: Mapping[str, int],
     return FigureReading(
         tuple(findings), outline_markdown(geometry, title, description), width, height,
         min(sizes) * px if sizes else 0.0, len(top_level),
+        geometry.direction in ("LR", "RL"),
     )
 
 

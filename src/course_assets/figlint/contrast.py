@@ -7,7 +7,6 @@ import functools
 import io
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from course_assets.figlint.findings import Finding
 from course_assets.figlint.geometry import Geometry, Node
@@ -15,11 +14,17 @@ from course_assets.figlint.placement import _lines, describe, owner_line
 
 TEXT_CONTRAST = 4.5  # WCAG 2.1, 1.4.3: text
 GRAPHICS_CONTRAST = 3.0  # WCAG 2.1, 1.4.11: graphical objects such as edges and arrowheads
-# An icon pixel this close to the background (contrast ratio) is invisible on it...
+# An icon pixel this close to the background (contrast ratio of their relative luminances)
+# vanishes into it. Lower than WCAG's 3:1 for graphics ("sufficient"): the rule finds icons a
+# reader cannot see, and at 3:1 the light petals of Airflow's pinwheel on white would count.
 ICON_PIXEL_CONTRAST = 1.5
-# ...unless a contrasting pixel of the icon lies this close (a share of the icon's size) to
-# outline it: a white rim around a coloured shape does not hide the shape.
-ICON_OUTLINE_SHARE = 0.04
+# A part of an icon that vanishes so is still seen where its rim meets a colour of the icon
+# with 3:1 against it (WCAG 1.4.11: "against adjacent colours"), as near as this share of the
+# icon's size (past anti-aliasing and a hairline gap, as between the Python logo's halves)...
+ICON_EDGE_REACH = 0.04
+# ...on at least this share of its rim: a white rim around a coloured shape, or one colour of
+# a logo beside another, does not hide the shape; a dot of colour inside a pale blob does.
+ICON_EDGED_SHARE = 0.1
 # An icon of which more than this share of the visible pixels vanishes is a finding.
 ICON_LOST_SHARE = 0.12
 # Icons are measured at most this many pixels wide and high.
@@ -32,9 +37,6 @@ HSV = re.compile(r"([0-9]*\.?[0-9]+)[,\s]+([0-9]*\.?[0-9]+)[,\s]+([0-9]*\.?[0-9]
 # The page a figure is read on when its own background is transparent, in each theme.
 READER_PAGE: dict[str, RGB] = {"light": (1.0, 1.0, 1.0),
                                "dark": (0x0D / 255, 0x11 / 255, 0x17 / 255)}
-
-if TYPE_CHECKING:
-    from PIL import Image
 
 
 def parse_colour(value: str, behind: RGB = (1.0, 1.0, 1.0)) -> RGB:
@@ -157,36 +159,87 @@ def _icons(geometry: Geometry, page: RGB, theme: str) -> Iterator[Finding]:
 
 @functools.lru_cache(maxsize=256)
 def lost_share(data_uri: str, behind: RGB) -> float:
-    """Return the share of an icon's visible pixels that its background swallows."""
-    from PIL import Image, ImageChops, ImageFilter
+    """Return the share of an icon's visible pixels that its background swallows.
+
+    Judged in colour, as WCAG 2.x judges graphics: by the relative luminance of each pixel's
+    own sRGB colour against the background's. A part of the icon (a connected area of pixels
+    that vanish) is still seen where it meets a colour of the icon that contrasts 3:1 with it,
+    so the yellow half of the Python logo stands out against its blue half; a part that meets
+    (almost) nothing but the background is lost.
+    """
+    from PIL import Image
 
     raw = base64.b64decode(data_uri.split(",", 1)[1])
     with Image.open(io.BytesIO(raw)) as source:
         icon = source.convert("RGBA")
     # About the pixels it is shown at: finer detail than that cannot save it either.
     icon.thumbnail((ICON_SAMPLE, ICON_SAMPLE), Image.Resampling.BOX)
-    background = tuple(round(c * 255) for c in behind)
-    flat = Image.new("RGBA", icon.size, (*background, 255))
+    width, height = icon.size
+    flat = Image.new("RGBA", icon.size, (*(round(c * 255) for c in behind), 255))
     flat.alpha_composite(icon)
-    lum = _luminance_image(flat.convert("RGB"))
+    colours = flat.convert("RGB").tobytes()
+    linear = _LINEAR
+    lum = [0.2126 * linear[colours[i]] + 0.7152 * linear[colours[i + 1]]
+           + 0.0722 * linear[colours[i + 2]] for i in range(0, len(colours), 3)]
+    opaque = [a >= 128 for a in icon.getchannel("A").tobytes()]
     back = luminance(behind)
-    # Pixels whose contrast with the background is below the threshold, in luminance terms.
-    low_hi = (back + 0.05) * ICON_PIXEL_CONTRAST - 0.05
-    low_lo = (back + 0.05) / ICON_PIXEL_CONTRAST - 0.05
-    low = lum.point(lambda v: 255 if low_lo * 255 <= v <= low_hi * 255 else 0)
-    opaque = icon.getchannel("A").point(lambda a: 255 if a >= 128 else 0)
-    contrasting = ImageChops.multiply(ImageChops.invert(low), opaque)
-    radius = max(1, round(max(icon.size) * ICON_OUTLINE_SHARE))
-    outlined = contrasting
-    for _ in range(radius):  # one 3x3 pass per pixel of reach: far cheaper than one wide pass
-        outlined = outlined.filter(ImageFilter.MaxFilter(3))
-    lost = ImageChops.multiply(ImageChops.multiply(low, opaque), ImageChops.invert(outlined))
-    visible = opaque.histogram()[255]
-    return lost.histogram()[255] / visible if visible else 0.0
+    low = [shown and _ratio(value, back) < ICON_PIXEL_CONTRAST
+           for shown, value in zip(opaque, lum)]
+    visible = sum(opaque)
+    reach = max(1, round(max(width, height) * ICON_EDGE_REACH))
+    lost = sum(len(part) for part in _parts(low, width, height)
+               if _edged_share(part, low, opaque, lum, (width, height), reach)
+               < ICON_EDGED_SHARE)
+    return lost / visible if visible else 0.0
 
 
-def _luminance_image(image: Image.Image) -> Image.Image:
-    lut = [round(255 * (v / 255 / 12.92 if v / 255 <= 0.04045
-                        else ((v / 255 + 0.055) / 1.055) ** 2.4)) for v in range(256)]
-    linear = image.point(lut * 3)
-    return linear.convert("L", matrix=(0.2126, 0.7152, 0.0722, 0))
+# sRGB's 8-bit values made linear, for WCAG's relative luminance.
+_LINEAR = [v / 255 / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4
+           for v in range(256)]
+
+
+def _ratio(first: float, second: float) -> float:
+    return (max(first, second) + 0.05) / (min(first, second) + 0.05)
+
+
+def _parts(mask: list[bool], width: int, height: int) -> Iterator[list[int]]:
+    """Yield each connected area (4-neighbours) of the pixels set in `mask`."""
+    seen = [False] * len(mask)
+    for start, wanted in enumerate(mask):
+        if not wanted or seen[start]:
+            continue
+        seen[start] = True
+        part, queue = [], [start]
+        while queue:
+            index = queue.pop()
+            part.append(index)
+            x, y = index % width, index // width
+            for nx, ny in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
+                other = ny * width + nx
+                if 0 <= nx < width and 0 <= ny < height and mask[other] and not seen[other]:
+                    seen[other] = True
+                    queue.append(other)
+        yield part
+
+
+def _edged_share(part: list[int], low: list[bool], opaque: list[bool], lum: list[float],
+                 size: tuple[int, int], distance: int) -> float:
+    """Return the share of a part's rim that meets an icon colour contrasting 3:1 with it."""
+    width, height = size
+    members = set(part)
+    rim = edged = 0
+    reach = range(-distance, distance + 1)
+    for index in part:
+        x, y = index % width, index // width
+        if all(0 <= nx < width and 0 <= ny < height and ny * width + nx in members
+               for nx, ny in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1))):
+            continue  # inside the part, not on its rim
+        rim += 1
+        edged += any(
+            0 <= x + dx < width and 0 <= y + dy < height
+            and opaque[other] and not low[other]
+            and _ratio(lum[index], lum[other]) >= GRAPHICS_CONTRAST
+            for dy in reach for dx in reach
+            for other in ((y + dy) * width + x + dx,)
+        )
+    return edged / rim if rim else 0.0

@@ -270,6 +270,27 @@ def _node_box(obj: Mapping[str, Any]) -> Box:
     return Box(x - w, y - h, x + w, y + h)
 
 
+# Shapes that draw no outline: a label wider than such a node's box is drawn whole all the same.
+UNDRAWN_SHAPES = frozenset({"none", "plaintext", "plain"})
+# How far (points) a line of text may reach past its shape: Graphviz's own rounding.
+OVERFLOW_TOLERANCE = 0.5
+
+
+def label_leaves_shape(obj: Mapping[str, Any]) -> bool:
+    """Say whether a laid-out node's label runs out of the shape drawn around it.
+
+    A node without a drawn shape (an icon node of the diagrams library, its label below the
+    icon) has no edge for its label to cross: what the label runs into is the lint's to judge.
+    """
+    style = {part.strip() for part in str(obj.get("style", "")).split(",")}
+    if str(obj.get("shape", "ellipse")) in UNDRAWN_SHAPES and not style & FILLING_STYLES:
+        return False
+    shape = _node_box(obj).shrunk(-OVERFLOW_TOLERANCE)
+    return any(not (shape.contains((text.box.x0, text.box.y0))
+                    and shape.contains((text.box.x1, text.box.y1)))
+               for text in _texts(obj.get("_ldraw_", []), "node", str(obj.get("name", ""))))
+
+
 def _fill(obj: Mapping[str, Any]) -> str | None:
     style = {part.strip() for part in str(obj.get("style", "")).split(",")}
     # Each of these styles fills the shape with fillcolor, else color, else (a cluster's)

@@ -14,7 +14,7 @@ from course_assets.figlint.geometry import (
 )
 
 # Thresholds, in points (a point is 4/3 CSS px at the figure's own size), tuned on the
-# course's figures and the diagrams documentation's examples (README: "What the lint finds").
+# course's figures and the diagrams documentation's examples (docs/figure-lint.md).
 # Two texts overlap when they share more than this share of the smaller one's box.
 TEXT_OVERLAP = 0.10
 # A label box is shrunk by this much before an edge is tested against it: an edge grazing

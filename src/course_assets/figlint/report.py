@@ -161,20 +161,32 @@ def slide_fix(sizes: Mapping[str, float], room: tuple[int, int]) -> str:
     """Return the documented fix for a figure whose text is too small on its slide.
 
     A figure on a slide with text gets its own slide when that alone makes its text readable;
-    otherwise a figure taller than its room with two or more top-level clusters is split into
-    one figure per cluster; otherwise its text must grow.
+    otherwise it is turned (to the direction it does not have) when its box turned round would
+    be readable; otherwise a figure with two or more top-level clusters that is too big to fit,
+    longer at a readable size than the slide is wide, is split into one figure per cluster;
+    otherwise its text must grow or the figure shrink.
     """
     if room != SLIDE_ROOM and slide_text_size(sizes, SLIDE_ROOM) >= SLIDE_MINIMUM:
         return ("give it a slide of its own: move it into a `##` section with no other text "
                 f"(its text would be {slide_text_size(sizes, SLIDE_ROOM):.0f} px)")
-    taller = float(sizes["height"]) / float(sizes["width"]) > room[1] / room[0]
+    # Turning the rank direction roughly swaps a figure's width and height.
+    turned = {**sizes, "width": sizes["height"], "height": sizes["width"]}
+    if slide_text_size(turned, room) >= SLIDE_MINIMUM:
+        across = sizes.get("left_to_right")
+        if across is None:  # recorded before the direction was: judge by its shape
+            across = float(float(sizes["width"]) >= float(sizes["height"]))
+        other = "TB" if across else "LR"
+        return (f'turn it: direction="{other}" (its text would be about '
+                f"{slide_text_size(turned, room):.0f} px)")
     clusters = int(sizes.get("clusters", 0))
-    if taller and clusters >= 2:
-        return (f"split it by cluster: it is taller than its room, so draw each of its "
-                f"{clusters} top-level clusters as a figure of its own, one per slide")
-    turn = 'direction="LR"' if taller else 'direction="TB"'
-    return (f"make its smallest text larger (fontsize), or the figure smaller: {turn} or "
-            "fewer nodes in a row")
+    readable_scale = SLIDE_MINIMUM / float(sizes["smallest_text"])
+    longest = max(float(sizes["width"]), float(sizes["height"])) * readable_scale
+    if clusters >= 2 and longest > SLIDE_ROOM[0]:
+        return (f"split it by cluster: at a readable size it is {longest:.0f} px long, longer "
+                f"than a slide is wide, so draw each of its {clusters} top-level clusters as a "
+                "figure of its own, one per slide")
+    return ("make its smallest text larger (fontsize), its labels shorter, or the figure "
+            'more compact (graph_attr "nodesep" and "ranksep")')
 
 
 def _size_problems(source: Path, placement: Placement, record: FigureRecord,

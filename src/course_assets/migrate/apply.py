@@ -35,7 +35,7 @@ from course_assets.migrate.decode import DecodeError, decode, recognise, source_
 from course_assets.migrate.parse_dot import parse_dot
 from course_assets.migrate.parse_mermaid import parse_mermaid
 from course_assets.migrate.model import Graph, Unsupported
-from course_assets.migrate.surroundings import chapter_headings, course_style
+from course_assets.migrate.surroundings import chapter_headings, course_style, has_cluster_style
 from course_assets.migrate.report import ChapterReport, ImageReport, MigrationReport, Outcome
 
 CHAPTER_SUFFIXES = (".md", ".markdown")
@@ -54,7 +54,8 @@ def migrate(paths: Sequence[Path], settings: Settings, write: bool = False) -> M
     chapters = collect_chapters(paths, settings)
     names = _Names(settings.diagrams_dir)
     style = course_style(settings.diagrams_dir)
-    plans = [_plan_chapter(path, settings.root, names, style) for path in chapters]
+    clusters = has_cluster_style(settings.diagrams_dir)
+    plans = [_plan_chapter(path, settings.root, names, style, clusters) for path in chapters]
     if write:
         for path, content in names.planned.items():
             _create(path, content)
@@ -131,7 +132,8 @@ class _ChapterPlan:
     report: ChapterReport
 
 
-def _plan_chapter(path: Path, root: Path, names: _Names, style: str | None) -> _ChapterPlan:
+def _plan_chapter(path: Path, root: Path, names: _Names, style: str | None,
+                  cluster_style: bool = False) -> _ChapterPlan:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -154,7 +156,8 @@ def _plan_chapter(path: Path, root: Path, names: _Names, style: str | None) -> _
     headings = chapter_headings(chapter.text)
     for analysis in analyses:
         report, replacement = _finish(analysis, shown, names, chapter.text,
-                                      headings.above(analysis.image.line), style)
+                                      headings.above(analysis.image.line), style,
+                                      cluster_style)
         reports_list.append(report)
         if replacement is not None:
             replacements.append(replacement)
@@ -179,9 +182,10 @@ class _Analysis:
     graph: Graph | None = None
 
     def report(self, outcome: Outcome, message: str, slug: str | None = None,
-               output: Path | None = None, new_file: bool = False) -> ImageReport:
+               output: Path | None = None, new_file: bool = False,
+               call: str | None = None) -> ImageReport:
         return ImageReport(self.chapter, self.image.line, self.kind, self.url, self.language,
-                           outcome, message, slug, output, new_file)
+                           outcome, message, slug, output, new_file, call)
 
 
 def _analyse(image: FoundImage, chapter: Path) -> _Analysis | None:
@@ -225,7 +229,8 @@ def _held_back(analysis: _Analysis) -> ImageReport:
 
 
 def _finish(analysis: _Analysis, shown: str, names: _Names, text: str, heading: str = "",
-            style: str | None = None) -> tuple[ImageReport, tuple[int, int, str] | None]:
+            style: str | None = None, cluster_style: bool = False
+            ) -> tuple[ImageReport, tuple[int, int, str] | None]:
     """Name the script or saved source of an analysed image, and the chapter edit it needs."""
     if analysis.outcome is Outcome.ERROR:
         return analysis.report(analysis.outcome, analysis.message), None
@@ -249,12 +254,29 @@ def _finish(analysis: _Analysis, shown: str, names: _Names, text: str, heading: 
             or slugify(f"{analysis.chapter.stem} figure") or "figure")
     origin = f"the {analysis.kind} in {shown}, line {image.line}"
     script = generate_script(graph, title=title, description=description, origin=origin,
-                             style=style)
+                             style=style, cluster_style=cluster_style)
     slug, output = names.claim_script(base, script,
                                       key=("script", language, analysis.source, alt))
-    replacement = (image.span[0], image.span[1], f'{{{{ diagram("{slug}") }}}}')
-    return analysis.report(Outcome.CONVERTED, "", slug, output, names.is_new(output)), \
-        replacement
+    call, note = diagram_call(slug, image.width)
+    replacement = (image.span[0], image.span[1], call)
+    return analysis.report(Outcome.CONVERTED, note, slug, output, names.is_new(output),
+                           call), replacement
+
+
+def diagram_call(slug: str, width: str | None) -> tuple[str, str]:
+    """Return the `{{ diagram(...) }}` that replaces an image, keeping its width, and a note
+    when the width was one a figure cannot take."""
+    from course_assets.publish.chapters import WIDTH
+
+    if width is None or not width.strip():
+        return f'{{{{ diagram("{slug}") }}}}', ""
+    width = width.strip()
+    if not WIDTH.fullmatch(width):
+        return (f'{{{{ diagram("{slug}") }}}}',
+                f"the image's width {width!r} is not pixels or a percentage: left out")
+    value = width.removesuffix("px")
+    shown = value if value.isdigit() else f'"{value}"'
+    return f'{{{{ diagram("{slug}", width={shown}) }}}}', ""
 
 
 _JINJA_MARKS = ("{{", "{%", "{#")

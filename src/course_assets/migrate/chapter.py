@@ -43,6 +43,7 @@ class FoundImage:
     source: str | None = None  # the code of a fenced block
     # Character offsets of the text to replace; None when the image could not be pinned down.
     span: tuple[int, int] | None = None
+    width: str | None = None  # an <img>'s width attribute, as written
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def _html_block(token: Token, lines: _Lines) -> list[FoundImage]:
             span = None
             line = first + 1 + token.content[:match.start()].count("\n")
         images.append(FoundImage("html", line, src.strip(), attrs.get("alt", "").strip(),
-                                 None, span))
+                                 None, span, attrs.get("width")))
     return images
 
 
@@ -229,10 +230,12 @@ def _inline(token: Token, lines: _Lines, env: dict[str, Any]) -> list[FoundImage
             tag = tags[index]
             span = (start + tag.start(), start + tag.end())
             found.append(FoundImage("html", lines.line_of(span[0]), html_src.strip(),
-                                    attrs.get("alt", "").strip(), None, span))
+                                    attrs.get("alt", "").strip(), None, span,
+                                    attrs.get("width")))
         else:
             found.append(FoundImage("html", first + 1, html_src.strip(),
-                                    attrs.get("alt", "").strip(), None, None))
+                                    attrs.get("alt", "").strip(), None, None,
+                                    attrs.get("width")))
     return found
 
 

@@ -52,7 +52,7 @@ def default_title(graph: Graph) -> str:
 
 
 def generate_script(graph: Graph, *, title: str, description: str, origin: str,
-                    style: str | None = None) -> str:
+                    style: str | None = None, cluster_style: bool = False) -> str:
     """Return the text of a standalone diagrams script that draws `graph`.
 
     Its colours are the course's (from the helpers of the `style` module) or the library's,
@@ -72,8 +72,11 @@ def generate_script(graph: Graph, *, title: str, description: str, origin: str,
     for note in graph.notes:
         lines += _comment(f"Note: {note}")
     lines += ["", f"from diagrams import {', '.join(imports)}", ""]
+    # Clusters take the course's look too when its style has `cluster_attr`.
+    cluster_helper = style is not None and cluster_style and bool(graph.clusters)
     if style is not None:
-        lines[-1:] = ["", f"from {style} import edge_attr, graph_attr, node_attr", ""]
+        helpers = "cluster_attr, " if cluster_helper else ""
+        lines[-1:] = ["", f"from {style} import {helpers}edge_attr, graph_attr, node_attr", ""]
 
     diagram_args = [_str(title), "show=False", f"direction={_str(graph.direction)}"]
     if graph.strict:
@@ -89,7 +92,8 @@ def generate_script(graph: Graph, *, title: str, description: str, origin: str,
 
     node_index = {node.id: index for index, node in enumerate(graph.nodes)}
     body: list[str] = []
-    _emit_members(None, graph, names, node_attrs, node_index, _INDENT, body)
+    _emit_members(None, graph, names, node_attrs, node_index, _INDENT, body,
+                  cluster_helper=cluster_helper)
     lines += body
     if graph.edges:
         lines.append("")
@@ -102,7 +106,8 @@ def generate_script(graph: Graph, *, title: str, description: str, origin: str,
 
 def _emit_members(cluster_id: str | None, graph: Graph, names: dict[str, str],
                   node_attrs: list[tuple[tuple[str, str], ...]], node_index: dict[str, int],
-                  indent: str, out: list[str], depth: int = 0) -> None:
+                  indent: str, out: list[str], depth: int = 0, *,
+                  cluster_helper: bool = False) -> None:
     """Emit the nodes and clusters directly inside `cluster_id`, in order of appearance."""
     members: list[tuple[int, GraphNode | GraphCluster]] = []
     for node in graph.nodes:
@@ -127,12 +132,15 @@ def _emit_members(cluster_id: str | None, graph: Graph, names: dict[str, str],
             if not member.label or labels.count(member.label) > 1:
                 args = [_str(_cluster_name(member.id))]
                 graph_attr = {"label": member.label, **graph_attr}
-            if graph_attr:
+            if cluster_helper:
+                args.append("graph_attr=" + _style_call("cluster_attr",
+                                                        tuple(graph_attr.items())))
+            elif graph_attr:
                 args.append(f"graph_attr={_dict(tuple(graph_attr.items()), indent + _INDENT)}")
             if depth < MAX_NESTED_WITH:
                 out.append(f"{indent}with " + _call("Cluster", args, indent, prefix_len=5) + ":")
                 _emit_members(member.id, graph, names, node_attrs, node_index, indent + _INDENT,
-                              out, depth + 1)
+                              out, depth + 1, cluster_helper=cluster_helper)
                 continue
             # Python compiles at most 20 nested blocks: deeper groups open and close by hand.
             if depth == MAX_NESTED_WITH:
@@ -142,7 +150,7 @@ def _emit_members(cluster_id: str | None, graph: Graph, names: dict[str, str],
                                                      prefix_len=len(group) + 3))
             out.append(f"{indent}{group}.__enter__()")
             _emit_members(member.id, graph, names, node_attrs, node_index, indent, out,
-                          depth + 1)
+                          depth + 1, cluster_helper=cluster_helper)
             out.append(f"{indent}{group}.__exit__(None, None, None)")
 
 

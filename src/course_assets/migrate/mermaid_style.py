@@ -156,7 +156,30 @@ def node_attrs(shape_name: str, style: Style) -> Attrs:
     head: Attrs = (("shape", shape),) if shape else ()
     if words:
         head += (("style", ",".join(words)),)
-    return head + fill + _outline(style, "color")
+    return head + fill + _outline(_readable(style), "color")
+
+
+# Text colours for a kept fill that sets none: whichever reads better on it.
+TEXT_ON_FILL = ("#000000", "#ffffff")
+
+
+def _readable(style: Style) -> Style:
+    """Give a kept fill without a text colour one that reads on it (WCAG AA, 4.5:1) in both
+    themes: the palette's text colour changes with the theme, the kept fill does not."""
+    if style.color or not style.fill or style.fill in ("none", "transparent"):
+        return style
+    from course_assets.figlint.contrast import READER_PAGE, TEXT_CONTRAST, parse_colour, ratio
+
+    def worst(text: str) -> float:
+        return min(ratio(parse_colour(text), parse_colour(style.fill or "", page))
+                   for page in READER_PAGE.values())
+
+    best = max(TEXT_ON_FILL, key=worst)
+    if worst(best) < TEXT_CONTRAST:
+        # A translucent fill looks light on the light page and dark on the dark one: no one
+        # colour reads on both, the palette's text (which follows the theme) reads best.
+        return style
+    return replace(style, color=best)
 
 
 def cluster_attrs(style: Style) -> Attrs:
@@ -166,7 +189,7 @@ def cluster_attrs(style: Style) -> Attrs:
         attrs = (("bgcolor", "transparent"),)
     elif style.fill:
         attrs = (("bgcolor", style.fill),)
-    attrs += _outline(style, "pencolor")
+    attrs += _outline(_readable(style), "pencolor")
     if style.dashed:
         attrs += (("style", "rounded,dashed"),)
     return attrs

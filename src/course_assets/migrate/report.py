@@ -34,6 +34,7 @@ class ImageReport:
     slug: str | None = None
     output: Path | None = None  # the script or saved source it wrote (or would write)
     new_file: bool = False  # False when an earlier run already wrote exactly that file
+    call: str | None = None  # what replaces a converted image in the chapter
 
     def format(self, root: Path | None, written: bool) -> str:
         """Return this report as one `path:line: message` line."""
@@ -42,8 +43,9 @@ class ImageReport:
         if self.outcome is Outcome.CONVERTED:
             verb = "converted" if written else "would convert"
             again = "" if self.new_file else ", which an earlier run already wrote"
-            return (f"{where}: {verb} {self.kind} to {output}{again} "
-                    f'({{{{ diagram("{self.slug}") }}}})')
+            call = self.call or f'{{{{ diagram("{self.slug}") }}}}'
+            note = f"; warning: {self.message}" if self.message else ""
+            return f"{where}: {verb} {self.kind} to {output}{again} ({call}){note}"
         if self.outcome is Outcome.SAVED:
             if not self.new_file:
                 saved = f"its {self.language} source is already saved as {output}"

@@ -13,6 +13,8 @@ from course_assets.publish import markdown
 STYLE_MODULE = "_style"
 # The helpers a generated script calls when the course has them (each takes **overrides).
 STYLE_HELPERS = ("graph_attr", "node_attr", "edge_attr")
+# Used too when the course has it: a cluster's look (init's style helper defines it).
+CLUSTER_HELPER = "cluster_attr"
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,19 @@ def chapter_headings(text: str) -> Headings:
 
 def course_style(diagrams_dir: Path) -> str | None:
     """Return the style module's name when the course has one with the helpers, else None."""
+    return STYLE_MODULE if set(STYLE_HELPERS) <= _style_functions(diagrams_dir) else None
+
+
+def has_cluster_style(diagrams_dir: Path) -> bool:
+    """Say whether the course style also styles clusters (`cluster_attr`, as `init` writes)."""
+    defined = _style_functions(diagrams_dir)
+    return set(STYLE_HELPERS) <= defined and CLUSTER_HELPER in defined
+
+
+def _style_functions(diagrams_dir: Path) -> set[str]:
     path = diagrams_dir / f"{STYLE_MODULE}.py"
     try:
         tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
-        return None
-    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    return STYLE_MODULE if set(STYLE_HELPERS) <= defined else None
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return set()
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import os
+import stat
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -15,6 +17,8 @@ CONTENT_TYPES = {
     ".json": "application/json; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
+    # Named here: not every machine's mime.types knows it, and a guess would make it text.
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 
 
@@ -32,6 +36,34 @@ def build_file(build_dir: Path, url_path: str) -> Path | None:
     if root not in found.parents or not found.is_file():
         return None
     return found
+
+
+def script_file(scripts_dir: Path, quoted_name: str) -> Path | None:
+    """Return the figure script `quoted_name` names: a `.py` file right inside `scripts_dir`."""
+    parts = url_parts(f"/{quoted_name}")
+    if parts is None or len(parts) != 1 or not parts[0].endswith(".py"):
+        return None
+    folder = scripts_dir.resolve()
+    try:
+        # Resolved: a link in the scripts' folder that points elsewhere serves nothing.
+        found = (folder / parts[0]).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return found if found.parent == folder else None
+
+
+def read_regular(path: Path, limit: int) -> bytes | None:
+    """Return the bytes of `path` if it is a regular file of at most `limit` bytes, else None."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode) or status.st_size > limit:
+            return None
+        return handle.read(limit + 1)[:limit]
 
 
 def url_parts(url_path: str) -> list[str] | None:

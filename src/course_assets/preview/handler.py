@@ -21,6 +21,7 @@ STATIC = {f"{pages.ASSETS}/preview.css": ("preview.css", "text/css; charset=utf-
           f"{pages.ASSETS}/preview.js": ("preview.js", "text/javascript; charset=utf-8")}
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 KEEPALIVE_SECONDS = 15.0
+MAX_SCRIPT_BYTES = 1 << 20  # a figure script larger than 1 MiB is not one to read in a browser
 # Preview pages may show any image a chapter links to, as readers would, but run only our script.
 PAGE_POLICY = ("default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; "
                "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
@@ -99,6 +100,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, data, kind, send_body)
         elif path == "/":
             self._page(self._index(), send_body)
+        elif path.startswith(f"{pages.SCRIPTS}/"):
+            self._script(path.removeprefix(f"{pages.SCRIPTS}/"), send_body)
         else:
             self._build_path(path, send_body)
 
@@ -131,9 +134,19 @@ class PreviewHandler(BaseHTTPRequestHandler):
         chapters = settings.outputs.chapters_dir.resolve()
         name = (chapter.relative_to(chapters).with_suffix("").as_posix()
                 if chapters in chapter.parents else chapter.stem)
-        body = pages.chapter_body(markdown, settings.build_dir, path)
+        body = pages.chapter_body(markdown, settings.build_dir, path, settings.diagrams_dir)
         self._page((pages.chapter_title(markdown, name), name, body, "chapter"), send_body,
-                   version)
+                   version, sources=self._sources_of(chapter))
+
+    def _script(self, quoted_name: str, send_body: bool) -> None:
+        """Answer with a figure script of the course as plain text, or 404."""
+        found = files.script_file(self.preview.settings.diagrams_dir, quoted_name)
+        data = files.read_regular(found, MAX_SCRIPT_BYTES) if found is not None else None
+        if data is None:
+            self._not_found(self.path, send_body)
+            return
+        headers = {"Cache-Control": "no-cache", "Content-Security-Policy": FILE_POLICY}
+        self._send(HTTPStatus.OK, data, "text/plain; charset=utf-8", send_body, headers)
 
     def _chapter_source(self, path: str) -> Path | None:
         # /chapters/intro.html is the preview of build/chapters/intro.md.
@@ -148,6 +161,32 @@ class PreviewHandler(BaseHTTPRequestHandler):
             return found if paths.figures_dir.resolve() in found.parents else None
         chapters = paths.chapters_dir.resolve()
         return found if found is not None and chapters in found.parents else None
+
+    def _sources_of(self, page: Path) -> tuple[str, ...] | None:
+        """Return the source files a built page shows (None for the whole course's pages).
+
+        A chapter shows its own source and its figures' scripts; a figure's outline, its script.
+        """
+        from course_assets.state.manifest import load_manifest
+
+        paths = self.preview.settings.outputs
+        try:
+            manifest = load_manifest(paths.manifest)
+        except CourseAssetsError:
+            return None  # a damaged manifest is the build's error to report, not ours
+        figures_dir = paths.figures_dir.resolve()
+        if page.name.endswith(".outline.md") and figures_dir in page.parents:
+            name = page.relative_to(figures_dir).as_posix().removesuffix(".outline.md")
+            record = manifest.figures.get(name)
+            return (record.script,) if record is not None else None
+        chapters_dir = paths.chapters_dir.resolve()
+        if chapters_dir not in page.parents:
+            return None  # the gallery: every figure
+        chapter = manifest.chapters.get(page.relative_to(chapters_dir).with_suffix("").as_posix())
+        if chapter is None:
+            return None
+        scripts = [manifest.figures[f].script for f in chapter.figures if f in manifest.figures]
+        return (chapter.source, *scripts)
 
     def _index(self) -> tuple[str, str, str, str]:
         from course_assets.state.manifest import Manifest, load_manifest
@@ -166,8 +205,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             except (OSError, UnicodeDecodeError):
                 continue
             page_url = pages.url_for(build, source.with_suffix(".html"))
-            decks = tuple((("slides" if path.endswith(".html") else "Marp"),
-                           pages.url_for(build, paths.absolute(path)))
+            decks = tuple((_deck_label(path), pages.url_for(build, paths.absolute(path)))
                           for path in paths.slide_outputs(name)
                           if paths.absolute(path).is_file())
             chapters.append(pages.Entry(name, title, page_url, decks))
@@ -186,15 +224,17 @@ class PreviewHandler(BaseHTTPRequestHandler):
         return (f"{settings.root.name}: course preview", "", body, "index")
 
     def _page(self, parts: tuple[str, str, str, str], send_body: bool,
-              version: str | None = None, status: HTTPStatus = HTTPStatus.OK) -> None:
+              version: str | None = None, status: HTTPStatus = HTTPStatus.OK,
+              sources: tuple[str, ...] | None = None) -> None:
         # The version is read before the files: if a build lands in between, the page is told
         # to refresh once more, never left showing outputs older than it claims.
         if version is None:
             version = files.outputs_version(self.preview.settings.outputs.manifest)
         title, crumb, body, kind = parts
         state = self.preview.state
+        findings = pages.Findings.for_page(state.shown(self.preview.settings.root), sources)
         text = pages.page(title=title, crumb=crumb, body=body, version=version, kind=kind,
-                          errors=state.shown_errors(self.preview.settings.root))
+                          findings=findings)
         self._send(status, text.encode("utf-8"), "text/html; charset=utf-8", send_body,
                    {"Cache-Control": "no-store", "Content-Security-Policy": PAGE_POLICY})
 
@@ -262,3 +302,12 @@ class PreviewHandler(BaseHTTPRequestHandler):
                     return
         except OSError:
             return  # the page was closed or reloaded
+
+
+def _deck_label(path: str) -> str:
+    """Name a deck by what opens it: the browser, Marp, or PowerPoint (light or dark)."""
+    if path.endswith(".html"):
+        return "slides"
+    if path.endswith(".dark.pptx"):
+        return "PowerPoint (dark)"
+    return "PowerPoint" if path.endswith(".pptx") else "Marp"

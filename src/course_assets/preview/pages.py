@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import html
+import json
+import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from course_assets.preview.files import versioned
 
@@ -15,14 +17,39 @@ if TYPE_CHECKING:
     from markdown_it.token import Token
 
 ASSETS = "/_preview"
+# The course's figure scripts, served read-only as text (the gallery links each one).
+SCRIPTS = f"{ASSETS}/scripts"
 
 
 @dataclass(frozen=True)
 class Shown:
-    """One problem as the overlay shows it: where (may be empty) and what."""
+    """One problem as the findings panel shows it: where (may be empty), what, and its file."""
 
     location: str
     message: str
+    error: bool
+    # The file it is about, as the course shows paths ("diagrams/x.py"); empty for none.
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What one page's findings panel lists: the problems of the page's own files."""
+
+    shown: tuple[Shown, ...]
+    # Errors of other files: the build failed, though not on this page.
+    errors_elsewhere: int = 0
+    # The files whose problems this page lists ("diagrams/x.py"); None for every file.
+    sources: tuple[str, ...] | None = None
+
+    @classmethod
+    def for_page(cls, every: list[Shown], sources: tuple[str, ...] | None) -> Findings:
+        """Keep the problems of `sources` (and those of no file); count other files' errors."""
+        if sources is None:
+            return cls(tuple(every))
+        mine = tuple(s for s in every if not s.path or s.path in sources)
+        elsewhere = sum(1 for s in every if s.error and s not in mine)
+        return cls(mine, elsewhere, sources)
 
 
 @dataclass(frozen=True)
@@ -38,9 +65,9 @@ class Entry:
     dark_url: str = ""
 
 
-def page(*, title: str, crumb: str, body: str, version: str, errors: list[Shown],
+def page(*, title: str, crumb: str, body: str, version: str, findings: Findings,
          kind: str) -> str:
-    """Return a whole preview page around `body`, with the overlay for `errors`."""
+    """Return a whole preview page around `body`, with the panel of the page's `findings`."""
     trail = ""
     if crumb:
         trail = (' <span aria-hidden="true">/</span> '
@@ -61,33 +88,63 @@ def page(*, title: str, crumb: str, body: str, version: str, errors: list[Shown]
 <nav><a href="/">Course preview</a>{trail}</nav>
 <span id="preview-status" role="status"></span>
 </header>
+{findings_panel(findings)}
 <main class="preview-{kind} markdown-body">
 {body}
 </main>
-{overlay(errors)}
 </body>
 </html>
 """
 
 
-def overlay(errors: list[Shown]) -> str:
-    """Return the error panel, hidden when there is nothing to show."""
+def findings_panel(findings: Findings) -> str:
+    """Return the page's findings as a panel in the page's flow: folded unless the build failed.
+
+    preview.js builds the same panel from each build's state; keep the two alike.
+    """
+    errors = sum(1 for s in findings.shown if s.error) + findings.errors_elsewhere
+    warnings = sum(1 for s in findings.shown if not s.error)
     items = "\n".join(
-        f'<li><code class="location">{html.escape(e.location)}</code>'
-        f'{": " if e.location else ""}<span class="message">{html.escape(e.message)}</span></li>'
-        for e in errors
+        f'<li class="preview-{"error" if s.error else "warning"}">'
+        f'<code class="location">{html.escape(s.location)}</code>'
+        f'{": " if s.location else ""}<span class="message">{html.escape(s.message)}</span></li>'
+        for s in findings.shown
     )
-    hidden = "" if errors else " hidden"
-    failed = any(not e.message.startswith("warning: ") for e in errors)
-    heading = "The build failed" if failed or not errors else "The figure lint found problems"
-    return (f'<aside id="preview-overlay" role="alert" aria-labelledby="preview-overlay-title"'
-            f'{hidden}>\n<h2 id="preview-overlay-title">{heading}</h2>\n'
-            f'<p>The preview below is the last good build. Fix the error and save; this '
-            f'panel goes away when the build passes.</p>\n<ul>\n{items}\n</ul>\n</aside>')
+    sources = ("" if findings.sources is None else
+               f" data-sources='{html.escape(json.dumps(list(findings.sources)))}'")
+    state = " open" if errors else ""
+    hidden = "" if errors or warnings else " hidden"
+    note = ('<p class="preview-findings-note">The preview below is the last good build. Fix '
+            "the error and save; this panel folds when the build passes.</p>\n"
+            if errors else "")
+    elsewhere = (f'<p class="preview-elsewhere">{_count(findings.errors_elsewhere, "error")} '
+                 'in other files: <a href="/">the index</a> lists them.</p>\n'
+                 if findings.errors_elsewhere else "")
+    return (f'<details id="preview-findings"{sources}{state}{hidden}>\n'
+            f'<summary id="preview-findings-title">'
+            f"{html.escape(summary(errors, warnings, findings.sources is None))}"
+            f"</summary>\n{note}<ul>\n{items}\n</ul>\n{elsewhere}</details>")
 
 
-def chapter_body(markdown_text: str, build_dir: Path, page_url: str) -> str:
-    """Return a built chapter's Markdown as HTML, its figures' URLs pinned to their bytes."""
+def summary(errors: int, warnings: int, whole_course: bool = False) -> str:
+    """Return the panel's one-line summary; the word "error" only where there are errors."""
+    where = "in the course" if whole_course else "on this page"
+    lint = f"{_count(warnings, 'figure lint warning')} {where}"
+    if errors:
+        return f"The build failed: {_count(errors, 'error')}" + (f"; {lint}" if warnings else "")
+    return lint[0].upper() + lint[1:]
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
+
+
+def chapter_body(markdown_text: str, build_dir: Path, page_url: str,
+                 scripts_dir: Path | None = None) -> str:
+    """Return a built chapter's Markdown as HTML, its figures' URLs pinned to their bytes.
+
+    Links to a figure script in `scripts_dir` (the gallery's "Source" links) open it as text.
+    """
     from course_assets.publish import markdown  # markdown-it on first chapter, not at start-up
 
     tokens = markdown.parse(markdown_text)
@@ -96,37 +153,61 @@ def chapter_body(markdown_text: str, build_dir: Path, page_url: str) -> str:
         if token.type == "heading_open" and index + 1 < len(tokens):
             token.attrSet("id", _unique(_slug(markdown.plain_text(tokens[index + 1])), slugs))
         elif token.type == "html_block":
-            token.content = _pin_media(token.content, build_dir, page_url)
+            token.content = _pin_media(token.content, build_dir, page_url, scripts_dir)
         for child in token.children or ():
-            _rewrite_inline(child, build_dir, page_url)
+            _rewrite_inline(child, build_dir, page_url, scripts_dir)
     return markdown.render(tokens)
 
 
-def _rewrite_inline(token: Token, build_dir: Path, page_url: str) -> None:
+def _rewrite_inline(token: Token, build_dir: Path, page_url: str,
+                    scripts_dir: Path | None) -> None:
     if token.type == "image":
         token.attrSet("src", versioned(build_dir, page_url, str(token.attrGet("src") or "")))
     elif token.type == "html_inline":
-        token.content = _pin_media(token.content, build_dir, page_url)
+        token.content = _pin_media(token.content, build_dir, page_url, scripts_dir)
     elif token.type == "link_open":
-        token.attrSet("href", _preview_link(str(token.attrGet("href") or "")))
+        token.attrSet("href", _preview_link(str(token.attrGet("href") or ""), build_dir,
+                                            page_url, scripts_dir))
 
 
-def _preview_link(href: str) -> str:
-    # Chapters link to each other's .md files; in the preview those are the .html pages.
+def _preview_link(href: str, build_dir: Path, page_url: str, scripts_dir: Path | None) -> str:
     split = urlsplit(href)
-    if split.scheme or split.netloc or not split.path.endswith(".md"):
+    if split.scheme or split.netloc or not split.path:
+        return href
+    script = _script_linked(split.path, build_dir, page_url, scripts_dir)
+    if script is not None:
+        return f"{SCRIPTS}/{quote(script)}"
+    # Chapters link to each other's .md files; in the preview those are the .html pages.
+    if not split.path.endswith(".md"):
         return href
     return split._replace(path=split.path[:-3] + ".html").geturl()
 
 
-def _pin_media(fragment: str, build_dir: Path, page_url: str) -> str:
+def _script_linked(link: str, build_dir: Path, page_url: str,
+                   scripts_dir: Path | None) -> str | None:
+    """Return the name of the figure script a relative `link` of the page reaches, if any.
+
+    The link is relative to the built file on disk, so it may climb out of build/ (the
+    gallery's `../../diagrams/x.py`), where the URL of the page cannot follow it.
+    """
+    if scripts_dir is None or link.startswith("/") or not link.endswith(".py"):
+        return None
+    page = PurePosixPath(unquote(page_url.partition("?")[0]))
+    on_disk = build_dir.joinpath(*page.parent.parts[1:], *PurePosixPath(unquote(link)).parts)
+    target = Path(os.path.normpath(on_disk))
+    return target.name if target.parent == Path(os.path.normpath(scripts_dir)) else None
+
+
+def _pin_media(fragment: str, build_dir: Path, page_url: str,
+               scripts_dir: Path | None = None) -> str:
     """Add each local image's content hash to its URL in raw HTML (img src, source srcset);
     point links to built Markdown at their preview pages."""
     from course_assets.publish import markdown
 
     def rewrite(tag: str, attrs: markdown.Attributes) -> markdown.Attributes:
         if tag == "a":  # a figure's outline link, say: its preview page, not raw Markdown
-            return [(name, _preview_link(value) if name == "href" and value else value)
+            return [(name, _preview_link(value, build_dir, page_url, scripts_dir)
+                     if name == "href" and value else value)
                     for name, value in attrs]
         if tag not in ("img", "source"):
             return attrs

@@ -28,12 +28,13 @@ class PreviewState:
     def ok(self) -> bool:
         return not self.errors
 
-    def shown_errors(self, root: Path) -> list[pages.Shown]:
-        """Return the errors and figure lint warnings as the overlay shows them."""
+    def shown(self, root: Path) -> list[pages.Shown]:
+        """Return the errors and figure lint warnings as the findings panel shows them."""
         from course_assets.figlint.findings import is_lint_problem
 
         return [pages.Shown(p.location(root), p.message if p.severity is Severity.ERROR
-                            else f"warning: {p.message}")
+                            else f"warning: {p.message}", p.severity is Severity.ERROR,
+                            display_path(p.path, root) if p.path is not None else "")
                 for p in report_order(self.problems)
                 if p.severity is Severity.ERROR or is_lint_problem(p)]
 

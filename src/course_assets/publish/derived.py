@@ -41,7 +41,7 @@ def make_derived(settings: Settings, plans: list[OutputPlan], figures: dict[str,
         record = plan.record if isinstance(plan.record, DerivedRecord) else None
         if plan.status.needs_build:
             try:
-                outputs = _make(settings, plan, figures, chapters, read)
+                outputs = _make(settings, plan, figures, chapters, read, problems)
             except _Unmade as exc:
                 problems.append(exc.problem)  # keep what was there; the problem says why
             else:
@@ -65,7 +65,8 @@ class _Unmade(Exception):
 
 
 def _make(settings: Settings, plan: OutputPlan, figures: dict[str, FigureRecord],
-          chapters: dict[str, ChapterRecord], read: Reader) -> dict[str, bytes]:
+          chapters: dict[str, ChapterRecord], read: Reader,
+          warnings: list[Problem]) -> dict[str, bytes]:
     paths = settings.outputs
     if plan.kind is Kind.GALLERY:
         from course_assets.publish.gallery import render_gallery
@@ -83,7 +84,16 @@ def _make(settings: Settings, plan: OutputPlan, figures: dict[str, FigureRecord]
     if raw is None:
         raise _Unmade(Problem(plan.source, None, f"no slides: the built chapter {chapter_path} "
                               "is missing; run `course-assets build`", Severity.ERROR))
-    html_path, marp_path = paths.slide_outputs(plan.name)
-    decks = build_decks(raw.decode("utf-8", "replace").removeprefix("\ufeff"), chapter_path,
-                        html_path, marp_path, read, views_by_svg(paths, figures))
-    return {html_path: decks.html, marp_path: decks.marp}
+    html_path, marp_path = paths.slide_outputs(plan.name)[:2]
+    text = raw.decode("utf-8", "replace").removeprefix("\ufeff")
+    decks = build_decks(text, chapter_path, html_path, marp_path, read,
+                        views_by_svg(paths, figures))
+    made = {html_path: decks.html, marp_path: decks.marp}
+    for pptx_path in paths.pptx_outputs(plan.name):
+        from course_assets.publish.decks import build_pptx_deck
+
+        deck = build_pptx_deck(text, chapter_path, pptx_path.endswith(".dark.pptx"), paths,
+                               figures, read)
+        made[pptx_path] = deck.data
+        warnings.extend(deck.problems)
+    return made

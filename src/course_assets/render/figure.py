@@ -168,7 +168,8 @@ def _lint_outcome(task: FigureTask, variants: list[Variant],
     light = variants[0].reading
     assert light is not None
     sizes = {"width": round(light.width, 1), "height": round(light.height, 1),
-             "smallest_text": round(light.smallest_text, 2), "clusters": light.clusters}
+             "smallest_text": round(light.smallest_text, 2), "clusters": light.clusters,
+             "left_to_right": float(light.left_to_right)}
     unique = sorted(dict.fromkeys(findings))
     return tuple(f.to_json() for f in unique), sizes, light.outline.encode("utf-8")
 
@@ -336,9 +337,17 @@ def _prepare_worker(course_root: Path) -> None:
     # The diagrams library and Graphviz are loaded once per worker (here, on its first
     # figure), not once per figure: every forked child inherits them.
     from course_assets.render import capture, downloads, graphviz
+    from course_assets.render.syslibs import missing_library, missing_library_advice
 
     capture.check_library(course_root)
-    graphviz.warm_up()
+    try:
+        graphviz.warm_up()
+    except (ImportError, OSError) as exc:
+        # A slim container without glib or X11: say which library, not that the worker died.
+        library = missing_library(str(exc))
+        if library is None:
+            raise
+        raise FigureError(missing_library_advice(library)) from None
     downloads.preload()
 
 

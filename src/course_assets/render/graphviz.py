@@ -33,6 +33,8 @@ ORTHO_FIX = (
     "labels, so a label may sit away from its edge: use Edge(xlabel=...) instead of label=, "
     "or graph_attr={\"splines\": \"spline\"}"
 )
+# Graphviz's words for a label larger than its fixed-size node, and the node's id.
+TOO_SMALL = re.compile(r"node '?(n[0-9]+)'?, graph .* size too small for label")
 # A node id in Graphviz's words, with the quotes some messages put around it.
 NODE_ID = re.compile(r"'?\b(n[0-9]+)\b'?")
 SVG_SIZE = re.compile(rb'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
@@ -187,14 +189,15 @@ def draw(source: str, png_max_side: int | None = None,
             gv.gvFreeLayout(context, graph.handle)
     finally:
         gv.gvFreeContext(context)
-    messages = explain(said + _drained(), graph, node_lines or {})
+    laid_out = _json(layout) if layout_status == 0 else {}
+    messages = explain(said + _drained(), graph, node_lines or {}, laid_out)
     # Graphviz goes on after most errors (a malformed HTML label is drawn as plain text, say),
     # but a figure that is not what its script says is that figure's error.
     if status != 0 or not svg or any(m.startswith("Error") for m in messages):
         detail = "; ".join(messages) or "Graphviz could not draw the graph"
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
-                   messages, _json(layout) if layout_status == 0 else {})
+                   messages, laid_out)
 
 
 def parse(source: str) -> Any:
@@ -247,12 +250,20 @@ def _split(data: bytes) -> list[str]:
     return [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
 
 
-def explain(data: bytes, graph: Any, node_lines: Mapping[str, int | None]) -> tuple[str, ...]:
-    """Return Graphviz's messages in the author's terms, each once."""
+def explain(data: bytes, graph: Any, node_lines: Mapping[str, int | None],
+            layout: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    """Return Graphviz's messages in the author's terms, each once.
+
+    With the `layout`, "size too small for label" is kept only where the label, as laid out,
+    runs out of the shape drawn around it.
+    """
     explained: list[str] = []
     for line in _split(data):
         if ORTHO_LABELS in line:
             explained.append(ORTHO_FIX)
+            continue
+        too_small = TOO_SMALL.search(line)
+        if too_small and layout and not _label_leaves_shape(layout, too_small.group(1)):
             continue
 
         def name_node(match: re.Match[str]) -> str:
@@ -268,6 +279,13 @@ def explain(data: bytes, graph: Any, node_lines: Mapping[str, int | None]) -> tu
 
         explained.append(NODE_ID.sub(name_node, line))
     return tuple(dict.fromkeys(explained))
+
+
+def _label_leaves_shape(layout: Mapping[str, Any], node_id: str) -> bool:
+    from course_assets.figlint.geometry import label_leaves_shape
+
+    found = next((o for o in layout.get("objects", []) if o.get("name") == node_id), None)
+    return found is None or label_leaves_shape(found)
 
 
 def _capture_messages() -> None:

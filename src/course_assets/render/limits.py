@@ -80,6 +80,11 @@ TOO_LARGE = ("a figure this large is better split into smaller ones (or leave \"
 
 def figure_error(exc: BaseException, script: Path, line: int | None) -> FigureError:
     """Return an unexpected failure (Pillow, memory) as the figure's error, with what to do."""
+    from course_assets.render.syslibs import missing_library, missing_library_advice
+
+    library = missing_library(str(exc)) if isinstance(exc, (ImportError, OSError)) else None
+    if library is not None:
+        return FigureError(missing_library_advice(library), script, line)
     return FigureError(f"{type(exc).__name__}: {exc}; {TOO_LARGE}", script, line)
 
 

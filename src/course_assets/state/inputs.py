@@ -120,6 +120,10 @@ def deck_inputs(settings: Settings, name: str, chapter: ChapterRecord,
     """Hash what a chapter's decks are made of: the built chapter and the figures it shows."""
     parts: list[str | bytes] = ["slides", *_derived_common(settings, environment),
                                 *_assets(DECK_ASSETS), name]
+    if settings.outputs.pptx:
+        # Its template and XML shape the PowerPoint decks' bytes (not the figures', so it is
+        # named here rather than among the library versions every output depends on).
+        parts.append(f"python-pptx={_installed_version('python_pptx')}")
     parts += [f"{path}={digest}" for path, digest in sorted(chapter.outputs.items())]
     for figure in chapter.figures:
         built = figures.get(figure)

@@ -1,22 +1,35 @@
-// Keep an open preview page current: listen for builds, show their errors, swap in new content.
+// Keep an open preview page current: listen for builds, show their findings, swap in new content.
 "use strict";
 
 (() => {
   const root = document.documentElement;
-  const overlay = document.getElementById("preview-overlay");
+  const panel = document.getElementById("preview-findings");
   const status = document.getElementById("preview-status");
+  // The files whose findings this page lists (a chapter: its source and its figures' scripts).
+  const sources = panel.dataset.sources ? JSON.parse(panel.dataset.sources) : null;
   let latest = root.dataset.version;
   let fetching = false;
+  let failed = panel.open;
 
-  function showErrors(state) {
-    const errors = state.problems.filter((p) => p.severity === "error");
-    // Figure lint warnings show in the panel too: a figure readers cannot read is a defect.
+  function count(number, thing) {
+    return `${number} ${thing}${number === 1 ? "" : "s"}`;
+  }
+
+  // The same panel pages.findings_panel writes: keep the two alike.
+  function showFindings(state) {
     const shown = state.problems.filter((p) => p.severity === "error" || p.lint);
-    const list = overlay.querySelector("ul");
-    overlay.querySelector("h2").textContent = errors.length || !shown.length
-      ? "The build failed" : "The figure lint found problems";
-    list.replaceChildren(...shown.map((problem) => {
+    const mine = sources ? shown.filter((p) => !p.path || sources.includes(p.path)) : shown;
+    const elsewhere = shown.filter((p) => p.severity === "error" && !mine.includes(p)).length;
+    const errors = mine.filter((p) => p.severity === "error").length + elsewhere;
+    const warnings = mine.length - (errors - elsewhere);
+    const where = sources ? "on this page" : "in the course";
+    const lint = `${count(warnings, "figure lint warning")} ${where}`;
+    panel.querySelector("summary").textContent = errors
+      ? `The build failed: ${count(errors, "error")}` + (warnings ? `; ${lint}` : "")
+      : lint[0].toUpperCase() + lint.slice(1);
+    panel.querySelector("ul").replaceChildren(...mine.map((problem) => {
       const item = document.createElement("li");
+      item.className = problem.severity === "error" ? "preview-error" : "preview-warning";
       if (problem.location) {
         const where = document.createElement("code");
         where.className = "location";
@@ -29,12 +42,35 @@
       item.append(message);
       return item;
     }));
-    overlay.hidden = shown.length === 0;
-    const warnings = state.problems.length - errors.length;
-    status.dataset.state = errors.length ? "failed" : "ok";
-    status.textContent = errors.length
+    panel.querySelectorAll(".preview-findings-note, .preview-elsewhere")
+      .forEach((node) => node.remove());
+    if (errors) {
+      const note = document.createElement("p");
+      note.className = "preview-findings-note";
+      note.textContent = "The preview below is the last good build. Fix the error and save; "
+        + "this panel folds when the build passes.";
+      panel.querySelector("summary").after(note);
+    }
+    if (elsewhere) {
+      const other = document.createElement("p");
+      other.className = "preview-elsewhere";
+      const index = document.createElement("a");
+      index.href = "/";
+      index.textContent = "the index";
+      other.append(`${count(elsewhere, "error")} in other files: `, index, " lists them.");
+      panel.append(other);
+    }
+    // Opened when a build fails, folded when it passes; otherwise as the reader left it.
+    if (errors && !failed) panel.open = true;
+    if (!errors && failed) panel.open = false;
+    failed = errors > 0;
+    panel.hidden = errors + warnings === 0;
+    const all = state.problems.filter((p) => p.severity === "error").length;
+    const allWarnings = state.problems.length - all;
+    status.dataset.state = all ? "failed" : "ok";
+    status.textContent = all
       ? `build ${state.generation} failed`
-      : `build ${state.generation}` + (warnings ? `, ${warnings} warning${warnings > 1 ? "s" : ""}` : "");
+      : `build ${state.generation}` + (allWarnings ? `, ${count(allWarnings, "warning")}` : "");
     status.title = state.summary;
   }
 
@@ -66,7 +102,7 @@
   const events = new EventSource("/_preview/events");
   events.addEventListener("build", (event) => {
     const state = JSON.parse(event.data);
-    showErrors(state);
+    showFindings(state);
     latest = state.version;
     if (root.dataset.version !== latest) refresh();
   });

@@ -1,0 +1,740 @@
+"""Write a chapter's slides as a PowerPoint deck: editable text, and figures as native SVG.
+
+The slides are those of the HTML deck (`sections.split_slides`). Each figure is a picture whose
+PNG is the fallback and whose SVG rides in PowerPoint's SVG extension (`asvg:svgBlip`), which
+PowerPoint 2019 and later and Keynote draw; other readers show the PNG. The package's bytes
+depend on the chapter and figures alone: no clock, no random id, no zlib build.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from markdown_it.token import Token
+
+from course_assets.errors import Problem, Severity
+from course_assets.outputs import OutputPaths
+from course_assets.publish import markdown
+from course_assets.publish.assets import Reader
+from course_assets.publish.sections import Block, Slide
+from course_assets.publish.slide_pictures import SlideView, ViewChooser, slide_views
+from course_assets.state.manifest import FigureRecord
+
+if TYPE_CHECKING:
+    from pptx.slide import Slide as PptxSlide
+    from pptx.text.text import _Paragraph
+    from pptx.util import Length
+
+# A slide is 1280 x 720 px, as in the HTML deck; 1 px is 1/96 inch, 9525 EMU, 0.75 point.
+SLIDE_PX = (1280, 720)
+EMU_PER_PX = 9525
+PT_PER_PX = 0.75
+MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 72, 44, 28
+GAP = 14
+BODY_PX, BODY_MIN_PX = 26, 14  # the HTML deck's body size, and the least it shrinks to
+HEADING_PX, TITLE_PX, SUBHEADING_PX = 42, 56, 32
+# DejaVu Sans is wide: an average character of prose is about 0.55 em.
+CHAR_EM = 0.55
+LINE_SPACING = 1.2
+# Text takes at most this share of a slide's body when the slide shows a figure.
+TEXT_SHARE_WITH_FIGURE = 0.6
+# A figure is shown at most twice its own size, as the HTML deck shows it: a small one stays small.
+MAX_ZOOM = 2.0
+
+SVG_EXTENSION_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
+SVG_NAMESPACE = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
+# Named with its PANOSE class and pitch family, so a reader without it picks a sans-serif
+# (Arial, Helvetica, Calibri) and, for code, a fixed-width face.
+FONT = ("DejaVu Sans", "020B0603030804020204", "34")
+MONO_FONT = ("DejaVu Sans Mono", "020B0609030804020204", "49")
+# The zip epoch: every entry gets it, and the package's dates are this day too.
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Palette:
+    """A deck's colours, as the HTML deck's light and dark themes have them."""
+
+    paper: str
+    ink: str
+    muted: str
+    accent: str
+
+
+LIGHT = Palette(paper="FFFFFF", ink="1F2328", muted="59636E", accent="0969DA")
+DARK = Palette(paper="0D1117", ink="E6EDF3", muted="9198A1", accent="4493F8")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of text with one look."""
+
+    text: str
+    bold: bool = False
+    italic: bool = False
+    code: bool = False
+    link: str | None = None
+    line_break: bool = False
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of a text box: a body paragraph, list item, heading, code line or quote."""
+
+    runs: tuple[Run, ...]
+    kind: str = "body"  # body, heading (### and below), code, quote
+    level: int = 0
+    bullet: str | None = None  # "bullet", or an ordered list's first number as text
+    continued: bool = False  # a later paragraph of the same list item: indented, no bullet
+
+    @property
+    def text(self) -> str:
+        return "".join("\n" if run.line_break else run.text for run in self.runs)
+
+
+@dataclass(frozen=True)
+class PptxDeck:
+    """A deck's bytes, and what stopped a picture from being shown."""
+
+    data: bytes
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Package:
+    """What one deck being written shares between its slides (its two collections grow)."""
+
+    presentation: Any
+    palette: Palette
+    read: Reader
+    svg_parts: dict[str, Any] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    files: dict[str, bytes | None] = field(default_factory=dict)
+
+    def file(self, path: str) -> bytes | None:
+        """Return an output's bytes, read once however often a layout asks."""
+        if path not in self.files:
+            self.files[path] = self.read(path)
+        return self.files[path]
+
+
+def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
+              paths: OutputPaths, figures: dict[str, FigureRecord], read: Reader,
+              views_of: ViewChooser = slide_views) -> PptxDeck:
+    """Return the PowerPoint deck of `slides`, light or dark, as reproducible bytes.
+
+    `views_of` says which pictures each figure block shows (see `slide_pictures`).
+    """
+    from pptx import Presentation
+
+    presentation = Presentation()
+    presentation.slide_width = _emu(SLIDE_PX[0])
+    presentation.slide_height = _emu(SLIDE_PX[1])
+    package = _Package(presentation, DARK if dark else LIGHT, read)
+    _set_theme(presentation, package.palette)
+    for slide in slides:
+        views = {id(block): views_of(block, chapter_path, dark, paths, figures)
+                 for block in slide.blocks if block.figure}
+        _add_slide(package, slide, title, views)
+    _set_properties(presentation, title)
+    problems = tuple(Problem(paths.absolute(chapter_path), None,
+                             f"the PowerPoint deck shows no picture for {path}: it is missing "
+                             "or unreadable",
+                             Severity.WARNING)
+                     for path in dict.fromkeys(package.missing))
+    return PptxDeck(_package_bytes(presentation), problems)
+
+
+def _add_slide(package: _Package, slide: Slide, title: str,
+               views: dict[int, list[SlideView]]) -> None:
+    """Add one slide: paper, its heading (and rule), its text and figures, and its notes."""
+    from pptx.enum.shapes import MSO_SHAPE
+
+    palette = package.palette
+    added = package.presentation.slides.add_slide(package.presentation.slide_layouts[6])
+    fill = added.background.fill
+    fill.solid()
+    fill.fore_color.rgb = _rgb(palette.paper)
+    blocks = list(slide.blocks)
+    heading_px = HEADING_PX
+    heading = slide.heading
+    opening = blocks[0].tokens[0] if blocks else None
+    if opening is not None and opening.type == "heading_open" and opening.tag in ("h1", "h2"):
+        first = blocks.pop(0)
+        heading_px = TITLE_PX if first.tokens[0].tag == "h1" else HEADING_PX
+        heading = markdown.plain_text(first.tokens[1])
+    elif heading is None:
+        heading, heading_px = title, TITLE_PX
+    groups = _groups(blocks)
+    width = SLIDE_PX[0] - 2 * MARGIN_X
+    lonely_title = slide.heading is None and not groups
+    top = (SLIDE_PX[1] - heading_px * 3) // 2 if lonely_title else MARGIN_TOP
+    # The slide's own heading: set at its size, not scaled as a heading inside the text is.
+    heading_paragraphs = [Paragraph((Run(heading, bold=True),))]
+    heading_height = _text_height(heading_paragraphs, heading_px, width)
+    box = _text_box(added, MARGIN_X, top, width, heading_height)
+    _fill_text(box, heading_paragraphs, heading_px, palette)
+    top += heading_height
+    if slide.heading is not None:
+        # The accent rule under a section's heading, as in the HTML deck.
+        rule = added.shapes.add_shape(MSO_SHAPE.RECTANGLE, _emu(MARGIN_X), _emu(top + 4),
+                                      _emu(width), _emu(3))
+        rule.fill.solid()
+        rule.fill.fore_color.rgb = _rgb(palette.accent)
+        rule.line.fill.background()
+        rule.shadow.inherit = False
+        top += 7
+    top += GAP + 6
+    _lay_out_body(package, added, groups, views, top)
+    _write_notes(package, added, groups, views)
+
+
+def _groups(blocks: list[Block]) -> list[tuple[str, list[Block]]]:
+    """Split a slide's blocks into runs of text blocks and single figures, in order."""
+    groups: list[tuple[str, list[Block]]] = []
+    for block in blocks:
+        kind = "figure" if block.figure else "text"
+        if kind == "text" and groups and groups[-1][0] == "text":
+            groups[-1][1].append(block)
+        else:
+            groups.append((kind, [block]))
+    return groups
+
+
+def _lay_out_body(package: _Package, slide: PptxSlide, groups: list[tuple[str, list[Block]]],
+                  views: dict[int, list[SlideView]], top: int) -> None:
+    """Stack the slide's text and figures below its heading, figures taking what text leaves."""
+    width = SLIDE_PX[0] - 2 * MARGIN_X
+    room = SLIDE_PX[1] - MARGIN_BOTTOM - top
+    texts = [paragraphs_of(block.tokens) for kind, blocks in groups if kind == "text"
+             for block in [_joined(blocks)]]
+    figure_groups = [views[id(blocks[0])] for kind, blocks in groups if kind == "figure"]
+    shown = [group for group in figure_groups if group]
+    gaps = GAP * max(0, len(groups) - 1)
+    # Figures need no more height than they fill at the full width: a wide one leaves the text
+    # more than its share.
+    natural = [_natural_height(package, group, width) for group in shown]
+    text_room = room - gaps
+    if shown:
+        text_room = max(int(room * TEXT_SHARE_WITH_FIGURE), room - gaps - sum(natural))
+    size = _body_size(texts, width, text_room)
+    heights = [_text_height(paragraphs, size, width) for paragraphs in texts]
+    left = room - gaps - sum(heights)
+    if sum(natural) <= left:
+        slack = (left - sum(natural)) // max(1, len(natural))
+        shares = [need + slack for need in natural]
+    else:
+        shares = [left * need // max(1, sum(natural)) for need in natural]
+    text_index = figure_index = 0
+    for kind, blocks in groups:
+        if kind == "text":
+            box = _text_box(slide, MARGIN_X, top, width, heights[text_index])
+            _fill_text(box, texts[text_index], size, package.palette)
+            top += heights[text_index] + GAP
+            text_index += 1
+            continue
+        group = views[id(blocks[0])]
+        if not group:
+            continue
+        share = max(shares[figure_index], 40)
+        _add_pictures(package, slide, group, MARGIN_X, top, width, share)
+        top += share + GAP
+        figure_index += 1
+
+
+def _natural_height(package: _Package, views: list[SlideView], width: int) -> int:
+    """Return the height a figure's pictures fill side by side at `width` (at most 2x size)."""
+    sizes = [size for size in map(functools.partial(_picture_size, package), views) if size]
+    if not sizes:
+        return 0
+    cell = (width - GAP * (len(sizes) - 1)) / len(sizes)
+    return math.ceil(max(h * min(cell / w, MAX_ZOOM) for w, h in sizes))
+
+
+def _joined(blocks: list[Block]) -> Block:
+    return Block([token for block in blocks for token in block.tokens], False)
+
+
+def _body_size(texts: list[list[Paragraph]], width: int, room: int) -> int:
+    """Return the largest body size, in px, at which the slide's text fits its room."""
+    for size in range(BODY_PX, BODY_MIN_PX, -1):
+        if sum(_text_height(paragraphs, size, width) for paragraphs in texts) <= room:
+            return size
+    return BODY_MIN_PX
+
+
+def _text_height(paragraphs: list[Paragraph], size: int, width: int) -> int:
+    """Estimate a text box's height in px: its lines at `size`, wrapped to `width`."""
+    if not paragraphs:
+        return 0
+    inner = width - 20  # the box's own insets, 0.1 inch each side
+    lines = 0.0
+    for paragraph in paragraphs:
+        scale = _size_of(paragraph, size) / size
+        indent = 1.3 * size * (paragraph.level + (1 if paragraph.bullet or paragraph.continued
+                                                  else 0))
+        per_line = max(8, int((inner - indent) / (CHAR_EM * size * scale)))
+        for line in paragraph.text.split("\n"):
+            lines += max(1, math.ceil(len(line) / per_line)) * scale
+        lines += 0.3  # the space after a paragraph
+    return int(lines * size * LINE_SPACING) + 20
+
+
+def _size_of(paragraph: Paragraph, size: int) -> int:
+    if paragraph.kind == "heading":
+        return max(size, round(size * SUBHEADING_PX / BODY_PX))
+    if paragraph.kind == "code":
+        return max(BODY_MIN_PX - 2, round(size * 0.85))
+    return size
+
+
+def _text_box(slide: PptxSlide, x: int, y: int, width: int, height: int) -> Any:
+    from pptx.enum.text import MSO_AUTO_SIZE
+
+    box = slide.shapes.add_textbox(_emu(x), _emu(y), _emu(width), _emu(height))
+    frame = box.text_frame
+    frame.word_wrap = True
+    # A reader whose fonts are wider than DejaVu Sans shrinks the text rather than overflow.
+    frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+    return box
+
+
+def _fill_text(box: Any, paragraphs: list[Paragraph], size: int, palette: Palette) -> None:
+    from pptx.util import Pt
+
+    frame = box.text_frame
+    for index, paragraph in enumerate(paragraphs):
+        target = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
+        target.space_after = Pt(size * PT_PER_PX * 0.3)
+        target.line_spacing = 1.1
+        _bullet(target, paragraph, size)
+        px = _size_of(paragraph, size)
+        for run in paragraph.runs:
+            if run.line_break:
+                target.add_line_break()
+                continue
+            added = target.add_run()
+            added.text = run.text
+            font = added.font
+            font.size = Pt(px * PT_PER_PX)
+            font.bold = run.bold or paragraph.kind == "heading"
+            font.italic = run.italic or paragraph.kind == "quote"
+            colour = palette.muted if paragraph.kind == "quote" else palette.ink
+            if run.link:
+                added.hyperlink.address = run.link
+                colour = palette.accent
+            font.color.rgb = _rgb(colour)
+            _typeface(added, MONO_FONT if run.code or paragraph.kind == "code" else FONT)
+
+
+def _bullet(paragraph: _Paragraph, model: Paragraph, size: int) -> None:
+    """Make a list item a real bullet or number, indented to its level."""
+    from lxml import etree
+    from pptx.oxml.ns import qn
+
+    indent = round(1.3 * size) * EMU_PER_PX
+    ppr = paragraph._p.get_or_add_pPr()  # noqa: SLF001 - python-pptx has no API for bullets
+    if model.bullet is None and not model.continued:
+        if model.level:
+            ppr.set("marL", str(indent * model.level))
+        etree.SubElement(ppr, qn("a:buNone"))
+        return
+    ppr.set("marL", str(indent * (model.level + 1)))
+    ppr.set("indent", "0" if model.continued else str(-indent))
+    if model.continued:
+        etree.SubElement(ppr, qn("a:buNone"))
+    elif model.bullet == "bullet":
+        font = etree.SubElement(ppr, qn("a:buFont"))
+        font.set("typeface", "Arial")
+        etree.SubElement(ppr, qn("a:buChar")).set("char", "•")
+    else:
+        number = etree.SubElement(ppr, qn("a:buAutoNum"))
+        number.set("type", "arabicPeriod")
+        number.set("startAt", model.bullet or "1")
+
+
+def _typeface(run: Any, face: tuple[str, str, str]) -> None:
+    from lxml import etree
+    from pptx.oxml.ns import qn
+
+    name, panose, pitch = face
+    rpr = run._r.get_or_add_rPr()  # noqa: SLF001 - python-pptx names a font without its class
+    for tag in ("latin", "cs"):
+        element = rpr.find(qn(f"a:{tag}"))
+        if element is None:
+            element = etree.SubElement(rpr, qn(f"a:{tag}"))
+        element.set("typeface", name)
+        element.set("panose", panose)
+        element.set("pitchFamily", pitch)
+        element.set("charset", "0")
+    hyperlink = rpr.find(qn("a:hlinkClick"))
+    if hyperlink is not None:  # the schema puts the link after the fonts
+        rpr.remove(hyperlink)
+        rpr.append(hyperlink)
+
+
+def _add_pictures(package: _Package, slide: PptxSlide, views: list[SlideView], x: int, y: int,
+                  width: int, height: int) -> None:
+    """Fit a figure's pictures side by side into a box, each keeping its aspect."""
+    sized: list[tuple[SlideView, tuple[float, float]]] = []
+    for view in views:
+        size = _picture_size(package, view)
+        if size is not None:
+            sized.append((view, size))
+    if not sized:
+        return
+    cell = (width - GAP * (len(sized) - 1)) // len(sized)
+    fitted = []
+    for view, (w, h) in sized:
+        scale = min(cell / w, height / h, MAX_ZOOM)
+        fitted.append((view, max(1, round(w * scale)), max(1, round(h * scale))))
+    used = sum(w for _, w, _ in fitted) + GAP * (len(fitted) - 1)
+    left = x + (width - used) // 2
+    for view, w, h in fitted:
+        _add_picture(package, slide, view, left, y + (height - h) // 2, w, h)
+        left += w + GAP
+
+
+def _picture_size(package: _Package, view: SlideView) -> tuple[float, float] | None:
+    """Return the shown part's size (px of the SVG, or of the raster image alone)."""
+    size = _pixel_size(package, view.svg or view.raster)
+    if size is None:
+        return None
+    if package.file(view.raster) is None:
+        package.missing.append(view.raster)
+        return None
+    w, h = size
+    crop = view.crop
+    if crop is not None:
+        w *= max(0.01, 1 - crop.left - crop.right)
+        h *= max(0.01, 1 - crop.top - crop.bottom)
+    return w, h
+
+
+def _pixel_size(package: _Package, path: str) -> tuple[float, float] | None:
+    data = package.file(path)
+    if data is None:
+        package.missing.append(path)
+        return None
+    try:
+        if path.endswith(".svg"):
+            from course_assets.render.raster import svg_size
+
+            width, height = svg_size(data)
+        else:
+            from PIL import Image
+
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except Exception:  # noqa: BLE001 - an image that cannot be read is reported, not shown
+        package.missing.append(path)
+        return None
+    return (float(width), float(height)) if width and height else None
+
+
+def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y: int,
+                 width: int, height: int) -> None:
+    from lxml import etree
+    from pptx.opc.constants import RELATIONSHIP_TYPE
+    from pptx.opc.package import Part
+    from pptx.oxml.ns import qn
+
+    raster = package.file(view.raster)
+    assert raster is not None  # _picture_size said it is there
+    picture = slide.shapes.add_picture(io.BytesIO(raster), _emu(x), _emu(y), _emu(width),
+                                       _emu(height))
+    if view.crop is not None:
+        picture.crop_left, picture.crop_top = view.crop.left, view.crop.top
+        picture.crop_right, picture.crop_bottom = view.crop.right, view.crop.bottom
+    element: Any = picture._element  # noqa: SLF001 - alt text and the SVG have no API
+    properties = element.nvPicPr.cNvPr
+    properties.set("name", view.figure or view.raster.rsplit("/", 1)[-1])
+    properties.set("descr", view.description)
+    svg = package.file(view.svg) if view.svg else None
+    if view.svg is None or svg is None:
+        return
+    part = package.svg_parts.get(view.svg)
+    if part is None:
+        pptx_package = package.presentation.part.package
+        part = Part(pptx_package.next_image_partname("svg"), "image/svg+xml", pptx_package, svg)
+        package.svg_parts[view.svg] = part
+    rel = slide.part.relate_to(part, RELATIONSHIP_TYPE.IMAGE)
+    blip = element.blipFill.find(qn("a:blip"))
+    extensions = etree.SubElement(blip, qn("a:extLst"))
+    extension = etree.SubElement(extensions, qn("a:ext"))
+    extension.set("uri", SVG_EXTENSION_URI)
+    svg_blip = etree.SubElement(extension, f"{{{SVG_NAMESPACE}}}svgBlip",
+                                nsmap={"asvg": SVG_NAMESPACE})
+    svg_blip.set(qn("r:embed"), rel)
+
+
+def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, list[Block]]],
+                 views: dict[int, list[SlideView]]) -> None:
+    """Put the section's prose and each figure's text outline in the speaker notes."""
+    lines: list[str] = []
+    for kind, blocks in groups:
+        if kind == "text":
+            for block in blocks:
+                lines += [_note_line(p) for p in paragraphs_of(block.tokens)]
+            continue
+        for view in views[id(blocks[0])]:
+            outline = package.file(view.outline) if view.outline else None
+            if outline is not None:
+                lines += ["", *_outline_notes(outline.decode("utf-8", "replace")), ""]
+            elif view.description:
+                lines += ["", f"Figure: {view.description}", ""]
+    text = "\n".join(lines).strip()
+    if text:
+        frame = slide.notes_slide.notes_text_frame
+        assert frame is not None  # the default notes master has a body placeholder
+        frame.text = text
+
+
+def _outline_notes(outline: str) -> list[str]:
+    """Return a figure's text outline as notes to read from: headings as words, no Markdown."""
+    lines: list[str] = []
+    for line in outline.strip().splitlines():
+        if line.startswith("## "):
+            lines += ([] if lines and not lines[-1] else [""]) + [f"{line[3:].strip()}:"]
+        elif line.startswith("# "):
+            lines.append(line[2:].strip())
+        else:
+            lines.append(line.replace("**", ""))
+    return lines
+
+
+def _note_line(paragraph: Paragraph) -> str:
+    text = paragraph.text.replace("\n", " ")
+    indent = "  " * paragraph.level
+    if paragraph.bullet == "bullet":
+        return f"{indent}- {text}"
+    if paragraph.bullet:
+        return f"{indent}{paragraph.bullet}. {text}"
+    return f"{indent}{text}"
+
+
+def paragraphs_of(tokens: list[Token]) -> list[Paragraph]:
+    """Return the paragraphs of Markdown blocks: text, lists, headings, code, quotes, tables."""
+    paragraphs: list[Paragraph] = []
+    lists: list[list[int]] = []  # per open list: [next number, or 0 for bullets]
+    item_started: list[bool] = []
+    quote = 0
+    kind = "body"
+    row: list[str] = []
+    for token in tokens:
+        if token.type == "bullet_list_open":
+            lists.append([0])
+        elif token.type == "ordered_list_open":
+            lists.append([int(str(token.attrs.get("start", 1)))])
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif token.type == "list_item_open":
+            item_started.append(False)
+        elif token.type == "list_item_close":
+            item_started.pop()
+        elif token.type == "blockquote_open":
+            quote += 1
+        elif token.type == "blockquote_close":
+            quote -= 1
+        elif token.type == "heading_open":
+            kind = "heading"
+        elif token.type == "heading_close":
+            kind = "body"
+        elif token.type in ("tr_open",):
+            row = []
+        elif token.type == "tr_close":
+            paragraphs.append(Paragraph((Run(" | ".join(row)),)))
+        elif token.type == "inline" and token.children is not None and _in_cell(tokens, token):
+            row.append(markdown.plain_text(token))
+        elif token.type == "inline" and token.children is not None:
+            runs = tuple(_runs(token.children))
+            if not runs:
+                continue
+            bullet, continued = None, False
+            if lists and item_started:
+                if item_started[-1]:
+                    continued = True
+                else:
+                    item_started[-1] = True
+                    counter = lists[-1]
+                    bullet = "bullet" if counter[0] == 0 else str(counter[0])
+                    if counter[0]:
+                        counter[0] += 1
+            paragraphs.append(Paragraph(runs, "quote" if quote and kind == "body" else kind,
+                                        max(0, len(lists) - 1), bullet, continued))
+        elif token.type in ("fence", "code_block"):
+            for line in token.content.rstrip("\n").splitlines() or [""]:
+                paragraphs.append(Paragraph((Run(line or " "),), "code", max(0, len(lists) - 1)))
+        elif token.type == "html_block":
+            text = _html_text(token.content)
+            if text:
+                paragraphs.append(Paragraph((Run(text),)))
+    return paragraphs
+
+
+def _in_cell(tokens: list[Token], inline: Token) -> bool:
+    index = tokens.index(inline)
+    return index > 0 and tokens[index - 1].type in ("th_open", "td_open")
+
+
+def _runs(children: Iterable[Token]) -> Iterable[Run]:
+    bold = italic = 0
+    link: str | None = None
+    for child in children:
+        if child.type == "text" and child.content:
+            yield Run(child.content, bold > 0, italic > 0, link=link)
+        elif child.type == "code_inline":
+            yield Run(child.content, bold > 0, italic > 0, code=True, link=link)
+        elif child.type == "softbreak":
+            yield Run(" ", bold > 0, italic > 0, link=link)
+        elif child.type == "hardbreak":
+            yield Run("", line_break=True)
+        elif child.type == "strong_open":
+            bold += 1
+        elif child.type == "strong_close":
+            bold -= 1
+        elif child.type == "em_open":
+            italic += 1
+        elif child.type == "em_close":
+            italic -= 1
+        elif child.type == "link_open":
+            href = str(child.attrs.get("href", ""))
+            # A link within the course means nothing inside the deck: its words stay, plain.
+            link = href if href.startswith(("https://", "http://", "mailto:")) else None
+        elif child.type == "link_close":
+            link = None
+        elif child.type == "image" and child.content:
+            yield Run(child.content, bold > 0, italic > 0)
+
+
+def _html_text(fragment: str) -> str:
+    from html.parser import HTMLParser
+
+    parts: list[str] = []
+
+    class _Text(HTMLParser):
+        def handle_data(self, data: str) -> None:
+            parts.append(data)
+
+    reader = _Text(convert_charrefs=True)
+    reader.feed(fragment)
+    reader.close()
+    return " ".join(" ".join(parts).split())
+
+
+def _set_theme(presentation: Any, palette: Palette) -> None:
+    """Give the deck's theme our link colour and font, for the slides and for what is added."""
+    from lxml import etree
+    from pptx.opc.constants import RELATIONSHIP_TYPE
+    from pptx.oxml.ns import qn
+
+    # Readers draw links in the theme's link colour, whatever colour the run has.
+    part = presentation.slide_master.part.part_related_by(RELATIONSHIP_TYPE.THEME)
+    theme = etree.fromstring(part.blob)
+    for name in ("a:hlink", "a:folHlink"):
+        for colour in theme.iter(qn(name)):
+            for child in list(colour):
+                colour.remove(child)
+            etree.SubElement(colour, qn("a:srgbClr")).set("val", palette.accent)
+    for name in ("a:majorFont", "a:minorFont"):
+        for font in theme.iter(qn(name)):
+            latin = font.find(qn("a:latin"))
+            if latin is not None:
+                typeface, panose, pitch = FONT
+                latin.attrib.update({"typeface": typeface, "panose": panose,
+                                     "pitchFamily": pitch, "charset": "0"})
+    part.blob = etree.tostring(theme, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _set_properties(presentation: Any, title: str) -> None:
+    """Fix the package's properties: no clock, no machine, no user name."""
+    import datetime as dt
+
+    properties = presentation.core_properties
+    properties.title = title
+    properties.author = "course-assets"
+    properties.last_modified_by = "course-assets"
+    properties.comments = ""
+    properties.revision = 1
+    moment = dt.datetime(*FIXED_DATE)
+    properties.created = moment
+    properties.modified = moment
+    properties.last_printed = moment
+    from pptx.opc.constants import RELATIONSHIP_TYPE
+
+    package = presentation.part.package
+    # The template's thumbnail is a blank 4:3 slide; readers make their own when there is none.
+    for rel in list(package.iter_rels()):
+        if rel.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
+            package.drop_rel(rel.rId)
+    # The template's application properties describe it (a 4:3 show, no slides), not the deck.
+    slides = presentation.slides
+    notes = sum(1 for slide in slides if slide.has_notes_slide)
+    package.part_related_by(RELATIONSHIP_TYPE.EXTENDED_PROPERTIES).blob = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'extended-properties"><Application>course-assets</Application>'
+        "<PresentationFormat>Widescreen</PresentationFormat>"
+        f"<Slides>{len(slides)}</Slides><Notes>{notes}</Notes></Properties>").encode("utf-8")
+
+
+def _package_bytes(presentation: Any) -> bytes:
+    """Return the package as a zip with fixed entry dates, its entries stored uncompressed.
+
+    Stored, not deflated: zlib's output differs between its builds (zlib, zlib-ng, Apple's),
+    so a deflated package would differ between machines; and deflating the PNGs again, which
+    are compressed already, was half the time a deck took. python-pptx's writer lays out the
+    parts (content types first, then the relationships and parts, in a fixed order); only its
+    zip file is ours.
+    """
+    from pptx.opc.serialized import PackageWriter
+
+    class StoredPackageWriter(PackageWriter):
+        def _write(self) -> None:
+            with zipfile.ZipFile(self._pkg_file, "w", zipfile.ZIP_STORED) as archive:
+                entries = _StoredEntries(archive)
+                self._write_content_types_stream(entries)  # type: ignore[arg-type]
+                self._write_pkg_rels(entries)  # type: ignore[arg-type]
+                self._write_parts(entries)  # type: ignore[arg-type]
+
+    package = presentation.part.package
+    buffer = io.BytesIO()
+    # python-pptx's own save, less its zip: the package's relationships are the same private
+    # attribute its save() passes.
+    StoredPackageWriter.write(buffer, package._rels, tuple(package.iter_parts()))  # noqa: SLF001
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class _StoredEntries:
+    """Write package parts as zip entries with one fixed date and no file attributes."""
+
+    archive: zipfile.ZipFile
+
+    def write(self, pack_uri: str, blob: bytes) -> None:
+        name = pack_uri.lstrip("/")  # a part's name, /ppt/slides/slide1.xml, as a zip member
+        info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+        info.create_system = 0
+        info.external_attr = 0
+        info.compress_type = zipfile.ZIP_STORED
+        self.archive.writestr(info, blob)
+
+
+def _emu(px: float) -> Length:
+    from pptx.util import Emu
+
+    return Emu(round(px * EMU_PER_PX))
+
+
+def _rgb(hex_colour: str) -> Any:
+    from pptx.dml.color import RGBColor
+
+    make: Any = RGBColor  # its constructor carries no type hints
+    return make(*bytes.fromhex(hex_colour))
+

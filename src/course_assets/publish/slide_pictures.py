@@ -1,0 +1,75 @@
+"""Which picture(s) a figure of a built chapter shows on a PowerPoint slide.
+
+One function decides it, `slide_views`; today it gives one view per image (the whole figure),
+in the deck's theme. Zoomed views of one figure (a crop box each) slot in here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from course_assets.outputs import OutputPaths
+from course_assets.publish.assets import resolve
+from course_assets.publish.sections import Block
+from course_assets.state.manifest import FigureRecord
+
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+
+
+@dataclass(frozen=True)
+class Crop:
+    """The part of a picture a view shows: what it cuts off each side, as fractions of it."""
+
+    left: float = 0.0
+    top: float = 0.0
+    right: float = 0.0
+    bottom: float = 0.0
+
+
+@dataclass(frozen=True)
+class SlideView:
+    """One picture on a slide: its files (course-relative), what part of it, and its words."""
+
+    raster: str  # the PNG (a built figure's fallback) or the chapter's own raster image
+    svg: str | None  # the built figure's SVG, drawn where the slide tool can
+    crop: Crop | None
+    description: str  # alt text
+    figure: str | None  # the built figure's name, when it is one
+    outline: str | None  # the figure's text outline, for the speaker notes
+
+
+# The signature of `slide_views`, for a deck told to choose its pictures another way.
+ViewChooser = Callable[[Block, str, bool, OutputPaths, dict[str, FigureRecord]], list[SlideView]]
+
+
+def slide_views(block: Block, chapter_path: str, dark: bool, paths: OutputPaths,
+                figures: dict[str, FigureRecord]) -> list[SlideView]:
+    """Return the pictures a figure block shows on a slide of the light or dark deck.
+
+    A built figure shows its SVG with its PNG as the fallback; a raster image of the chapter
+    shows itself; an image off the course, or an SVG with no PNG beside it, shows none.
+    """
+    views = []
+    figures_dir = PurePosixPath(paths.relative(paths.figures_dir))
+    for image in block.images:
+        path = resolve(image.target, chapter_path)
+        if path is None:
+            continue
+        pure = PurePosixPath(path)
+        name = pure.name.removesuffix(".svg").removesuffix(".dark")
+        if pure.parent == figures_dir and pure.suffix == ".svg" and name in figures:
+            from course_assets.publish.deck_figures import slide_views as fitted_views
+
+            record = figures[name]
+            # The figure whole, in the layout fitted to slides where it has one.
+            whole = fitted_views(paths, name, record)[0]
+            use_dark = dark and "dark" in paths.formats
+            svg = (whole.dark_svg if use_dark else None) or whole.svg
+            png = (whole.dark_png if use_dark else whole.png) or svg.removesuffix(".svg") + ".png"
+            views.append(SlideView(png, svg, None, record.description or image.alt, name,
+                                   paths.figure_outline(name)))
+        elif pure.suffix.lower() in RASTER_SUFFIXES:
+            views.append(SlideView(path, None, None, image.alt, None, None))
+    return views
