@@ -266,7 +266,7 @@ def report_fitting(fitting: Fitting) -> tuple[str, bool, str]:
 
 
 def main() -> None:
-    if "--fitting" in sys.argv[1:]:  # only the fitting comparison (about a minute)
+    if "fitting" in sys.argv[1:]:  # only the fitting comparison (about a minute)
         cli = [sys.executable, "-m", "course_assets"]
         with tempfile.TemporaryDirectory(prefix="course-assets-bench-") as temporary:
             fitting = measure_fitting(Path(temporary), cli)
