@@ -457,6 +457,8 @@ SEVEN_IN_FOUR = '''
 
 
 def test_the_slide_advice_fits_the_figure(course):
+    # The advice for figures as drawn: fitting would lay these out anew for their slides.
+    course.write("pyproject.toml", "[tool.course-assets]\nfit = false\n")
     course.write("diagrams/fan_out.py", FAN_OUT_LR)
     course.write("diagrams/seven.py", SEVEN_IN_FOUR)
     course.write("diagrams/tall.py", TALL)
