@@ -383,3 +383,20 @@ def test_copying_a_course_keeps_it_fitted(tmp_path_factory, tmp_path):
     result = run(copy, "build")
     assert result.exit_code == 0, result.output
     assert "0 rebuilt" in result.output
+
+
+def test_the_figures_the_lint_advises_on_need_no_advice_once_fitted(course):
+    """The lint's slide advice is for figures as drawn; fitted, each reads at 14 px somewhere."""
+    from test_figlint import FAN_OUT_LR, SEVEN_IN_FOUR, TALL
+
+    for name, script in (("fan_out", FAN_OUT_LR), ("seven", SEVEN_IN_FOUR), ("tall", TALL)):
+        course.write(f"diagrams/{name}.py", script)
+    course.chapter("ch", '# Advice\n\n## Fan out\n\n{{ diagram("fan_out") }}\n\n'
+                   '## Seven\n\n{{ diagram("seven") }}\n\n## Tall\n\n{{ diagram("tall") }}\n')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert "[text-size]" not in result.output
+    for name in ("fan_out", "seven", "tall"):
+        assert f"fitted {name}: chapter: as drawn; slides: " in result.output
+    figures = json.loads(course.built("manifest.json").read_text())["figures"]
+    assert all(f["fit"].get("slide_text", 14) >= 14 for f in figures.values())
