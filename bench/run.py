@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -203,7 +204,75 @@ def measure_builds(label: str, course: Path, scripts: list[Path], cli: list[str]
     return Builds(cold, unchanged, one)
 
 
+@dataclass(frozen=True)
+class Fitting:
+    """Cold SVG-only builds of one course with fitting and without: wall and CPU seconds."""
+
+    on: Measure
+    off: Measure
+    on_cpu: float
+    off_cpu: float
+
+    @property
+    def ratio(self) -> float:
+        return self.on_cpu / self.off_cpu
+
+    def rows(self) -> list[str]:
+        return [f"{m.name:<30}{m.seconds:>9.2f}{cpu:>12.2f}"
+                for m, cpu in ((self.off, self.off_cpu), (self.on, self.on_cpu))]
+
+
+def cpu_run(name: str, command: list[str], cwd: Path) -> tuple[Measure, float]:
+    """Run `command` and return its wall time and the CPU seconds its process tree used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    measure = run(name, command, cwd, sample=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return measure, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def measure_fitting(base: Path, cli: list[str], pairs: int = 3) -> Fitting:
+    """Time cold builds of the synthetic course with fitting (the default) and with `fit = false`.
+
+    The two alternate, `pairs` times each, and the medians are compared: on a shared machine
+    the CPU seconds are the steadier measure, and the verdict is on them.
+    """
+    on_course, off_course = base / "fit-on", base / "fit-off"
+    write_course(on_course)
+    write_course(off_course)
+    with (off_course / "pyproject.toml").open("a") as settings:
+        settings.write("fit = false\n")
+    runs: dict[str, list[tuple[Measure, float]]] = {"on": [], "off": []}
+    for _ in range(pairs):
+        for key, course in (("off", off_course), ("on", on_course)):
+            shutil.rmtree(course / "build", ignore_errors=True)
+            runs[key].append(cpu_run(f"SVG only: cold, fit {key}", [*cli, "build", "-q"], course))
+
+    def middle(key: str) -> tuple[Measure, float]:
+        walls = median([m for m, _ in runs[key]])
+        cpus = sorted(c for _, c in runs[key])
+        return walls, cpus[len(cpus) // 2]
+
+    (on, on_cpu), (off, off_cpu) = middle("on"), middle("off")
+    return Fitting(on, off, on_cpu, off_cpu)
+
+
+def report_fitting(fitting: Fitting) -> tuple[str, bool, str]:
+    """Print the fitting comparison; return its verdict line's parts."""
+    print(f"{'fitting (median of 3 pairs)':<30}{'seconds':>9}{'CPU seconds':>12}")
+    for row in fitting.rows():
+        print(row)
+    return ("fitting: cold SVG-only build <= 1.3x the CPU of one with fit = false",
+            fitting.ratio <= 1.3, f"{fitting.ratio:.2f}x")
+
+
 def main() -> None:
+    if "fitting" in sys.argv[1:]:  # only the fitting comparison (about a minute)
+        cli = [sys.executable, "-m", "course_assets"]
+        with tempfile.TemporaryDirectory(prefix="course-assets-bench-") as temporary:
+            fitting = measure_fitting(Path(temporary), cli)
+        target, met, measured = report_fitting(fitting)
+        print(f"{'met ' if met else 'MISSED'} {target}: {measured}")
+        raise SystemExit(0 if met else 1)
     jobs = os.cpu_count() or 1
     cli = [sys.executable, "-m", "course_assets"]
     if shutil.which("dot") is None:
@@ -240,6 +309,7 @@ def main() -> None:
         big = run("1,000-node figure", [*cli, "build", "-q"], big_course, sample=False)
         shutil.rmtree(big_course / "build")
         big = with_peak(big, run(big.name, [*cli, "build", "-q"], big_course, sample=True))
+        fitting = measure_fitting(base, cli)
 
     dot_version = subprocess.run(["dot", "-V"], capture_output=True, text=True).stderr.strip()
     print(f"machine: {platform.machine()}, {jobs} CPUs, {platform.system()} {platform.release()}, "
@@ -277,6 +347,9 @@ def main() -> None:
         ("peak memory <= 200 MB, SVG only", svg_peak <= 200, f"{svg_peak:.0f} MB"),
         ("peak memory <= 200 MB, default formats", full_peak <= 200, f"{full_peak:.0f} MB"),
     ]
+    print()
+    verdicts.append(report_fitting(fitting))
+    print()
     for target, met, measured in verdicts:
         print(f"{'met ' if met else 'MISSED'} {target}: {measured}")
     print(f"no-change build: {probe}")

@@ -92,6 +92,9 @@ def test_a_marker_with_a_reason_silences_one_rule_for_the_figure(course):
 
 
 def test_our_figures_before_the_fix_show_the_defects_the_issue_lists(course):
+    # The lint on the layout as drawn: fitting would show the chapter another (wider than
+    # the column, it is wrapped into two rows there).
+    course.write("pyproject.toml", "[tool.course-assets]\nfit = false\n")
     shutil.copy(DATA / "before" / "mlops_workflow.py", course.root / "diagrams")
     shutil.copy(DATA / "before" / "_style.py", course.root / "diagrams")
     result = course.run("build")
@@ -157,6 +160,8 @@ TALL = '''
 
 
 def test_tiny_text_is_reported_at_the_chapter_line_with_the_slide_fix(course):
+    # As the author drew them: fitting would lay the tall figure out anew for its slide.
+    course.write("pyproject.toml", "[tool.course-assets]\nfit = false\n")
     course.write("diagrams/stateful_architecture.py", STATEFUL)
     course.write("diagrams/tall.py", TALL)
     course.chapter("ch", "# Sizes\n\n## Stateful\n\n"
@@ -451,6 +456,8 @@ SEVEN_IN_FOUR = '''
 
 
 def test_the_slide_advice_fits_the_figure(course):
+    # The advice for figures as drawn: fitting would lay these out anew for their slides.
+    course.write("pyproject.toml", "[tool.course-assets]\nfit = false\n")
     course.write("diagrams/fan_out.py", FAN_OUT_LR)
     course.write("diagrams/seven.py", SEVEN_IN_FOUR)
     course.write("diagrams/tall.py", TALL)

@@ -216,7 +216,7 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
         say(f"built {made}")
     files.update(derived.files)
     # Outputs are expected of what the new manifest records (a gallery only with a figure).
-    orphans = orphaned_outputs(settings, manifest, set(new_figures), set(new_chapters))
+    orphans = orphaned_outputs(settings, manifest, new_figures, set(new_chapters))
     removable, kept = removable_orphans(settings, manifest, orphans, hashes)
     if only.names is not None:
         removable, kept = [], []  # a build of named figures leaves everything else alone
@@ -356,7 +356,7 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
 
     timeout = options.timeout or settings.timeout
     tasks = [FigureTask(p.name, p.source, settings.root, settings.padding, timeout,
-                        settings.formats, settings.png_max_side) for p in stale]
+                        settings.formats, settings.png_max_side, settings.fit) for p in stale]
 
     def done(outcome: FigureOutcome) -> FigureOutcome:
         if outcome.problem is not None:
@@ -374,12 +374,27 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
             return replace(outcome, files={}, problem=Problem(
                 script, None, f"its output cannot be written: {exc}"))
         say(f"built {outcome.name} ({outcome.seconds:.2f} s)")
+        fitted = _fit_line(outcome.name, outcome.fit)
+        if fitted:
+            say(fitted)
         # The outcome keeps its files' names only: their bytes are read from `staged`.
         return replace(outcome, files=dict.fromkeys(outcome.files, b""))
 
     outcomes = render_all(tasks, settings.worker_count(options.jobs), settings.root, done,
                           meanwhile=_import_chapter_renderers, pool=options.pool)
     return {o.name: o for o in outcomes}
+
+
+def _fit_line(name: str, fit: dict[str, object]) -> str:
+    """Say which layout a figure got where it is not the author's (nothing when it is)."""
+    chapter, slide, views = fit.get("chapter"), fit.get("slide"), fit.get("views")
+    zooms = len(views) - 1 if isinstance(views, list) else 0
+    if (chapter in (None, "as drawn") and slide in (None, "as drawn")) and not zooms:
+        return ""
+    parts = [f"chapter: {chapter}", f"slides: {slide}"]
+    if zooms:
+        parts[-1] += f", an overview and {zooms} zoomed slide{'s' if zooms != 1 else ''}"
+    return f"fitted {name}: {'; '.join(parts)}"
 
 
 def _import_chapter_renderers() -> None:
@@ -438,6 +453,7 @@ def _figure_records(settings: Settings, plans: list[OutputPlan],
                          for path in map(settings.outputs.figure_file, outcome.files)},
                 findings=outcome.findings,
                 sizes=outcome.sizes,
+                fit=outcome.fit,
             )
     return FigureResults(records, frozenset(failed), tuple(problems))
 

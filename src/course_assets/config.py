@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     # Hosts (`photos.example.com`) or URL prefixes (`example.com/team/`) a chapter may show
     # images from; any other external image is a warning, and an error with --strict.
     "external_images": [],
+    # Lay a figure out anew where the author's layout shows text too small to read.
+    "fit": True,
 }
 FORMATS = ("svg", "png", "dark")
 MAX_TIMEOUT = 86400
@@ -57,6 +59,7 @@ class Settings:
     # that leaves `pptx` unset and turns the PNGs off gets none (see settings_from_table).
     pptx: bool = True
     external_images: tuple[str, ...] = ()
+    fit: bool = True
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @functools.cached_property
@@ -150,6 +153,9 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
     if isinstance(side, bool) or not isinstance(side, int) or not low <= side <= high:
         raise ConfigError(f"{pyproject}: [tool.{TABLE}] png_max_side must be a whole number of "
                           f"pixels from {low} to {high}")
+    if not isinstance(merged["fit"], bool):
+        raise ConfigError(f"{pyproject}: [tool.{TABLE}] fit must be true or false (false: keep "
+                          "every figure as its script lays it out)")
     formats = merged["formats"]
     if not isinstance(formats, list) or not all(f in FORMATS for f in formats) or "svg" not in formats:
         raise ConfigError(
@@ -203,6 +209,7 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
         png_max_side=side,
         pptx=pptx,
         external_images=tuple(allowed),
+        fit=merged["fit"],
         raw=merged,
     )
 

@@ -89,12 +89,28 @@ class OutputPaths:
         """Return the stems a figure is written as: light, and dark when that format is on."""
         return (name, f"{name}.dark") if "dark" in self.formats else (name,)
 
-    def figure_outputs(self, name: str) -> tuple[str, ...]:
-        """Return the outputs a figure has with the course's formats."""
+    def figure_outputs(self, name: str, slide_file: bool = False) -> tuple[str, ...]:
+        """Return the outputs a figure has with the course's formats.
+
+        With `slide_file` (the figure's manifest record says so), also the files of the layout
+        fitted to slides: `name.slide.svg`, `name.slide.dark.svg` and their PNGs.
+        """
         suffixes = ("svg", "png") if "png" in self.formats else ("svg",)
+        stems = self.figure_variants(name)
+        if slide_file:
+            stems += self.slide_variants(name)
         return (*(self.relative(self.figures_dir / f"{stem}.{suffix}")
-                  for stem in self.figure_variants(name) for suffix in suffixes),
+                  for stem in stems for suffix in suffixes),
                 self.figure_outline(name))
+
+    def slide_variants(self, name: str) -> tuple[str, ...]:
+        """Return the stems of a figure's slide layout: light, and dark when that format is on."""
+        return tuple(stem.replace(name, f"{name}.slide", 1) for stem in self.figure_variants(name))
+
+    def slide_figure(self, name: str, dark: bool = False, suffix: str = "svg") -> str:
+        """Return where a figure's slide layout (`name.slide[.dark].svg|png`) goes."""
+        stem = f"{name}.slide.dark" if dark else f"{name}.slide"
+        return self.relative(self.figures_dir / f"{stem}.{suffix}")
 
     def figure_outline(self, name: str) -> str:
         """Return where a figure's text outline (Markdown, for screen readers) goes."""

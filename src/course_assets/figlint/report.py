@@ -201,11 +201,23 @@ def _size_problems(source: Path, placement: Placement, record: FigureRecord,
             f"(at least {CHAPTER_MINIMUM:g} px): give it a larger width, or make its text larger",
             severity))
     room = placement.slide_room
-    on_slide = slide_text_size(record.sizes, room)
+    sizes = _slide_sizes(record)
+    on_slide = slide_text_size(sizes, room)
+    if len(record.fit.get("views", ())) > 1:
+        # Shown on zoomed slides too: judged by the text each shows best.
+        on_slide = float(record.fit.get("slide_text", on_slide))
     if on_slide < SLIDE_MINIMUM:
         slide = f"slide {placement.heading!r}" if placement.heading else "the title slide"
         found.append(Problem(source, placement.line,
             f"{LINT_PREFIX}[text-size]: figure {placement.name!r} on {slide} of the HTML deck shows its smallest text "
             f"at {on_slide:.1f} px (at least {SLIDE_MINIMUM:g} px): "
-            f"{slide_fix(record.sizes, room)}", severity))
+            f"{slide_fix(sizes, room)}", severity))
     return found
+
+
+def _slide_sizes(record: FigureRecord) -> dict[str, float]:
+    """Return the sizes a slide shows the figure at: its slide layout's, where it has one."""
+    size = record.fit.get("size")
+    if not size:
+        return dict(record.sizes)
+    return {**record.sizes, "width": float(size[0]), "height": float(size[1])}

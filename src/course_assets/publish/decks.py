@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from course_assets.outputs import OutputPaths
 from course_assets.publish import markdown
 from course_assets.publish.assets import Reader
+from course_assets.publish.deck_figures import ViewsOf
 from course_assets.publish.html_deck import deck_template, html_deck
 from course_assets.publish.marp_deck import marp_deck
 from course_assets.publish.sections import deck_title, split_slides
@@ -33,13 +34,17 @@ class Decks:
 
 
 def build_decks(chapter_text: str, chapter_path: str, html_path: str, marp_path: str,
-                read: Reader) -> Decks:
-    """Return the HTML and Marp decks of the built chapter at `chapter_path` (course-relative)."""
+                read: Reader, views_of: ViewsOf | None = None) -> Decks:
+    """Return the HTML and Marp decks of the built chapter at `chapter_path` (course-relative).
+
+    `views_of` says how each figure is shown on slides (deck_figures.slide_views).
+    """
     tokens = markdown.parse(chapter_text)
     slides = split_slides(tokens)
     title = deck_title(tokens, chapter_path)
-    html = html_deck(slides, title, chapter_path, html_path, read)
-    marp = marp_deck(slides, chapter_text.splitlines(), title, chapter_path, marp_path, read)
+    html = html_deck(slides, title, chapter_path, html_path, read, views_of)
+    marp = marp_deck(slides, chapter_text.splitlines(), title, chapter_path, marp_path, read,
+                     views_of)
     return Decks(html.encode("utf-8"), marp.encode("utf-8"))
 
 

@@ -76,6 +76,7 @@ def _make(settings: Settings, plan: OutputPlan, figures: dict[str, FigureRecord]
         data = render_gallery(path, paths.relative(settings.diagrams_dir) + "/", figures,
                               chapters, outputs, read)
         return {path: data}
+    from course_assets.publish.deck_figures import views_by_svg
     from course_assets.publish.decks import build_decks
 
     chapter_path = paths.chapter_output(plan.name)
@@ -85,7 +86,8 @@ def _make(settings: Settings, plan: OutputPlan, figures: dict[str, FigureRecord]
                               "is missing; run `course-assets build`", Severity.ERROR))
     html_path, marp_path = paths.slide_outputs(plan.name)[:2]
     text = raw.decode("utf-8", "replace").removeprefix("\ufeff")
-    decks = build_decks(text, chapter_path, html_path, marp_path, read)
+    decks = build_decks(text, chapter_path, html_path, marp_path, read,
+                        views_by_svg(paths, figures))
     made = {html_path: decks.html, marp_path: decks.marp}
     for pptx_path in paths.pptx_outputs(plan.name):
         from course_assets.publish.decks import build_pptx_deck

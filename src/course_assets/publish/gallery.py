@@ -81,6 +81,8 @@ def gallery_template() -> jinja2.Template:
 
 
 def _kind(path: str) -> str:
+    if ".slide." in posixpath.basename(path):
+        return ".slide"  # the layout fitted to slides: the decks show it, the gallery does not
     if path.endswith(".outline.md"):
         return ".outline.md"
     if path.endswith((".dark.svg", ".dark.png")):

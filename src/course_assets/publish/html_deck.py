@@ -5,26 +5,34 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+from html import escape
 from pathlib import Path
 from typing import Any
 
 from course_assets.publish import markdown
 from course_assets.publish.assets import Reader, data_uri, rebase
+from course_assets.publish.deck_figures import ViewsOf
 from course_assets.publish.sections import Block, Slide
 
 TEMPLATES = Path(__file__).parent.parent / "templates" / "slides"
 
 
 def html_deck(slides: list[Slide], title: str, chapter_path: str, deck_path: str,
-              read: Reader) -> str:
-    """Return the HTML deck of `slides`; it loads nothing and runs only its own script."""
+              read: Reader, views_of: ViewsOf | None = None) -> str:
+    """Return the HTML deck of `slides`; it loads nothing and runs only its own script.
+
+    With `views_of`, each figure shows its slide views: the layout fitted to slides, and after
+    its slide one zoomed slide per crop where the whole figure is too small to read.
+    """
     from markupsafe import Markup
 
     css = (TEMPLATES / "deck.css").read_text(encoding="utf-8")
     script = (TEMPLATES / "deck.js").read_text(encoding="utf-8")
-    rendered = []
-    for number, slide in enumerate(slides, start=1):
-        body = "".join(_render_block(b, chapter_path, deck_path, read) for b in slide.blocks)
+    rendered: list[dict[str, Any]] = []
+    embedded: dict[str, str] = {}  # each figure drawing zoomed slides cut, carried once
+    for slide in slides:
+        body = "".join(_render_block(b, chapter_path, deck_path, read, views_of, embedded)
+                       for b in slide.blocks)
         kinds = ["slide"]
         if slide.heading is None:
             kinds.append("slide-title")
@@ -32,8 +40,14 @@ def html_deck(slides: list[Slide], title: str, chapter_path: str, deck_path: str
             kinds.append("has-figure")
         if slide.has_text:
             kinds.append("has-text")
-        rendered.append({"number": number, "classes": " ".join(kinds), "body": Markup(body),
-                         "label": slide.heading or title})
+        rendered.append({"number": len(rendered) + 1, "classes": " ".join(kinds),
+                         "body": Markup(body), "label": slide.heading or title})
+        for caption, zoomed in _zoomed_slides(slide, chapter_path, read, views_of, embedded):
+            heading = f"{slide.heading or title}: {caption}"
+            rendered.append({"number": len(rendered) + 1, "classes": "slide has-figure deck-zoom",
+                             "body": Markup(f"<h2>{escape(heading)}</h2>\n"
+                                            f'<div class="deck-figure">{zoomed}</div>\n'),
+                             "label": heading})
     # The page may run our script and nothing else, and load nothing at all.
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     policy = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
@@ -52,13 +66,41 @@ def deck_template() -> Any:
     return environment.from_string((TEMPLATES / "deck.html").read_text(encoding="utf-8"))
 
 
-def _render_block(block: Block, chapter_path: str, deck_path: str, read: Reader) -> str:
+def _zoomed_slides(slide: Slide, chapter_path: str, read: Reader,
+                   views_of: ViewsOf | None, embedded: dict[str, str]) -> list[tuple[str, str]]:
+    """Return each zoomed view of the slide's figures: its caption and its cropped figure."""
+    if views_of is None:
+        return []
+    from course_assets.publish.deck_figures import cropped_figure, zoomed_figures
+
+    found = []
+    for block in slide.blocks:
+        if not block.figure:
+            continue
+        for alt, views in zoomed_figures(markdown.render(block.tokens), chapter_path, views_of):
+            found += [(view.caption, cropped_figure(view, alt, chapter_path, read, embedded))
+                      for view in views]
+    return found
+
+
+def _render_block(block: Block, chapter_path: str, deck_path: str, read: Reader,
+                  views_of: ViewsOf | None = None,
+                  embedded: dict[str, str] | None = None) -> str:
     html = markdown.render(block.tokens)
     outlines = ""
     if block.figure:
-        from course_assets.publish.deck_figures import outline_details, with_both_themes
+        from course_assets.publish.deck_figures import (
+            on_slides, outline_details, whole_of_zoomed, with_both_themes,
+        )
 
         html, outlines = outline_details(html, chapter_path, read)
+        if views_of is not None:
+            # A figure shown zoomed too: its drawing is carried once, for it and its crops.
+            whole = whole_of_zoomed(html, chapter_path, views_of, read,
+                                    {} if embedded is None else embedded)
+            if whole is not None:
+                return f'<div class="deck-figure">{whole}</div>\n{outlines}'
+            html = on_slides(html, chapter_path, views_of)
         html = with_both_themes(html)
     # Markdown and raw HTML (figure snippets among it) alike: images inlined, links rebased,
     # nothing left that would load.

@@ -60,11 +60,15 @@ def slide_views(block: Block, chapter_path: str, dark: bool, paths: OutputPaths,
         pure = PurePosixPath(path)
         name = pure.name.removesuffix(".svg").removesuffix(".dark")
         if pure.parent == figures_dir and pure.suffix == ".svg" and name in figures:
-            stem = f"{name}.dark" if dark and "dark" in paths.formats else name
+            from course_assets.publish.deck_figures import slide_views as fitted_views
+
             record = figures[name]
-            views.append(SlideView(paths.figure_file(f"{stem}.png"),
-                                   paths.figure_file(f"{stem}.svg"), None,
-                                   record.description or image.alt, name,
+            # The figure whole, in the layout fitted to slides where it has one.
+            whole = fitted_views(paths, name, record)[0]
+            use_dark = dark and "dark" in paths.formats
+            svg = (whole.dark_svg if use_dark else None) or whole.svg
+            png = (whole.dark_png if use_dark else whole.png) or svg.removesuffix(".svg") + ".png"
+            views.append(SlideView(png, svg, None, record.description or image.alt, name,
                                    paths.figure_outline(name)))
         elif pure.suffix.lower() in RASTER_SUFFIXES:
             views.append(SlideView(path, None, None, image.alt, None, None))

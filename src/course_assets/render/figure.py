@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from course_assets.errors import FigureError, Problem, Severity
 from course_assets.render import limits
 
 if TYPE_CHECKING:
     from course_assets.figlint import FigureReading
+    from course_assets.layout.fitting import Fit
     from course_assets.render.capture import CapturedFigure
     from course_assets.render.downloads import Fetch
     from course_assets.render.theme import IconTiles
@@ -30,6 +31,8 @@ class FigureTask:
     formats: tuple[str, ...] = ("svg",)
     # The PNG's longer side in pixels at most (it is twice the SVG's size up to there).
     png_max_side: int = 3840
+    # Lay the figure out anew where the author's layout is unreadable (the `fit` setting).
+    fit: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,20 @@ class FigureOutcome:
     # What the figure lint found (as JSON-ready dicts) and the sizes readability is judged by.
     findings: tuple[dict[str, object], ...] = ()
     sizes: dict[str, float] = field(default_factory=dict)
+    # Which layout each place shows and the slides the figure is shown on (see layout.views).
+    fit: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Fits:
+    """The layouts a figure is drawn in: the chapter's, and the slides' when it differs."""
+
+    chapter: Fit
+    slide: Fit | None
+    enabled: bool = True  # False: the course or the script turned fitting off
+    # Whether the slides' layout is readable whole; if not, it is shown zoomed too, and the
+    # crops are worked out from its layout.
+    slide_readable: bool = True
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,11 @@ class Variant:
     output: str
     png: bytes | None = None
     reading: FigureReading | None = None
+    fits: Fits | None = None
+    slide_svg: bytes | None = None
+    slide_png: bytes | None = None
+    # The layout the slides show (the slide drawing's, else the chapter's), for the zoomed views.
+    slide_layout: dict[str, Any] = field(default_factory=dict)
 
 
 def render_figure(task: FigureTask) -> FigureOutcome:
@@ -100,15 +122,23 @@ def _render_within(task: FigureTask, started: float) -> FigureOutcome:
         # the SVG embeds them after the child has ended.
         with tempfile.TemporaryDirectory(prefix="course-assets-") as scratch:
             downloads.keep_files_in(Path(scratch))
-            variants.append(_render_variant(task, LIGHT, None))
+            variants.append(_render_variant(task, LIGHT, None, None))
             if "dark" in task.formats:
-                variants.append(_render_variant(task, DARK, IconTiles(Path(scratch))))
+                variants.append(_render_variant(task, DARK, IconTiles(Path(scratch)),
+                                                variants[0].fits))
             files: dict[str, bytes] = {}
             for variant in variants:
                 files[f"{variant.stem}.svg"] = variant.svg
                 if variant.png is not None:
                     files[f"{variant.stem}.png"] = variant.png
+            for variant in variants:  # after the chapter's files: the order the build says them
+                slide_stem = variant.stem.replace(task.name, f"{task.name}.slide", 1)
+                if variant.slide_svg is not None:
+                    files[f"{slide_stem}.svg"] = variant.slide_svg
+                if variant.slide_png is not None:
+                    files[f"{slide_stem}.png"] = variant.slide_png
             findings, sizes, outline = _lint_outcome(task, variants)
+            fit = _fit_record(variants[0])
     except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
         if not isinstance(exc, FigureError):
             line = variants[0].captured.line if variants else None
@@ -133,6 +163,7 @@ def _render_within(task: FigureTask, started: float) -> FigureOutcome:
         fetches=light.fetches,
         findings=findings,
         sizes=sizes,
+        fit=fit,
     )
 
 
@@ -155,15 +186,19 @@ def _lint_outcome(task: FigureTask, variants: list[Variant],
     return tuple(f.to_json() for f in unique), sizes, light.outline.encode("utf-8")
 
 
-def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None) -> Variant:
-    """Capture the script in `theme` and lay it out in a child; post-process what it drew."""
+def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
+                    chosen: Fits | None) -> Variant:
+    """Capture the script in `theme` and lay it out in a child; post-process what it drew.
+
+    The light variant chooses the layouts (`Fits`); the dark one is given them (`chosen`).
+    """
     from course_assets.figlint import read_figure
     from course_assets.render import capture, graphviz, icons, isolate, raster, svg
     from course_assets.render.theme import LIGHT, applied, paint_tiles
 
     png_max_side = task.png_max_side if "png" in task.formats else None
 
-    def job() -> tuple[CapturedFigure, graphviz.Drawing]:
+    def job() -> tuple[CapturedFigure, graphviz.Drawing, Fits, graphviz.Drawing | None]:
         with applied(theme):
             captured = capture.capture_script(task.script, task.course_root, task.padding,
                                               icon_filter=icon_filter)
@@ -180,13 +215,23 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
             paint_tiles(captured.icon_copies)
         isolate.announce("graphviz", captured.line)
         with limits.located_at(task.script, captured.line):
+            if chosen is not None:  # the light variant's layouts, drawn in this theme
+                drawing = graphviz.draw(captured.dot_source, png_max_side,
+                                        captured.node_lines(), chosen.chapter.apply)
+                slide = None
+                if chosen.slide is not None:  # its layout is the light one's, read there
+                    slide = graphviz.draw(captured.dot_source, png_max_side,
+                                          captured.node_lines(), chosen.slide.apply,
+                                          with_layout=False)
+                return captured, drawing, chosen, slide
             drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines())
-        return captured, drawing
+            fits, drawing, slide = _fitted(task, captured, drawing, png_max_side)
+        return captured, drawing, fits, slide
 
     try:
         # A Graphviz crash or timeout is told at the Diagram's line the child announced.
         with limits.located_at(task.script, None):
-            (captured, drawing), output = isolate.run_isolated(job, task.timeout)
+            (captured, drawing, fits, slide), output = isolate.run_isolated(job, task.timeout)
     except FigureError as exc:
         if theme != LIGHT:
             exc.message = f"in the {theme} theme: {exc.message}"
@@ -203,10 +248,96 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
         if drawing.png is not None and png_max_side is not None:
             png = raster.normalized_png(drawing.png,
                                         raster.png_size(raster.svg_size(data), png_max_side))
+        slide_svg = slide_png = None
+        if slide is not None:
+            # Its own id prefix too: a deck may show the chapter's drawing and this one.
+            slide_svg = svg.postprocess(
+                slide.svg, name=f"{task.name}-slide" if theme == LIGHT else
+                f"{task.name}-slide-{theme}", title=captured.title,
+                description=captured.description, load_icon=icons.load_icon)
+            if slide.png is not None and png_max_side is not None:
+                slide_png = raster.normalized_png(
+                    slide.png, raster.png_size(raster.svg_size(slide_svg), png_max_side))
     # The lint reads the same layout the SVG was drawn from.
     reading = read_figure(drawing.layout, data, dict(captured.lines), theme, captured.title,
                           captured.description)
-    return Variant(stem, data, captured, drawing.messages, output, png, reading)
+    return Variant(stem, data, captured, drawing.messages, output, png, reading, fits,
+                   slide_svg, slide_png, (slide or drawing).layout if slide is None or
+                   slide.layout else {})
+
+
+def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_side: int | None,
+            ) -> tuple[Fits, Any, Any]:
+    """Choose and draw the chapter's and the slides' layouts (in the child, where Graphviz is).
+
+    Return the layouts and their drawings: the chapter's (the author's `drawing` unless
+    another reads better in the column) and the slides' (None: the chapter's). Each layout is
+    chosen by estimate, drawn, and kept only where the drawing proves better than the one it
+    would replace.
+    """
+    from course_assets.layout import fitting
+    from course_assets.render import graphviz
+
+    source = task.script.read_text(encoding="utf-8", errors="replace")
+    if not task.fit or fitting.fit_off(source) or not drawing.layout:
+        return Fits(fitting.AS_DRAWN, None, enabled=False), drawing, None
+    figure = fitting.read_figure(graphviz.parse(captured.dot_source), drawing.layout,
+                                 graphviz.svg_points(drawing.svg))
+    chapter_room, slide_room = fitting.rooms()
+    lines = captured.node_lines()
+
+    def shape(drawn: Any, counted: bool = False) -> fitting.Shape:
+        width, height = graphviz.svg_points(drawn.svg)
+        # Crossings are counted where two read layouts are compared (the chapter's drawings).
+        crossings = fitting.crossings(drawn.layout) if counted and drawn.layout else 0
+        return fitting.Shape(width * fitting.PX_PER_PT, height * fitting.PX_PER_PT, crossings)
+
+    def unreadable_whole(svg: bytes) -> bool:
+        # The slides' layout is read again only where it is shown zoomed.
+        width, height = graphviz.svg_points(svg)
+        return slide_room.text_size(width * fitting.PX_PER_PT, height * fitting.PX_PER_PT,
+                                    figure.smallest_text) < slide_room.minimum
+
+    def tried(fit: Fit, **options: Any) -> Any:
+        # A layout Graphviz refuses is not kept; the figure stays as it was without it.
+        try:
+            return graphviz.draw(captured.dot_source, png_max_side, lines, fit.apply, **options)
+        except FigureError:
+            return None
+
+    chapter_fit = fitting.choose(figure, chapter_room, shape(drawing)).fit
+    if not chapter_fit.as_drawn:
+        fitted = tried(chapter_fit)
+        if fitted is not None and fitting.improves(figure, chapter_room, shape(fitted, True),
+                                                   shape(drawing, True)):
+            drawing = fitted
+        else:
+            chapter_fit = fitting.AS_DRAWN
+    shown = shape(drawing)
+    if slide_room.text_size(shown.width, shown.height, figure.smallest_text) >= slide_room.minimum:
+        return Fits(chapter_fit, None), drawing, None
+    best = fitting.choose(figure, slide_room, shown)
+    slide_fit = best.fit
+    now = slide_room.text_size(shown.width, shown.height, figure.smallest_text)
+    if (slide_fit == chapter_fit or slide_fit.as_drawn
+            or (best.text < slide_room.minimum * fitting.WORTH_A_SLIDE_LAYOUT
+                and best.text < now * fitting.WORTH_A_SLIDE_LAYOUT_GROWTH)):
+        return Fits(chapter_fit, None, slide_readable=False), drawing, None
+    slide = tried(slide_fit, with_layout=unreadable_whole)
+    if slide is None or not fitting.improves(figure, slide_room, shape(slide), shown):
+        return Fits(chapter_fit, None, slide_readable=False), drawing, None
+    return Fits(chapter_fit, slide_fit, slide_readable=not slide.layout), drawing, slide
+
+
+def _fit_record(light: Variant) -> dict[str, Any]:
+    """Return what the manifest keeps of the fitting: the layouts chosen and the slide views."""
+    from course_assets.layout import views
+
+    fits = light.fits
+    if fits is None or not fits.enabled:
+        return {}
+    shown = light.slide_svg if light.slide_svg is not None else light.svg
+    return views.fit_record(fits.chapter, fits.slide, light.slide_layout, shown)
 
 
 def _check_control_characters(script: Path, captured: CapturedFigure) -> None:

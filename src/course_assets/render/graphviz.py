@@ -142,7 +142,9 @@ def warm_up() -> None:
 
 
 def draw(source: str, png_max_side: int | None = None,
-         node_lines: Mapping[str, int | None] | None = None) -> Drawing:
+         node_lines: Mapping[str, int | None] | None = None,
+         adjust: Callable[[Any], None] | None = None,
+         with_layout: bool | Callable[[bytes], bool] = True) -> Drawing:
     """Lay `source` out once, then draw it as SVG and, with `png_max_side`, as PNG.
 
     The PNG is twice the SVG's size, or smaller so that its longer side stays within
@@ -151,22 +153,18 @@ def draw(source: str, png_max_side: int | None = None,
     Raise FigureError with Graphviz's own words when it rejects the graph. Graphviz keeps the
     icon files it read open (and their read positions shared with any later fork), so call
     this in a process that forks no more: the build calls it in the child that ran the script.
+    `adjust` changes the parsed graph before its layout (fitting's other layouts); without
+    `with_layout` (or where it says so of the SVG drawn), the Drawing's layout is left empty:
+    Graphviz's JSON costs more than the SVG.
     """
-    use_bundled_fonts()
-    # Graphviz reads numbers such as pad="0.15" with the C library, which follows the locale:
-    # after a script's locale.setlocale(LC_ALL, ""), a decimal-comma locale would read 0.
-    locale.setlocale(locale.LC_NUMERIC, "C")
-    import pygraphviz
     from pygraphviz import graphviz as gv
 
-    _capture_messages()
-    del _messages[:]
-    try:
-        graph = pygraphviz.AGraph(string=source)
-    except Exception as exc:  # noqa: BLE001 - pygraphviz raises bare errors for bad DOT
-        raise FigureError(_rejected(str(exc))) from None
+    graph = parse(source)
+    if adjust is not None:
+        adjust(graph)
     from course_assets.layout.nodes import fit_icon_nodes
 
+    # After fitting's changes: the icon nodes' geometry follows the direction it chose.
     fit_icon_nodes(graph)
     context = gv.gvContextWithBuiltins()
     try:
@@ -176,10 +174,12 @@ def draw(source: str, png_max_side: int | None = None,
         try:
             status, svg = gv.gvRenderData(context, graph.handle, b"svg")
             said = _drained()
-            if unchanged is None:
-                layout_status, layout = gv.gvRenderData(context, graph.handle, b"json")
-            else:  # nothing moved: the JSON the placement read is this layout's
+            if unchanged is not None:  # nothing moved: the JSON the placement read is this
                 layout_status, layout = 0, unchanged
+            else:
+                wanted = with_layout(svg) if callable(with_layout) else with_layout
+                layout_status, layout = (gv.gvRenderData(context, graph.handle, b"json")
+                                         if wanted and status == 0 else (1, b""))
             _drained()  # JSON loads no images and says so for each: the SVG's words are enough
             png = None
             if status == 0 and png_max_side is not None:
@@ -283,6 +283,22 @@ def _redraw(context: Any, graph: Any, placement: Placement) -> None:
         raise FigureError(_rejected("the layout failed"))
 
 
+def parse(source: str) -> Any:
+    """Return `source` as a pygraphviz AGraph; raise FigureError with Graphviz's own words."""
+    use_bundled_fonts()
+    # Graphviz reads numbers such as pad="0.15" with the C library, which follows the locale:
+    # after a script's locale.setlocale(LC_ALL, ""), a decimal-comma locale would read 0.
+    locale.setlocale(locale.LC_NUMERIC, "C")
+    import pygraphviz
+
+    _capture_messages()
+    del _messages[:]
+    try:
+        return pygraphviz.AGraph(string=source)
+    except Exception as exc:  # noqa: BLE001 - pygraphviz raises bare errors for bad DOT
+        raise FigureError(_rejected(str(exc))) from None
+
+
 def _json(data: bytes) -> dict[str, Any]:
     import json
 
@@ -295,7 +311,8 @@ def _json(data: bytes) -> dict[str, Any]:
 
 def svg_points(svg: bytes) -> tuple[float, float]:
     """Return the width and height, in points, of the SVG Graphviz wrote."""
-    match = SVG_SIZE.search(svg[:2000])
+    # Near the start, after Graphviz's header comment (which holds the title, however long).
+    match = SVG_SIZE.search(svg[:2000]) or SVG_SIZE.search(svg)
     if match is None:
         raise FigureError("Graphviz wrote an SVG without a size in points")
     return float(match.group(1)), float(match.group(2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sys
 from pathlib import Path
@@ -156,6 +157,8 @@ def deck_inputs(settings: Settings, name: str, chapter: ChapterRecord,
         built = figures.get(figure)
         parts += [figure] + ([f"{p}={d}" for p, d in sorted(built.outputs.items())]
                              if built else ["\0unbuilt"])
+        if built and built.fit:  # the slides it is shown on
+            parts.append(json.dumps(built.fit, sort_keys=True))
     return hash_inputs(*parts)
 
 

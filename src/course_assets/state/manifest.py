@@ -27,6 +27,14 @@ class FigureRecord:
     # the sizes (CSS px) the readable-size check judges each place the figure is shown by.
     findings: tuple[dict[str, Any], ...] = ()
     sizes: dict[str, float] = field(default_factory=dict)
+    # Fitting: the layout the chapter and the slides show, whether the slides have their own
+    # files (`slide_file`), and the views a deck shows (see layout.views). Empty: fitting off.
+    fit: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def slide_file(self) -> bool:
+        """Say whether the figure has its own files for slides (`name.slide.svg`, ...)."""
+        return bool(self.fit.get("slide_file"))
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,8 @@ def _record_dict(record: OutputRecord) -> dict[str, object]:
     if isinstance(record, FigureRecord):
         data["findings"] = [dict(f) for f in record.findings]
         data["sizes"] = dict(sorted(record.sizes.items()))
+        if not record.fit:
+            del data["fit"]  # fitting off: the record as before fitting existed
     return data
 
 
@@ -202,6 +212,7 @@ def _parse(raw: bytes) -> Manifest:
                 title=r["title"], description=r["description"], outputs=dict(r["outputs"]),
                 findings=tuple(dict(f) for f in r.get("findings", ())),
                 sizes=dict(r.get("sizes", {})),
+                fit=dict(r.get("fit", {})),
             )
             for name, r in data.get("figures", {}).items()
         },

@@ -131,7 +131,7 @@ class Planner:
             helpers = record.helpers if record else ()
             inputs = figure_inputs(self.settings, script, helpers, self.environment)
             plans.append(self.plan(Kind.FIGURE, name, script, inputs, record,
-                                   self.settings.outputs.figure_outputs(name)))
+                                   figure_outputs(self.settings, name, record)))
         return plans
 
     def chapters(self, sources: dict[str, Path],
@@ -182,6 +182,11 @@ class Planner:
         return plans
 
 
+def figure_outputs(settings: Settings, name: str, record: FigureRecord | None) -> tuple[str, ...]:
+    """Return a figure's outputs, as its manifest record says (slide files or not)."""
+    return settings.outputs.figure_outputs(name, record.slide_file if record else False)
+
+
 def hand_edit_advice(settings: Settings, kind: Kind) -> str:
     """Say what to do about an output of `kind` edited by hand (build and check both say it)."""
     return f"{kind.edit_instead(settings)}, or run `course-assets build --force` to replace it"
@@ -199,18 +204,23 @@ def hand_edits(settings: Settings, plans: Iterable[OutputPlan]) -> list[Problem]
     return found
 
 
-def orphaned_outputs(settings: Settings, manifest: Manifest, figure_names: set[str],
+def orphaned_outputs(settings: Settings, manifest: Manifest,
+                     figure_names: set[str] | dict[str, FigureRecord],
                      chapter_names: set[str]) -> dict[str, str]:
     """Return outputs the manifest owns that the next manifest will not, with their hashes.
 
     `figure_names` and `chapter_names` are those the next manifest records (a source that
-    failed before it ever built has none). The gallery is made from recorded figures: with
+    failed before it ever built has none); given as records, their outputs are those the
+    records say (a figure's slide files come and go with fitting). The gallery is made from recorded figures: with
     none left, it is an orphan too, so that it never stays on disk without a record.
     """
     paths = settings.outputs
     owners: list[tuple[OutputRecord, set[str]]] = []
     for name, figure in manifest.figures.items():
-        owners.append((figure, set(paths.figure_outputs(name)) if name in figure_names else set()))
+        next_record = (figure_names.get(name) if isinstance(figure_names, dict)
+                       else figure if name in figure_names else None)
+        owners.append((figure, set(figure_outputs(settings, name, next_record))
+                       if next_record is not None else set()))
     for name, chapter in manifest.chapters.items():
         owners.append((chapter, {paths.chapter_output(name)} if name in chapter_names else set()))
     for name, decks in manifest.slides.items():
