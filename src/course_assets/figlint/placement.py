@@ -43,6 +43,11 @@ def layout_findings(geometry: Geometry) -> list[Finding]:
     return list(dict.fromkeys(found))
 
 
+def edges_through_labels(geometry: Geometry) -> list[Finding]:
+    """Return every edge line or arrowhead that runs through (or touches) a label."""
+    return list(dict.fromkeys(_edges_through_labels(geometry)))
+
+
 def owner_line(geometry: Geometry, text: Text) -> int | None:
     """Return the script line that made the element a text labels."""
     if text.owner == "node":

@@ -36,6 +36,8 @@ TEXT_SPARE = 0.25
 MOST_PER_ROW = 12
 # How many of the candidates whose estimated shape suits a room best are scored in full.
 SCORED = 3
+# How many of them the build draws for the chapter at most, best estimate first.
+TRIED = 3
 # A slide layout is drawn only where its estimated text reaches this share of the readable
 # size (it then needs at most about three zoomed slides), or grows the text this many times
 # (a tall strip's overview becomes a picture of it). Otherwise the chapter's drawing is zoomed
@@ -170,6 +172,16 @@ def choose(figure: Figure, room: Room, author: Shape) -> Choice:
     if drawn.readable(room):
         return drawn
     return max([drawn, *candidates(figure, room, author)], key=lambda c: _score(c, room))
+
+
+def ranked(figure: Figure, room: Room, author: Shape) -> list[Choice]:
+    """Return the other layouts for `room`, best estimate first (none where the author's reads)."""
+    drawn = Choice(AS_DRAWN, author, room.text_size(author.width, author.height,
+                                                     figure.smallest_text))
+    if drawn.readable(room):
+        return []
+    found = sorted(candidates(figure, room, author), key=lambda c: _score(c, room), reverse=True)
+    return [choice for choice in found if _score(choice, room) > _score(drawn, room)]
 
 
 def improves(figure: Figure, room: Room, new: Shape, old: Shape) -> bool:

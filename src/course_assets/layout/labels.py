@@ -91,6 +91,15 @@ class Placement:
         return bool(self.labels or self.titles or self.ends)
 
 
+def lines_through_text(layout: Mapping[str, Any]) -> int:
+    """Return how many times an edge line runs through a label in a finished layout."""
+    from course_assets.figlint.placement import edges_through_labels
+
+    if not layout.get("edges"):
+        return 0
+    return len(edges_through_labels(read_geometry(layout, NO_ICONS)))
+
+
 def plan(layout: Mapping[str, Any]) -> Placement:
     """Return the label moves that clear every crossed, stray or border-straddling label."""
     if not layout.get("edges"):

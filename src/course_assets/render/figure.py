@@ -252,8 +252,8 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
         if slide is not None:
             # Its own id prefix too: a deck may show the chapter's drawing and this one.
             slide_svg = svg.postprocess(
-                slide.svg, name=f"{task.name}-slide" if theme == LIGHT else
-                f"{task.name}-slide-{theme}", title=captured.title,
+                slide.svg, name=task.name,
+                theme="slide" if theme == LIGHT else f"slide.{theme}", title=captured.title,
                 description=captured.description, load_icon=icons.load_icon)
             if slide.png is not None and png_max_side is not None:
                 slide_png = raster.normalized_png(
@@ -275,7 +275,7 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
     chosen by estimate, drawn, and kept only where the drawing proves better than the one it
     would replace.
     """
-    from course_assets.layout import fitting
+    from course_assets.layout import fitting, labels
     from course_assets.render import graphviz
 
     source = task.script.read_text(encoding="utf-8", errors="replace")
@@ -305,14 +305,22 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
         except FigureError:
             return None
 
-    chapter_fit = fitting.choose(figure, chapter_room, shape(drawing)).fit
-    if not chapter_fit.as_drawn:
-        fitted = tried(chapter_fit)
-        if fitted is not None and fitting.improves(figure, chapter_room, shape(fitted, True),
-                                                   shape(drawing, True)):
-            drawing = fitted
-        else:
-            chapter_fit = fitting.AS_DRAWN
+    struck = labels.lines_through_text(drawing.layout)
+
+    def kept(drawn: Any, room: fitting.Room, old: fitting.Shape, counted: bool = False) -> bool:
+        # Better to read, and no line through more words than before: the build's geometry
+        # promise holds for a fitted layout too.
+        return (drawn is not None and fitting.improves(figure, room, shape(drawn, counted), old)
+                and (not drawn.layout or labels.lines_through_text(drawn.layout) <= struck))
+
+    chapter_fit = fitting.AS_DRAWN
+    author = shape(drawing, True)
+    # The best estimates in turn, a few at most: one that reads better may strike words out.
+    for choice in fitting.ranked(figure, chapter_room, shape(drawing))[:fitting.TRIED]:
+        fitted = tried(choice.fit)
+        if kept(fitted, chapter_room, author, counted=True):
+            chapter_fit, drawing = choice.fit, fitted
+            break
     shown = shape(drawing)
     if slide_room.text_size(shown.width, shown.height, figure.smallest_text) >= slide_room.minimum:
         return Fits(chapter_fit, None), drawing, None
@@ -324,7 +332,7 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
                 and best.text < now * fitting.WORTH_A_SLIDE_LAYOUT_GROWTH)):
         return Fits(chapter_fit, None, slide_readable=False), drawing, None
     slide = tried(slide_fit, with_layout=unreadable_whole)
-    if slide is None or not fitting.improves(figure, slide_room, shape(slide), shown):
+    if not kept(slide, slide_room, shown):
         return Fits(chapter_fit, None, slide_readable=False), drawing, None
     return Fits(chapter_fit, slide_fit, slide_readable=not slide.layout), drawing, slide
 
