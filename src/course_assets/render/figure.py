@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from course_assets.figlint import FigureReading
     from course_assets.render.capture import CapturedFigure
     from course_assets.render.downloads import Fetch
+    from course_assets.render.graphviz import Drawing
     from course_assets.render.theme import IconTiles
 
 
@@ -64,17 +66,41 @@ class Variant:
     reading: FigureReading | None = None
 
 
-def render_figure(task: FigureTask) -> FigureOutcome:
-    """Run the script in an isolated child that also lays its graph out; finish the files here.
+@dataclass(frozen=True)
+class LightDrawing:
+    """A figure's light SVG, drawn first so that it can be shown while the rest is made."""
 
-    With the "dark" format the script runs a second time in the dark theme; with "png" each
-    variant is also painted to PNG from the same layout as its SVG.
+    name: str
+    svg: bytes
+    captured: CapturedFigure
+    warnings: tuple[str, ...]
+    output: str
+    seconds: float
+    # Where the script's downloads lie (its graph points at them): `finish_figure` paints the
+    # PNG from that graph and then removes the folder; whoever drops the drawing removes it.
+    scratch: Path
+
+
+def render_figure(task: FigureTask) -> FigureOutcome:
+    """Render every file of a figure in one go: its light SVG, then the rest."""
+    light = render_light(task)
+    if isinstance(light, FigureOutcome):
+        return light
+    return finish_figure(task, light)
+
+
+def render_light(task: FigureTask) -> LightDrawing | FigureOutcome:
+    """Run the script in an isolated child that lays its graph out; return its light SVG.
+
+    This is what an author looks at first, so it does nothing else: no PNG, no dark variant,
+    no lint (`finish_figure` makes those). A failure is the outcome, with its problem.
     """
+    import shutil
     import tempfile
 
     from course_assets.render import downloads
     from course_assets.render.capture import preload_library_modules
-    from course_assets.render.theme import DARK, LIGHT, IconTiles
+    from course_assets.render.theme import LIGHT
 
     started = time.perf_counter()
     try:
@@ -82,46 +108,82 @@ def render_figure(task: FigureTask) -> FigureOutcome:
     except FigureError as exc:
         return FigureOutcome(task.name, problem=Problem(task.script, None, exc.message))
     preload_library_modules(task.script)
+    # The script's own downloaded icons are kept here: the SVG embeds them after the child has
+    # ended, and the second stage paints the PNG from the same graph.
+    scratch = Path(tempfile.mkdtemp(prefix="course-assets-"))
+    try:
+        downloads.keep_files_in(scratch)
+        captured, drawing, output = _drawn_in_child(task, LIGHT, None, None, layout=False)
+        svg = _postprocessed(task, LIGHT, captured, drawing.svg)
+    except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
+        shutil.rmtree(scratch, ignore_errors=True)
+        return _failed(task, exc, None, (), started)
+    return LightDrawing(task.name, svg, captured, drawing.messages, output,
+                        time.perf_counter() - started, scratch)
+
+
+def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
+    """Make the rest of a figure whose light SVG is drawn: PNGs, dark variant, lint, outline.
+
+    The light PNG is painted from the light graph laid out again: Graphviz lays the same graph
+    out the same way, so it shows what the SVG shows. With the "dark" format the script runs a
+    second time, in the dark theme.
+    """
+    import shutil
+
+    from course_assets.render import downloads
+    from course_assets.render.capture import preload_library_modules
+    from course_assets.render.theme import DARK, IconTiles
+
+    started = time.perf_counter()
     variants: list[Variant] = []
     try:
-        # The dark graph points at tiled icon copies, and a script's own icons are copied here:
-        # the SVG embeds them after the child has ended.
-        with tempfile.TemporaryDirectory(prefix="course-assets-") as scratch:
-            downloads.keep_files_in(Path(scratch))
-            variants.append(_render_variant(task, LIGHT, None))
-            if "dark" in task.formats:
-                variants.append(_render_variant(task, DARK, IconTiles(Path(scratch))))
-            files: dict[str, bytes] = {}
-            for variant in variants:
-                files[f"{variant.stem}.svg"] = variant.svg
-                if variant.png is not None:
-                    files[f"{variant.stem}.png"] = variant.png
-            findings, sizes, outline = _lint_outcome(task, variants)
+        _prepare_worker(task.course_root)
+        preload_library_modules(task.script)
+        downloads.keep_files_in(light.scratch)
+        variants.append(_light_variant(task, light))
+        if "dark" in task.formats:
+            variants.append(_render_variant(task, DARK, IconTiles(light.scratch)))
+        files: dict[str, bytes] = {}
+        for variant in variants:
+            files[f"{variant.stem}.svg"] = variant.svg
+            if variant.png is not None:
+                files[f"{variant.stem}.png"] = variant.png
+        findings, sizes, outline = _lint_outcome(task, variants)
     except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
-        if not isinstance(exc, FigureError):
-            line = variants[0].captured.line if variants else None
-            exc = limits.figure_error(exc, task.script, line)
-        located = exc.problem()
-        if located.path is None:
-            located = Problem(task.script, None, located.message)
-        output = "\n".join(v.output for v in variants if v.output.strip())
-        return FigureOutcome(task.name, output=output or exc.output, problem=located,
-                             seconds=time.perf_counter() - started)
+        return _failed(task, exc, light.captured.line, [light.output, *(v.output for v in
+                                                                        variants[1:])],
+                       started, light.seconds)
+    finally:
+        shutil.rmtree(light.scratch, ignore_errors=True)
     files[f"{task.name}.outline.md"] = outline
-    light = variants[0].captured
+    captured = light.captured
     return FigureOutcome(
         task.name,
         files=files,
-        title=light.title,
-        description=light.description,
+        title=captured.title,
+        description=captured.description,
         helpers=tuple(sorted({h for v in variants for h in v.captured.helpers})),
         warnings=tuple(dict.fromkeys(w for v in variants for w in v.warnings)),
         output="\n".join(v.output for v in variants if v.output.strip()),
-        seconds=time.perf_counter() - started,
-        fetches=light.fetches,
+        seconds=light.seconds + time.perf_counter() - started,
+        fetches=captured.fetches,
         findings=findings,
         sizes=sizes,
     )
+
+
+def _failed(task: FigureTask, exc: Exception, line: int | None, outputs: Iterable[str],
+            started: float, earlier: float = 0.0) -> FigureOutcome:
+    """Return the outcome of a figure stopped by `exc`, located at its script."""
+    if not isinstance(exc, FigureError):
+        exc = limits.figure_error(exc, task.script, line)
+    located = exc.problem()
+    if located.path is None:
+        located = Problem(task.script, None, located.message)
+    output = "\n".join(o for o in outputs if o.strip())
+    return FigureOutcome(task.name, output=output or exc.output, problem=located,
+                         seconds=earlier + time.perf_counter() - started)
 
 
 def _lint_outcome(task: FigureTask, variants: list[Variant],
@@ -142,13 +204,16 @@ def _lint_outcome(task: FigureTask, variants: list[Variant],
     return tuple(f.to_json() for f in unique), sizes, light.outline.encode("utf-8")
 
 
-def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None) -> Variant:
-    """Capture the script in `theme` and lay it out in a child; post-process what it drew."""
-    from course_assets.figlint import read_figure
-    from course_assets.render import capture, graphviz, icons, isolate, raster, svg
-    from course_assets.render.theme import LIGHT, applied, paint_tiles
+def _png_max_side(task: FigureTask) -> int | None:
+    return task.png_max_side if "png" in task.formats else None
 
-    png_max_side = task.png_max_side if "png" in task.formats else None
+
+def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
+                    png_max_side: int | None, layout: bool = True,
+                    ) -> tuple[CapturedFigure, Drawing, str]:
+    """Capture the script in `theme` and lay its graph out, both in one isolated child."""
+    from course_assets.render import capture, graphviz, isolate
+    from course_assets.render.theme import applied, paint_tiles
 
     def job() -> tuple[CapturedFigure, graphviz.Drawing]:
         with applied(theme):
@@ -163,7 +228,8 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
             paint_tiles(captured.icon_copies)
         isolate.announce("graphviz", captured.line)
         with limits.located_at(task.script, captured.line):
-            drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines())
+            drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
+                                    layout=layout)
         return captured, drawing
 
     try:
@@ -171,25 +237,77 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None)
         with limits.located_at(task.script, None):
             (captured, drawing), output = isolate.run_isolated(job, task.timeout)
     except FigureError as exc:
-        if theme != LIGHT:
-            exc.message = f"in the {theme} theme: {exc.message}"
-            exc.args = (exc.message,)
+        _name_theme(exc, theme)
         raise
-    stem = task.name if theme == LIGHT else f"{task.name}.{theme}"
+    return captured, drawing, output
+
+
+def _name_theme(exc: FigureError, theme: str) -> None:
+    from course_assets.render.theme import LIGHT
+
+    if theme != LIGHT:
+        exc.message = f"in the {theme} theme: {exc.message}"
+        exc.args = (exc.message,)
+
+
+def _postprocessed(task: FigureTask, theme: str, captured: CapturedFigure, raw: bytes) -> bytes:
+    """Return Graphviz's SVG made self-contained, titled and described."""
+    from course_assets.render import icons, svg
+    from course_assets.render.theme import LIGHT
+
     with limits.located_at(task.script, captured.line):
         # Its own id prefix, so the light and dark SVG can sit inlined on one page.
-        data = svg.postprocess(
-            drawing.svg, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
+        return svg.postprocess(
+            raw, name=task.name if theme == LIGHT else f"{task.name}-{theme}",
             title=captured.title, description=captured.description, load_icon=icons.load_icon,
         )
-        png = None
-        if drawing.png is not None and png_max_side is not None:
+
+
+def _finished_variant(task: FigureTask, theme: str, captured: CapturedFigure,
+                      drawing: Drawing, svg: bytes, messages: tuple[str, ...],
+                      output: str) -> Variant:
+    """Return a theme's variant: its SVG, its PNG painted with it, and the lint's reading."""
+    from course_assets.figlint import read_figure
+    from course_assets.render import raster
+    from course_assets.render.theme import LIGHT
+
+    png_max_side = _png_max_side(task)
+    png = None
+    if drawing.png is not None and png_max_side is not None:
+        with limits.located_at(task.script, captured.line):
             png = raster.normalized_png(drawing.png,
-                                        raster.png_size(raster.svg_size(data), png_max_side))
+                                        raster.png_size(raster.svg_size(svg), png_max_side))
     # The lint reads the same layout the SVG was drawn from.
-    reading = read_figure(drawing.layout, data, dict(captured.lines), theme, captured.title,
+    reading = read_figure(drawing.layout, svg, dict(captured.lines), theme, captured.title,
                           captured.description)
-    return Variant(stem, data, captured, drawing.messages, output, png, reading)
+    stem = task.name if theme == LIGHT else f"{task.name}.{theme}"
+    return Variant(stem, svg, captured, messages, output, png, reading)
+
+
+def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
+    """Lay the light graph out again in a child, for its PNG and for the lint to read."""
+    from course_assets.render import graphviz, isolate
+    from course_assets.render.theme import LIGHT
+
+    captured = light.captured
+
+    def job() -> graphviz.Drawing:
+        isolate.announce("graphviz", captured.line)
+        with limits.located_at(task.script, captured.line):
+            return graphviz.draw(captured.dot_source, _png_max_side(task),
+                                 captured.node_lines())
+
+    with limits.located_at(task.script, None):
+        drawing, _ = isolate.run_isolated(job, task.timeout)
+    return _finished_variant(task, LIGHT, captured, drawing, light.svg, light.warnings,
+                             light.output)
+
+
+def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None) -> Variant:
+    """Capture the script in `theme` and lay it out in a child; post-process what it drew."""
+    captured, drawing, output = _drawn_in_child(task, theme, icon_filter, _png_max_side(task))
+    svg = _postprocessed(task, theme, captured, drawing.svg)
+    return _finished_variant(task, theme, captured, drawing, svg, drawing.messages, output)
 
 
 def prepare_worker_quietly(course_root: Path) -> None:

@@ -140,8 +140,10 @@ def warm_up() -> None:
 
 
 def draw(source: str, png_max_side: int | None = None,
-         node_lines: Mapping[str, int | None] | None = None) -> Drawing:
+         node_lines: Mapping[str, int | None] | None = None, layout: bool = True) -> Drawing:
     """Lay `source` out once, then draw it as SVG and, with `png_max_side`, as PNG.
+
+    With `layout` False the JSON layout the lint reads is left out (a first, quick SVG).
 
     The PNG is twice the SVG's size, or smaller so that its longer side stays within
     `png_max_side` pixels.
@@ -170,7 +172,8 @@ def draw(source: str, png_max_side: int | None = None,
         try:
             status, svg = gv.gvRenderData(context, graph.handle, b"svg")
             said = _drained()
-            layout_status, layout = gv.gvRenderData(context, graph.handle, b"json")
+            layout_status, positions = (gv.gvRenderData(context, graph.handle, b"json")
+                                        if layout else (1, b""))
             _drained()  # JSON loads no images and says so for each: the SVG's words are enough
             png = None
             if status == 0 and png_max_side is not None:
@@ -195,7 +198,7 @@ def draw(source: str, png_max_side: int | None = None,
         detail = "; ".join(messages) or "Graphviz could not draw the graph"
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
-                   messages, _json(layout) if layout_status == 0 else {})
+                   messages, _json(positions) if layout_status == 0 else {})
 
 
 def _json(data: bytes) -> dict[str, Any]:

@@ -15,13 +15,18 @@ from course_assets.errors import Problem
 from course_assets.render.figure import (
     FigureOutcome,
     FigureTask,
+    LightDrawing,
+    finish_figure,
     prepare_worker_quietly,
-    render_figure,
+    render_light,
 )
 from course_assets.render.processes import adopt_orphans, die_with_parent
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
+
+    # A figure's first stage gives its light SVG (or its failure), the second its outcome.
+    Stage = Future[LightDrawing | FigureOutcome]
 
 T = TypeVar("T")
 
@@ -96,17 +101,23 @@ class WorkerPool:
 def render_all(tasks: Iterable[FigureTask], jobs: int, course_root: Path,
                on_done: Callable[[FigureOutcome], FigureOutcome] | None = None,
                meanwhile: Callable[[], None] | None = None,
-               pool: WorkerPool | None = None) -> list[FigureOutcome]:
+               pool: WorkerPool | None = None,
+               on_light: Callable[[LightDrawing], None] | None = None,
+               cancelled: Callable[[], bool] | None = None) -> list[FigureOutcome]:
     """Render every task, `jobs` at a time; a failing figure never stops the others.
 
-    `on_done` sees each outcome as it arrives and returns what to keep of it (a build keeps
-    the files on disk, not in memory). `meanwhile` runs in this process while the workers
-    render (to prepare the next stage). Without a `pool`, the workers are started for these
-    tasks and stopped before this returns.
+    Every figure's light SVG is drawn before any figure's other files: `on_light` sees each
+    as it arrives. `on_done` sees each whole outcome as it arrives and returns what to keep of
+    it (a build keeps the files on disk, not in memory). `meanwhile` runs in this process
+    while the workers render (to prepare the next stage). Once `cancelled()` says so, nothing
+    more is started and what is running is let finish; a figure cut short has no outcome.
+    Without a `pool`, the workers are started for these tasks and stopped before this returns.
     """
     tasks = list(tasks)
     outcomes: list[FigureOutcome] = []
-    with contextlib.closing(_outcomes(tasks, jobs, course_root, meanwhile, pool)) as arriving:
+    stages = _Stages(on_light, cancelled)
+    with contextlib.closing(_outcomes(tasks, jobs, course_root, meanwhile, pool,
+                                      stages)) as arriving:
         for outcome in arriving:
             outcomes.append(on_done(outcome) if on_done is not None else outcome)
     return sorted(outcomes, key=lambda o: o.name)
@@ -114,20 +125,22 @@ def render_all(tasks: Iterable[FigureTask], jobs: int, course_root: Path,
 
 def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
               meanwhile: Callable[[], None] | None,
-              pool: WorkerPool | None) -> Generator[FigureOutcome, None, None]:
+              pool: WorkerPool | None, stages: _Stages) -> Generator[FigureOutcome, None, None]:
     if not tasks:
         return
     if pool is None:
         # Always worker processes, even for one figure: this process never imports the
         # diagrams library, and gets on with `meanwhile` while they work.
         with _executor(min(jobs, len(tasks)), _start_worker, (os.getpid(),)) as executor:
-            yield from _collected(_submitted(executor, tasks), meanwhile)
+            yield from stages.run(executor, _submitted(executor, tasks), meanwhile)
         return
     futures = pool._submit(jobs, course_root, lambda executor: _submitted(executor, tasks))
+    running = pool._executor
+    assert running is not None  # just started by `_submit`
     deaths: list[BaseException] = []
     finished = False
     try:
-        yield from _collected(futures, meanwhile, deaths.append)
+        yield from stages.run(running, futures, meanwhile, deaths.append)
         finished = True
     finally:
         if not finished:
@@ -181,28 +194,84 @@ def _exit_on_terminate(parent: int, signum: int, frame: object) -> None:
 
 
 def _submitted(executor: ProcessPoolExecutor,
-               tasks: list[FigureTask]) -> dict[Future[FigureOutcome], FigureTask]:
-    return {executor.submit(render_figure, t): t for t in tasks}
+               tasks: list[FigureTask]) -> dict[Stage, FigureTask]:
+    # Every light SVG is queued first: the workers take tasks in order, so no figure's
+    # raster work comes before another figure's light SVG.
+    return {executor.submit(render_light, t): t for t in tasks}
 
 
-def _collected(futures: dict[Future[FigureOutcome], FigureTask],
-               meanwhile: Callable[[], None] | None,
-               died: Callable[[BaseException], None] | None = None) -> Iterator[FigureOutcome]:
-    from concurrent.futures import as_completed
+class _Stages:
+    """Run each figure in two stages, light SVG then the rest, and say what arrives."""
 
-    if meanwhile is not None:
-        meanwhile()
-    for future in as_completed(futures):
-        # Let go of the future once its outcome is taken: it holds the figure's bytes.
-        task = futures.pop(future)
+    def __init__(self, on_light: Callable[[LightDrawing], None] | None,
+                 cancelled: Callable[[], bool] | None) -> None:
+        self.on_light = on_light
+        self.cancelled = cancelled
+
+    def run(self, executor: ProcessPoolExecutor, futures: dict[Stage, FigureTask],
+            meanwhile: Callable[[], None] | None,
+            died: Callable[[BaseException], None] | None = None) -> Iterator[FigureOutcome]:
+        """Yield each figure's outcome as its second stage ends (or its first one fails).
+
+        `futures` is the first stage's, and the second's are added to it as they start, so
+        that the caller can cancel whatever is left of them.
+        """
+        import shutil
+        from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+
+        if meanwhile is not None:
+            meanwhile()
+        drawn: dict[str, LightDrawing] = {}  # light SVGs whose second stage has not ended
+        stopping = False
         try:
-            yield future.result()
-        except Exception as exc:  # noqa: BLE001 - a dead worker is one figure's error
-            if died is not None:
-                died(exc)
-            yield FigureOutcome(task.name, problem=Problem(
-                task.script, None, f"the process rendering this figure died "
-                f"({type(exc).__name__}: {exc}); a figure too large for this machine's "
-                "memory does that: split it into smaller figures, or remove \"png\" from "
-                "`formats` in [tool.course-assets]",
-            ))
+            while futures:
+                # With someone to ask whether to stop, ask every 50 ms.
+                done, _ = wait(list(futures), return_when=FIRST_COMPLETED,
+                               timeout=0.05 if self.cancelled is not None else None)
+                if not stopping and self.cancelled is not None and self.cancelled():
+                    stopping = True
+                    for future in list(futures):
+                        if future.cancel():
+                            del futures[future]
+                for future in done:
+                    task = futures.pop(future, None)
+                    if task is None:
+                        continue
+                    try:
+                        result = future.result()
+                    except CancelledError:
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - a dead worker is one figure's error
+                        if died is not None:
+                            died(exc)
+                        yield _died(task, exc)
+                        continue
+                    if isinstance(result, LightDrawing):
+                        drawn[task.name] = result
+                        if stopping:
+                            continue
+                        if self.on_light is not None:
+                            self.on_light(result)
+                        try:
+                            second: Stage = executor.submit(finish_figure, task, result)
+                            futures[second] = task
+                        except Exception as exc:  # noqa: BLE001 - a broken pool: as a death
+                            if died is not None:
+                                died(exc)
+                            yield _died(task, exc)
+                    else:
+                        drawn.pop(task.name, None)  # the second stage removed its folder
+                        yield result
+        finally:
+            for light in drawn.values():
+                shutil.rmtree(light.scratch, ignore_errors=True)
+
+
+def _died(task: FigureTask, exc: BaseException) -> FigureOutcome:
+    """Return the outcome of a figure whose worker died under it."""
+    return FigureOutcome(task.name, problem=Problem(
+        task.script, None, f"the process rendering this figure died "
+        f"({type(exc).__name__}: {exc}); a figure too large for this machine's "
+        "memory does that: split it into smaller figures, or remove \"png\" from "
+        "`formats` in [tool.course-assets]",
+    ))
