@@ -120,6 +120,8 @@ class PreviewServer:
 
     def _shown(self, figure: str) -> None:
         """Tell the open pages that a figure's light SVG is new; its build goes on."""
+        if not self._first_build.is_set():
+            return  # nothing is served before the first build has ended
         state = self.state
         self._bulletin.publish(dataclasses.replace(
             state, generation=state.generation + 1,
