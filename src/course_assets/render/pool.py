@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import os
@@ -110,7 +111,8 @@ def render_all(tasks: Iterable[FigureTask], jobs: int, course_root: Path,
     as it arrives. `on_done` sees each whole outcome as it arrives and returns what to keep of
     it (a build keeps the files on disk, not in memory). `meanwhile` runs in this process
     while the workers render (to prepare the next stage). Once `cancelled()` says so, nothing
-    more is started and what is running is let finish; a figure cut short has no outcome.
+    more is started, what is running is let finish, and what arrives after has no outcome
+    (it may have been made from sources changed since).
     Without a `pool`, the workers are started for these tasks and stopped before this returns.
     """
     tasks = list(tasks)
@@ -131,22 +133,21 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
     if pool is None:
         # Always worker processes, even for one figure: this process never imports the
         # diagrams library, and gets on with `meanwhile` while they work.
-        with _executor(min(jobs, len(tasks)), _start_worker, (os.getpid(),)) as executor:
-            yield from stages.run(executor, _submitted(executor, tasks), meanwhile)
+        workers = min(jobs, len(tasks))
+        with _executor(workers, _start_worker, (os.getpid(),)) as executor:
+            yield from stages.run(stages.start(executor, tasks, workers), meanwhile)
         return
-    futures = pool._submit(jobs, course_root, lambda executor: _submitted(executor, tasks))
-    running = pool._executor
-    assert running is not None  # just started by `_submit`
+    executor = pool._submit(jobs, course_root,
+                            lambda running: stages.start(running, tasks, jobs))
     deaths: list[BaseException] = []
     finished = False
     try:
-        yield from stages.run(running, futures, meanwhile, deaths.append)
+        yield from stages.run(executor, meanwhile, deaths.append)
         finished = True
     finally:
         if not finished:
             # Nothing of an interrupted build outlives it; the next build starts new workers.
-            for future in futures:
-                future.cancel()
+            stages.cancel()
             pool._stop(interrupt=True)
         elif deaths:
             pool.close()  # a worker died, which breaks them all: the next build starts afresh
@@ -193,75 +194,99 @@ def _exit_on_terminate(parent: int, signum: int, frame: object) -> None:
     raise SystemExit(0)  # the figure in hand unwinds; the pool's shutdown ends the worker
 
 
-def _submitted(executor: ProcessPoolExecutor,
-               tasks: list[FigureTask]) -> dict[Stage, FigureTask]:
-    # Every light SVG is queued first: the workers take tasks in order, so no figure's
-    # raster work comes before another figure's light SVG.
-    return {executor.submit(render_light, t): t for t in tasks}
-
-
 class _Stages:
-    """Run each figure in two stages, light SVG then the rest, and say what arrives."""
+    """Run each figure in two stages, light SVG then the rest, and say what arrives.
+
+    No more tasks are handed to the workers than they can start: the rest wait here, every
+    light SVG before any second stage, so that the order holds and a cancelled build leaves
+    nothing queued in the workers.
+    """
 
     def __init__(self, on_light: Callable[[LightDrawing], None] | None,
                  cancelled: Callable[[], bool] | None) -> None:
         self.on_light = on_light
         self.cancelled = cancelled
+        self.in_flight: dict[Stage, FigureTask] = {}
+        self._lights: collections.deque[FigureTask] = collections.deque()
+        self._seconds: collections.deque[tuple[FigureTask, LightDrawing]] = collections.deque()
+        self._workers = 1
 
-    def run(self, executor: ProcessPoolExecutor, futures: dict[Stage, FigureTask],
-            meanwhile: Callable[[], None] | None,
+    def start(self, executor: ProcessPoolExecutor, tasks: list[FigureTask],
+              workers: int) -> ProcessPoolExecutor:
+        """Queue every figure and hand the first ones to the workers; return the executor."""
+        self._workers = workers
+        self._lights.extend(tasks)
+        self._hand_out(executor)
+        return executor
+
+    def cancel(self) -> None:
+        """Start nothing more, and cancel what the workers have not started."""
+        self._lights.clear()
+        self._seconds.clear()
+        for future in list(self.in_flight):
+            if future.cancel():
+                del self.in_flight[future]
+
+    def _hand_out(self, executor: ProcessPoolExecutor) -> None:
+        while len(self.in_flight) < self._workers and (self._lights or self._seconds):
+            if self._lights:
+                task = self._lights.popleft()
+                first: Stage = executor.submit(render_light, task)
+                self.in_flight[first] = task
+            else:
+                task, light = self._seconds.popleft()
+                second: Stage = executor.submit(finish_figure, task, light)
+                self.in_flight[second] = task
+
+    def run(self, executor: ProcessPoolExecutor, meanwhile: Callable[[], None] | None,
             died: Callable[[BaseException], None] | None = None) -> Iterator[FigureOutcome]:
-        """Yield each figure's outcome as its second stage ends (or its first one fails).
-
-        `futures` is the first stage's, and the second's are added to it as they start, so
-        that the caller can cancel whatever is left of them.
-        """
+        """Yield each figure's outcome as its second stage ends (or its first one fails)."""
         import shutil
-        from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+        from concurrent.futures import FIRST_COMPLETED, wait
 
         if meanwhile is not None:
             meanwhile()
         drawn: dict[str, LightDrawing] = {}  # light SVGs whose second stage has not ended
         stopping = False
         try:
-            while futures:
+            while self.in_flight:
                 # With someone to ask whether to stop, ask every 50 ms.
-                done, _ = wait(list(futures), return_when=FIRST_COMPLETED,
+                done, _ = wait(list(self.in_flight), return_when=FIRST_COMPLETED,
                                timeout=0.05 if self.cancelled is not None else None)
                 if not stopping and self.cancelled is not None and self.cancelled():
                     stopping = True
-                    for future in list(futures):
-                        if future.cancel():
-                            del futures[future]
+                    self.cancel()
                 for future in done:
-                    task = futures.pop(future, None)
-                    if task is None:
+                    task = self.in_flight.pop(future, None)
+                    if task is None or future.cancelled():
                         continue
                     try:
                         result = future.result()
-                    except CancelledError:
-                        continue
                     except Exception as exc:  # noqa: BLE001 - a dead worker is one figure's error
                         if died is not None:
                             died(exc)
-                        yield _died(task, exc)
+                        if not stopping:
+                            yield _died(task, exc)
                         continue
                     if isinstance(result, LightDrawing):
                         drawn[task.name] = result
-                        if stopping:
-                            continue
-                        if self.on_light is not None:
-                            self.on_light(result)
-                        try:
-                            second: Stage = executor.submit(finish_figure, task, result)
-                            futures[second] = task
-                        except Exception as exc:  # noqa: BLE001 - a broken pool: as a death
-                            if died is not None:
-                                died(exc)
-                            yield _died(task, exc)
+                        if not stopping:
+                            if self.on_light is not None:
+                                self.on_light(result)
+                            self._seconds.append((task, result))
                     else:
                         drawn.pop(task.name, None)  # the second stage removed its folder
-                        yield result
+                        if not stopping:  # else made from sources a newer save changed
+                            yield result
+                try:
+                    self._hand_out(executor)
+                except Exception as exc:  # noqa: BLE001 - a broken pool: each figure left died
+                    if died is not None:
+                        died(exc)
+                    left = [*self._lights, *(task for task, _ in self._seconds)]
+                    self.cancel()
+                    for task in left:
+                        yield _died(task, exc)
         finally:
             for light in drawn.values():
                 shutil.rmtree(light.scratch, ignore_errors=True)
