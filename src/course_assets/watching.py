@@ -115,7 +115,9 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
             watch_filter=lambda _change, path: is_source_change(settings, path),
             stop_event=stop,
             debounce=debounce_ms,
-            step=50,
+            # A save is a few events within milliseconds (an editor's temporary file and its
+            # rename): 10 ms without another ends the batch, and the build starts.
+            step=10,
             rust_timeout=300,
             yield_on_timeout=True,
             raise_interrupt=False,

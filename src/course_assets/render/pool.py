@@ -247,6 +247,7 @@ class _Stages:
         if meanwhile is not None:
             meanwhile()
         drawn: dict[str, LightDrawing] = {}  # light SVGs whose second stage has not ended
+        shown: list[LightDrawing] = []  # light SVGs to tell `on_light` of
         stopping = False
         try:
             while self.in_flight:
@@ -271,9 +272,8 @@ class _Stages:
                     if isinstance(result, LightDrawing):
                         drawn[task.name] = result
                         if not stopping:
-                            if self.on_light is not None:
-                                self.on_light(result)
                             self._seconds.append((task, result))
+                            shown.append(result)
                     else:
                         drawn.pop(task.name, None)  # the second stage removed its folder
                         if not stopping:  # else made from sources a newer save changed
@@ -287,6 +287,11 @@ class _Stages:
                     self.cancel()
                     for task in left:
                         yield _died(task, exc)
+                # Told once the workers have their next tasks: showing a light SVG writes files.
+                for light in shown:
+                    if self.on_light is not None:
+                        self.on_light(light)
+                shown.clear()
         finally:
             for light in drawn.values():
                 shutil.rmtree(light.scratch, ignore_errors=True)
