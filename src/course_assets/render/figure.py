@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from course_assets.errors import FigureError, Problem, Severity
 from course_assets.render import limits
@@ -79,6 +79,9 @@ class LightDrawing:
     # Where the script's downloads lie (its graph points at them): `finish_figure` paints the
     # PNG from that graph and then removes the folder; whoever drops the drawing removes it.
     scratch: Path
+    # Graphviz's JSON layout, which the lint reads; drawn here only when no PNG is wanted,
+    # else with the PNG, from the graph laid out again.
+    layout: dict[str, Any] | None = None
 
 
 def render_figure(task: FigureTask) -> FigureOutcome:
@@ -113,13 +116,18 @@ def render_light(task: FigureTask) -> LightDrawing | FigureOutcome:
     scratch = Path(tempfile.mkdtemp(prefix="course-assets-"))
     try:
         downloads.keep_files_in(scratch)
-        captured, drawing, output = _drawn_in_child(task, LIGHT, None, None, layout=False)
+        # Without a PNG to paint, the second stage need not lay the graph out again: the
+        # layout the lint reads comes with the SVG (a few milliseconds more).
+        with_layout = _png_max_side(task) is None
+        captured, drawing, output = _drawn_in_child(task, LIGHT, None, None,
+                                                    layout=with_layout)
         svg = _postprocessed(task, LIGHT, captured, drawing.svg)
     except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
         shutil.rmtree(scratch, ignore_errors=True)
         return _failed(task, exc, None, (), started)
     return LightDrawing(task.name, svg, captured, drawing.messages, output,
-                        time.perf_counter() - started, scratch)
+                        time.perf_counter() - started, scratch,
+                        drawing.layout if with_layout else None)
 
 
 def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
@@ -290,6 +298,10 @@ def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
     from course_assets.render.theme import LIGHT
 
     captured = light.captured
+    if light.layout is not None:  # no PNG wanted: the first stage's layout is all it takes
+        drawing = graphviz.Drawing(light.svg, None, light.warnings, light.layout)
+        return _finished_variant(task, LIGHT, captured, drawing, light.svg, light.warnings,
+                                 light.output)
 
     def job() -> graphviz.Drawing:
         isolate.announce("graphviz", captured.line)
