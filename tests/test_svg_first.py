@@ -122,7 +122,7 @@ def test_a_newer_save_cancels_the_stale_rest_of_a_build(course, tmp_path):
         assert logged(log) == ["light a", "light b", "light c", "dark a"]
         assert all("stale" in label_of(course.built(f"diagrams/{n}.svg")) for n in "abc")
         helper.write_text('LABEL = "fresh"\n')
-        time.sleep(0.5)  # the build notices the save while the dark run waits
+        time.sleep(1.5)  # the build notices the save (it looks every 50 ms) while dark a waits
         slow.unlink()
         rebuilt = results.get(timeout=120)
     assert rebuilt.ok
