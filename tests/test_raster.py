@@ -25,10 +25,8 @@ def test_a_tall_figures_png_fits_a_slide_of_the_setting_s_width(course):
     # A 16:9 slide png_max_side wide is 9/16 of it high: a taller PNG would be scaled down.
     course.write("pyproject.toml", "[tool.course-assets]\npng_max_side = 800\nformats = "
                  '["svg", "png"]\n')
-    chain = " >> ".join(f'Mlflow("step {i}")' for i in range(6))
-    course.figure("tall", chain.replace("Diagram(", "Diagram("))
-    course.write("diagrams/tall.py", course.root.joinpath("diagrams/tall.py").read_text()
-                 .replace("show=False)", 'show=False, direction="TB")'))
+    script = course.figure("tall", " >> ".join(f'Mlflow("step {i}")' for i in range(6)))
+    script.write_text(script.read_text().replace("show=False)", 'show=False, direction="TB")'))
     assert course.run("build").exit_code == 0
     width, height = svg_pixels(course, "tall")
     assert height * 2 > 450 and height > width  # taller than the slide at twice its size
