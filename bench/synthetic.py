@@ -21,13 +21,22 @@ ICONS = [
 ]
 
 
-def figure_script(index: int, rng: random.Random) -> str:
-    """Return a plain diagrams script with 10 to 40 icon nodes in clusters."""
+HELPER = "_shared"  # the helper module figures import with `shared_helper`
+
+
+def figure_script(index: int, rng: random.Random, shared_helper: bool = False) -> str:
+    """Return a plain diagrams script with 10 to 40 icon nodes in clusters.
+
+    With `shared_helper`, every label starts with the helper module's PREFIX.
+    """
     count = rng.randint(10, 40)
     used = rng.sample(ICONS, k=rng.randint(3, len(ICONS)))
     lines = [f'"""Synthetic figure {index}: {count} components in clusters."""', ""]
     lines += [f"from {module} import {name}" for module, name in sorted(set(used))]
-    lines += ["from diagrams import Cluster, Diagram", ""]
+    lines += ["from diagrams import Cluster, Diagram"]
+    if shared_helper:
+        lines.append(f"from {HELPER} import PREFIX")
+    lines.append("")
     lines.append(f'with Diagram("Synthetic figure {index}", show=False, direction="LR"):')
     lines.append("    nodes = []")
     clusters = rng.randint(1, 4)
@@ -38,7 +47,10 @@ def figure_script(index: int, rng: random.Random) -> str:
         lines.append(f'    with Cluster("Group {c}"):')
         for _ in range(size):
             _, cls = rng.choice(used)
-            lines.append(f'        nodes.append({cls}("{cls.lower()} {made}"))')
+            label = f'"{cls.lower()} {made}"'
+            if shared_helper:
+                label = f'PREFIX + " " + {label}'
+            lines.append(f"        nodes.append({cls}({label}))")
             made += 1
     for target in range(1, count):
         source = rng.randrange(0, target)
@@ -47,17 +59,22 @@ def figure_script(index: int, rng: random.Random) -> str:
 
 
 def write_course(root: Path, figures: int = 100, chapters: int = 20, seed: int = 7,
-                 svg_only: bool = True) -> list[Path]:
-    """Write the course into `root` and return its figure scripts."""
+                 svg_only: bool = True, shared_helper: bool = False) -> list[Path]:
+    """Write the course into `root` and return its figure scripts.
+
+    With `shared_helper`, every figure imports diagrams/_shared.py (see `figure_script`).
+    """
     rng = random.Random(seed)
     (root / "diagrams").mkdir(parents=True)
     (root / "chapters").mkdir()
     settings = 'formats = ["svg"]\n' if svg_only else ""  # else the defaults: SVG, PNG, dark
     (root / "pyproject.toml").write_text(f"[tool.course-assets]\n{settings}")
+    if shared_helper:
+        (root / "diagrams" / f"{HELPER}.py").write_text('PREFIX = "svc"\n')
     scripts = []
     for index in range(figures):
         script = root / "diagrams" / f"figure_{index:03d}.py"
-        script.write_text(figure_script(index, rng))
+        script.write_text(figure_script(index, rng, shared_helper))
         scripts.append(script)
     per_chapter = figures // chapters
     for c in range(chapters):

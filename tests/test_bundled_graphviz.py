@@ -169,7 +169,8 @@ def test_graphviz_names_a_node_by_its_label_and_script_line(course):
 def test_png_is_twice_the_svg_but_no_longer_than_the_setting(course):
     from PIL import Image
 
-    course.write("pyproject.toml", "[tool.course-assets]\npng_max_side = 400\nformats = "
+    # A slide 720 px wide (and 405 px high) fits the tiny figure at twice its size.
+    course.write("pyproject.toml", "[tool.course-assets]\npng_max_side = 720\nformats = "
                  '["svg", "png"]\n')
     course.figure("wide", 'Mlflow("a") >> Airflow("b") >> Mlflow("c") >> Airflow("d")')
     course.figure("tiny", 'Node("x", shape="box")')
@@ -177,9 +178,9 @@ def test_png_is_twice_the_svg_but_no_longer_than_the_setting(course):
     svg = course.built("diagrams/wide.svg").read_text()
     width, height = (int(v) for v in re.search(r'<svg[^>]* width="(\d+)" height="(\d+)"',
                                                svg).groups())
-    assert width * 2 > 400
+    assert width * 2 > 720 and height * 720 / width <= 405
     with Image.open(io.BytesIO(course.built("diagrams/wide.png").read_bytes())) as png:
-        assert png.size == (400, round(height * 400 / width))
+        assert png.size == (720, round(height * 720 / width))
     tiny = course.built("diagrams/tiny.svg").read_text()
     tiny_size = tuple(int(v) for v in re.search(r'<svg[^>]* width="(\d+)" height="(\d+)"',
                                                 tiny).groups())

@@ -12,7 +12,7 @@ from course_assets.config import Settings
 from course_assets.errors import OutputError, Problem, Severity
 from course_assets.outputs import MACHINE_FILES, RETIRED_MACHINE_FILES
 from course_assets.state import files as fsutil
-from course_assets.state.commit import commit_outputs
+from course_assets.state.commit import AheadOfCommit, commit_outputs
 from course_assets.state.files import FileHashes
 from course_assets.state.inputs import (
     chapter_inputs,
@@ -58,6 +58,12 @@ class BuildOptions:
     # Workers kept warm across builds (a watch session's); None: this build starts its own
     # and stops them before it returns.
     pool: WorkerPool | None = None
+    # Write each figure's light SVG as soon as it is drawn, before the rest of the build, and
+    # then call this with the figure's name (the preview shows it at once).
+    on_light: Callable[[str], None] | None = None
+    # Asked while figures render: once it says True (a newer save made this build's work
+    # stale), nothing more is started and the build records what it finished.
+    cancelled: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,8 @@ class BuildReport:
     seconds: float = 0.0
     # Only from `rebuild_in_memory`: every file a forced build would write, with its bytes.
     files: dict[str, bytes] = field(default_factory=dict)
+    # Stopped by `BuildOptions.cancelled`: figures and chapters left out of date on purpose.
+    cancelled: bool = False
 
     @property
     def ok(self) -> bool:
@@ -197,8 +205,21 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
     # Gather: render every out-of-date figure (staged beside its target), then every
     # out-of-date chapter (in memory).
     stale = [plan for plan in figure_plans if plan.status.needs_build]
-    outcomes = _render_figures(settings, stale, options, say, staged)
+    ahead = AheadOfCommit(folder, manifest, hashes) if folder is not None else None
+    outcomes = _render_figures(settings, stale, options, say, staged, ahead)
     figure_results = _figure_records(settings, figure_plans, outcomes, environment, staged)
+    if len(outcomes) < len(stale):  # cancelled: record the figures it finished, nothing more
+        assert folder is not None and ahead is not None  # only a build that writes is cancelled
+        final = Manifest(environment, {**manifest.figures, **figure_results.records},
+                         manifest.chapters, gallery=manifest.gallery, slides=manifest.slides,
+                         failures=_failures(settings, manifest, figures, figure_plans, outcomes,
+                                           only))
+        written = commit_outputs(folder, ahead.manifest, final, {}, staged, [], hashes)
+        return BuildReport(figures=len(figures),
+                           figures_rebuilt=sum(o.problem is None for o in outcomes.values()),
+                           figures_failed=sum(o.problem is not None for o in outcomes.values()),
+                           chapters=len(chapters), written=tuple(sorted(written)),
+                           problems=figure_results.problems, cancelled=True)
     chapter_plans = only.plans(planner.chapters(chapters, figure_results.records))
     chapter_results = _render_chapters(settings, chapter_plans, figure_results, environment, say,
                                        set(figures), only.names)
@@ -230,7 +251,8 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
     if folder is None:
         files.update(staged.in_memory())
         files[settings.outputs.manifest_output()] = final.to_json()
-    written = (commit_outputs(folder, manifest, final, files, staged, removable, hashes)
+    written = (commit_outputs(folder, ahead.manifest if ahead is not None else manifest, final,
+                              files, staged, removable, hashes)
                if folder is not None else [])
     from course_assets.figlint.report import on_what_changed, readability_problems
 
@@ -347,11 +369,13 @@ def _placeholder_severity(figure: str, asked: frozenset[str] | None) -> Severity
 
 
 def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildOptions,
-                    say: Reporter, staged: fsutil.Staging) -> dict[str, FigureOutcome]:
+                    say: Reporter, staged: fsutil.Staging,
+                    ahead: AheadOfCommit | None) -> dict[str, FigureOutcome]:
+    """Render the stale figures; a figure cut short by `options.cancelled` has no outcome."""
     if not stale:
         return {}
     # Imported here: a build with nothing to render never loads the rendering side.
-    from course_assets.render.figure import FigureTask
+    from course_assets.render.figure import FigureTask, LightDrawing
     from course_assets.render.pool import render_all
 
     timeout = options.timeout or settings.timeout
@@ -380,8 +404,17 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
         # The outcome keeps its files' names only: their bytes are read from `staged`.
         return replace(outcome, files=dict.fromkeys(outcome.files, b""))
 
+    def drawn(light: LightDrawing) -> None:
+        if ahead is None or options.on_light is None:
+            return
+        if ahead.write(settings.outputs.figure_file(f"{light.name}.svg"), light.svg):
+            say(f"drew {light.name} ({light.seconds:.2f} s)")
+            options.on_light(light.name)
+
     outcomes = render_all(tasks, settings.worker_count(options.jobs), settings.root, done,
-                          meanwhile=_import_chapter_renderers, pool=options.pool)
+                          meanwhile=_import_chapter_renderers, pool=options.pool,
+                          on_light=drawn if options.on_light is not None else None,
+                          cancelled=options.cancelled)
     return {o.name: o for o in outcomes}
 
 

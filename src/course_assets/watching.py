@@ -56,7 +56,8 @@ def rebuild(settings: Settings, options: BuildOptions, on_build: OnBuild,
         result = build_course(settings, options, report)
     except CourseAssetsError as exc:
         result = exc
-    on_build(result)
+    if not (isinstance(result, BuildReport) and result.cancelled):
+        on_build(result)  # a cancelled build is followed at once by one that is reported
     return result
 
 
@@ -76,12 +77,19 @@ def watch_course(settings: Settings, on_build: OnBuild, *, options: BuildOptions
     """Build, then rebuild what each save affects until `stop` is set (or Ctrl-C).
 
     The builds share worker processes that stay warm between saves; they are stopped when
-    this returns or raises.
+    this returns or raises. Each figure's light SVG is written as soon as it is drawn (and
+    `options.on_light` told); the rest follows, and a newer save cancels what it made stale.
     """
     from course_assets.render.pool import WorkerPool
 
     with WorkerPool() as pool:
-        _watch(settings, on_build, replace(options, pool=pool), stop, report, debounce_ms)
+        _watch(settings, on_build,
+               replace(options, pool=pool, on_light=options.on_light or _light_written),
+               stop, report, debounce_ms)
+
+
+def _light_written(name: str) -> None:
+    """Nothing more to do once a light SVG is written: the build's report says so."""
 
 
 def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
@@ -92,8 +100,7 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
     pool = options.pool
     # Each watcher starts after a build, so saves made meanwhile are found by comparing
     # modification times once it runs.
-    before_build = source_stamps(settings)
-    first_build = rebuild(settings, options, on_build, report)
+    first_build, before_build = _rebuild_until_current(settings, options, on_build, report)
     if pool is not None and isinstance(first_build, BuildReport) and first_build.figures:
         # Warm the workers for the first save: a course that was up to date rendered nothing
         # (where the first build rendered, they are warm already and this costs one no-op task).
@@ -108,7 +115,9 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
             watch_filter=lambda _change, path: is_source_change(settings, path),
             stop_event=stop,
             debounce=debounce_ms,
-            step=50,
+            # A save is a few events within milliseconds (an editor's temporary file and its
+            # rename): 10 ms without another ends the batch, and the build starts.
+            step=10,
             rust_timeout=300,
             yield_on_timeout=True,
             raise_interrupt=False,
@@ -127,12 +136,29 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
                 except CourseAssetsError as exc:
                     on_build(exc)
                     continue
-            before_build = source_stamps(settings)
-            rebuild(settings, options, on_build, report)
+            before_build = _rebuild_until_current(settings, options, on_build, report)[1]
             if watched_paths(settings) != paths:
                 break
         else:
             return  # stopped
+
+
+def _rebuild_until_current(settings: Settings, options: BuildOptions, on_build: OnBuild,
+                           report: Callable[[str], None] | None,
+                           ) -> tuple[BuildReport | CourseAssetsError, dict[str, int]]:
+    """Build; while a newer save cuts that build short, build again at once.
+
+    Return the last build's result and the sources' modification times it started from.
+    """
+    while True:
+        stamps = source_stamps(settings)
+
+        def newer_save() -> bool:
+            return source_stamps(settings) != stamps
+
+        result = rebuild(settings, replace(options, cancelled=newer_save), on_build, report)
+        if not (isinstance(result, BuildReport) and result.cancelled):
+            return result, stamps
 
 
 def _folders_moved(settings: Settings, paths: list[Path]) -> bool:

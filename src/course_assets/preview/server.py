@@ -30,7 +30,8 @@ class PreviewServer:
         self.settings = settings
         self.host = host
         # The panel lists the lint warnings of every figure, not only of those a save rebuilt.
-        self.options = dataclasses.replace(options, every_finding=True)
+        # Each light SVG is shown as soon as it is written, before the rest of its build.
+        self.options = dataclasses.replace(options, every_finding=True, on_light=self._shown)
         self._requested_port = port
         self._on_build = on_build
         self._report = report
@@ -116,6 +117,16 @@ class PreviewServer:
                 self._on_build(result)
         finally:
             self._first_build.set()  # after the caller's report, so the URL is printed last
+
+    def _shown(self, figure: str) -> None:
+        """Tell the open pages that a figure's light SVG is new; its build goes on."""
+        if not self._first_build.is_set():
+            return  # nothing is served before the first build has ended
+        state = self.state
+        self._bulletin.publish(dataclasses.replace(
+            state, generation=state.generation + 1,
+            version=files.outputs_version(self.settings.outputs.manifest),
+            summary=f"drew {figure}; finishing the rest of the build"))
 
     def _state_after(self, result: BuildReport | CourseAssetsError) -> PreviewState:
         if isinstance(result, CourseAssetsError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from course_assets.layout.fitting import Fit
     from course_assets.render.capture import CapturedFigure
     from course_assets.render.downloads import Fetch
+    from course_assets.render.graphviz import Drawing
     from course_assets.render.theme import IconTiles
 
 
@@ -86,85 +88,175 @@ class Variant:
     slide_layout: dict[str, Any] = field(default_factory=dict)
 
 
-def render_figure(task: FigureTask) -> FigureOutcome:
-    """Run the script in an isolated child that also lays its graph out; finish the files here.
+@dataclass(frozen=True)
+class LightDrawing:
+    """A figure's light SVG, drawn first so that it can be shown while the rest is made."""
 
-    With the "dark" format the script runs a second time in the dark theme; with "png" each
-    variant is also painted to PNG from the same layout as its SVG.
+    name: str
+    svg: bytes
+    captured: CapturedFigure
+    warnings: tuple[str, ...]
+    output: str
+    seconds: float
+    # Where the script's downloads lie (its graph points at them): `finish_figure` paints the
+    # PNG from that graph and then removes the folder; whoever drops the drawing removes it.
+    scratch: Path
+    # Graphviz's JSON layout of the chapter drawing, which the lint reads.
+    layout: dict[str, Any]
+    # The layouts fitting chose; the slides' drawing (its SVG made self-contained) where it
+    # differs from the chapter's, and the layout the zoomed slide views are cut from.
+    fits: Fits
+    slide_svg: bytes | None = None
+    slide_layout: dict[str, Any] = field(default_factory=dict)
+
+
+def render_figure(task: FigureTask) -> FigureOutcome:
+    """Render every file of a figure in one go: its light SVG, then the rest."""
+    light = render_light(task)
+    if isinstance(light, FigureOutcome):
+        return light
+    return finish_figure(task, light)
+
+
+def render_light(task: FigureTask) -> LightDrawing | FigureOutcome:
+    """Run the script in an isolated child that lays its graph out; return its light SVG.
+
+    This is what an author looks at first, so it does nothing else: no PNG, no dark variant,
+    no lint (`finish_figure` makes those). A failure is the outcome, with its problem.
     """
+    import shutil
+
     started = time.perf_counter()
     try:
         _prepare_worker(task.course_root)
     except FigureError as exc:
         return FigureOutcome(task.name, problem=Problem(task.script, None, exc.message))
-    # Each variant's script and layout have `timeout` in their child; the whole figure,
-    # icons, lint and PNG included, has that much per variant.
-    variants_wanted = 2 if "dark" in task.formats else 1
-    with limits.time_limit(task.timeout * variants_wanted) as clock:
-        outcome = _render_within(task, started)
-    if clock.expired and outcome.problem is None:  # the alarm's error was swallowed on the way
+    # The script and its layout have `timeout` in their child; this stage, icons included,
+    # has as much.
+    with limits.time_limit(task.timeout) as clock:
+        light = _light_within(task, started)
+    if clock.expired and not isinstance(light, FigureOutcome):  # its alarm went unheard
+        shutil.rmtree(light.scratch, ignore_errors=True)
         return FigureOutcome(task.name, problem=Problem(task.script, None, clock.message()),
                              seconds=time.perf_counter() - started)
-    return outcome
+    return light
 
 
-def _render_within(task: FigureTask, started: float) -> FigureOutcome:
+def _light_within(task: FigureTask, started: float) -> LightDrawing | FigureOutcome:
+    import shutil
     import tempfile
 
     from course_assets.render import downloads
     from course_assets.render.capture import preload_library_modules
-    from course_assets.render.theme import DARK, LIGHT, IconTiles
+    from course_assets.render.theme import LIGHT
 
     preload_library_modules(task.script)
+    # The script's own downloaded icons are kept here: the SVG embeds them after the child has
+    # ended, and the second stage paints the PNG from the same graph.
+    scratch = Path(tempfile.mkdtemp(prefix="course-assets-"))
+    try:
+        downloads.keep_files_in(scratch)
+        captured, drawing, fits, slide, output = _drawn_in_child(task, LIGHT, None, None, None)
+        svg = _postprocessed(task, LIGHT, captured, drawing.svg)
+        slide_svg = (_postprocessed(task, LIGHT, captured, slide.svg, "slide")
+                     if slide is not None else None)
+    except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
+        shutil.rmtree(scratch, ignore_errors=True)
+        return _failed(task, exc, None, (), started)
+    return LightDrawing(task.name, svg, captured, drawing.messages, output,
+                        time.perf_counter() - started, scratch, drawing.layout, fits, slide_svg,
+                        _zoomed_layout(drawing, slide))
+
+
+def _zoomed_layout(drawing: Drawing, slide: Drawing | None) -> dict[str, Any]:
+    """Return the layout the slides' zoomed views are cut from (empty: shown whole)."""
+    if slide is None:
+        return drawing.layout
+    return slide.layout  # drawn with its layout only where it is shown zoomed
+
+
+def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
+    """Make the rest of a figure whose light SVG is drawn: PNGs, dark variant, lint, outline.
+
+    The light PNG is painted from the light graph laid out again: Graphviz lays the same graph
+    out the same way, so it shows what the SVG shows. With the "dark" format the script runs a
+    second time, in the dark theme.
+    """
+    import shutil
+
+    started = time.perf_counter()
+    # The dark variant's script and layout have `timeout` in their child; the whole stage,
+    # icons, lint and PNGs included, has that much per variant.
+    variants_wanted = 2 if "dark" in task.formats else 1
+    try:
+        with limits.time_limit(task.timeout * variants_wanted) as clock:
+            outcome = _finished_within(task, light, started)
+    finally:
+        shutil.rmtree(light.scratch, ignore_errors=True)
+    if clock.expired and outcome.problem is None:  # the alarm's error was swallowed on the way
+        return FigureOutcome(task.name, problem=Problem(task.script, None, clock.message()),
+                             seconds=light.seconds + time.perf_counter() - started)
+    return outcome
+
+
+def _finished_within(task: FigureTask, light: LightDrawing, started: float) -> FigureOutcome:
+    from course_assets.render import downloads
+    from course_assets.render.capture import preload_library_modules
+    from course_assets.render.theme import DARK, IconTiles
+
     variants: list[Variant] = []
     try:
-        # The dark graph points at tiled icon copies, and a script's own icons are copied here:
-        # the SVG embeds them after the child has ended.
-        with tempfile.TemporaryDirectory(prefix="course-assets-") as scratch:
-            downloads.keep_files_in(Path(scratch))
-            variants.append(_render_variant(task, LIGHT, None, None))
-            if "dark" in task.formats:
-                variants.append(_render_variant(task, DARK, IconTiles(Path(scratch)),
-                                                variants[0].fits))
-            files: dict[str, bytes] = {}
-            for variant in variants:
-                files[f"{variant.stem}.svg"] = variant.svg
-                if variant.png is not None:
-                    files[f"{variant.stem}.png"] = variant.png
-            for variant in variants:  # after the chapter's files: the order the build says them
-                slide_stem = variant.stem.replace(task.name, f"{task.name}.slide", 1)
-                if variant.slide_svg is not None:
-                    files[f"{slide_stem}.svg"] = variant.slide_svg
-                if variant.slide_png is not None:
-                    files[f"{slide_stem}.png"] = variant.slide_png
-            findings, sizes, outline = _lint_outcome(task, variants)
-            fit = _fit_record(variants[0])
+        _prepare_worker(task.course_root)
+        preload_library_modules(task.script)
+        downloads.keep_files_in(light.scratch)
+        variants.append(_light_variant(task, light))
+        if "dark" in task.formats:
+            variants.append(_render_variant(task, DARK, IconTiles(light.scratch), light.fits))
+        files: dict[str, bytes] = {}
+        for variant in variants:
+            files[f"{variant.stem}.svg"] = variant.svg
+            if variant.png is not None:
+                files[f"{variant.stem}.png"] = variant.png
+        for variant in variants:  # after the chapter's files: the order the build says them
+            slide_stem = variant.stem.replace(task.name, f"{task.name}.slide", 1)
+            if variant.slide_svg is not None:
+                files[f"{slide_stem}.svg"] = variant.slide_svg
+            if variant.slide_png is not None:
+                files[f"{slide_stem}.png"] = variant.slide_png
+        findings, sizes, outline = _lint_outcome(task, variants)
+        fit = _fit_record(variants[0])
     except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
-        if not isinstance(exc, FigureError):
-            line = variants[0].captured.line if variants else None
-            exc = limits.figure_error(exc, task.script, line)
-        located = exc.problem()
-        if located.path is None:
-            located = Problem(task.script, None, located.message)
-        output = "\n".join(v.output for v in variants if v.output.strip())
-        return FigureOutcome(task.name, output=output or exc.output, problem=located,
-                             seconds=time.perf_counter() - started)
+        return _failed(task, exc, light.captured.line,
+                       [light.output, *(v.output for v in variants[1:])], started, light.seconds)
     files[f"{task.name}.outline.md"] = outline
-    light = variants[0].captured
+    captured = light.captured
     return FigureOutcome(
         task.name,
         files=files,
-        title=light.title,
-        description=light.description,
+        title=captured.title,
+        description=captured.description,
         helpers=tuple(sorted({h for v in variants for h in v.captured.helpers})),
         warnings=tuple(dict.fromkeys(w for v in variants for w in v.warnings)),
         output="\n".join(v.output for v in variants if v.output.strip()),
-        seconds=time.perf_counter() - started,
-        fetches=light.fetches,
+        seconds=light.seconds + time.perf_counter() - started,
+        fetches=captured.fetches,
         findings=findings,
         sizes=sizes,
         fit=fit,
     )
+
+
+def _failed(task: FigureTask, exc: Exception, line: int | None, outputs: Iterable[str],
+            started: float, earlier: float = 0.0) -> FigureOutcome:
+    """Return the outcome of a figure stopped by `exc`, located at its script."""
+    if not isinstance(exc, FigureError):
+        exc = limits.figure_error(exc, task.script, line)
+    located = exc.problem()
+    if located.path is None:
+        located = Problem(task.script, None, located.message)
+    output = "\n".join(o for o in outputs if o.strip())
+    return FigureOutcome(task.name, output=output or exc.output, problem=located,
+                         seconds=earlier + time.perf_counter() - started)
 
 
 def _lint_outcome(task: FigureTask, variants: list[Variant],
@@ -186,17 +278,20 @@ def _lint_outcome(task: FigureTask, variants: list[Variant],
     return tuple(f.to_json() for f in unique), sizes, light.outline.encode("utf-8")
 
 
-def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
-                    chosen: Fits | None) -> Variant:
-    """Capture the script in `theme` and lay it out in a child; post-process what it drew.
+def _png_max_side(task: FigureTask) -> int | None:
+    return task.png_max_side if "png" in task.formats else None
 
-    The light variant chooses the layouts (`Fits`); the dark one is given them (`chosen`).
+
+def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
+                    png_max_side: int | None, chosen: Fits | None,
+                    ) -> tuple[CapturedFigure, Drawing, Fits, Drawing | None, str]:
+    """Capture the script in `theme` and lay its graph out, both in one isolated child.
+
+    Without `chosen` (the light theme's first stage) the child also chooses the layouts
+    (fitting); a later variant is drawn in the layouts `chosen` names.
     """
-    from course_assets.figlint import read_figure
-    from course_assets.render import capture, graphviz, icons, isolate, raster, svg
-    from course_assets.render.theme import LIGHT, applied, paint_tiles
-
-    png_max_side = task.png_max_side if "png" in task.formats else None
+    from course_assets.render import capture, graphviz, isolate
+    from course_assets.render.theme import applied, paint_tiles
 
     def job() -> tuple[CapturedFigure, graphviz.Drawing, Fits, graphviz.Drawing | None]:
         with applied(theme):
@@ -215,15 +310,9 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
             paint_tiles(captured.icon_copies)
         isolate.announce("graphviz", captured.line)
         with limits.located_at(task.script, captured.line):
-            if chosen is not None:  # the light variant's layouts, drawn in this theme
-                drawing = graphviz.draw(captured.dot_source, png_max_side,
-                                        captured.node_lines(), chosen.chapter.apply)
-                slide = None
-                if chosen.slide is not None:  # its layout is the light one's, read there
-                    slide = graphviz.draw(captured.dot_source, png_max_side,
-                                          captured.node_lines(), chosen.slide.apply,
-                                          with_layout=False)
-                return captured, drawing, chosen, slide
+            if chosen is not None:
+                drawn, slide = _drawn_as_chosen(task, captured, png_max_side, chosen)
+                return captured, drawn, chosen, slide
             drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines())
             fits, drawing, slide = _fitted(task, captured, drawing, png_max_side)
         return captured, drawing, fits, slide
@@ -233,37 +322,109 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
         with limits.located_at(task.script, None):
             (captured, drawing, fits, slide), output = isolate.run_isolated(job, task.timeout)
     except FigureError as exc:
-        if theme != LIGHT:
-            exc.message = f"in the {theme} theme: {exc.message}"
-            exc.args = (exc.message,)
+        _name_theme(exc, theme)
         raise
-    stem = task.name if theme == LIGHT else f"{task.name}.{theme}"
+    return captured, drawing, fits, slide, output
+
+
+def _drawn_as_chosen(task: FigureTask, captured: CapturedFigure, png_max_side: int | None,
+                     chosen: Fits, with_layout: bool = True) -> tuple[Drawing, Drawing | None]:
+    """Draw the graph in the layouts the light variant chose: the chapter's and the slides'."""
+    from course_assets.render import graphviz
+
+    drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
+                            chosen.chapter.apply, with_layout=with_layout)
+    slide = None
+    if chosen.slide is not None:  # its layout is the light one's, read in the first stage
+        slide = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
+                              chosen.slide.apply, with_layout=False)
+    return drawing, slide
+
+
+def _name_theme(exc: FigureError, theme: str) -> None:
+    from course_assets.render.theme import LIGHT
+
+    if theme != LIGHT:
+        exc.message = f"in the {theme} theme: {exc.message}"
+        exc.args = (exc.message,)
+
+
+def _postprocessed(task: FigureTask, theme: str, captured: CapturedFigure, raw: bytes,
+                   drawing: str = "") -> bytes:
+    """Return Graphviz's SVG made self-contained, titled and described."""
+    from course_assets.render import icons, svg
+    from course_assets.render.theme import LIGHT
+
+    # Its own id prefix per theme and drawing, so any of a course's SVGs can share a page.
+    shown = ".".join(part for part in (drawing, "" if theme == LIGHT else theme) if part)
     with limits.located_at(task.script, captured.line):
-        # Its own id prefix, so the light and dark SVG can sit inlined on one page.
-        data = svg.postprocess(
-            drawing.svg, name=task.name, theme="" if theme == LIGHT else theme,
+        return svg.postprocess(
+            raw, name=task.name, theme=shown,
             title=captured.title, description=captured.description, load_icon=icons.load_icon,
         )
-        png = None
-        if drawing.png is not None and png_max_side is not None:
-            png = raster.normalized_png(drawing.png,
-                                        raster.png_size(raster.svg_size(data), png_max_side))
-        slide_svg = slide_png = None
-        if slide is not None:
-            # Its own id prefix too: a deck may show the chapter's drawing and this one.
-            slide_svg = svg.postprocess(
-                slide.svg, name=task.name,
-                theme="slide" if theme == LIGHT else f"slide.{theme}", title=captured.title,
-                description=captured.description, load_icon=icons.load_icon)
-            if slide.png is not None and png_max_side is not None:
+
+
+def _finished_variant(task: FigureTask, theme: str, captured: CapturedFigure,
+                      drawing: Drawing, svg: bytes, messages: tuple[str, ...], output: str,
+                      fits: Fits, slide: Drawing | None, slide_svg: bytes | None,
+                      slide_layout: dict[str, Any]) -> Variant:
+    """Return a theme's variant: its SVGs, its PNGs painted with them, and the lint's reading."""
+    from course_assets.figlint import read_figure
+    from course_assets.render import raster
+    from course_assets.render.theme import LIGHT
+
+    png_max_side = _png_max_side(task)
+    png = slide_png = None
+    if png_max_side is not None:
+        with limits.located_at(task.script, captured.line):
+            if drawing.png is not None:
+                png = raster.normalized_png(drawing.png,
+                                            raster.png_size(raster.svg_size(svg), png_max_side))
+            if slide is not None and slide.png is not None and slide_svg is not None:
                 slide_png = raster.normalized_png(
                     slide.png, raster.png_size(raster.svg_size(slide_svg), png_max_side))
     # The lint reads the same layout the SVG was drawn from.
-    reading = read_figure(drawing.layout, data, dict(captured.lines), theme, captured.title,
+    reading = read_figure(drawing.layout, svg, dict(captured.lines), theme, captured.title,
                           captured.description)
-    return Variant(stem, data, captured, drawing.messages, output, png, reading, fits,
-                   slide_svg, slide_png, (slide or drawing).layout if slide is None or
-                   slide.layout else {})
+    stem = task.name if theme == LIGHT else f"{task.name}.{theme}"
+    return Variant(stem, svg, captured, messages, output, png, reading, fits, slide_svg,
+                   slide_png, slide_layout)
+
+
+def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
+    """Lay the light graph out again in a child, for its PNGs; the lint reads the first layout."""
+    from course_assets.render import graphviz, isolate
+    from course_assets.render.theme import LIGHT
+
+    captured = light.captured
+    chapter = graphviz.Drawing(light.svg, None, light.warnings, light.layout)
+    slide = None
+    png_max_side = _png_max_side(task)
+    if png_max_side is not None:
+        def job() -> tuple[graphviz.Drawing, graphviz.Drawing | None]:
+            isolate.announce("graphviz", captured.line)
+            with limits.located_at(task.script, captured.line):
+                # The lint reads the first stage's layout: this drawing is for the PNGs.
+                return _drawn_as_chosen(task, captured, png_max_side, light.fits,
+                                        with_layout=False)
+
+        with limits.located_at(task.script, None):
+            (painted, slide), _ = isolate.run_isolated(job, task.timeout)
+        chapter = graphviz.Drawing(light.svg, painted.png, light.warnings, light.layout)
+    return _finished_variant(task, LIGHT, captured, chapter, light.svg, light.warnings,
+                             light.output, light.fits, slide, light.slide_svg, light.slide_layout)
+
+
+def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
+                    chosen: Fits) -> Variant:
+    """Capture the script in `theme` and lay it out in a child; post-process what it drew."""
+    captured, drawing, fits, slide, output = _drawn_in_child(
+        task, theme, icon_filter, _png_max_side(task), chosen)
+    svg = _postprocessed(task, theme, captured, drawing.svg)
+    slide_svg = (_postprocessed(task, theme, captured, slide.svg, "slide")
+                 if slide is not None else None)
+    return _finished_variant(task, theme, captured, drawing, svg, drawing.messages, output,
+                             fits, slide, slide_svg, {})
 
 
 def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_side: int | None,
@@ -380,6 +541,7 @@ def _prepare_worker(course_root: Path) -> None:
     from course_assets.render import capture, downloads, graphviz
     from course_assets.render.syslibs import missing_library, missing_library_advice
 
+    _return_freed_pictures()
     capture.check_library(course_root)
     try:
         graphviz.warm_up()
@@ -390,6 +552,26 @@ def _prepare_worker(course_root: Path) -> None:
             raise
         raise FigureError(missing_library_advice(library)) from None
     downloads.preload()
+
+
+def _return_freed_pictures() -> None:
+    """Have the C library give every large buffer back to the system as soon as it is freed.
+
+    A PNG is decoded and encoded in tens of megabytes. By default glibc raises its threshold
+    for mapping large blocks after one is freed, so the next picture's buffers come from the
+    heap and stay held by the worker (and half-shared with the child it forks next): with
+    the default formats, that was 40 to 60 MB of a build's peak memory.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    mmap_threshold = -3  # M_MMAP_THRESHOLD in glibc's malloc.h
+    try:
+        ctypes.CDLL(None).mallopt(mmap_threshold, 128 * 1024)
+    except (OSError, AttributeError):  # another C library: its own policy stands
+        pass
 
 
 def warning_problems(outcome: FigureOutcome, script: Path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import os
@@ -17,13 +18,19 @@ from course_assets.errors import Problem, without_addresses
 from course_assets.render.figure import (
     FigureOutcome,
     FigureTask,
+    LightDrawing,
+    finish_figure,
     prepare_worker_quietly,
     render_figure,
+    render_light,
 )
 from course_assets.render.processes import adopt_orphans, die_with_parent
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
+
+    # A figure's first stage gives its light SVG (or its failure), the second its outcome.
+    Stage = Future[LightDrawing | FigureOutcome]
 
 T = TypeVar("T")
 
@@ -96,17 +103,24 @@ class WorkerPool:
 def render_all(tasks: Iterable[FigureTask], jobs: int, course_root: Path,
                on_done: Callable[[FigureOutcome], FigureOutcome] | None = None,
                meanwhile: Callable[[], None] | None = None,
-               pool: WorkerPool | None = None) -> list[FigureOutcome]:
+               pool: WorkerPool | None = None,
+               on_light: Callable[[LightDrawing], None] | None = None,
+               cancelled: Callable[[], bool] | None = None) -> list[FigureOutcome]:
     """Render every task, `jobs` at a time; a failing figure never stops the others.
 
-    `on_done` sees each outcome as it arrives and returns what to keep of it (a build keeps
-    the files on disk, not in memory). `meanwhile` runs in this process while the workers
-    render (to prepare the next stage). Without a `pool`, the workers are started for these
-    tasks and stopped before this returns.
+    Every figure's light SVG is drawn before any figure's other files: `on_light` sees each
+    as it arrives. `on_done` sees each whole outcome as it arrives and returns what to keep of
+    it (a build keeps the files on disk, not in memory). `meanwhile` runs in this process
+    while the workers render (to prepare the next stage). Once `cancelled()` says so, nothing
+    more is started, what is running is let finish, and what arrives after has no outcome
+    (it may have been made from sources changed since).
+    Without a `pool`, the workers are started for these tasks and stopped before this returns.
     """
     tasks = list(tasks)
     outcomes: list[FigureOutcome] = []
-    with contextlib.closing(_outcomes(tasks, jobs, course_root, meanwhile, pool)) as arriving:
+    stages = _Stages(on_light, cancelled)
+    with contextlib.closing(_outcomes(tasks, jobs, course_root, meanwhile, pool,
+                                      stages)) as arriving:
         for outcome in arriving:
             outcomes.append(on_done(outcome) if on_done is not None else outcome)
     return sorted(outcomes, key=lambda o: o.name)
@@ -114,28 +128,29 @@ def render_all(tasks: Iterable[FigureTask], jobs: int, course_root: Path,
 
 def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
               meanwhile: Callable[[], None] | None,
-              pool: WorkerPool | None) -> Generator[FigureOutcome, None, None]:
+              pool: WorkerPool | None, stages: _Stages) -> Generator[FigureOutcome, None, None]:
     if not tasks:
         return
     if pool is None:
         # Always worker processes, even for one figure: this process never imports the
         # diagrams library, and gets on with `meanwhile` while they work.
-        with _executor(min(jobs, len(tasks)), _start_worker, (os.getpid(),)) as executor:
-            yield from _collected(_submitted(executor, tasks), meanwhile,
+        workers = min(jobs, len(tasks))
+        with _executor(workers, _start_worker, (os.getpid(),)) as executor:
+            yield from stages.run(stages.start(executor, tasks, workers), meanwhile,
                                   end_workers=functools.partial(_end_workers, executor))
         return
-    futures = pool._submit(jobs, course_root, lambda executor: _submitted(executor, tasks))
+    executor = pool._submit(jobs, course_root,
+                            lambda running: stages.start(running, tasks, jobs))
     deaths: list[BaseException] = []
     finished = False
     try:
-        yield from _collected(futures, meanwhile, deaths.append,
+        yield from stages.run(executor, meanwhile, deaths.append,
                               end_workers=lambda: _end_workers(pool._executor))
         finished = True
     finally:
         if not finished:
             # Nothing of an interrupted build outlives it; the next build starts new workers.
-            for future in futures:
-                future.cancel()
+            stages.cancel()
             pool._stop(interrupt=True)
         elif deaths:
             pool.close()  # a worker died, which breaks them all: the next build starts afresh
@@ -237,80 +252,159 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="course-assets-parent-watch", daemon=True).start()
 
 
-def _submitted(executor: ProcessPoolExecutor,
-               tasks: list[FigureTask]) -> dict[Future[FigureOutcome], FigureTask]:
-    return {executor.submit(render_figure, t): t for t in tasks}
+class _Stages:
+    """Run each figure in two stages, light SVG then the rest, and say what arrives.
 
-
-def _collected(futures: dict[Future[FigureOutcome], FigureTask],
-               meanwhile: Callable[[], None] | None,
-               died: Callable[[BaseException], None] | None = None,
-               end_workers: Callable[[], None] | None = None) -> Iterator[FigureOutcome]:
-    """Yield each figure's outcome; a worker's death is the error of the figure that caused it.
-
-    A worker that dies (a signal, an out-of-memory kill, a script that kills it) breaks every
-    figure still in the pool, and the pool cannot say which figure it was rendering: each of
-    those is rendered again alone, in a worker of its own, which names the one that kills it.
+    No more tasks are handed to the workers than they can start: the rest wait here, every
+    light SVG before any second stage, so that the order holds and a cancelled build leaves
+    nothing queued in the workers.
     """
-    from concurrent.futures.process import BrokenProcessPool
 
-    if meanwhile is not None:
-        meanwhile()
-    caught_in_a_death: list[FigureTask] = []
-    stuck: set[Future[FigureOutcome]] = set()
-    for future in _as_completed(futures, end_workers, stuck):
-        # Let go of the future once its outcome is taken: it holds the figure's bytes.
-        task = futures.pop(future)
-        try:
-            yield future.result()
-        except BrokenProcessPool as exc:
-            if died is not None:
-                died(exc)
-            if future in stuck:  # the one that overran: rendering it again would only wait
-                yield FigureOutcome(task.name, problem=Problem(task.script, None,
-                                                               _stuck_message(task)))
+    def __init__(self, on_light: Callable[[LightDrawing], None] | None,
+                 cancelled: Callable[[], bool] | None) -> None:
+        self.on_light = on_light
+        self.cancelled = cancelled
+        self.in_flight: dict[Stage, FigureTask] = {}
+        self._lights: collections.deque[FigureTask] = collections.deque()
+        self._seconds: collections.deque[tuple[FigureTask, LightDrawing]] = collections.deque()
+        self._workers = 1
+
+    def start(self, executor: ProcessPoolExecutor, tasks: list[FigureTask],
+              workers: int) -> ProcessPoolExecutor:
+        """Queue every figure and hand the first ones to the workers; return the executor."""
+        self._workers = workers
+        self._lights.extend(tasks)
+        self._hand_out(executor)
+        return executor
+
+    def cancel(self) -> None:
+        """Start nothing more, and cancel what the workers have not started."""
+        self._lights.clear()
+        self._seconds.clear()
+        for future in list(self.in_flight):
+            if future.cancel():
+                del self.in_flight[future]
+
+    def _hand_out(self, executor: ProcessPoolExecutor) -> None:
+        while len(self.in_flight) < self._workers and (self._lights or self._seconds):
+            # Taken off its queue only once submitted: a broken pool refuses the submission,
+            # and the figure must still be rendered again alone.
+            if self._lights:
+                task = self._lights[0]
+                first: Stage = executor.submit(render_light, task)
+                self._lights.popleft()
+                self.in_flight[first] = task
             else:
-                caught_in_a_death.append(task)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - one figure's error, not the build's
-            yield FigureOutcome(task.name, problem=Problem(
-                task.script, None, f"the process rendering this figure failed "
-                f"({type(exc).__name__}: {without_addresses(str(exc))})"))
-    for task in sorted(caught_in_a_death, key=lambda t: t.name):
-        yield _render_alone(task)
+                task, light = self._seconds[0]
+                second: Stage = executor.submit(finish_figure, task, light)
+                self._seconds.popleft()
+                self.in_flight[second] = task
+
+    def run(self, executor: ProcessPoolExecutor, meanwhile: Callable[[], None] | None,
+            died: Callable[[BaseException], None] | None = None,
+            end_workers: Callable[[], None] | None = None) -> Iterator[FigureOutcome]:
+        """Yield each figure's outcome as its second stage ends (or its first one fails).
+
+        A worker that dies (a signal, an out-of-memory kill, a script that kills it) breaks
+        every figure still in the pool, and the pool cannot say which figure it was rendering:
+        each of those is rendered again alone, in a worker of its own, which names the one that
+        kills it. A worker stuck long past its figure's limits (stopped by its script) is
+        ended, and its figure reported.
+        """
+        import shutil
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        if meanwhile is not None:
+            meanwhile()
+        drawn: dict[str, LightDrawing] = {}  # light SVGs whose second stage has not ended
+        shown: list[LightDrawing] = []  # light SVGs to tell `on_light` of
+        caught_in_a_death: list[FigureTask] = []
+        seen_running: dict[Stage, float] = {}
+        stuck: set[Stage] = set()
+        stopping = False
+        try:
+            while self.in_flight:
+                # With someone to ask whether to stop, ask every 50 ms; else look for a stuck
+                # worker every second.
+                done, _ = wait(list(self.in_flight), return_when=FIRST_COMPLETED,
+                               timeout=0.05 if self.cancelled is not None else 1.0)
+                if not stopping and self.cancelled is not None and self.cancelled():
+                    stopping = True
+                    self.cancel()
+                for future in done:
+                    task = self.in_flight.pop(future, None)
+                    seen_running.pop(future, None)
+                    if task is None or future.cancelled():
+                        continue
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as exc:
+                        if died is not None:
+                            died(exc)
+                        if stopping:
+                            continue
+                        if future in stuck:  # the one that overran: again would only wait
+                            yield FigureOutcome(task.name, problem=Problem(
+                                task.script, None, _stuck_message(task)))
+                        else:
+                            caught_in_a_death.append(task)
+                        continue
+                    except (Exception, SystemExit) as exc:  # noqa: BLE001 - one figure's error
+                        if not stopping:
+                            yield FigureOutcome(task.name, problem=Problem(
+                                task.script, None, f"the process rendering this figure failed "
+                                f"({type(exc).__name__}: {without_addresses(str(exc))})"))
+                        continue
+                    if isinstance(result, LightDrawing):
+                        drawn[task.name] = result
+                        if not stopping:
+                            self._seconds.append((task, result))
+                            shown.append(result)
+                    else:
+                        drawn.pop(task.name, None)  # the second stage removed its folder
+                        if not stopping:  # else made from sources a newer save changed
+                            yield result
+                self._end_stuck(seen_running, stuck, end_workers)
+                try:
+                    self._hand_out(executor)
+                except Exception as exc:  # noqa: BLE001 - a broken pool: each figure left again
+                    if died is not None:
+                        died(exc)
+                    caught_in_a_death += [*self._lights, *(task for task, _ in self._seconds)]
+                    self.cancel()
+                # Told once the workers have their next tasks: showing a light SVG writes files.
+                for light in shown:
+                    if self.on_light is not None:
+                        self.on_light(light)
+                shown.clear()
+        finally:
+            for light in drawn.values():
+                shutil.rmtree(light.scratch, ignore_errors=True)
+        if not stopping:
+            for task in sorted(dict.fromkeys(caught_in_a_death), key=lambda t: t.name):
+                yield _render_alone(task)
+
+    def _end_stuck(self, seen_running: dict[Stage, float], stuck: set[Stage],
+                   end_workers: Callable[[], None] | None) -> None:
+        """End the workers if one has run its figure long past the figure's limits."""
+        now = time.monotonic()
+        for future in self.in_flight:
+            if future.running():
+                seen_running.setdefault(future, now)
+        overdue = {future for future, since in seen_running.items()
+                   if future in self.in_flight
+                   and now - since > _overdue_after(self.in_flight[future])}
+        if overdue and end_workers is not None:
+            stuck |= overdue
+            end_workers()
+            seen_running.clear()
 
 
 def _stuck_message(task: FigureTask) -> str:
     return (f"the process rendering this figure stopped responding, long past the figure's "
             f"time limit ({task.timeout:g} s), and was ended: did the script stop its process "
             "(SIGSTOP)?")
-
-
-def _as_completed(futures: dict[Future[FigureOutcome], FigureTask],
-                  end_workers: Callable[[], None] | None,
-                  stuck: set[Future[FigureOutcome]]) -> Iterator[Future[FigureOutcome]]:
-    """Yield each future as it completes; end the workers if one is stuck past its limits.
-
-    A worker stopped by its script (SIGSTOP) would keep its figure running for ever; ending
-    the workers breaks the pool, and `_collected` renders each figure in hand again alone.
-    """
-    from concurrent.futures import FIRST_COMPLETED, wait
-
-    pending = set(futures)
-    seen_running: dict[Future[FigureOutcome], float] = {}
-    while pending:
-        done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-        pending -= done
-        yield from done
-        now = time.monotonic()
-        for future in pending:
-            if future.running():
-                seen_running.setdefault(future, now)
-        overdue = {future for future, since in seen_running.items()
-                   if future in pending and now - since > _overdue_after(futures[future])}
-        if overdue and end_workers is not None:
-            stuck |= overdue
-            end_workers()
-            seen_running.clear()
 
 
 def _render_alone(task: FigureTask) -> FigureOutcome:

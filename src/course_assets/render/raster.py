@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from PIL import Image
 
 SCALE = 2
+# The PNG serves slides: it fits a 16:9 slide `png_max_side` pixels wide (3840: a 4K slide,
+# twice a 1080p one). More pixels than that are never seen, and cost time and bytes.
+SLIDE_ASPECT = 9 / 16
 # Cairo and the SVG round the page size separately; a pixel or two is rounding, more is a bug.
 ROUNDING_SLACK = 2
 
@@ -29,9 +32,14 @@ def svg_size(svg: bytes) -> tuple[int, int]:
 
 
 def png_zoom(svg_pixels: tuple[int, int], max_side: int) -> float:
-    """Return how much bigger than its SVG a figure's PNG is: twice, or less for a wide figure."""
-    longest = max(svg_pixels)
-    return SCALE if longest <= 0 else min(float(SCALE), max_side / longest)
+    """Return how much bigger than its SVG a figure's PNG is: twice, or less to fit a slide.
+
+    The slide is `max_side` pixels wide and 9/16 of that high.
+    """
+    width, height = svg_pixels
+    if width <= 0 or height <= 0:
+        return SCALE
+    return min(float(SCALE), max_side / width, max_side * SLIDE_ASPECT / height)
 
 
 def png_size(svg_pixels: tuple[int, int], max_side: int) -> tuple[int, int]:

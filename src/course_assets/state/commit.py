@@ -51,3 +51,31 @@ def commit_outputs(folder: OutputFolder, old: Manifest, final: Manifest,
         folder.remove(root / path)
     folder.write(manifest_path, final_bytes)
     return changed
+
+
+class AheadOfCommit:
+    """Write a few outputs before the build's commit (a figure's light SVG, to show it at once).
+
+    Each is announced as pending in the manifest first, as `commit_outputs` does: a build
+    stopped before its commit leaves those files known as ours, and the figures they belong
+    to still out of date, so `check` says so and the next build finishes them.
+    """
+
+    def __init__(self, folder: OutputFolder, manifest: Manifest, hashes: FileHashes) -> None:
+        self.folder = folder
+        self.hashes = hashes
+        # The manifest on disk: the one loaded, plus what this has announced since.
+        self.manifest = manifest
+
+    def write(self, path: str, data: bytes) -> bool:
+        """Write `data` to `path` (relative to the course) now; say whether the file changed."""
+        root = self.folder.outputs.root
+        digest = sha256_bytes(data)
+        if self.hashes.sha256(root / path) == digest:
+            return False
+        self.folder.target(root / path)  # refused before the manifest names it
+        self.manifest = replace(self.manifest, pending={**self.manifest.pending, path: digest})
+        self.folder.write(self.folder.outputs.manifest, self.manifest.to_json())
+        self.folder.write(root / path, data)
+        self.hashes.remember(root / path, digest)
+        return True
