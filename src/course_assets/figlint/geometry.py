@@ -78,14 +78,18 @@ class Box:
         return math.hypot(dx, dy)
 
     def crossed_by(self, a: Point, b: Point) -> bool:
-        """Say whether the segment a-b passes through the box (Liang-Barsky clipping)."""
+        """Say whether the segment a-b passes through the box."""
+        return self.entry(a, b) is not None
+
+    def entry(self, a: Point, b: Point) -> float | None:
+        """Return where (0..1) the segment a-b enters the box (Liang-Barsky), or None."""
         t0, t1 = 0.0, 1.0
         dx, dy = b[0] - a[0], b[1] - a[1]
         for p, q in ((-dx, a[0] - self.x0), (dx, self.x1 - a[0]),
                      (-dy, a[1] - self.y0), (dy, self.y1 - a[1])):
             if p == 0:
                 if q < 0:
-                    return False
+                    return None
                 continue
             t = q / p
             if p < 0:
@@ -93,8 +97,8 @@ class Box:
             else:
                 t1 = min(t1, t)
             if t0 > t1:
-                return False
-        return True
+                return None
+        return t0
 
 
 @dataclass(frozen=True)

@@ -221,24 +221,7 @@ def _sampled(control: list[Point]) -> list[Point]:
 
 def _entry(box: Box | None, a: Point, b: Point) -> float | None:
     """Return where (0..1) the segment a-b enters the box, or None if it misses it."""
-    if box is None:
-        return None
-    t0, t1 = 0.0, 1.0
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    for p, q in ((-dx, a[0] - box.x0), (dx, box.x1 - a[0]),
-                 (-dy, a[1] - box.y0), (dy, box.y1 - a[1])):
-        if p == 0:
-            if q < 0:
-                return None
-            continue
-        t = q / p
-        if p < 0:
-            t0 = max(t0, t)
-        else:
-            t1 = min(t1, t)
-        if t0 > t1:
-            return None
-    return t0
+    return box.entry(a, b) if box is not None else None
 
 
 def _tip_inset(edge: Mapping[str, Any]) -> float:
