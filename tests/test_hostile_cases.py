@@ -1,0 +1,105 @@
+"""Odd but real chapters and settings, through the real commands: decks, external images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import Course
+
+A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+
+
+def deck_paragraphs(deck: Path) -> list[list[tuple[str, object]]]:
+    """Return each slide's paragraphs as (text, bullet properties element or None)."""
+    from pptx import Presentation
+
+    slides = []
+    for slide in Presentation(str(deck)).slides:
+        paragraphs = []
+        for shape in slide.shapes:
+            if shape.has_text_frame:
+                for paragraph in shape.text_frame.paragraphs:
+                    if paragraph.text:
+                        paragraphs.append((paragraph.text, paragraph._p.pPr))
+        slides.append(paragraphs)
+    return slides
+
+
+def test_an_img_srcset_from_another_site_is_an_external_image(course: Course) -> None:
+    from PIL import Image
+
+    (course.root / "chapters" / "img").mkdir(parents=True)
+    Image.new("RGB", (20, 10), "white").save(course.root / "chapters" / "img" / "p.png")
+    course.chapter("ch", """\
+        # Ch
+
+        <img src="../../chapters/img/p.png" srcset="https://evil.example.org/a.png 2x" alt="a photo">
+        """)
+    result = course.run("build")
+    expected = "chapters/ch.md:3: warning: image from an external URL: https://evil.example.org/a.png"
+    assert expected in result.output
+    assert course.run("build", "--strict").exit_code == 1
+    check = course.run("check")
+    assert expected in check.output
+
+
+def test_a_deck_shows_no_style_sheet_or_script_of_an_html_block_as_text(course: Course) -> None:
+    course.chapter("ch", """\
+        # Ch
+
+        ## Styled
+
+        <div>
+        <style>.note { color: red }</style>
+        <p>Visible words</p>
+        <script>console.log("hidden")</script>
+        </div>
+        """)
+    assert course.run("build", "-q").exit_code == 0
+    texts = [text for slide in deck_paragraphs(course.built("slides/ch.pptx"))
+             for text, _ in slide]
+    assert "Visible words" in texts
+    assert not any("color" in text or "console" in text for text in texts), texts
+
+
+def test_an_ordered_list_from_zero_or_a_big_number_keeps_its_numbers(course: Course) -> None:
+    course.chapter("ch", """\
+        # Ch
+
+        ## Lists
+
+        0. zero
+        1. one
+
+        Between.
+
+        123456789. big
+        123456790. bigger
+        """)
+    assert course.run("build", "-q").exit_code == 0
+    paragraphs = dict(deck_paragraphs(course.built("slides/ch.pptx"))[1])
+    shown = {}
+    for text in ("zero", "one", "big", "bigger"):
+        found = [(t, p) for t, p in paragraphs.items() if t.endswith(text)]
+        assert found, (text, list(paragraphs))
+        label, properties = found[0]
+        assert properties.find(f"{A}buChar") is None, f"{text} is shown as a bullet"
+        number = properties.find(f"{A}buAutoNum")
+        if number is not None:
+            # PowerPoint's schema numbers from 1 to 32767 (ST_TextBulletStartAtNum).
+            start = int(number.get("startAt", "1"))
+            assert 1 <= start <= 32767, (text, start)
+        shown[text] = (label, number.get("startAt") if number is not None else None)
+    assert shown["zero"][0].startswith("0") and shown["one"][0].startswith("1")
+    assert shown["big"][0].startswith("123456789")
+
+
+def test_a_very_long_section_stays_on_its_slide(course: Course) -> None:
+    from pptx import Presentation
+
+    paragraphs = "\n\n".join(f"Paragraph {i} " + "word " * 60 for i in range(40))
+    course.chapter("ch", f"# Ch\n\n## Long\n\n{paragraphs}\n")
+    assert course.run("build", "-q").exit_code == 0
+    deck = Presentation(str(course.built("slides/ch.pptx")))
+    for shape in deck.slides[1].shapes:
+        assert shape.top + shape.height <= deck.slide_height, shape.name
