@@ -617,10 +617,22 @@ def _html_text(fragment: str) -> str:
     from html.parser import HTMLParser
 
     parts: list[str] = []
+    # A style sheet or script is no text a reader sees: the slide shows none of it.
+    hidden = {"style", "script", "template"}
+    inside: list[str] = []
 
     class _Text(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in hidden:
+                inside.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in inside:
+                del inside[inside.index(tag):]
+
         def handle_data(self, data: str) -> None:
-            parts.append(data)
+            if not inside:
+                parts.append(data)
 
     reader = _Text(convert_charrefs=True)
     reader.feed(fragment)
