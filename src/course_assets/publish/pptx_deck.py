@@ -315,7 +315,9 @@ def _fill_text(box: Any, paragraphs: list[Paragraph], size: int, palette: Palett
         target.line_spacing = 1.1
         _bullet(target, paragraph, size)
         px = _size_of(paragraph, size)
-        for run in paragraph.runs:
+        number = _literal_number(paragraph)
+        runs = ((Run(f"{number}. "),) if number else ()) + paragraph.runs
+        for run in runs:
             if run.line_break:
                 target.add_line_break()
                 continue
@@ -347,7 +349,7 @@ def _bullet(paragraph: _Paragraph, model: Paragraph, size: int) -> None:
         return
     ppr.set("marL", str(indent * (model.level + 1)))
     ppr.set("indent", "0" if model.continued else str(-indent))
-    if model.continued:
+    if model.continued or _literal_number(model):
         etree.SubElement(ppr, qn("a:buNone"))
     elif model.bullet == "bullet":
         font = etree.SubElement(ppr, qn("a:buFont"))
@@ -357,6 +359,13 @@ def _bullet(paragraph: _Paragraph, model: Paragraph, size: int) -> None:
         number = etree.SubElement(ppr, qn("a:buAutoNum"))
         number.set("type", "arabicPeriod")
         number.set("startAt", model.bullet or "1")
+
+
+def _literal_number(paragraph: Paragraph) -> str | None:
+    """Return a list item's number when PowerPoint cannot count it (it numbers 1 to 32767)."""
+    if paragraph.bullet is None or paragraph.bullet == "bullet":
+        return None
+    return None if 1 <= int(paragraph.bullet) <= 32767 else paragraph.bullet
 
 
 def _typeface(run: Any, face: tuple[str, str, str]) -> None:
@@ -522,14 +531,14 @@ def _note_line(paragraph: Paragraph) -> str:
 def paragraphs_of(tokens: list[Token]) -> list[Paragraph]:
     """Return the paragraphs of Markdown blocks: text, lists, headings, code, quotes, tables."""
     paragraphs: list[Paragraph] = []
-    lists: list[list[int]] = []  # per open list: [next number, or 0 for bullets]
+    lists: list[list[int] | None] = []  # per open list: [next number], or None for bullets
     item_started: list[bool] = []
     quote = 0
     kind = "body"
     row: list[str] = []
     for token in tokens:
         if token.type == "bullet_list_open":
-            lists.append([0])
+            lists.append(None)
         elif token.type == "ordered_list_open":
             lists.append([int(str(token.attrs.get("start", 1)))])
         elif token.type in ("bullet_list_close", "ordered_list_close"):
@@ -563,8 +572,8 @@ def paragraphs_of(tokens: list[Token]) -> list[Paragraph]:
                 else:
                     item_started[-1] = True
                     counter = lists[-1]
-                    bullet = "bullet" if counter[0] == 0 else str(counter[0])
-                    if counter[0]:
+                    bullet = "bullet" if counter is None else str(counter[0])
+                    if counter is not None:
                         counter[0] += 1
             paragraphs.append(Paragraph(runs, "quote" if quote and kind == "body" else kind,
                                         max(0, len(lists) - 1), bullet, continued))
