@@ -99,3 +99,7 @@ def test_a_very_long_section_stays_on_its_slide(course: Course) -> None:
     deck = Presentation(str(course.built("slides/ch.pptx")))
     for shape in deck.slides[1].shapes:
         assert shape.top + shape.height <= deck.slide_height, shape.name
+    # PowerPoint shrinks the text by the scale the deck names, rather than spill it.
+    body = max(deck.slides[1].shapes, key=lambda shape: shape.height)
+    fit = body.text_frame._txBody.bodyPr.find(f"{A}normAutofit")
+    assert fit is not None and 1000 <= int(fit.get("fontScale", "100000")) < 100000

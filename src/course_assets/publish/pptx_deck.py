@@ -225,6 +225,13 @@ def _lay_out_body(package: _Package, slide: PptxSlide, groups: list[tuple[str, l
         text_room = max(int(room * TEXT_SHARE_WITH_FIGURE), room - gaps - sum(natural))
     size = _body_size(texts, width, text_room)
     heights = [_text_height(paragraphs, size, width) for paragraphs in texts]
+    needed = sum(heights)
+    font_scale = 1.0
+    if needed > text_room > 0:
+        # Too much text even at the least size: its boxes end on the slide, and readers shrink
+        # it to fit them (PowerPoint by the font scale; a text's height goes as its size squared).
+        heights = [height * text_room // needed for height in heights]
+        font_scale = math.sqrt(text_room / needed)
     left = room - gaps - sum(heights)
     if sum(natural) <= left:
         slack = (left - sum(natural)) // max(1, len(natural))
@@ -234,7 +241,7 @@ def _lay_out_body(package: _Package, slide: PptxSlide, groups: list[tuple[str, l
     text_index = figure_index = 0
     for kind, blocks in groups:
         if kind == "text":
-            box = _text_box(slide, MARGIN_X, top, width, heights[text_index])
+            box = _text_box(slide, MARGIN_X, top, width, heights[text_index], font_scale)
             _fill_text(box, texts[text_index], size, package.palette)
             top += heights[text_index] + GAP
             text_index += 1
@@ -294,14 +301,20 @@ def _size_of(paragraph: Paragraph, size: int) -> int:
     return size
 
 
-def _text_box(slide: PptxSlide, x: int, y: int, width: int, height: int) -> Any:
+def _text_box(slide: PptxSlide, x: int, y: int, width: int, height: int,
+              font_scale: float = 1.0) -> Any:
     from pptx.enum.text import MSO_AUTO_SIZE
+    from pptx.oxml.ns import qn
 
     box = slide.shapes.add_textbox(_emu(x), _emu(y), _emu(width), _emu(height))
     frame = box.text_frame
     frame.word_wrap = True
     # A reader whose fonts are wider than DejaVu Sans shrinks the text rather than overflow.
     frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+    if font_scale < 1:
+        # PowerPoint shrinks by the scale written, in thousandths of a percent, from 1%.
+        fit = frame._txBody.bodyPr.find(qn("a:normAutofit"))  # noqa: SLF001 - no API for it
+        fit.set("fontScale", str(max(1000, int(font_scale * 100000))))
     return box
 
 
