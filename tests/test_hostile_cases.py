@@ -103,3 +103,12 @@ def test_a_very_long_section_stays_on_its_slide(course: Course) -> None:
     body = max(deck.slides[1].shapes, key=lambda shape: shape.height)
     fit = body.text_frame._txBody.bodyPr.find(f"{A}normAutofit")
     assert fit is not None and 1000 <= int(fit.get("fontScale", "100000")) < 100000
+
+
+def test_control_characters_pasted_into_a_chapter_are_no_escape_codes_on_a_slide(
+        course: Course) -> None:
+    course.chapter("ch", "# Ch\n\n## Pasted\n\nPage one\x0cpage two, \x1b[1mbold\x1b[0m.\n")
+    assert course.run("build", "-q").exit_code == 0
+    texts = [text for slide in deck_paragraphs(course.built("slides/ch.pptx"))
+             for text, _ in slide]
+    assert "Page one page two, [1mbold[0m." in texts, texts

@@ -53,6 +53,10 @@ SVG_NAMESPACE = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
 # (Arial, Helvetica, Calibri) and, for code, a fixed-width face.
 FONT = ("DejaVu Sans", "020B0603030804020204", "34")
 MONO_FONT = ("DejaVu Sans Mono", "020B0609030804020204", "49")
+# Control characters pasted into a chapter: a form feed or vertical tab is a space; the rest,
+# escape codes among them, are dropped (tabs and newlines stay).
+CONTROL_CHARACTERS = {code: (" " if chr(code) in "\x0b\x0c" else None)
+                      for code in [*range(0x09), *range(0x0b, 0x20)]}
 # The zip epoch: every entry gets it, and the package's dates are this day too.
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -335,7 +339,7 @@ def _fill_text(box: Any, paragraphs: list[Paragraph], size: int, palette: Palett
                 target.add_line_break()
                 continue
             added = target.add_run()
-            added.text = run.text
+            added.text = _without_controls(run.text)
             font = added.font
             font.size = Pt(px * PT_PER_PX)
             font.bold = run.bold or paragraph.kind == "heading"
@@ -515,7 +519,12 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
     if text:
         frame = slide.notes_slide.notes_text_frame
         assert frame is not None  # the default notes master has a body placeholder
-        frame.text = text
+        frame.text = _without_controls(text)
+
+
+def _without_controls(text: str) -> str:
+    """Return `text` without control characters, which python-pptx writes as `_x000C_` codes."""
+    return text.translate(CONTROL_CHARACTERS)
 
 
 def _outline_notes(outline: str) -> list[str]:
