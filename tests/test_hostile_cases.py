@@ -112,3 +112,29 @@ def test_control_characters_pasted_into_a_chapter_are_no_escape_codes_on_a_slide
     texts = [text for slide in deck_paragraphs(course.built("slides/ch.pptx"))
              for text, _ in slide]
     assert "Page one page two, [1mbold[0m." in texts, texts
+
+
+def test_a_figure_inside_a_list_item_is_a_picture_on_its_slide(course: Course) -> None:
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    course.figure("tracking")
+    course.chapter("ch", """\
+        # Ch
+
+        ## Steps
+
+        1. Track the runs:
+
+           {{ diagram("tracking") }}
+
+        2. Then look at ![the tracking figure](../diagrams/tracking.svg) again.
+        """)
+    assert course.run("build", "-q").exit_code == 0
+    html = course.built("slides/ch.html").read_text(encoding="utf-8")
+    assert html.count("<img ") == 2  # the HTML deck shows both
+    slide = Presentation(str(course.built("slides/ch.pptx"))).slides[1]
+    pictures = [shape for shape in slide.shapes if shape.shape_type == MSO_SHAPE_TYPE.PICTURE]
+    assert [picture.name for picture in pictures] == ["tracking", "tracking"]
+    texts = [shape.text_frame.text for shape in slide.shapes if shape.has_text_frame]
+    assert any("Track the runs" in text for text in texts)

@@ -142,7 +142,7 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
     presentation.slide_height = _emu(SLIDE_PX[1])
     package = _Package(presentation, DARK if dark else LIGHT, read)
     _set_theme(presentation, package.palette)
-    for slide in slides:
+    for slide in map(_pictures_apart, slides):
         views = {id(block): views_of(block, chapter_path, dark, paths, figures)
                  for block in slide.blocks if block.figure}
         _add_slide(package, slide, title, views)
@@ -153,6 +153,19 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
                              Severity.WARNING)
                      for path in dict.fromkeys(package.missing))
     return PptxDeck(_package_bytes(presentation), problems)
+
+
+def _pictures_apart(slide: Slide) -> Slide:
+    """Follow each text block that shows images (a figure in a list item) with those images.
+
+    A text box cannot hold a picture: its words stay in the text, its images come after it.
+    """
+    blocks = []
+    for block in slide.blocks:
+        blocks.append(block)
+        if not block.figure and block.images:
+            blocks.append(Block(block.tokens, True))
+    return Slide(slide.heading, blocks)
 
 
 def _add_slide(package: _Package, slide: Slide, title: str,
