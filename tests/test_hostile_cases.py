@@ -138,3 +138,46 @@ def test_a_figure_inside_a_list_item_is_a_picture_on_its_slide(course: Course) -
     assert [picture.name for picture in pictures] == ["tracking", "tracking"]
     texts = [shape.text_frame.text for shape in slide.shapes if shape.has_text_frame]
     assert any("Track the runs" in text for text in texts)
+
+
+PYTHON_GITIGNORE = """\
+# Distribution / packaging
+.Python
+build/
+develop-eggs/
+dist/
+*.egg-info/
+"""
+
+
+def test_init_in_a_repository_that_ignores_build_makes_git_see_the_outputs(tmp_path) -> None:
+    import shutil
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from course_assets.cli import cli
+
+    git = shutil.which("git")
+    assert git is not None
+    subprocess.run([git, "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    # GitHub's Python .gitignore ignores build/, where a course's committed outputs live.
+    (tmp_path / ".gitignore").write_text(PYTHON_GITIGNORE, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["init", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / ".gitignore").read_text(encoding="utf-8").startswith(PYTHON_GITIGNORE)
+    build = CliRunner().invoke(cli, ["-C", str(tmp_path), "build", "-q"],
+                               catch_exceptions=False)
+    assert build.exit_code == 0, build.output
+    outputs = ["build/manifest.json", "build/chapters/introduction.md",
+               "build/slides/introduction.pptx"]
+    ignored = subprocess.run([git, "-C", str(tmp_path), "check-ignore", *outputs],
+                             capture_output=True, text=True)
+    assert ignored.stdout == "", f"git ignores the course's outputs:\n{ignored.stdout}"
+    # What the build keeps for itself stays out of git.
+    private = subprocess.run([git, "-C", str(tmp_path), "check-ignore",
+                              "build/.hash-cache.json"], capture_output=True, text=True)
+    assert private.stdout.strip() == "build/.hash-cache.json"
+    lines = (tmp_path / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert lines.count("!/build/") == 1
