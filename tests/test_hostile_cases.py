@@ -181,3 +181,18 @@ def test_init_in_a_repository_that_ignores_build_makes_git_see_the_outputs(tmp_p
     assert private.stdout.strip() == "build/.hash-cache.json"
     lines = (tmp_path / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert lines.count("!/build/") == 1
+
+
+def test_init_adds_to_a_crlf_gitignore_in_its_own_line_endings(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from course_assets.cli import cli
+
+    (tmp_path / "pyproject.toml").write_bytes(b'[project]\r\nname = "x"\r\n')
+    (tmp_path / ".gitignore").write_bytes(b"dist/\r\n*.pyc")  # no newline at its end
+    result = CliRunner().invoke(cli, ["init", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    for name in ("pyproject.toml", ".gitignore"):
+        data = (tmp_path / name).read_bytes()
+        assert data.count(b"\n") == data.count(b"\r\n"), (name, data)
+    assert (tmp_path / ".gitignore").read_bytes().startswith(b"dist/\r\n*.pyc\r\n")

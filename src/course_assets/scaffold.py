@@ -170,8 +170,11 @@ def adoption_additions(root: Path) -> dict[str, bytes]:
             missing += ["!/build/", "!/build/**"]
         if missing:
             ending = "" if not text or text.endswith("\n") else "\n"
-            block = "\n".join(["# course-assets", *missing])
-            additions[".gitignore"] = f"{text}{ending}{block}\n".encode("utf-8")
+            lines = "\n".join(["# course-assets", *missing])
+            block = f"{ending}{lines}\n"
+            if "\r\n" in text:  # in the file's own line endings, as pyproject.toml's table
+                block = block.replace("\n", "\r\n")
+            additions[".gitignore"] = f"{text}{block}".encode("utf-8")
         else:
             additions[".gitignore"] = text.encode("utf-8")
     return additions
