@@ -196,3 +196,17 @@ def test_init_adds_to_a_crlf_gitignore_in_its_own_line_endings(tmp_path) -> None
         data = (tmp_path / name).read_bytes()
         assert data.count(b"\n") == data.count(b"\r\n"), (name, data)
     assert (tmp_path / ".gitignore").read_bytes().startswith(b"dist/\r\n*.pyc\r\n")
+
+
+def test_control_characters_in_a_title_or_figure_description_build_a_deck(
+        course: Course) -> None:
+    from pptx import Presentation
+
+    course.figure("fig", doc="A figure\x0c with a form feed.")
+    course.chapter("ch", '# Title\x0b with a vertical tab\n\n## S\n\n{{ diagram("fig") }}\n')
+    result = course.run("build")
+    assert "internal error" not in result.output and result.exit_code == 0, result.output
+    deck = Presentation(str(course.built("slides/ch.pptx")))
+    assert " ".join(deck.core_properties.title.split()) == "Title with a vertical tab"
+    picture = next(shape for shape in deck.slides[1].shapes if shape.name == "fig")
+    assert picture._element.nvPicPr.cNvPr.get("descr") == "A figure with a form feed."

@@ -494,7 +494,7 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
     element: Any = picture._element  # noqa: SLF001 - alt text and the SVG have no API
     properties = element.nvPicPr.cNvPr
     properties.set("name", view.figure or view.raster.rsplit("/", 1)[-1])
-    properties.set("descr", view.description)
+    properties.set("descr", _without_controls(view.description))
     svg = package.file(view.svg) if view.svg else None
     if view.svg is None or svg is None:
         return
@@ -713,7 +713,7 @@ def _set_properties(presentation: Any, title: str) -> None:
     import datetime as dt
 
     properties = presentation.core_properties
-    properties.title = title
+    properties.title = _without_controls(title)
     properties.author = "course-assets"
     properties.last_modified_by = "course-assets"
     properties.comments = ""
