@@ -53,10 +53,10 @@ SVG_NAMESPACE = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
 # (Arial, Helvetica, Calibri) and, for code, a fixed-width face.
 FONT = ("DejaVu Sans", "020B0603030804020204", "34")
 MONO_FONT = ("DejaVu Sans Mono", "020B0609030804020204", "49")
-# Control characters pasted into a chapter: a form feed or vertical tab is a space; the rest,
-# escape codes among them, are dropped (tabs and newlines stay).
+# Characters XML cannot hold, pasted into a chapter: a form feed or vertical tab is a space;
+# the rest (escape codes, U+FFFE and U+FFFF among them) are dropped; tabs and newlines stay.
 CONTROL_CHARACTERS = {code: (" " if chr(code) in "\x0b\x0c" else None)
-                      for code in [*range(0x09), *range(0x0b, 0x20)]}
+                      for code in [*range(0x09), *range(0x0b, 0x20), 0xFFFE, 0xFFFF]}
 # The zip epoch: every entry gets it, and the package's dates are this day too.
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
