@@ -210,3 +210,21 @@ def test_control_characters_in_a_title_or_figure_description_build_a_deck(
     assert " ".join(deck.core_properties.title.split()) == "Title with a vertical tab"
     picture = next(shape for shape in deck.slides[1].shapes if shape.name == "fig")
     assert picture._element.nvPicPr.cNvPr.get("descr") == "A figure with a form feed."
+
+
+def test_a_backslash_does_not_climb_out_of_an_allowed_url_prefix(course: Course) -> None:
+    # Browsers read "\" as "/" in an http(s) URL: "/team/..\x.png" is "/x.png", off /team/.
+    course.write("pyproject.toml", """\
+        [tool.course-assets]
+        external_images = ["example.com/team/"]
+        """)
+    course.chapter("ch", """\
+        # Ch
+
+        <img src="https://example.com/team/..\\secret.png" alt="climbs out">
+
+        <img src="https://example.com/team/ok.png" alt="allowed">
+        """)
+    result = course.run("build")
+    assert "chapters/ch.md:3: warning: image from an external URL" in result.output
+    assert "ok.png" not in result.output

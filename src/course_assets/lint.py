@@ -87,8 +87,12 @@ def _entry_parts(entry: str) -> tuple[str, str]:
 
 
 def _host_and_path(url: str) -> tuple[str, str]:
+    url = url.strip()
+    if url.startswith("//") or url.lower().startswith(("http:", "https:")):
+        # The URL standard reads a backslash as "/" in these: "/team/..\\x" is "/x" to a browser.
+        url = url.replace("\\", "/")
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         host = (parts.hostname or "").lower()
     except ValueError:  # an unclosed "[" of an IPv6 address, a port that is not a number
         return "", "/"
