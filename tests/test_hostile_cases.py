@@ -228,3 +228,15 @@ def test_a_backslash_does_not_climb_out_of_an_allowed_url_prefix(course: Course)
     result = course.run("build")
     assert "chapters/ch.md:3: warning: image from an external URL" in result.output
     assert "ok.png" not in result.output
+
+
+def test_a_title_with_an_image_from_another_site_stays_a_centred_title_slide(
+        course: Course) -> None:
+    from pptx import Presentation
+
+    course.chapter("plain", "# Pipelines\n")
+    course.chapter("badged", "# Pipelines ![build](https://example.com/badge.svg)\n")
+    assert course.run("build", "-q").exit_code == 0
+    tops = [[shape.top for shape in Presentation(str(course.built(f"slides/{name}.pptx")))
+             .slides[0].shapes] for name in ("plain", "badged")]
+    assert tops[0] == tops[1]

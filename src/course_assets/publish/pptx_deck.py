@@ -163,7 +163,9 @@ def _pictures_apart(slide: Slide) -> Slide:
     blocks = []
     for block in slide.blocks:
         blocks.append(block)
-        if not block.figure and block.images:
+        # An image off the course shows nothing in a deck: it makes no figure of its own.
+        if not block.figure and any(not markdown.is_external(image.target)
+                                    for image in block.images):
             blocks.append(Block(block.tokens, True))
     return Slide(slide.heading, blocks)
 
