@@ -240,3 +240,31 @@ def test_a_title_with_an_image_from_another_site_stays_a_centred_title_slide(
     tops = [[shape.top for shape in Presentation(str(course.built(f"slides/{name}.pptx")))
              .slides[0].shapes] for name in ("plain", "badged")]
     assert tops[0] == tops[1]
+
+
+def test_a_caption_in_a_figures_html_block_is_on_its_slide(course: Course) -> None:
+    from pptx import Presentation
+
+    course.figure("tracking")
+    course.chapter("ch", """\
+        # Ch
+
+        ## Captioned
+
+        <p align="center">
+          <img src="../diagrams/tracking.svg" alt="t"><br>
+          <em>Figure 1: the tracking pipeline</em>
+        </p>
+
+        ## Plain
+
+        {{ diagram("tracking") }}
+        """)
+    assert course.run("build", "-q").exit_code == 0
+    assert "Figure 1: the tracking pipeline" in course.built("slides/ch.html").read_text()
+    slides = Presentation(str(course.built("slides/ch.pptx"))).slides
+    texts = [[shape.text_frame.text for shape in slide.shapes if shape.has_text_frame]
+             for slide in slides]
+    assert "Figure 1: the tracking pipeline" in texts[1]
+    # The snippet's link to the outline leads nowhere in a deck: the notes hold the outline.
+    assert not any("Text outline" in text for slide in texts for text in slide), texts

@@ -156,13 +156,18 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
 
 
 def _pictures_apart(slide: Slide) -> Slide:
-    """Follow each text block that shows images (a figure in a list item) with those images.
+    """Give each block's words and images their own place: text boxes hold no pictures.
 
-    A text box cannot hold a picture: its words stay in the text, its images come after it.
+    A text block that shows images (a figure in a list item) is followed by those images; an
+    HTML figure with words (a caption) by those words.
     """
     blocks = []
     for block in slide.blocks:
         blocks.append(block)
+        if block.figure and block.tokens[0].type == "html_block" \
+                and _html_text(block.tokens[0].content):
+            # An HTML figure with words of its own (a caption): they follow the picture.
+            blocks.append(Block(block.tokens, False))
         # An image off the course shows nothing in a deck: it makes no figure of its own.
         if not block.figure and any(not markdown.is_external(image.target)
                                     for image in block.images):
@@ -669,7 +674,9 @@ def _html_text(fragment: str) -> str:
 
     class _Text(HTMLParser):
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            if tag in hidden:
+            href = dict(attrs).get("href") or ""
+            # A figure's link to its outline leads nowhere in a deck; its notes hold the outline.
+            if tag in hidden or tag == "a" and href.endswith(".outline.md"):
                 inside.append(tag)
 
         def handle_endtag(self, tag: str) -> None:
