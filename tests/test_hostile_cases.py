@@ -268,3 +268,16 @@ def test_a_caption_in_a_figures_html_block_is_on_its_slide(course: Course) -> No
     assert "Figure 1: the tracking pipeline" in texts[1]
     # The snippet's link to the outline leads nowhere in a deck: the notes hold the outline.
     assert not any("Text outline" in text for slide in texts for text in slide), texts
+
+
+def test_init_writes_only_what_it_did_to_standard_output(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from course_assets.cli import cli
+
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "course")],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    # The manual: standard output carries data only (the files init created); advice is not.
+    assert all(line.startswith(("created ", "added ")) for line in result.stdout.splitlines())
+    assert "Next: `course-assets" in result.stderr
