@@ -281,3 +281,23 @@ def test_init_writes_only_what_it_did_to_standard_output(tmp_path) -> None:
     # The manual: standard output carries data only (the files init created); advice is not.
     assert all(line.startswith(("created ", "added ")) for line in result.stdout.splitlines())
     assert "Next: `course-assets" in result.stderr
+
+
+def test_a_photo_kept_in_the_course_as_the_warning_advises_shows_everywhere(
+        course: Course) -> None:
+    from PIL import Image
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    course.chapter("ch", "# Ch\n\n## Team\n\n![Our team](https://example.com/team.png)\n")
+    warning = course.run("build").output
+    # The advice names where a kept photo is linked from: the built chapter, not the source.
+    assert "linked from the built chapter in build/chapters/" in warning, warning
+    (course.root / "chapters" / "img").mkdir()
+    Image.new("RGB", (40, 30), "navy").save(course.root / "chapters" / "img" / "team.png")
+    course.chapter("ch", "# Ch\n\n## Team\n\n![Our team](../../chapters/img/team.png)\n")
+    assert course.run("build", "-q").exit_code == 0
+    check = course.run("check")
+    assert check.exit_code == 0, check.output
+    slide = Presentation(str(course.built("slides/ch.pptx"))).slides[1]
+    assert any(shape.shape_type == MSO_SHAPE_TYPE.PICTURE for shape in slide.shapes)

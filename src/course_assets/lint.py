@@ -43,7 +43,8 @@ def external_images(path: Path, text: str, allowed: tuple[str, ...], *, strict: 
     return [Problem(path, ref.line,
                     f"image from an external URL: {ref.target} (the course then depends on "
                     "that site; draw a diagram as a figure script in diagrams/, keep a photo "
-                    "beside the chapter, or allow its host in `external_images` in "
+                    "in the course, linked from the built chapter in build/chapters/ "
+                    "(`../../chapters/img/x.jpg`), or allow its host in `external_images` in "
                     "[tool.course-assets])", severity)
             for ref in references(text)
             if ref.kind == "image" and _loads_from_elsewhere(ref.target)
