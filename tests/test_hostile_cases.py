@@ -301,3 +301,20 @@ def test_a_photo_kept_in_the_course_as_the_warning_advises_shows_everywhere(
     assert check.exit_code == 0, check.output
     slide = Presentation(str(course.built("slides/ch.pptx"))).slides[1]
     assert any(shape.shape_type == MSO_SHAPE_TYPE.PICTURE for shape in slide.shapes)
+
+
+def test_a_chapter_whose_deck_would_be_another_chapters_dark_deck_is_refused(
+        course: Course) -> None:
+    course.figure("tracking")
+    course.chapter("intro", '# Intro\n\n{{ diagram("tracking") }}\n')
+    course.chapter("intro.dark", "# Intro in the dark\n\nText only.\n")
+    result = course.run("build")
+    assert result.exit_code == 1, result.output
+    assert "chapters/intro.dark.md" in result.output and "intro.dark.pptx" in result.output
+    from pptx import Presentation
+
+    deck = Presentation(str(course.built("slides/intro.dark.pptx")))
+    assert deck.core_properties.title == "Intro"  # intro's dark deck, not the other chapter
+    check = course.run("check")
+    assert "edited by hand" not in check.output, check.output
+    assert "chapters/intro.dark.md" in check.output
