@@ -318,3 +318,51 @@ def test_a_chapter_whose_deck_would_be_another_chapters_dark_deck_is_refused(
     check = course.run("check")
     assert "edited by hand" not in check.output, check.output
     assert "chapters/intro.dark.md" in check.output
+
+
+SVG_BLIP = "{http://schemas.microsoft.com/office/drawing/2016/SVG/main}svgBlip"
+LOGO = (b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
+        b'<rect width="40" height="20" fill="red"/></svg>')
+
+
+def test_a_chapters_own_svg_is_on_its_slide_with_the_png_beside_it(course: Course) -> None:
+    from PIL import Image
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    (course.root / "chapters" / "img").mkdir()
+    (course.root / "chapters" / "img" / "logo.svg").write_bytes(LOGO)
+    course.chapter("ch", "# Ch\n\n## Logo\n\n![Our logo](../../chapters/img/logo.svg)\n")
+    result = course.run("build")
+    # The HTML deck shows it; the PowerPoint deck needs a PNG for slide tools without SVG.
+    assert "chapters/img/logo.png" in result.output and "PowerPoint" in result.output, \
+        result.output
+    Image.new("RGB", (80, 40), "red").save(course.root / "chapters" / "img" / "logo.png")
+    result = course.run("build")
+    assert result.exit_code == 0 and "PowerPoint" not in result.output, result.output
+    slide = Presentation(str(course.built("slides/ch.pptx"))).slides[1]
+    pictures = [s for s in slide.shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]
+    assert len(pictures) == 1
+    assert pictures[0]._element.blipFill.find(f".//{SVG_BLIP}") is not None
+    assert pictures[0]._element.nvPicPr.cNvPr.get("descr") == "Our logo"
+
+
+def test_a_new_version_of_a_chapters_photo_rebuilds_its_decks(course: Course) -> None:
+    from PIL import Image
+
+    (course.root / "chapters" / "img").mkdir()
+    photo = course.root / "chapters" / "img" / "team.png"
+    Image.new("RGB", (40, 30), "navy").save(photo)
+    course.chapter("ch", "# Ch\n\n## Team\n\n![Our team](../../chapters/img/team.png)\n")
+    assert course.run("build", "-q").exit_code == 0
+    decks = {name: course.built(f"slides/{name}").read_bytes()
+             for name in ("ch.html", "ch.pptx")}
+    Image.new("RGB", (40, 30), "orange").save(photo)
+    check = course.run("check")
+    assert check.exit_code == 3 and "build/slides/ch." in check.output, check.output
+    result = course.run("build")
+    assert "built slides ch" in result.output, result.output
+    for name, before in decks.items():
+        assert course.built(f"slides/{name}").read_bytes() != before, name
+    assert course.run("check").exit_code == 0
+    assert course.run("check", "--rebuild").exit_code == 0
