@@ -366,3 +366,19 @@ def test_a_new_version_of_a_chapters_photo_rebuilds_its_decks(course: Course) ->
         assert course.built(f"slides/{name}").read_bytes() != before, name
     assert course.run("check").exit_code == 0
     assert course.run("check", "--rebuild").exit_code == 0
+
+
+def test_a_photo_whose_name_has_a_space_is_in_both_decks(course: Course) -> None:
+    from PIL import Image
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    (course.root / "chapters" / "img").mkdir()
+    Image.new("RGB", (40, 30), "green").save(course.root / "chapters" / "img" / "my photo.png")
+    course.chapter("ch", "# Ch\n\n## Photo\n\n![A photo](<../../chapters/img/my photo.png>)\n")
+    result = course.run("build")
+    assert result.exit_code == 0 and "shows no picture" not in result.output, result.output
+    html = course.built("slides/ch.html").read_text(encoding="utf-8")
+    assert 'src="data:image/png;base64,' in html
+    slide = Presentation(str(course.built("slides/ch.pptx"))).slides[1]
+    assert any(shape.shape_type == MSO_SHAPE_TYPE.PICTURE for shape in slide.shapes)
