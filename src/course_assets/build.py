@@ -560,7 +560,7 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
             return staged.read(path)
         return _read(settings.root / path)
 
-    plans = only.plans(planner.derived(figures, chapters))
+    plans = only.plans(planner.derived(figures, chapters, read))
     return make_derived(settings, plans, figures, chapters, read)
 
 

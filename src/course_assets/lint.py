@@ -43,7 +43,8 @@ def external_images(path: Path, text: str, allowed: tuple[str, ...], *, strict: 
     return [Problem(path, ref.line,
                     f"image from an external URL: {ref.target} (the course then depends on "
                     "that site; draw a diagram as a figure script in diagrams/, keep a photo "
-                    "beside the chapter, or allow its host in `external_images` in "
+                    "in the course, linked from the built chapter in build/chapters/ "
+                    "(`../../chapters/img/x.jpg`), or allow its host in `external_images` in "
                     "[tool.course-assets])", severity)
             for ref in references(text)
             if ref.kind == "image" and _loads_from_elsewhere(ref.target)
@@ -87,8 +88,12 @@ def _entry_parts(entry: str) -> tuple[str, str]:
 
 
 def _host_and_path(url: str) -> tuple[str, str]:
+    url = url.strip()
+    if url.startswith("//") or url.lower().startswith(("http:", "https:")):
+        # The URL standard reads a backslash as "/" in these: "/team/..\\x" is "/x" to a browser.
+        url = url.replace("\\", "/")
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         host = (parts.hostname or "").lower()
     except ValueError:  # an unclosed "[" of an IPv6 address, a port that is not a number
         return "", "/"

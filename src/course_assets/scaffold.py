@@ -168,13 +168,35 @@ def adoption_additions(root: Path) -> dict[str, bytes]:
         wanted = (TEMPLATES / "gitignore.tmpl").read_text(encoding="utf-8").splitlines()
         missing = [line for line in wanted if line.strip() and line.strip() not in have
                    and not line.startswith("#")]
+        if _ignores_build(text):
+            # Python's usual .gitignore ignores build/, where the committed outputs live; the
+            # build's own build/.gitignore still keeps its lock and cache out.
+            missing += ["!/build/", "!/build/**"]
         if missing:
             ending = "" if not text or text.endswith("\n") else "\n"
-            block = "\n".join(["# course-assets", *missing])
-            additions[".gitignore"] = f"{text}{ending}{block}\n".encode("utf-8")
+            lines = "\n".join(["# course-assets", *missing])
+            block = f"{ending}{lines}\n"
+            if "\r\n" in text:  # in the file's own line endings, as pyproject.toml's table
+                block = block.replace("\n", "\r\n")
+            additions[".gitignore"] = f"{text}{block}".encode("utf-8")
         else:
             additions[".gitignore"] = text.encode("utf-8")
     return additions
+
+
+# The lines of a .gitignore that ignore a top-level build/ folder, or everything in it.
+BUILD_IGNORES = frozenset(f"{root}build{end}" for root in ("", "/", "**/")
+                          for end in ("", "/", "/*", "/**"))
+
+
+def _ignores_build(text: str) -> bool:
+    """Say whether a .gitignore leaves build/ ignored: its last line about build/ ignores it."""
+    ignored = False
+    for line in text.splitlines():
+        pattern = line.strip()
+        if pattern.removeprefix("!") in BUILD_IGNORES:
+            ignored = not pattern.startswith("!")
+    return ignored
 
 
 def _takes_the_table(text: str) -> bool:

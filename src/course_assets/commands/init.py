@@ -38,4 +38,5 @@ def command(obj: common.CliContext, folder: Path | None) -> None:
         click.echo(f"added {what} to {name}")
     where = "" if folder is None else f" -C {folder}"
     click.echo(f"Next: `course-assets{where} build`, then commit build/ with the sources; "
-               f"`course-assets{where} check` tells you when build/ is out of date.")
+               f"`course-assets{where} check` tells you when build/ is out of date.",
+               err=True)  # advice, not data: standard output lists what init did

@@ -7,7 +7,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from course_assets.publish.markdown import is_external
 
@@ -39,7 +39,8 @@ def resolve(target: str, chapter_path: str) -> str | None:
     """Return the course-relative path a local image `target` of the chapter names."""
     if not target or is_external(target) or target.startswith(("#", "/", "data:")):
         return None
-    path = urlsplit(target).path
+    # A Markdown link spells a space as %20 (markdown-it writes it so): the file has a space.
+    path = unquote(urlsplit(target).path)
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(chapter_path), path))
     return None if resolved.startswith("../") or resolved == ".." else resolved
 

@@ -223,7 +223,8 @@ class Reference:
     target: str
     line: int
     alt: str = ""
-    # The HTML element it came from ("img", "source", "a"), or "" for Markdown syntax.
+    # The HTML element it came from ("img", "source", "a"), "srcset" for a candidate of an
+    # <img srcset>, or "" for Markdown syntax.
     element: str = ""
 
 
@@ -257,7 +258,11 @@ def _html_references(fragment: str, first_line: int) -> Iterable[Reference]:
         line = first_line + tag.line - 1
         if tag.name == "img" and tag.attrs.get("src"):
             yield Reference("image", tag.attrs["src"], line, tag.attrs.get("alt", ""), "img")
-        elif tag.name == "source" and tag.attrs.get("srcset"):
+        if tag.name == "img" and tag.attrs.get("srcset"):
+            # A browser at 2x loads a srcset candidate instead of the src: it is an image too.
+            for url in srcset_urls(tag.attrs["srcset"]):
+                yield Reference("image", url, line, element="srcset")
+        if tag.name == "source" and tag.attrs.get("srcset"):
             for url in srcset_urls(tag.attrs["srcset"]):
                 yield Reference("image", url, line, element="source")
         elif tag.name == "a" and tag.attrs.get("href"):
@@ -265,5 +270,6 @@ def _html_references(fragment: str, first_line: int) -> Iterable[Reference]:
 
 
 def images_of_block(tokens: list[Token]) -> list[Reference]:
-    """Return the images one block shows (`<img>` or `![..](..)`; a `<source>` is no image)."""
-    return [ref for ref in references_in(tokens) if ref.kind == "image" and ref.element != "source"]
+    """Return the images one block shows: `<img>` and `![..](..)`, not `<source>` or srcset."""
+    return [ref for ref in references_in(tokens)
+            if ref.kind == "image" and ref.element not in ("source", "srcset")]

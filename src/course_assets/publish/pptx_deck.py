@@ -53,6 +53,10 @@ SVG_NAMESPACE = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
 # (Arial, Helvetica, Calibri) and, for code, a fixed-width face.
 FONT = ("DejaVu Sans", "020B0603030804020204", "34")
 MONO_FONT = ("DejaVu Sans Mono", "020B0609030804020204", "49")
+# Characters XML cannot hold, pasted into a chapter: a form feed or vertical tab is a space;
+# the rest (escape codes, U+FFFE and U+FFFF among them) are dropped; tabs and newlines stay.
+CONTROL_CHARACTERS = {code: (" " if chr(code) in "\x0b\x0c" else None)
+                      for code in [*range(0x09), *range(0x0b, 0x20), 0xFFFE, 0xFFFF]}
 # The zip epoch: every entry gets it, and the package's dates are this day too.
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -138,7 +142,7 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
     presentation.slide_height = _emu(SLIDE_PX[1])
     package = _Package(presentation, DARK if dark else LIGHT, read)
     _set_theme(presentation, package.palette)
-    for slide in slides:
+    for slide in map(_pictures_apart, slides):
         views = {id(block): views_of(block, chapter_path, dark, paths, figures)
                  for block in slide.blocks if block.figure}
         _add_slide(package, slide, title, views)
@@ -149,6 +153,26 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
                              Severity.WARNING)
                      for path in dict.fromkeys(package.missing))
     return PptxDeck(_package_bytes(presentation), problems)
+
+
+def _pictures_apart(slide: Slide) -> Slide:
+    """Give each block's words and images their own place: text boxes hold no pictures.
+
+    A text block that shows images (a figure in a list item) is followed by those images; an
+    HTML figure with words (a caption) by those words.
+    """
+    blocks = []
+    for block in slide.blocks:
+        blocks.append(block)
+        if block.figure and block.tokens[0].type == "html_block" \
+                and _html_text(block.tokens[0].content):
+            # An HTML figure with words of its own (a caption): they follow the picture.
+            blocks.append(Block(block.tokens, False))
+        # An image off the course shows nothing in a deck: it makes no figure of its own.
+        if not block.figure and any(not markdown.is_external(image.target)
+                                    for image in block.images):
+            blocks.append(Block(block.tokens, True))
+    return Slide(slide.heading, blocks)
 
 
 def _add_slide(package: _Package, slide: Slide, title: str,
@@ -225,6 +249,13 @@ def _lay_out_body(package: _Package, slide: PptxSlide, groups: list[tuple[str, l
         text_room = max(int(room * TEXT_SHARE_WITH_FIGURE), room - gaps - sum(natural))
     size = _body_size(texts, width, text_room)
     heights = [_text_height(paragraphs, size, width) for paragraphs in texts]
+    needed = sum(heights)
+    font_scale = 1.0
+    if needed > text_room > 0:
+        # Too much text even at the least size: its boxes end on the slide, and readers shrink
+        # it to fit them (PowerPoint by the font scale; a text's height goes as its size squared).
+        heights = [height * text_room // needed for height in heights]
+        font_scale = math.sqrt(text_room / needed)
     left = room - gaps - sum(heights)
     if sum(natural) <= left:
         slack = (left - sum(natural)) // max(1, len(natural))
@@ -234,7 +265,7 @@ def _lay_out_body(package: _Package, slide: PptxSlide, groups: list[tuple[str, l
     text_index = figure_index = 0
     for kind, blocks in groups:
         if kind == "text":
-            box = _text_box(slide, MARGIN_X, top, width, heights[text_index])
+            box = _text_box(slide, MARGIN_X, top, width, heights[text_index], font_scale)
             _fill_text(box, texts[text_index], size, package.palette)
             top += heights[text_index] + GAP
             text_index += 1
@@ -294,14 +325,20 @@ def _size_of(paragraph: Paragraph, size: int) -> int:
     return size
 
 
-def _text_box(slide: PptxSlide, x: int, y: int, width: int, height: int) -> Any:
+def _text_box(slide: PptxSlide, x: int, y: int, width: int, height: int,
+              font_scale: float = 1.0) -> Any:
     from pptx.enum.text import MSO_AUTO_SIZE
+    from pptx.oxml.ns import qn
 
     box = slide.shapes.add_textbox(_emu(x), _emu(y), _emu(width), _emu(height))
     frame = box.text_frame
     frame.word_wrap = True
     # A reader whose fonts are wider than DejaVu Sans shrinks the text rather than overflow.
     frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+    if font_scale < 1:
+        # PowerPoint shrinks by the scale written, in thousandths of a percent, from 1%.
+        fit = frame._txBody.bodyPr.find(qn("a:normAutofit"))  # noqa: SLF001 - no API for it
+        fit.set("fontScale", str(max(1000, int(font_scale * 100000))))
     return box
 
 
@@ -315,12 +352,14 @@ def _fill_text(box: Any, paragraphs: list[Paragraph], size: int, palette: Palett
         target.line_spacing = 1.1
         _bullet(target, paragraph, size)
         px = _size_of(paragraph, size)
-        for run in paragraph.runs:
+        number = _literal_number(paragraph)
+        runs = ((Run(f"{number}. "),) if number else ()) + paragraph.runs
+        for run in runs:
             if run.line_break:
                 target.add_line_break()
                 continue
             added = target.add_run()
-            added.text = run.text
+            added.text = _without_controls(run.text)
             font = added.font
             font.size = Pt(px * PT_PER_PX)
             font.bold = run.bold or paragraph.kind == "heading"
@@ -347,7 +386,7 @@ def _bullet(paragraph: _Paragraph, model: Paragraph, size: int) -> None:
         return
     ppr.set("marL", str(indent * (model.level + 1)))
     ppr.set("indent", "0" if model.continued else str(-indent))
-    if model.continued:
+    if model.continued or _literal_number(model):
         etree.SubElement(ppr, qn("a:buNone"))
     elif model.bullet == "bullet":
         font = etree.SubElement(ppr, qn("a:buFont"))
@@ -357,6 +396,13 @@ def _bullet(paragraph: _Paragraph, model: Paragraph, size: int) -> None:
         number = etree.SubElement(ppr, qn("a:buAutoNum"))
         number.set("type", "arabicPeriod")
         number.set("startAt", model.bullet or "1")
+
+
+def _literal_number(paragraph: Paragraph) -> str | None:
+    """Return a list item's number when PowerPoint cannot count it (it numbers 1 to 32767)."""
+    if paragraph.bullet is None or paragraph.bullet == "bullet":
+        return None
+    return None if 1 <= int(paragraph.bullet) <= 32767 else paragraph.bullet
 
 
 def _typeface(run: Any, face: tuple[str, str, str]) -> None:
@@ -455,7 +501,7 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
     element: Any = picture._element  # noqa: SLF001 - alt text and the SVG have no API
     properties = element.nvPicPr.cNvPr
     properties.set("name", view.figure or view.raster.rsplit("/", 1)[-1])
-    properties.set("descr", view.description)
+    properties.set("descr", _without_controls(view.description))
     svg = package.file(view.svg) if view.svg else None
     if view.svg is None or svg is None:
         return
@@ -493,7 +539,12 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
     if text:
         frame = slide.notes_slide.notes_text_frame
         assert frame is not None  # the default notes master has a body placeholder
-        frame.text = text
+        frame.text = _without_controls(text)
+
+
+def _without_controls(text: str) -> str:
+    """Return `text` without control characters, which python-pptx writes as `_x000C_` codes."""
+    return text.translate(CONTROL_CHARACTERS)
 
 
 def _outline_notes(outline: str) -> list[str]:
@@ -522,14 +573,14 @@ def _note_line(paragraph: Paragraph) -> str:
 def paragraphs_of(tokens: list[Token]) -> list[Paragraph]:
     """Return the paragraphs of Markdown blocks: text, lists, headings, code, quotes, tables."""
     paragraphs: list[Paragraph] = []
-    lists: list[list[int]] = []  # per open list: [next number, or 0 for bullets]
+    lists: list[list[int] | None] = []  # per open list: [next number], or None for bullets
     item_started: list[bool] = []
     quote = 0
     kind = "body"
     row: list[str] = []
     for token in tokens:
         if token.type == "bullet_list_open":
-            lists.append([0])
+            lists.append(None)
         elif token.type == "ordered_list_open":
             lists.append([int(str(token.attrs.get("start", 1)))])
         elif token.type in ("bullet_list_close", "ordered_list_close"):
@@ -563,8 +614,8 @@ def paragraphs_of(tokens: list[Token]) -> list[Paragraph]:
                 else:
                     item_started[-1] = True
                     counter = lists[-1]
-                    bullet = "bullet" if counter[0] == 0 else str(counter[0])
-                    if counter[0]:
+                    bullet = "bullet" if counter is None else str(counter[0])
+                    if counter is not None:
                         counter[0] += 1
             paragraphs.append(Paragraph(runs, "quote" if quote and kind == "body" else kind,
                                         max(0, len(lists) - 1), bullet, continued))
@@ -617,10 +668,24 @@ def _html_text(fragment: str) -> str:
     from html.parser import HTMLParser
 
     parts: list[str] = []
+    # A style sheet or script is no text a reader sees: the slide shows none of it.
+    hidden = {"style", "script", "template"}
+    inside: list[str] = []
 
     class _Text(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            href = dict(attrs).get("href") or ""
+            # A figure's link to its outline leads nowhere in a deck; its notes hold the outline.
+            if tag in hidden or tag == "a" and href.endswith(".outline.md"):
+                inside.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in inside:
+                del inside[inside.index(tag):]
+
         def handle_data(self, data: str) -> None:
-            parts.append(data)
+            if not inside:
+                parts.append(data)
 
     reader = _Text(convert_charrefs=True)
     reader.feed(fragment)
@@ -657,7 +722,7 @@ def _set_properties(presentation: Any, title: str) -> None:
     import datetime as dt
 
     properties = presentation.core_properties
-    properties.title = title
+    properties.title = _without_controls(title)
     properties.author = "course-assets"
     properties.last_modified_by = "course-assets"
     properties.comments = ""

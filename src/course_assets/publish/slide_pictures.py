@@ -49,7 +49,8 @@ def slide_views(block: Block, chapter_path: str, dark: bool, paths: OutputPaths,
     """Return the pictures a figure block shows on a slide of the light or dark deck.
 
     A built figure shows its SVG with its PNG as the fallback; a raster image of the chapter
-    shows itself; an image off the course, or an SVG with no PNG beside it, shows none.
+    shows itself; another SVG shows with the PNG of its name beside it as the fallback; an
+    image off the course shows none.
     """
     views = []
     figures_dir = PurePosixPath(paths.relative(paths.figures_dir))
@@ -72,4 +73,9 @@ def slide_views(block: Block, chapter_path: str, dark: bool, paths: OutputPaths,
                                    paths.figure_outline(name)))
         elif pure.suffix.lower() in RASTER_SUFFIXES:
             views.append(SlideView(path, None, None, image.alt, None, None))
+        elif pure.suffix.lower() == ".svg":
+            # The chapter's own SVG, drawn where the slide tool can, over the PNG kept beside
+            # it (the deck warns when there is none).
+            views.append(SlideView(pure.with_suffix(".png").as_posix(), path, None, image.alt,
+                                   None, None))
     return views

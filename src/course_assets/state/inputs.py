@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from course_assets.version import __version__
@@ -144,8 +145,12 @@ def gallery_inputs(settings: Settings, figures: dict[str, FigureRecord],
 
 
 def deck_inputs(settings: Settings, name: str, chapter: ChapterRecord,
-                figures: dict[str, FigureRecord], environment: dict[str, str]) -> str:
-    """Hash what a chapter's decks are made of: the built chapter and the figures it shows."""
+                figures: dict[str, FigureRecord], environment: dict[str, str],
+                read: Callable[[str], bytes | None] | None = None) -> str:
+    """Hash what a chapter's decks are made of: the built chapter, its figures and images.
+
+    `read` returns a built chapter's new bytes (a build's, before they are on disk).
+    """
     parts: list[str | bytes] = ["slides", *_derived_common(settings, environment),
                                 *_assets(DECK_ASSETS), name]
     if settings.outputs.pptx:
@@ -159,7 +164,34 @@ def deck_inputs(settings: Settings, name: str, chapter: ChapterRecord,
                              if built else ["\0unbuilt"])
         if built and built.fit:  # the slides it is shown on
             parts.append(json.dumps(built.fit, sort_keys=True))
+    # The decks carry the chapter's own images (a photo, an SVG and the PNG beside it): a new
+    # photo of the same name makes new decks.
+    for path in _chapter_images(settings, chapter, read):
+        parts += [path, read_or_missing(settings.root / path)]
     return hash_inputs(*parts)
+
+
+def _chapter_images(settings: Settings, chapter: ChapterRecord,
+                    read: Callable[[str], bytes | None] | None) -> list[str]:
+    """Return the course files a built chapter shows as images, other than built figures."""
+    from course_assets.publish.assets import resolve
+    from course_assets.publish.markdown import references
+
+    paths = settings.outputs
+    figures_dir = paths.relative(paths.figures_dir) + "/"
+    found = set()
+    for output in chapter.outputs:
+        data = read(output) if read is not None else None
+        if data is None:
+            data = read_or_missing(settings.root / output)
+        for ref in references(data.decode("utf-8", "replace")):
+            path = resolve(ref.target, output) if ref.kind == "image" else None
+            if path is None or path.startswith(figures_dir):
+                continue
+            found.add(path)
+            if path.lower().endswith(".svg"):
+                found.add(path[:-4] + ".png")  # its fallback in the PowerPoint decks
+    return sorted(found)
 
 
 def _derived_common(settings: Settings, environment: dict[str, str]) -> list[str | bytes]:

@@ -7,7 +7,7 @@ same way, as one `OutputPlan`; the hand-edit and orphan rules are written here o
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,9 +146,12 @@ class Planner:
                                    (self.settings.outputs.chapter_output(name),)))
         return plans
 
-    def derived(self, figures: dict[str, FigureRecord],
-                chapters: dict[str, ChapterRecord]) -> list[OutputPlan]:
-        """Plan the gallery (when there are figures) and the decks of every built chapter."""
+    def derived(self, figures: dict[str, FigureRecord], chapters: dict[str, ChapterRecord],
+                read: Callable[[str], bytes | None] | None = None) -> list[OutputPlan]:
+        """Plan the gallery (when there are figures) and the decks of every built chapter.
+
+        `read` returns the new bytes of what this build made (a chapter not yet on disk).
+        """
         settings, paths = self.settings, self.settings.outputs
         plans = []
         if figures:
@@ -156,7 +159,7 @@ class Planner:
             plans.append(self.plan(Kind.GALLERY, "", settings.diagrams_dir, inputs,
                                    self.manifest.gallery, (paths.gallery_output(),)))
         for name, record in sorted(chapters.items()):
-            inputs = deck_inputs(settings, name, record, figures, self.environment)
+            inputs = deck_inputs(settings, name, record, figures, self.environment, read)
             plans.append(self.plan(Kind.SLIDES, name, settings.root / record.source, inputs,
                                    self.manifest.slides.get(name), paths.slide_outputs(name)))
         return plans

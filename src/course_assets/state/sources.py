@@ -76,6 +76,7 @@ def discover(settings: Settings) -> Sources:
     before = set(figures) | set(chapters) | refused
     problems += _drop_case_collisions(figures, "figure scripts")
     problems += _drop_case_collisions(chapters, "chapters")
+    problems += _drop_output_collisions(chapters, settings)
     held_back = frozenset(before - set(figures) - set(chapters))
     return Sources(figures, chapters, tuple(problems), held_back)
 
@@ -139,6 +140,29 @@ def _drop_case_collisions(named: dict[str, Path], what: str) -> list[Problem]:
                 f"{what} whose names differ only in case collide on macOS and Windows: "
                 + ", ".join(p.name for p in paths) + "; rename one",
             ))
+    return problems
+
+
+def _drop_output_collisions(chapters: dict[str, Path], settings: Settings) -> list[Problem]:
+    """Remove chapters that would write another chapter's output, and say why.
+
+    `intro.dark.md`'s PowerPoint deck is `intro.dark.pptx`, which is also `intro.md`'s dark deck.
+    """
+    paths = settings.outputs
+    owner: dict[str, str] = {}
+    problems = []
+    # Shorter names first: `intro` keeps its outputs, `intro.dark` is the one renamed.
+    for name in sorted(chapters, key=lambda n: (len(n), n)):
+        outputs = (paths.chapter_output(name), *paths.slide_outputs(name))
+        taken = next((path for path in outputs if path in owner), None)
+        if taken is None:
+            owner.update(dict.fromkeys(outputs, name))
+            continue
+        source = chapters.pop(name)
+        problems.append(Problem(
+            source, None,
+            f"its output {taken} is also an output of chapter {owner[taken]!r}; rename this "
+            "chapter"))
     return problems
 
 
