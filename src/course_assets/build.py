@@ -560,7 +560,10 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
             return staged.read(path)
         return _read(settings.root / path)
 
-    plans = only.plans(planner.derived(figures, chapters, read))
+    from course_assets.publish.assets import chapter_images
+
+    plans = only.plans(planner.derived(
+        figures, chapters, lambda record: chapter_images(settings, record, read)))
     return make_derived(settings, plans, figures, chapters, read)
 
 

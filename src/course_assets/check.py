@@ -12,7 +12,7 @@ from course_assets.lint import external_image_targets, external_images, lint_mar
 from course_assets.state.files import FileHashes
 from course_assets.state.inputs import library_versions
 from course_assets.state.manifest import Manifest, load_manifest
-from course_assets.state.reading import read_source
+from course_assets.reading import read_source
 from course_assets.state.plan import (
     OutputPlan,
     Planner,
@@ -133,7 +133,10 @@ def _derived_problems(settings: Settings, planner: Planner, manifest: Manifest,
     chapters = {n: r for n, r in manifest.chapters.items()
                 if n in sources.chapters or n in sources.held_back}
     problems = []
-    for plan in planner.derived(figures, chapters):
+    from course_assets.publish.assets import chapter_images
+
+    for plan in planner.derived(figures, chapters,
+                                lambda record: chapter_images(settings, record, None)):
         problems += _output_problems(settings, plan)
     return problems
 

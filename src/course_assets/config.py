@@ -91,7 +91,7 @@ def find_course_root(start: Path) -> Path:
     start = start.resolve()
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        from course_assets.state.reading import kind_problem
+        from course_assets.reading import kind_problem
 
         odd = kind_problem(candidate) if candidate.exists() else None
         if odd is not None:
@@ -106,7 +106,7 @@ def find_course_root(start: Path) -> Path:
 
 def _read_tool_table(pyproject: Path) -> dict[str, Any]:
     try:
-        from course_assets.state.reading import read_source
+        from course_assets.reading import read_source
 
         data = tomllib.loads(read_source(pyproject).decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -216,7 +216,7 @@ def settings_from_table(root: Path, pyproject: Path, table: dict[str, Any]) -> S
 
 def _names_a_host(entry: str) -> bool:
     # Imported here: only a course that lists hosts pays for the Markdown linter's imports.
-    from course_assets.lint import entry_host
+    from course_assets.image_hosts import entry_host
 
     return bool(entry_host(entry))
 

@@ -100,7 +100,7 @@ MAX_SERVED_BYTES = 1 << 30
 def file_hash(path: Path) -> str | None:
     """Return a short hash of the file's bytes, or None when it cannot be read."""
     try:
-        from course_assets.state.reading import read_source
+        from course_assets.reading import read_source
 
         return hashlib.sha256(read_source(path, MAX_SERVED_BYTES)).hexdigest()[:16]
     except OSError:

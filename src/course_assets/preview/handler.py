@@ -15,7 +15,7 @@ from course_assets.errors import CourseAssetsError
 from course_assets.preview import files, pages
 from course_assets.preview.files import MAX_SERVED_BYTES
 from course_assets.preview.state import PreviewState
-from course_assets.state.reading import read_source
+from course_assets.reading import read_source
 
 EVENTS_PATH = f"{pages.ASSETS}/events"
 STATE_PATH = f"{pages.ASSETS}/state"

@@ -9,7 +9,14 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from course_assets.publish.markdown import is_external
+from typing import TYPE_CHECKING
+
+from course_assets.publish.markdown import is_external, references
+from course_assets.state.inputs import read_or_missing
+
+if TYPE_CHECKING:
+    from course_assets.config import Settings
+    from course_assets.state.manifest import ChapterRecord
 
 # Left as they are in an SVG data URI: never special there, nor in a double-quoted attribute.
 SVG_URI_SAFE = "/+=:;,.-_ ()'!*@$~"
@@ -93,3 +100,23 @@ def fit(size: tuple[int, int] | None, box: tuple[int, int]) -> tuple[int, int] |
         return None
     scale = min(box[0] / size[0], box[1] / size[1], 2.0)
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def chapter_images(settings: Settings, chapter: ChapterRecord,
+                    read: Callable[[str], bytes | None] | None) -> list[str]:
+    """Return the course files a built chapter shows as images, other than built figures."""
+    paths = settings.outputs
+    figures_dir = paths.relative(paths.figures_dir) + "/"
+    found = set()
+    for output in chapter.outputs:
+        data = read(output) if read is not None else None
+        if data is None:
+            data = read_or_missing(settings.root / output)
+        for ref in references(data.decode("utf-8", "replace")):
+            path = resolve(ref.target, output) if ref.kind == "image" else None
+            if path is None or path.startswith(figures_dir):
+                continue
+            found.add(path)
+            if path.lower().endswith(".svg"):
+                found.add(path[:-4] + ".png")  # its fallback in the PowerPoint decks
+    return sorted(found)

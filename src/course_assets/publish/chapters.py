@@ -18,7 +18,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from course_assets.errors import ConfigError, FigureError, Problem
-from course_assets.state.reading import read_source as read_regular_file
+from course_assets.reading import read_source as read_regular_file
 from course_assets.state.sources import figure_template_path, unknown_figure
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from diagrams.custom import Custom
 
 from course_assets.errors import FigureError
 from course_assets.render import downloads, limits
-from course_assets.state.reading import kind_problem, read_source
+from course_assets.reading import kind_problem, read_source
 
 # os._exit itself, before a script's run replaces it (see `_exit_telling_line`).
 _real_exit = os._exit

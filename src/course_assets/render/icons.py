@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_assets.errors import FigureError
-from course_assets.state.reading import MAX_ICON_BYTES, read_source
+from course_assets.reading import MAX_ICON_BYTES, read_source
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The Pillow image modes a PNG file can store as they are.

@@ -27,7 +27,7 @@ _TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([^\s"\[\]=;,{}]+)', re.DOTALL)
 
 def icon_problem(path: Path, shown: str) -> str | None:
     """Say what is wrong with an icon file (not an image, or too large), or None if it is fine."""
-    from course_assets.state.reading import kind_problem
+    from course_assets.reading import kind_problem
 
     odd = kind_problem(path)
     if odd is not None:

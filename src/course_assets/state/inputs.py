@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 
 from course_assets.version import __version__
@@ -65,7 +65,7 @@ def hash_inputs(*parts: str | bytes) -> str:
 
 
 def read_or_missing(path: Path) -> bytes:
-    from course_assets.state.reading import read_source
+    from course_assets.reading import read_source
 
     try:
         return read_source(path)
@@ -146,10 +146,10 @@ def gallery_inputs(settings: Settings, figures: dict[str, FigureRecord],
 
 def deck_inputs(settings: Settings, name: str, chapter: ChapterRecord,
                 figures: dict[str, FigureRecord], environment: dict[str, str],
-                read: Callable[[str], bytes | None] | None = None) -> str:
+                images: Sequence[str] = ()) -> str:
     """Hash what a chapter's decks are made of: the built chapter, its figures and images.
 
-    `read` returns a built chapter's new bytes (a build's, before they are on disk).
+    `images` are the course files the built chapter shows besides its figures.
     """
     parts: list[str | bytes] = ["slides", *_derived_common(settings, environment),
                                 *_assets(DECK_ASSETS), name]
@@ -166,32 +166,9 @@ def deck_inputs(settings: Settings, name: str, chapter: ChapterRecord,
             parts.append(json.dumps(built.fit, sort_keys=True))
     # The decks carry the chapter's own images (a photo, an SVG and the PNG beside it): a new
     # photo of the same name makes new decks.
-    for path in _chapter_images(settings, chapter, read):
+    for path in images:
         parts += [path, read_or_missing(settings.root / path)]
     return hash_inputs(*parts)
-
-
-def _chapter_images(settings: Settings, chapter: ChapterRecord,
-                    read: Callable[[str], bytes | None] | None) -> list[str]:
-    """Return the course files a built chapter shows as images, other than built figures."""
-    from course_assets.publish.assets import resolve
-    from course_assets.publish.markdown import references
-
-    paths = settings.outputs
-    figures_dir = paths.relative(paths.figures_dir) + "/"
-    found = set()
-    for output in chapter.outputs:
-        data = read(output) if read is not None else None
-        if data is None:
-            data = read_or_missing(settings.root / output)
-        for ref in references(data.decode("utf-8", "replace")):
-            path = resolve(ref.target, output) if ref.kind == "image" else None
-            if path is None or path.startswith(figures_dir):
-                continue
-            found.add(path)
-            if path.lower().endswith(".svg"):
-                found.add(path[:-4] + ".png")  # its fallback in the PowerPoint decks
-    return sorted(found)
 
 
 def _derived_common(settings: Settings, environment: dict[str, str]) -> list[str | bytes]:

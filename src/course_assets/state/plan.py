@@ -7,7 +7,7 @@ same way, as one `OutputPlan`; the hand-edit and orphan rules are written here o
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,10 +147,11 @@ class Planner:
         return plans
 
     def derived(self, figures: dict[str, FigureRecord], chapters: dict[str, ChapterRecord],
-                read: Callable[[str], bytes | None] | None = None) -> list[OutputPlan]:
+                images_of: Callable[[ChapterRecord], Sequence[str]] | None = None,
+                ) -> list[OutputPlan]:
         """Plan the gallery (when there are figures) and the decks of every built chapter.
 
-        `read` returns the new bytes of what this build made (a chapter not yet on disk).
+        `images_of` names the course files a built chapter shows besides its figures.
         """
         settings, paths = self.settings, self.settings.outputs
         plans = []
@@ -159,7 +160,8 @@ class Planner:
             plans.append(self.plan(Kind.GALLERY, "", settings.diagrams_dir, inputs,
                                    self.manifest.gallery, (paths.gallery_output(),)))
         for name, record in sorted(chapters.items()):
-            inputs = deck_inputs(settings, name, record, figures, self.environment, read)
+            images = images_of(record) if images_of is not None else ()
+            inputs = deck_inputs(settings, name, record, figures, self.environment, images)
             plans.append(self.plan(Kind.SLIDES, name, settings.root / record.source, inputs,
                                    self.manifest.slides.get(name), paths.slide_outputs(name)))
         return plans

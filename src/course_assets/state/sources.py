@@ -12,7 +12,7 @@ from pathlib import Path
 
 from course_assets.config import Settings
 from course_assets.errors import Problem
-from course_assets.state.reading import kind_problem, read_source
+from course_assets.reading import kind_problem, read_source
 
 
 FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
