@@ -6,7 +6,9 @@ headless Chromium, in the HTML deck at 1280 x 720.
 
 from __future__ import annotations
 
+import html as html_module
 import json
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -400,3 +402,31 @@ def test_the_figures_the_lint_advises_on_need_no_advice_once_fitted(course):
         assert f"fitted {name}: chapter: as drawn; slides: " in result.output
     figures = json.loads(course.built("manifest.json").read_text())["figures"]
     assert all(f["fit"].get("slide_text", 14) >= 14 for f in figures.values())
+
+
+def test_the_powerpoint_deck_has_the_html_decks_zoomed_slides_cropped_alike(tmp_path_factory):
+    from pptx import Presentation
+
+    root, _ = built(tmp_path_factory, "")  # the default formats: PowerPoint decks too
+    html = (root / "build/slides/figures.html").read_text()
+    html_headings = [html_module.unescape(label) for label in re.findall(
+        r'<section class="slide[^"]*"[^>]*aria-label="[0-9]+ of [0-9]+: ([^"]*)"', html)]
+    assert html_headings
+    record = manifest(root)["figures"]["service_map"]
+    zoomed = [view for view in record["fit"]["views"] if view.get("box")]
+    assert len(zoomed) > 2  # the test course shows it zoomed, or this test tells nothing
+    for deck in ("figures.pptx", "figures.dark.pptx"):
+        slides = list(Presentation(str(root / "build/slides" / deck)).slides)
+        titles = [next((s.text_frame.text for s in slide.shapes if s.has_text_frame), "")
+                  for slide in slides]
+        assert titles == html_headings
+        crops = []
+        for slide in slides:
+            for picture in (s for s in slide.shapes if s.shape_type == 13):  # PICTURE
+                crops.append((round(picture.crop_left, 3), round(picture.crop_top, 3)))
+        cropped = [c for c in crops if c != (0.0, 0.0)]
+        # Every zoomed view of the map is a slide of its own, cropped by the same box.
+        assert len(cropped) >= len(zoomed) - 1, (deck, crops)
+        captions = [t for t in titles if ": " in t]
+        assert len(captions) == sum(len([v for v in fig["fit"].get("views", []) if v.get("box")])
+                                    for fig in manifest(root)["figures"].values()), titles

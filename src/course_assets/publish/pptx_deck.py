@@ -23,7 +23,7 @@ from course_assets.outputs import OutputPaths
 from course_assets.publish import markdown
 from course_assets.publish.assets import Reader
 from course_assets.publish.sections import Block, Slide
-from course_assets.publish.slide_pictures import SlideView, ViewChooser, slide_views
+from course_assets.publish.slide_pictures import SlideView, ViewChooser, slide_views, zoomed_views
 from course_assets.state.manifest import FigureRecord
 
 if TYPE_CHECKING:
@@ -146,6 +146,14 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
         views = {id(block): views_of(block, chapter_path, dark, paths, figures)
                  for block in slide.blocks if block.figure}
         _add_slide(package, slide, title, views)
+        # A figure no layout makes readable whole is then shown zoomed, a part a slide, as the
+        # HTML deck shows it.
+        for block in slide.blocks:
+            if not block.figure:
+                continue
+            for caption, view in zoomed_views(block, chapter_path, dark, paths, figures):
+                zoomed = Slide(f"{slide.heading or title}: {caption}", [block])
+                _add_slide(package, zoomed, title, {id(block): [view]})
     _set_properties(presentation, title)
     problems = tuple(Problem(paths.absolute(chapter_path), None,
                              f"the PowerPoint deck shows no picture for {path}: it is missing "

@@ -6,12 +6,15 @@ in the deck's theme. Zoomed views of one figure (a crop box each) slot in here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from course_assets.outputs import OutputPaths
 from course_assets.publish.assets import resolve
+from course_assets.publish.deck_figures import SlideView as FittedView
+from course_assets.publish.deck_figures import slide_views as fitted_views
+from course_assets.publish.markdown import Reference
 from course_assets.publish.sections import Block
 from course_assets.state.manifest import FigureRecord
 
@@ -53,24 +56,13 @@ def slide_views(block: Block, chapter_path: str, dark: bool, paths: OutputPaths,
     image off the course shows none.
     """
     views = []
-    figures_dir = PurePosixPath(paths.relative(paths.figures_dir))
-    for image in block.images:
-        path = resolve(image.target, chapter_path)
-        if path is None:
-            continue
+    for image, path in _resolved(block, chapter_path):
         pure = PurePosixPath(path)
-        name = pure.name.removesuffix(".svg").removesuffix(".dark")
-        if pure.parent == figures_dir and pure.suffix == ".svg" and name in figures:
-            from course_assets.publish.deck_figures import slide_views as fitted_views
-
-            record = figures[name]
+        name = _built_figure(pure, paths, figures)
+        if name is not None:
             # The figure whole, in the layout fitted to slides where it has one.
-            whole = fitted_views(paths, name, record)[0]
-            use_dark = dark and "dark" in paths.formats
-            svg = (whole.dark_svg if use_dark else None) or whole.svg
-            png = (whole.dark_png if use_dark else whole.png) or svg.removesuffix(".svg") + ".png"
-            views.append(SlideView(png, svg, None, record.description or image.alt, name,
-                                   paths.figure_outline(name)))
+            whole = fitted_views(paths, name, figures[name])[0]
+            views.append(_figure_view(whole, None, dark, paths, name, figures[name], image.alt))
         elif pure.suffix.lower() in RASTER_SUFFIXES:
             views.append(SlideView(path, None, None, image.alt, None, None))
         elif pure.suffix.lower() == ".svg":
@@ -79,3 +71,47 @@ def slide_views(block: Block, chapter_path: str, dark: bool, paths: OutputPaths,
             views.append(SlideView(pure.with_suffix(".png").as_posix(), path, None, image.alt,
                                    None, None))
     return views
+
+
+def zoomed_views(block: Block, chapter_path: str, dark: bool, paths: OutputPaths,
+                 figures: dict[str, FigureRecord]) -> list[tuple[str, SlideView]]:
+    """Return the zoomed slides of a figure block's figures, after their overview: caption, view.
+
+    They are the HTML deck's zoomed slides, cropped from the same picture by the same box.
+    """
+    found = []
+    for image, path in _resolved(block, chapter_path):
+        name = _built_figure(PurePosixPath(path), paths, figures)
+        if name is None:
+            continue
+        for view in fitted_views(paths, name, figures[name])[1:]:
+            fractions = view.crop_fractions()
+            if fractions is not None:
+                found.append((view.caption, _figure_view(view, Crop(*fractions), dark, paths,
+                                                         name, figures[name], image.alt)))
+    return found
+
+
+def _resolved(block: Block, chapter_path: str) -> Iterator[tuple[Reference, str]]:
+    for image in block.images:
+        path = resolve(image.target, chapter_path)
+        if path is not None:
+            yield image, path
+
+
+def _built_figure(pure: PurePosixPath, paths: OutputPaths,
+                  figures: dict[str, FigureRecord]) -> str | None:
+    """Return the name of the built figure an image shows, if it shows one."""
+    name = pure.name.removesuffix(".svg").removesuffix(".dark")
+    figures_dir = PurePosixPath(paths.relative(paths.figures_dir))
+    if pure.parent == figures_dir and pure.suffix == ".svg" and name in figures:
+        return name
+    return None
+
+
+def _figure_view(fitted: FittedView, crop: Crop | None, dark: bool, paths: OutputPaths,
+                 name: str, record: FigureRecord, alt: str) -> SlideView:
+    use_dark = dark and "dark" in paths.formats
+    svg = (fitted.dark_svg if use_dark else None) or fitted.svg
+    png = (fitted.dark_png if use_dark else fitted.png) or svg.removesuffix(".svg") + ".png"
+    return SlideView(png, svg, crop, record.description or alt, name, paths.figure_outline(name))
