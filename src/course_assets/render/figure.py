@@ -144,16 +144,15 @@ def render_light(task: FigureTask) -> LightDrawing | FigureOutcome:
 
 def _light_within(task: FigureTask, started: float) -> LightDrawing | FigureOutcome:
     import shutil
-    import tempfile
 
-    from course_assets.render import downloads
+    from course_assets.render import downloads, isolate
     from course_assets.render.capture import preload_library_modules
     from course_assets.render.theme import LIGHT
 
     preload_library_modules(task.script)
     # The script's own downloaded icons are kept here: the SVG embeds them after the child has
     # ended, and the second stage paints the PNG from the same graph.
-    scratch = Path(tempfile.mkdtemp(prefix="course-assets-"))
+    scratch = Path(isolate.scratch_folder())
     try:
         downloads.keep_files_in(scratch)
         captured, drawing, fits, slide, output = _drawn_in_child(task, LIGHT, None, None, None)

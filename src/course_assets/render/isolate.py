@@ -26,6 +26,10 @@ _OK, _FAILED, _STAGE = b"ok", b"failed", b"stage:"
 _announce_to: int | None = None
 # In the parent: the child running now, whose process group `end_child_in_hand` kills.
 _child_in_hand: int | None = None
+# In a worker: the folder its scratch folders go in. The process that started the worker
+# removes it after the worker: a worker killed mid-figure (by its script, by the system, or as
+# stuck) cannot remove its own.
+_scratch_root: str | None = None
 # The memory a figure's or a chapter's child may take (its data: heap and anonymous maps).
 # A figure of a thousand nodes with its PNG takes a few hundred megabytes; past this, a filter
 # like `"x"|center(3000000000)` or a huge icon is a MemoryError at the author's line instead
@@ -55,6 +59,17 @@ def end_child_in_hand() -> None:
         processes.end_adopted()
 
 
+def keep_scratch_in(folder: str | None) -> None:
+    """Make this process's scratch folders inside `folder` (None: the system's temporary one)."""
+    global _scratch_root
+    _scratch_root = folder
+
+
+def scratch_folder() -> str:
+    """Make and return a new scratch folder; its maker removes it."""
+    return tempfile.mkdtemp(prefix="course-assets-", dir=_scratch_root)
+
+
 def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
     """Return `job()` and what it printed, run in a forked child; raise FigureError on failure.
 
@@ -64,7 +79,7 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
     """
     if not hasattr(os, "fork"):  # pragma: no cover - Windows runs scripts in the worker itself
         return job(), ""
-    with tempfile.TemporaryDirectory(prefix="course-assets-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="course-assets-", dir=_scratch_root) as scratch:
         output_path = os.path.join(scratch, ".output")
         read_end, write_end = os.pipe()
         parent = os.getpid()

@@ -6,8 +6,10 @@ import collections
 import contextlib
 import functools
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -48,6 +50,7 @@ class WorkerPool:
     def __init__(self) -> None:
         self._executor: ProcessPoolExecutor | None = None
         self._prepared_for: tuple[object, ...] | None = None
+        self._scratch: str | None = None  # the workers' scratch folders' folder
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -67,6 +70,7 @@ class WorkerPool:
     def _stop(self, interrupt: bool) -> None:
         """Stop every worker; if `interrupt`, end the figures in hand too instead of waiting."""
         executor, self._executor, self._prepared_for = self._executor, None, None
+        scratch, self._scratch = self._scratch, None
         if executor is None:
             return
         if interrupt:
@@ -74,6 +78,8 @@ class WorkerPool:
             # what that started, as a timeout does, and exits (see `_start_warm_worker`).
             _end_workers(executor)
         executor.shutdown(wait=True, cancel_futures=True)  # joins the worker processes
+        if scratch is not None:  # what a worker that died left there
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _submit(self, workers: int, course_root: Path,
                 submit: Callable[[ProcessPoolExecutor], T]) -> T:
@@ -95,7 +101,9 @@ class WorkerPool:
         if self._executor is not None and self._prepared_for != wanted:
             self.close()
         if self._executor is None:
-            self._executor = _executor(workers, _start_warm_worker, (os.getpid(), course_root))
+            self._scratch = tempfile.mkdtemp(prefix="course-assets-")
+            self._executor = _executor(workers, _start_warm_worker,
+                                       (os.getpid(), self._scratch, course_root))
             self._prepared_for = wanted
         return self._executor
 
@@ -135,7 +143,8 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
         # Always worker processes, even for one figure: this process never imports the
         # diagrams library, and gets on with `meanwhile` while they work.
         workers = min(jobs, len(tasks))
-        with _executor(workers, _start_worker, (os.getpid(),)) as executor:
+        with _scratch_folder() as scratch, \
+                _executor(workers, _start_worker, (os.getpid(), scratch)) as executor:
             yield from stages.run(stages.start(executor, tasks, workers), meanwhile,
                                   end_workers=functools.partial(_end_workers, executor))
         return
@@ -202,8 +211,21 @@ def _executor(workers: int, initializer: Callable[..., None],
                                initargs=initargs)
 
 
-def _start_worker(parent: int) -> None:
+@contextlib.contextmanager
+def _scratch_folder() -> Iterator[str]:
+    """Make the folder a pool's workers make their scratch folders in; remove it after them."""
+    folder = tempfile.mkdtemp(prefix="course-assets-")
+    try:
+        yield folder
+    finally:  # after the workers have ended: what one killed mid-figure left goes too
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _start_worker(parent: int, scratch: str) -> None:
     """Tie this worker to `parent`: when it dies, however it dies, the figure in hand ends too."""
+    from course_assets.render.isolate import keep_scratch_in
+
+    keep_scratch_in(scratch)
     # SIGTERM is how a pool stops its warm workers, and what the kernel sends when `parent`
     # dies: the figure in hand ends with its child's process group (a SIGKILL would leave
     # what the script started running, orphaned).
@@ -213,9 +235,9 @@ def _start_worker(parent: int) -> None:
     _watch_parent(parent)
 
 
-def _start_warm_worker(parent: int, course_root: Path) -> None:
+def _start_warm_worker(parent: int, scratch: str, course_root: Path) -> None:
     """Tie this worker to `parent`, leave Ctrl-C to it, and load what every figure needs."""
-    _start_worker(parent)
+    _start_worker(parent, scratch)
     # The terminal's Ctrl-C reaches the whole process group; the watching process handles it
     # and stops the workers, which would otherwise each print a KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -311,7 +333,6 @@ class _Stages:
         kills it. A worker stuck long past its figure's limits (stopped by its script) is
         ended, and its figure reported.
         """
-        import shutil
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
@@ -412,7 +433,8 @@ def _render_alone(task: FigureTask) -> FigureOutcome:
     from concurrent.futures import TimeoutError as NotYet
     from concurrent.futures.process import BrokenProcessPool
 
-    with _executor(1, _start_worker, (os.getpid(),)) as executor:
+    with _scratch_folder() as scratch, \
+            _executor(1, _start_worker, (os.getpid(), scratch)) as executor:
         future = executor.submit(render_figure, task)
         workers = list((executor._processes or {}).values())
         try:
