@@ -43,3 +43,34 @@ def test_a_script_killing_its_worker_leaves_no_scratch_folder_behind(
     assert "killer.py: the process rendering this figure was killed by SIGKILL" in result.output
     assert course.built("diagrams/fine.dark.png").is_file()
     assert scratch_left(scratch) == []
+
+
+def test_a_figure_failing_in_the_dark_theme_while_watched_keeps_its_last_good_light_svg(
+        course: Course) -> None:
+    from course_assets.build import BuildOptions
+    from test_svg_first import watching
+
+    def figure(label: str, dark_fails: bool) -> None:
+        course.figure("fig", "import os\n"
+                      f"if {dark_fails} and os.environ['COURSE_ASSETS_THEME'] == 'dark':\n"
+                      "    raise RuntimeError('no dark variant')\n"
+                      f"Mlflow({label!r})\n")
+
+    course.chapter("one", '# One\n\n{{ diagram("fig") }}\n')
+    figure("good", dark_fails=False)
+    shown: list[str] = []
+    with watching(course, options=BuildOptions(jobs=1, on_light=shown.append)) as results:
+        assert results.get(timeout=60).ok
+        good = course.built("diagrams/fig.svg").read_bytes()
+        figure("edited", dark_fails=True)
+        failed = results.get(timeout=60)
+    assert not failed.ok
+    assert shown == ["fig", "fig"]  # the edited light SVG was shown while the rest was made
+    # Then the figure failed: the chapter shows its last good version, as the manual says,
+    # and every file of it is that version.
+    assert course.built("diagrams/fig.svg").read_bytes() == good
+    assert "shows the last good version of figure 'fig'" in str(failed.problems)
+    check = course.run("check")
+    assert check.exit_code != 0
+    assert "interrupted" not in check.output
+    assert "no dark variant" in check.output

@@ -384,6 +384,8 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
 
     def done(outcome: FigureOutcome) -> FigureOutcome:
         if outcome.problem is not None:
+            if ahead is not None:  # its light SVG, drawn before it failed, was not its last good
+                ahead.undo(settings.outputs.figure_file(f"{outcome.name}.svg"))
             say(f"failed {outcome.name}")
             return outcome
         # Staged now, so that the figures' bytes never pile up in this process.
@@ -393,6 +395,8 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
         except OutputError as exc:  # this figure's files cannot be written; the others can
             for name in outcome.files:
                 staged.drop(settings.outputs.figure_file(name))
+            if ahead is not None:
+                ahead.undo(settings.outputs.figure_file(f"{outcome.name}.svg"))
             say(f"failed {outcome.name}")
             script = next(t.script for t in tasks if t.name == outcome.name)
             return replace(outcome, files={}, problem=Problem(

@@ -66,6 +66,9 @@ class AheadOfCommit:
         self.hashes = hashes
         # The manifest on disk: the one loaded, plus what this has announced since.
         self.manifest = manifest
+        # What each written path held before (None: no file) and its pending digest then,
+        # put back by `undo` when the figure then fails: it keeps its last good version.
+        self._before: dict[str, tuple[bytes | None, str | None]] = {}
 
     def write(self, path: str, data: bytes) -> bool:
         """Write `data` to `path` (relative to the course) now; say whether the file changed."""
@@ -74,8 +77,31 @@ class AheadOfCommit:
         if self.hashes.sha256(root / path) == digest:
             return False
         self.folder.target(root / path)  # refused before the manifest names it
+        if path not in self._before:
+            try:
+                held: bytes | None = (root / path).read_bytes()
+            except FileNotFoundError:
+                held = None
+            self._before[path] = (held, self.manifest.pending.get(path))
         self.manifest = replace(self.manifest, pending={**self.manifest.pending, path: digest})
         self.folder.write(self.folder.outputs.manifest, self.manifest.to_json())
         self.folder.write(root / path, data)
         self.hashes.remember(root / path, digest)
         return True
+
+    def undo(self, path: str) -> None:
+        """Put back what `write` replaced at `path`, if it wrote there: its figure failed."""
+        if path not in self._before:
+            return
+        held, pending = self._before.pop(path)
+        target = self.folder.outputs.root / path
+        if held is None:
+            self.folder.remove(target)
+        else:
+            self.folder.write(target, held)
+            self.hashes.remember(target, sha256_bytes(held))
+        still = {p: d for p, d in self.manifest.pending.items() if p != path}
+        if pending is not None:
+            still[path] = pending
+        self.manifest = replace(self.manifest, pending=still)
+        self.folder.write(self.folder.outputs.manifest, self.manifest.to_json())
