@@ -74,3 +74,26 @@ def test_a_figure_failing_in_the_dark_theme_while_watched_keeps_its_last_good_li
     assert check.exit_code != 0
     assert "interrupted" not in check.output
     assert "no dark variant" in check.output
+
+
+def test_figures_not_yet_started_when_a_worker_dies_share_new_workers(
+        course: Course, tmp_path: Path) -> None:
+    # Only the figures in hand when a worker dies are rendered again each alone (one of them
+    # killed it); the rest of the build goes on in new workers, `jobs` at a time.
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg"]\n')
+    course.write("diagrams/a_killer.py", KILLS_ITS_WORKER.format(theme="light"))
+    log = tmp_path / "workers.log"
+    names = [f"f{index:02}" for index in range(10)]
+    for name in names:
+        course.figure(name, "import os\n"
+                      f"with open({str(log)!r}, 'a') as log:\n"
+                      f"    log.write(f'{name} {{os.getppid()}}\\n')\n"
+                      f"Mlflow({name!r})\n")
+    result = course.run("build", "-j", "2")
+    assert result.exit_code == 1
+    assert "a_killer.py: the process rendering this figure was killed by SIGKILL" in result.output
+    assert all(course.built(f"diagrams/{name}.svg").is_file() for name in names)
+    workers = {line.split()[1] for line in log.read_text().splitlines()}
+    # The first two workers, at most one alone for the figure in hand beside the killer,
+    # then two new ones: not a worker of its own for each of the ten.
+    assert len(workers) <= 5, log.read_text()

@@ -143,26 +143,31 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
         # Always worker processes, even for one figure: this process never imports the
         # diagrams library, and gets on with `meanwhile` while they work.
         workers = min(jobs, len(tasks))
-        with _scratch_folder() as scratch, \
-                _executor(workers, _start_worker, (os.getpid(), scratch)) as executor:
-            yield from stages.run(stages.start(executor, tasks, workers), meanwhile,
-                                  end_workers=functools.partial(_end_workers, executor))
+        # Again, in new workers, for the figures a worker's death left unstarted.
+        while tasks:
+            with _scratch_folder() as scratch, \
+                    _executor(workers, _start_worker, (os.getpid(), scratch)) as executor:
+                yield from stages.run(stages.start(executor, tasks, workers), meanwhile,
+                                      end_workers=functools.partial(_end_workers, executor))
+            tasks, meanwhile = stages.take_unstarted(), None
         return
-    executor = pool._submit(jobs, course_root,
-                            lambda running: stages.start(running, tasks, jobs))
-    deaths: list[BaseException] = []
-    finished = False
-    try:
-        yield from stages.run(executor, meanwhile, deaths.append,
-                              end_workers=lambda: _end_workers(pool._executor))
-        finished = True
-    finally:
-        if not finished:
-            # Nothing of an interrupted build outlives it; the next build starts new workers.
-            stages.cancel()
-            pool._stop(interrupt=True)
-        elif deaths:
-            pool.close()  # a worker died, which breaks them all: the next build starts afresh
+    while tasks:
+        executor = pool._submit(jobs, course_root,
+                                lambda running: stages.start(running, tasks, jobs))
+        deaths: list[BaseException] = []
+        finished = False
+        try:
+            yield from stages.run(executor, meanwhile, deaths.append,
+                                  end_workers=lambda: _end_workers(pool._executor))
+            finished = True
+        finally:
+            if not finished:
+                # Nothing of an interrupted build outlives it; the next build starts new workers.
+                stages.cancel()
+                pool._stop(interrupt=True)
+            elif deaths:
+                pool.close()  # a worker died, which breaks them all: start afresh
+        tasks, meanwhile = stages.take_unstarted(), None
 
 
 # How long a worker may take past a figure's own time limit (and the figure queued before it
@@ -290,6 +295,8 @@ class _Stages:
         self._lights: collections.deque[FigureTask] = collections.deque()
         self._seconds: collections.deque[tuple[FigureTask, LightDrawing]] = collections.deque()
         self._workers = 1
+        # Figures a worker's death stopped before they started (none of them killed it).
+        self._unstarted: list[FigureTask] = []
 
     def start(self, executor: ProcessPoolExecutor, tasks: list[FigureTask],
               workers: int) -> ProcessPoolExecutor:
@@ -298,6 +305,11 @@ class _Stages:
         self._lights.extend(tasks)
         self._hand_out(executor)
         return executor
+
+    def take_unstarted(self) -> list[FigureTask]:
+        """Return (and forget) the figures a worker's death left unstarted, to render anew."""
+        unstarted, self._unstarted = self._unstarted, []
+        return sorted(dict.fromkeys(unstarted), key=lambda t: t.name)
 
     def cancel(self) -> None:
         """Start nothing more, and cancel what the workers have not started."""
@@ -392,7 +404,8 @@ class _Stages:
                 except Exception as exc:  # noqa: BLE001 - a broken pool: each figure left again
                     if died is not None:
                         died(exc)
-                    caught_in_a_death += [*self._lights, *(task for task, _ in self._seconds)]
+                    if not stopping:  # none of these was in hand: new workers render them
+                        self._unstarted += [*self._lights, *(t for t, _ in self._seconds)]
                     self.cancel()
                 # Told once the workers have their next tasks: showing a light SVG writes files.
                 for light in shown:
