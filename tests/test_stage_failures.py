@@ -3,6 +3,9 @@ real command: each is its figure's error, and a build leaves nothing of its own 
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -97,3 +100,26 @@ def test_figures_not_yet_started_when_a_worker_dies_share_new_workers(
     # The first two workers, at most one alone for the figure in hand beside the killer,
     # then two new ones: not a worker of its own for each of the ten.
     assert len(workers) <= 5, log.read_text()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_warm_worker_killed_between_saves_costs_no_second_run_of_the_next_figure(
+        course: Course, tmp_path: Path) -> None:
+    from course_assets.build import BuildOptions
+    from conftest import wait_until_gone
+    from test_svg_first import logged, logging_body, watching
+
+    marker, log = tmp_path / "worker", tmp_path / "runs.log"
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg"]\n')
+    course.figure("one", f"import os, pathlib\n"
+                  f"pathlib.Path({str(marker)!r}).write_text(str(os.getppid()))\n"
+                  "Mlflow('first')\n")
+    with watching(course, options=BuildOptions(jobs=1)) as results:
+        assert results.get(timeout=60).ok
+        worker = int(marker.read_text())
+        os.kill(worker, signal.SIGKILL)  # from outside, between saves
+        assert wait_until_gone(worker)
+        course.figure("one", logging_body(log, "again"))
+        again = results.get(timeout=60)
+    assert again.ok, again.problems
+    assert logged(log) == ["light again"]  # the script ran once, not once per try to start

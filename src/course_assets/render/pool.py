@@ -302,7 +302,10 @@ class _Stages:
               workers: int) -> ProcessPoolExecutor:
         """Queue every figure and hand the first ones to the workers; return the executor."""
         self._workers = workers
-        self._lights.extend(tasks)
+        # Anew, not added to: a pool found dead refuses the first submission, and `_submit`
+        # calls this again with new workers (the figures would be queued, and run, twice).
+        self.in_flight = {}
+        self._lights = collections.deque(tasks)
         self._hand_out(executor)
         return executor
 
