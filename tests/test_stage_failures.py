@@ -4,6 +4,7 @@ real command: each is its figure's error, and a build leaves nothing of its own 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Course
+from svgtools import parse, texts
 
 KILLS_ITS_WORKER = '''
     """Kills the process rendering it, in the {theme} theme only."""
@@ -123,3 +125,29 @@ def test_a_warm_worker_killed_between_saves_costs_no_second_run_of_the_next_figu
         again = results.get(timeout=60)
     assert again.ok, again.problems
     assert logged(log) == ["light again"]  # the script ran once, not once per try to start
+
+
+def test_a_dark_variant_with_fewer_nodes_draws_no_stray_node_from_the_chosen_layout(
+        course: Course) -> None:
+    # The dark variant is drawn in the layout the light one chose (rows stacked by invisible
+    # edges between its nodes); a script that draws fewer nodes in the dark theme must not
+    # get the missing ones drawn as empty nodes named by their ids.
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg", "dark"]\n')
+    course.write("diagrams/wide.py", '''
+        """A pipeline of fourteen steps, left to right (eight in the dark theme)."""
+        import os
+        from diagrams import Diagram
+        from diagrams.onprem.compute import Server
+
+        count = 8 if os.environ["COURSE_ASSETS_THEME"] == "dark" else 14
+        with Diagram("Wide chain", show=False, direction="LR"):
+            steps = [Server(f"stage {i}") for i in range(count)]
+            for a, b in zip(steps, steps[1:]):
+                a >> b
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert "fitted wide: chapter: direction" in result.output  # its rows are chosen
+    dark = texts(parse(course.built("diagrams/wide.dark.svg")))
+    assert sorted(t for t in dark if t.startswith("stage")) == [f"stage {i}" for i in range(8)]
+    assert [t for t in dark if re.fullmatch(r"n\d+", t)] == []
