@@ -151,3 +151,30 @@ def test_a_dark_variant_with_fewer_nodes_draws_no_stray_node_from_the_chosen_lay
     dark = texts(parse(course.built("diagrams/wide.dark.svg")))
     assert sorted(t for t in dark if t.startswith("stage")) == [f"stage {i}" for i in range(8)]
     assert [t for t in dark if re.fullmatch(r"n\d+", t)] == []
+
+
+def test_a_fitted_layout_never_piles_up_edge_labels_the_authors_layout_kept_apart(
+        course: Course) -> None:
+    # Twelve steps left to right, each edge labelled: as drawn, every label sits by its own
+    # edge. A layout that wraps the steps into rows must not be kept where it stacks the
+    # labels of its vertical edges on one another, far from their edges.
+    course.write("diagrams/labelled.py", '''
+        """Twelve labelled steps, left to right."""
+        from diagrams import Diagram, Edge
+        from diagrams.onprem.compute import Server
+
+        with Diagram("Labelled", show=False, direction="LR"):
+            steps = [Server(f"stage {i}") for i in range(12)]
+            for i, (a, b) in enumerate(zip(steps, steps[1:])):
+                a >> Edge(label=f"hands over {i}") >> b
+    ''')
+    course.write("pyproject.toml", "[tool.course-assets]\nfit = false\n")
+    as_drawn = course.run("build")
+    assert as_drawn.exit_code == 0, as_drawn.output
+    assert "[text-overlap]" not in as_drawn.output
+    assert "[edge-label-away]" not in as_drawn.output
+    course.write("pyproject.toml", "[tool.course-assets]\n")
+    fitted = course.run("build")
+    assert fitted.exit_code == 0, fitted.output
+    assert "[text-overlap]" not in fitted.output
+    assert "[edge-label-away]" not in fitted.output

@@ -48,6 +48,12 @@ def edges_through_labels(geometry: Geometry) -> list[Finding]:
     return list(dict.fromkeys(_edges_through_labels(geometry)))
 
 
+def texts_astray(geometry: Geometry) -> int:
+    """Return how many texts overlap one another, and edge labels sit away from their edges."""
+    return (len(set(_overlapping_texts(geometry)))
+            + len(set(_labels_away_from_edges(geometry))))
+
+
 def owner_line(geometry: Geometry, text: Text) -> int | None:
     """Return the script line that made the element a text labels."""
     if text.owner == "node":

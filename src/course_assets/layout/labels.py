@@ -100,6 +100,13 @@ def lines_through_text(layout: Mapping[str, Any]) -> int:
     return len(edges_through_labels(read_geometry(layout, NO_ICONS)))
 
 
+def texts_astray(layout: Mapping[str, Any]) -> int:
+    """Return how many texts overlap, or sit away from their edges, in a finished layout."""
+    from course_assets.figlint.placement import texts_astray as counted
+
+    return counted(read_geometry(layout, NO_ICONS))
+
+
 def plan(layout: Mapping[str, Any]) -> Placement:
     """Return the label moves that clear every crossed, stray or border-straddling label."""
     if not layout.get("edges"):

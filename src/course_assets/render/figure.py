@@ -466,12 +466,15 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
             return None
 
     struck = labels.lines_through_text(drawing.layout)
+    astray = labels.texts_astray(drawing.layout)
 
     def kept(drawn: Any, room: fitting.Room, old: fitting.Shape, counted: bool = False) -> bool:
-        # Better to read, and no line through more words than before: the build's geometry
-        # promise holds for a fitted layout too.
+        # Better to read, and no line through more words, no more texts piled up or away from
+        # their edges than before (rows can stack labels): the build's geometry promise holds
+        # for a fitted layout too.
         return (drawn is not None and fitting.improves(figure, room, shape(drawn, counted), old)
-                and (not drawn.layout or labels.lines_through_text(drawn.layout) <= struck))
+                and (not drawn.layout or (labels.lines_through_text(drawn.layout) <= struck
+                                          and labels.texts_astray(drawn.layout) <= astray)))
 
     chapter_fit = fitting.AS_DRAWN
     author = shape(drawing, True)
