@@ -168,10 +168,11 @@ def _light_within(task: FigureTask, started: float) -> LightDrawing | FigureOutc
 
 
 def _zoomed_layout(drawing: Drawing, slide: Drawing | None) -> dict[str, Any]:
-    """Return the layout the slides' zoomed views are cut from (empty: shown whole)."""
+    """Return the layout the slides' zoomed views are cut from: the slides' drawing's, if any."""
     if slide is None:
         return drawing.layout
-    return slide.layout  # drawn with its layout only where it is shown zoomed
+    # The slides' drawing carries its layout only where it is shown zoomed (empty: whole).
+    return slide.layout
 
 
 def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
