@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -466,16 +467,24 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
         except FigureError:
             return None
 
-    struck = labels.lines_through_text(drawing.layout)
-    astray = labels.texts_astray(drawing.layout)
+    author_layout = drawing.layout
+
+    @functools.cache
+    def as_drawn() -> tuple[int, int]:
+        # Read only where another layout is drawn: most figures never need it.
+        return (labels.lines_through_text(author_layout), labels.texts_astray(author_layout))
 
     def kept(drawn: Any, room: fitting.Room, old: fitting.Shape, counted: bool = False) -> bool:
         # Better to read, and no line through more words, no more texts piled up or away from
         # their edges than before (rows can stack labels): the build's geometry promise holds
         # for a fitted layout too.
-        return (drawn is not None and fitting.improves(figure, room, shape(drawn, counted), old)
-                and (not drawn.layout or (labels.lines_through_text(drawn.layout) <= struck
-                                          and labels.texts_astray(drawn.layout) <= astray)))
+        if drawn is None or not fitting.improves(figure, room, shape(drawn, counted), old):
+            return False
+        if not drawn.layout:
+            return True
+        struck, astray = as_drawn()
+        return (labels.lines_through_text(drawn.layout) <= struck
+                and labels.texts_astray(drawn.layout) <= astray)
 
     chapter_fit = fitting.AS_DRAWN
     author = shape(drawing, True)
