@@ -210,8 +210,10 @@ class OutputFolder:
             return
         for folder, _, names in os.walk(build, followlinks=False):
             for name in names:
+                if not (name.startswith(".") and name.endswith(".tmp")):
+                    continue  # most files: no Path made for them (hundreds, every build)
                 leftover = Path(folder) / name
-                if name.startswith(".") and name.endswith(".tmp") and not leftover.is_symlink():
+                if not leftover.is_symlink():
                     with contextlib.suppress(OSError):
                         leftover.unlink()
 
