@@ -581,7 +581,9 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
     plans = only.plans(planner.derived(figures, chapters, images_of))
     from course_assets.publish.derived import make_derived
 
-    return make_derived(settings, plans, figures, chapters, read)
+    # Each deck waits on disk beside its target (in memory for a build that only compares),
+    # as the figures' files do, rather than all of them in this process's memory.
+    return make_derived(settings, plans, figures, chapters, read, keep=staged.put)
 
 
 def _read(path: Path) -> bytes | None:
