@@ -154,7 +154,7 @@ def dot_sources(course: Path, scripts: list[Path], out: Path) -> list[Path]:
 
 
 def what_a_no_change_build_loads(course: Path) -> str:
-    """Run a no-change build in-process: did it import diagrams or pygraphviz, or run a program?"""
+    """Run a no-change build in-process: did it import a renderer or parser, or run a program?"""
     probe = (
         "import subprocess, sys\n"
         "ran = []\n"
@@ -167,8 +167,9 @@ def what_a_no_change_build_loads(course: Path) -> str:
         "try:\n"
         "    cli(['build', '-q'], standalone_mode=False)\n"
         "finally:\n"
-        "    loaded = [m for m in ('diagrams', 'pygraphviz') if m in sys.modules]\n"
-        "    print(('imported ' + ', '.join(loaded)) if loaded else 'diagrams and pygraphviz "
+        "    heavy = ('diagrams', 'pygraphviz', 'markdown_it', 'jinja2', 'PIL')\n"
+        "    loaded = [m for m in heavy if m in sys.modules]\n"
+        "    print(('imported ' + ', '.join(loaded)) if loaded else ', '.join(heavy) + ' "
         "not imported', '/ a program was run' if ran else '/ no program run')\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=course, capture_output=True,

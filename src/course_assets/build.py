@@ -12,6 +12,7 @@ from course_assets.config import Settings
 from course_assets.errors import OutputError, Problem, Severity
 from course_assets.outputs import MACHINE_FILES, RETIRED_MACHINE_FILES
 from course_assets.state import files as fsutil
+from course_assets.version import __version__
 from course_assets.state.commit import AheadOfCommit, commit_outputs
 from course_assets.state.files import FileHashes
 from course_assets.state.inputs import (
@@ -232,7 +233,8 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
         if name in manifest.chapters:
             new_chapters[name] = manifest.chapters[name]
     # Then what is made from those: the figure gallery and each chapter's slide decks.
-    derived = _make_derived(settings, planner, new_figures, new_chapters, files, staged, only)
+    derived = _make_derived(settings, planner, new_figures, new_chapters, files, staged, only,
+                            hashes)
     for made in derived.made:
         say(f"built {made}")
     files.update(derived.files)
@@ -554,9 +556,7 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
 
 def _make_derived(settings: Settings, planner: Planner, figures: dict[str, FigureRecord],
                   chapters: dict[str, ChapterRecord], files: dict[str, bytes],
-                  staged: fsutil.Staging, only: Selection) -> DerivedBuild:
-    from course_assets.publish.derived import make_derived
-
+                  staged: fsutil.Staging, only: Selection, hashes: FileHashes) -> DerivedBuild:
     def read(path: str) -> bytes | None:
         if path in files:
             return files[path]
@@ -564,11 +564,30 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
             return staged.read(path)
         return _read(settings.root / path)
 
+    def images_of(record: ChapterRecord) -> list[str]:
+        # Which images a built chapter shows follows from its bytes alone: remembered by
+        # their hash, so a chapter built before is not read and parsed again.
+        digests = []
+        for output in sorted(record.outputs):
+            data = files[output] if output in files else (
+                staged.read(output) if output in staged else None)
+            digest = (fsutil.sha256_bytes(data) if data is not None
+                      else hashes.sha256(settings.root / output))
+            if digest is None or digest == "directory":
+                return chapter_images(settings, record, read)
+            digests.append(f"{output}={digest}")
+        key = "\n".join(["chapter images", __version__,
+                         settings.outputs.relative(settings.outputs.figures_dir), *digests])
+        return hashes.derived(key, lambda: chapter_images(settings, record, read))
+
     from course_assets.publish.assets import chapter_images
 
-    plans = only.plans(planner.derived(
-        figures, chapters, lambda record: chapter_images(settings, record, read)))
-    return make_derived(settings, plans, figures, chapters, read)
+    plans = only.plans(planner.derived(figures, chapters, images_of))
+    from course_assets.publish.derived import make_derived
+
+    # Each deck waits on disk beside its target (in memory for a build that only compares),
+    # as the figures' files do, rather than all of them in this process's memory.
+    return make_derived(settings, plans, figures, chapters, read, keep=staged.put)
 
 
 def _read(path: Path) -> bytes | None:

@@ -74,6 +74,11 @@ class Settings:
 
     def fingerprint(self) -> str:
         """Hash the settings that change what a build writes (not how fast or how patiently)."""
+        return self._fingerprint
+
+    @functools.cached_property
+    def _fingerprint(self) -> str:
+        # Worked out once: every figure's and chapter's inputs start with it.
         # Which external images are allowed changes what is reported, never a byte written.
         relevant = {k: v for k, v in self.raw.items()
                     if k not in {"jobs", "timeout", "external_images"}}

@@ -68,18 +68,33 @@ class OutputPaths:
 
         Absolute paths, `..`, backslashes and the build folder itself are never ours.
         """
-        if not path or "\\" in path or "\0" in path:
+        if not path or "\\" in path or "\0" in path or path.startswith("/"):
             return False
-        pure = PurePosixPath(path)
-        if pure.is_absolute() or ".." in pure.parts or str(pure) != path.rstrip("/"):
+        # Strings, not PurePosixPath: asked of every output of every build. Only a path in its
+        # plain form counts: no empty, `.` or `..` segment (a trailing slash is let be).
+        parts = path.rstrip("/").split("/")
+        if any(part in ("", ".", "..") for part in parts):
             return False
-        build = self._build_folder
-        return pure != build and pure.is_relative_to(build)
+        build = self._build_folder.parts
+        return len(parts) > len(build) and tuple(parts[:len(build)]) == build
 
     @functools.cached_property
     def _build_folder(self) -> PurePosixPath:
         # Asked for every output of every build: worked out once.
         return PurePosixPath(self.relative(self.build_dir))
+
+    @functools.cached_property
+    def _folders(self) -> dict[str, str]:
+        # Every output path is one of these folders and a file name; worked out once, as a
+        # build with nothing to do names each of a hundred figures' files several times.
+        return {"figures_dir": self.relative(self.figures_dir),
+                "chapters_dir": self.relative(self.chapters_dir),
+                "slides_dir": self.relative(self.slides_dir)}
+
+    def _inside(self, folder: str, file_name: str) -> str:
+        """Return `folder / file_name` relative to the course root, with slashes."""
+        relative = self._folders[folder]
+        return file_name if relative == "." else f"{relative}/{file_name}"
 
     def absolute(self, path: str) -> Path:
         """Return the file on disk for a course-relative output path."""
@@ -99,7 +114,7 @@ class OutputPaths:
         stems = self.figure_variants(name)
         if slide_file:
             stems += self.slide_variants(name)
-        return (*(self.relative(self.figures_dir / f"{stem}.{suffix}")
+        return (*(self._inside("figures_dir", f"{stem}.{suffix}")
                   for stem in stems for suffix in suffixes),
                 self.figure_outline(name))
 
@@ -110,31 +125,31 @@ class OutputPaths:
     def slide_figure(self, name: str, dark: bool = False, suffix: str = "svg") -> str:
         """Return where a figure's slide layout (`name.slide[.dark].svg|png`) goes."""
         stem = f"{name}.slide.dark" if dark else f"{name}.slide"
-        return self.relative(self.figures_dir / f"{stem}.{suffix}")
+        return self._inside("figures_dir", f"{stem}.{suffix}")
 
     def figure_outline(self, name: str) -> str:
         """Return where a figure's text outline (Markdown, for screen readers) goes."""
-        return self.relative(self.figures_dir / f"{name}.outline.md")
+        return self._inside("figures_dir", f"{name}.outline.md")
 
     def figure_file(self, file_name: str) -> str:
         """Return where a rendered figure file (e.g. `name.dark.png`) goes."""
-        return self.relative(self.figures_dir / file_name)
+        return self._inside("figures_dir", file_name)
 
     def chapter_output(self, name: str) -> str:
         """Return where a chapter's built Markdown goes."""
-        return self.relative(self.chapters_dir / f"{name}.md")
+        return self._inside("chapters_dir", f"{name}.md")
 
     def slide_outputs(self, chapter: str) -> tuple[str, ...]:
         """Return a chapter's slide decks: self-contained HTML, Marp Markdown, then PowerPoint."""
-        return (self.relative(self.slides_dir / f"{chapter}.html"),
-                self.relative(self.slides_dir / f"{chapter}.marp.md"),
+        return (self._inside("slides_dir", f"{chapter}.html"),
+                self._inside("slides_dir", f"{chapter}.marp.md"),
                 *self.pptx_outputs(chapter))
 
     def pptx_outputs(self, chapter: str) -> tuple[str, ...]:
         """Return a chapter's PowerPoint decks: light, and dark when that format is on."""
         if not self.pptx:
             return ()
-        return tuple(self.relative(self.slides_dir / f"{stem}.pptx")
+        return tuple(self._inside("slides_dir", f"{stem}.pptx")
                      for stem in ((chapter, f"{chapter}.dark") if "dark" in self.formats
                                   else (chapter,)))
 

@@ -261,3 +261,23 @@ def test_staging_never_removes_through_a_folder_that_became_a_link(tmp_path: Pat
     OutputFolder(OutputPaths(tmp_path, build)).remove_stale_temporaries()
     assert not list((build / "moved").iterdir())  # the next build's clean-up finds it
     assert (elsewhere / held.name).exists()
+
+
+def test_a_derived_value_is_worked_out_once_and_kept_only_while_asked_for(tmp_path: Path) -> None:
+    cache = tmp_path / "cache.json"
+    made: list[str] = []
+
+    def make(value: str) -> list[str]:
+        made.append(value)
+        return [value]
+
+    first = FileHashes(cache)
+    assert first.derived("a", lambda: make("A")) == ["A"]
+    assert first.derived("b", lambda: make("B")) == ["B"]
+    first.save()
+    second = FileHashes(cache)
+    assert second.derived("a", lambda: make("again")) == ["A"] and made == ["A", "B"]
+    second.save()  # asked only for "a": "b" is dropped
+    third = FileHashes(cache)
+    assert third.derived("b", lambda: make("B2")) == ["B2"]
+    assert FileHashes().derived("a", lambda: make("no cache")) == ["no cache"]

@@ -11,7 +11,6 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from typing import TYPE_CHECKING
 
-from course_assets.publish.markdown import is_external, references
 from course_assets.state.inputs import read_or_missing
 
 if TYPE_CHECKING:
@@ -32,6 +31,8 @@ Reader = Callable[[str], bytes | None]
 
 def rebase(target: str, chapter_path: str, deck_path: str) -> str:
     """Return a relative `target` of the built chapter as seen from the deck."""
+    from course_assets.publish.markdown import is_external
+
     if not target or is_external(target) or target.startswith(("#", "/")):
         return target
     parts = urlsplit(target)
@@ -44,6 +45,8 @@ def rebase(target: str, chapter_path: str, deck_path: str) -> str:
 
 def resolve(target: str, chapter_path: str) -> str | None:
     """Return the course-relative path a local image `target` of the chapter names."""
+    from course_assets.publish.markdown import is_external
+
     if not target or is_external(target) or target.startswith(("#", "/", "data:")):
         return None
     # A Markdown link spells a space as %20 (markdown-it writes it so): the file has a space.
@@ -105,6 +108,9 @@ def fit(size: tuple[int, int] | None, box: tuple[int, int]) -> tuple[int, int] |
 def chapter_images(settings: Settings, chapter: ChapterRecord,
                     read: Callable[[str], bytes | None] | None) -> list[str]:
     """Return the course files a built chapter shows as images, other than built figures."""
+    # Loaded here, not with the module: a build with nothing to do parses no chapter.
+    from course_assets.publish.markdown import references
+
     paths = settings.outputs
     figures_dir = paths.relative(paths.figures_dir) + "/"
     found = set()

@@ -30,8 +30,13 @@ class DerivedBuild:
 
 
 def make_derived(settings: Settings, plans: list[OutputPlan], figures: dict[str, FigureRecord],
-                 chapters: dict[str, ChapterRecord], read: Reader) -> DerivedBuild:
-    """Make the gallery and decks that are out of date; `read` returns an output's new bytes."""
+                 chapters: dict[str, ChapterRecord], read: Reader,
+                 keep: Callable[[str, bytes], object] | None = None) -> DerivedBuild:
+    """Make the gallery and decks that are out of date; `read` returns an output's new bytes.
+
+    With `keep`, each file is handed to it as soon as it is made, instead of being returned:
+    a course's decks (every figure inlined, in each theme) need not all be in memory at once.
+    """
     made: dict[str, bytes] = {}
     gallery: DerivedRecord | None = None
     slides: dict[str, DerivedRecord] = {}
@@ -45,9 +50,14 @@ def make_derived(settings: Settings, plans: list[OutputPlan], figures: dict[str,
             except _Unmade as exc:
                 problems.append(exc.problem)  # keep what was there; the problem says why
             else:
-                made.update(outputs)
                 record = DerivedRecord(plan.inputs,
                                        {p: sha256_bytes(d) for p, d in outputs.items()})
+                if keep is None:
+                    made.update(outputs)
+                else:
+                    for path, data in outputs.items():
+                        keep(path, data)
+                del outputs
                 names.append("gallery" if plan.kind is Kind.GALLERY else f"slides {plan.name}")
         if record is None:
             continue

@@ -11,10 +11,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from html import escape
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+if TYPE_CHECKING:
+    # Loaded when a chapter is first parsed: a build with nothing to do parses none, and
+    # importing markdown-it costs it a fifth of its time.
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 # Elements whose URL attributes make a browser load something, and those attributes.
 LOADING_ATTRIBUTES = {
@@ -67,6 +71,8 @@ def link_target(path: str) -> str:
 @functools.cache
 def parser() -> MarkdownIt:
     """Return the chapter parser: CommonMark with raw HTML, tables and strikethrough."""
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
 

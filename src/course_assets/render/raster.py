@@ -67,6 +67,9 @@ def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
                                   abs(image.height - size[1])) > ROUNDING_SLACK:
         image = image.convert("RGBA").resize(size, Image.Resampling.LANCZOS)
     canvas = _flattened(image, size)
+    # The decoded picture (tens of megabytes at slide size) is let go before encoding, unless
+    # it is the canvas itself.
+    del image, opened
     out = io.BytesIO()
     # No text chunks, no timestamps, fixed settings: the bytes depend on the pixels alone.
     # Run-length matching suits flat-coloured figures: a third faster than the default
@@ -89,8 +92,11 @@ def _flattened(image: Image.Image, size: tuple[int, int]) -> Image.Image:
         canvas.paste(image, (0, 0))
         return canvas
     width, height = image.size
+    # Only the extrema are kept: the alpha channel is let go before the picture is copied.
     inside = image.getchannel("A").crop((0, 0, max(1, width - 1), max(1, height - 1)))
-    if image.size != size or inside.getextrema() != (255, 255):
+    opaque_inside = inside.getextrema() == (255, 255)
+    del inside
+    if image.size != size or not opaque_inside:
         # Within the slack, crop or extend the far edges (padding) rather than resample it all.
         canvas = Image.new("RGB", size, background[:3])
         canvas.paste(image, (0, 0), image)

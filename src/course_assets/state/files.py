@@ -7,8 +7,6 @@ import errno
 import hashlib
 import json
 import os
-import socket
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +20,11 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# The cache's key for values worked out from files' bytes (see FileHashes.derived); never a
+# file's path, as every other key is.
+DERIVED_KEY = "\0derived"
+
+
 class FileHashes:
     """Hash files' bytes; with a cache file, skip reading files whose size, mtime and inode match.
 
@@ -32,12 +35,34 @@ class FileHashes:
     def __init__(self, cache: Path | None = None) -> None:
         self.cache = cache
         self.entries: dict[str, list[object]] = {}
+        loaded: object = {}
         if cache is not None:
             try:
                 self.entries = json.loads(cache.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                loaded = self.entries.pop(DERIVED_KEY, {})
+            except (OSError, ValueError, AttributeError):
                 self.entries = {}
+        self._derived_before: dict[str, object] = loaded if isinstance(loaded, dict) else {}
+        self._derived: dict[str, list[str]] = {}
         self.changed = False
+
+    def derived(self, key: str, make: Callable[[], list[str]]) -> list[str]:
+        """Return `make()`, remembered in the cache under `key` from one build to the next.
+
+        `key` must name everything the value is made from (the hashes of the files it reads):
+        a build with nothing to do then reads and parses none of them. Without a cache file,
+        always `make()`.
+        """
+        if self.cache is None:
+            return make()
+        if key not in self._derived:
+            known = self._derived_before.get(key)
+            if isinstance(known, list) and all(isinstance(item, str) for item in known):
+                self._derived[key] = known
+            else:
+                self._derived[key] = make()
+                self.changed = True
+        return self._derived[key]
 
     def sha256(self, path: Path) -> str | None:
         """Return the hash of the file's bytes, or None when it does not exist."""
@@ -74,9 +99,22 @@ class FileHashes:
 
         A failure only costs speed.
         """
-        if self.cache is not None and self.changed:
+        # Only the values this build asked for are kept (one that asked for none keeps all),
+        # so values of files long gone do not pile up.
+        derived = self._derived or self._derived_before
+        if self.cache is not None and (self.changed or derived.keys() != self._derived_before.keys()):
+            entries = {**self.entries, DERIVED_KEY: derived} if derived else self.entries
             with contextlib.suppress(OSError, OutputError):
-                (write or atomic_write)(self.cache, json.dumps(self.entries, sort_keys=True).encode())
+                (write or atomic_write)(self.cache, json.dumps(entries, sort_keys=True).encode())
+
+
+def host_name() -> str:
+    """Return this machine's name, as socket.gethostname() does."""
+    if hasattr(os, "uname"):  # the same system call, without loading the socket module
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -172,8 +210,10 @@ class OutputFolder:
             return
         for folder, _, names in os.walk(build, followlinks=False):
             for name in names:
+                if not (name.startswith(".") and name.endswith(".tmp")):
+                    continue  # most files: no Path made for them (hundreds, every build)
                 leftover = Path(folder) / name
-                if name.startswith(".") and name.endswith(".tmp") and not leftover.is_symlink():
+                if not leftover.is_symlink():
                     with contextlib.suppress(OSError):
                         leftover.unlink()
 
@@ -267,6 +307,8 @@ class Staging:
 
 def _temporary_copy(target: Path, data: bytes) -> Path:
     """Write `data` to a new hidden temporary file beside `target`, flushed to disk."""
+    import tempfile  # only a build that writes loads it
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
@@ -317,7 +359,7 @@ class LockHolder:
 
     def is_gone(self) -> bool:
         """Say whether this holder's process has ended (known only on this machine)."""
-        if self.host != socket.gethostname():
+        if self.host != host_name():
             return False
         try:
             os.kill(self.pid, 0)
@@ -403,7 +445,7 @@ def build_lock(folder: Path, wait: float = 60.0,
         if previous is not None and previous.pid != os.getpid():
             say(f"the build that held the lock on {folder} ({previous.describe()}) ended "
                 "without releasing it; taking the lock over")
-        me = LockHolder(os.getpid(), socket.gethostname(), time.time())
+        me = LockHolder(os.getpid(), host_name(), time.time())
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, me.to_bytes(), 0)
         _held_locks.add(descriptor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -31,6 +32,7 @@ def library_versions() -> dict[str, str]:
             "pillow": _installed_version("pillow")}
 
 
+@functools.cache  # asked once per chapter's decks too
 def _installed_version(distribution: str) -> str:
     # Reading the dist-info folder's name costs a millisecond; importlib.metadata costs thirty,
     # and a build with nothing to do should take well under a quarter of a second.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,8 +161,11 @@ def _refuse_foreign_outputs(shown: str, manifest: Manifest, paths: OutputPaths) 
     build/ (build/src -> ../diagrams) would otherwise carry a removal out of it.
     """
     build = paths.relative(paths.build_dir)
-    real_build = paths.build_dir.resolve()
-    inside: dict[Path, bool] = {}  # whether each folder really lies inside the build folder
+    real_build = os.path.realpath(paths.build_dir)
+    inside_build = real_build + os.sep
+    root = str(paths.root)
+    inside: dict[str, bool] = {}  # whether each folder really lies inside the build folder
+    # Strings, not Paths: a build with nothing to do checks every output of the course here.
     for output in sorted({*manifest.owned_outputs(), *manifest.pending}):
         if not paths.owns(output):
             raise ConfigError(
@@ -170,17 +174,18 @@ def _refuse_foreign_outputs(shown: str, manifest: Manifest, paths: OutputPaths) 
                 "the manifest from version control (`git checkout` it) or delete it, and review "
                 "the change that edited it"
             )
-        file = paths.absolute(output)
-        if file.is_symlink():
-            real = file.resolve()
-            if real != real_build and real.is_relative_to(real_build):
+        name = os.path.join(root, output)
+        if os.path.islink(name):
+            if os.path.realpath(name).startswith(inside_build):
                 continue
         else:
-            if file.parent not in inside:  # one resolve per folder, not per file
-                folder = file.parent.resolve()
-                inside[file.parent] = folder == real_build or folder.is_relative_to(real_build)
-            if inside[file.parent]:
+            parent = os.path.dirname(name)
+            if parent not in inside:  # one resolve per folder, not per file
+                folder = os.path.realpath(parent)
+                inside[parent] = folder == real_build or folder.startswith(inside_build)
+            if inside[parent]:
                 continue
+        file = paths.absolute(output)
         link = _first_link(paths.build_dir, file)
         raise ConfigError(
             f"{paths.relative(link)}: is a link to {link.resolve()}, outside the build folder, "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import difflib
 import os
 import re
 from collections.abc import Iterable
@@ -174,6 +173,8 @@ DIAGRAM_CALL = re.compile(r"""\bdiagram\(\s*(["'])(?P<name>[^"']+)\1(?P<rest>[^)
 
 def unknown_figure(name: str, known: Iterable[str], given: str | None = None) -> str:
     """Return the message for a figure `name` no script has, with the closest one known."""
+    import difflib  # only for this message: a build with nothing to do never loads it
+
     names = sorted(known)
     close = difflib.get_close_matches(name, names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
