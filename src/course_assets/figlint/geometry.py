@@ -350,13 +350,14 @@ def _path(ops: Iterable[Mapping[str, Any]]) -> list[Point]:
     for op in ops:
         if op.get("op") in ("b", "B"):
             control = [(float(x), float(y)) for x, y in op["points"]]
-            points += _sampled(control)
+            points += bezier_points(control)
         elif op.get("op") in ("L",):
             points += [(float(x), float(y)) for x, y in op["points"]]
     return points
 
 
-def _sampled(control: list[Point]) -> list[Point]:
+def bezier_points(control: list[Point]) -> list[Point]:
+    """Return points along a cubic Bezier path (Graphviz's control points), its ends included."""
     if len(control) < 4:
         return control
     points = [control[0]]

@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from course_assets.figlint.geometry import Box, Geometry, Point, bounds, polyline_distance
+from course_assets.figlint.geometry import (
+    Box, Geometry, Point, bezier_points, bounds, polyline_distance,
+)
 from course_assets.layout.nodes import POINTS_PER_INCH, drawn_icon
 
 # An arrow whose drawn tip is this close (points) to its node's icon reaches it.
@@ -199,23 +201,7 @@ def outline_of(node: Mapping[str, Any]) -> list[Point]:
             polygon = [(float(x), float(y)) for x, y in op.get("points", [])]
             points += [*polygon, polygon[0]] if polygon and kind != "L" else polygon
         elif kind in ("b", "B"):
-            points += _sampled([(float(x), float(y)) for x, y in op.get("points", [])])
-    return points
-
-
-def _sampled(control: list[Point]) -> list[Point]:
-    if len(control) < 4:
-        return control
-    points = [control[0]]
-    for start in range(0, len(control) - 3, 3):
-        p0, p1, p2, p3 = control[start:start + 4]
-        for step in range(1, 9):
-            t = step / 8
-            u = 1 - t
-            points.append((u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0]
-                           + t**3 * p3[0],
-                           u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1]
-                           + t**3 * p3[1]))
+            points += bezier_points([(float(x), float(y)) for x, y in op.get("points", [])])
     return points
 
 
