@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from svgtools import parse, texts
+from test_watch import watching
 
 from course_assets.build import BuildOptions
-from course_assets.config import load_settings
-from course_assets.watching import watch_course
 
 
 def logging_body(log: Path, label: str, *, dark_waits_for: Path | None = None) -> str:
@@ -44,22 +39,6 @@ def logged(log: Path) -> list[str]:
 
 def label_of(svg: Path) -> str:
     return " ".join(texts(parse(svg)))
-
-
-@contextlib.contextmanager
-def watching(course, **options) -> Iterator[queue.Queue]:
-    """Watch `course` in a thread; yield the queue its build results arrive on; stop it after."""
-    results: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    watcher = threading.Thread(target=watch_course, args=(load_settings(course.root), results.put),
-                               kwargs={**options, "stop": stop}, daemon=True)
-    watcher.start()
-    try:
-        yield results
-    finally:
-        stop.set()
-        watcher.join(timeout=30)
-    assert not watcher.is_alive()
 
 
 def test_build_draws_every_light_svg_before_any_dark_variant(course, tmp_path):

@@ -35,7 +35,8 @@ def watching(course, **options) -> Iterator[queue.Queue]:
         yield results
     finally:
         stop.set()
-        watcher.join(timeout=10)
+        # Generous: a watch ends its build in hand first, slow on a loaded machine.
+        watcher.join(timeout=30)
     assert not watcher.is_alive()
 
 
