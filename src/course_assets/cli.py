@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import threading
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +53,48 @@ def cli(ctx: click.Context, course: Path | None) -> None:
     ctx.obj = common.CliContext(start=course)
 
 
-def _register() -> None:
-    from course_assets.commands import build, check, init, listing, migrate, serve, slides, watch
-
-    for module in (init, build, check, listing, migrate, serve, slides, watch):
-        cli.add_command(module.command)
+# Each command's module under course_assets.commands, in the order `--help` lists them.
+COMMAND_MODULES = {"init": "init", "build": "build", "check": "check", "list": "listing",
+                   "migrate": "migrate", "serve": "serve", "slides": "slides", "watch": "watch"}
 
 
-_register()
+class _CommandsOnDemand(MutableMapping[str, click.Command]):
+    """The group's commands, each module imported when its command is first looked up.
+
+    A command line runs one command: importing only its module keeps `build` with nothing to
+    do from loading what `check`, `serve` or `migrate` need.
+    """
+
+    def __init__(self, modules: dict[str, str]) -> None:
+        self._modules = modules
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            if name not in self._modules:
+                raise KeyError(name)
+            module = importlib.import_module(f"course_assets.commands.{self._modules[name]}")
+            self._loaded[name] = module.command
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._loaded.pop(name, None)
+        self._modules = {k: v for k, v in self._modules.items() if k != name}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._modules, *self._loaded]))
+
+    def __len__(self) -> int:
+        return len(set(self._modules) | set(self._loaded))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules or name in self._loaded
+
+
+cli.commands = _CommandsOnDemand(COMMAND_MODULES)
 
 
 def _silence_stdout() -> None:
