@@ -200,7 +200,7 @@ def test_cairos_raw_pixels_make_the_png_its_own_png_would(tmp_path):
     from pygraphviz import graphviz as gv
 
     from course_assets.render import graphviz
-    from course_assets.render.raster import normalized_png, png_from_pixels
+    from course_assets.render.raster import encoded_png, normalized_png, picture_from_pixels
 
     def painted(bgcolor: str) -> tuple[bytes, bytes]:
         graph = graphviz.parse(
@@ -228,7 +228,7 @@ def test_cairos_raw_pixels_make_the_png_its_own_png_would(tmp_path):
         assert image.getpixel((width - 1, height // 2))[3] < 255  # partly covered
     # At its size, or a pixel of rounding either way (cropped, or padded with the page).
     for size in ((width, height), (width + 1, height + 1), (width - 1, height - 1)):
-        ours = Image.open(io.BytesIO(png_from_pixels(memoryview(gd), size)))
+        ours = Image.open(io.BytesIO(encoded_png(picture_from_pixels(gd, size))))
         theirs = Image.open(io.BytesIO(normalized_png(cairo_png, size)))
         assert ours.mode == theirs.mode == "RGB" and ours.size == theirs.size == size
         difference = ImageChops.difference(ours, theirs)
@@ -240,4 +240,4 @@ def test_cairos_raw_pixels_make_the_png_its_own_png_would(tmp_path):
             assert len({ours.getpixel((width - 1, y)) for y in range(height)}) > 3
     # A clear page is left to Cairo's own PNG, which keeps 8 bits of alpha.
     clear, _ = painted("transparent")
-    assert png_from_pixels(memoryview(clear), (width, height)) is None
+    assert picture_from_pixels(clear, (width, height)) is None

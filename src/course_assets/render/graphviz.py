@@ -11,7 +11,6 @@ import ctypes
 import functools
 import hashlib
 import locale
-import mmap
 import os
 import re
 import sys
@@ -223,15 +222,16 @@ def _painted_png(context: Any, graph: Any, points: tuple[float, float],
         # The "gd" device writes Cairo's pixels uncompressed: Cairo's own PNG would be
         # compressed by the system's zlib only to be decoded again.
         status = gv.gvRenderFilename(context, graph.handle, b"gd:cairo", os.fsencode(path))
-        png = None
-        written = os.fstat(handle).st_size if status == 0 else 0
-        if written:
-            with mmap.mmap(handle, written, access=mmap.ACCESS_READ) as mapped, \
-                    memoryview(mapped) as pixels:
-                png = raster.png_from_pixels(pixels, size)
-    if status == 0 and png is None:
-        # A page that is not opaque: Cairo's PNG keeps its 8-bit alpha, which libgd's
-        # pixels do not.
+        pixels = os.pread(handle, os.fstat(handle).st_size, 0) if status == 0 else b""
+    picture = raster.picture_from_pixels(pixels, size) if pixels else None
+    del pixels  # tens of megabytes at slide size: let go before encoding
+    png = raster.encoded_png(picture) if picture is not None else None
+    del picture
+    if png is None:
+        # A page that is not opaque: Cairo's PNG keeps its 8-bit alpha, which libgd's pixels
+        # do not. (Or a Graphviz without the gd device, whose complaint is not the author's.)
+        if status != 0:
+            _drained()
         status, data = gv.gvRenderData(context, graph.handle, b"png:cairo")
         png = raster.normalized_png(data, size) if status == 0 and data else None
     return status, png

@@ -54,8 +54,8 @@ def png_size(svg_pixels: tuple[int, int], max_side: int) -> tuple[int, int]:
     return max(1, round(svg_pixels[0] * zoom)), max(1, round(svg_pixels[1] * zoom))
 
 
-def png_from_pixels(gd: memoryview, size: tuple[int, int]) -> bytes | None:
-    """Return Cairo's pixels, in libgd's raw format, as a PNG of exactly `size` (one encoding).
+def picture_from_pixels(gd: bytes, size: tuple[int, int]) -> Image.Image | None:
+    """Return Cairo's pixels, in libgd's raw format, as an RGB picture of exactly `size`.
 
     None where the page's background is not opaque: libgd keeps 7 bits of alpha and drops
     what is less than a quarter covered, so such a figure takes Cairo's own PNG instead.
@@ -69,26 +69,28 @@ def png_from_pixels(gd: memoryview, size: tuple[int, int]) -> bytes | None:
     if gd[:2] != GD_TRUECOLOR or len(gd) < GD_HEADER:
         raise FigureError("Graphviz painted no pixels for the PNG")
     width, height = struct.unpack(">HH", gd[2:6])
-    pixels = gd[GD_HEADER:]
+    # Pillow reads any buffer (its stubs name bytes): the pixels are not copied to be read.
+    pixels = cast("bytes", memoryview(gd)[GD_HEADER:])
     if width < 1 or height < 1 or len(pixels) != 4 * width * height:
         raise FigureError("Graphviz painted fewer pixels than the PNG's size")
-    # libgd's alpha: 0 is opaque, 127 transparent.
-    alpha = Image.frombuffer("L", (width, height), pixels[0::4].tobytes(), "raw", "L", 0, 1)
-    inside = alpha.crop((0, 0, max(1, width - 1), max(1, height - 1)))
-    if inside.getextrema() != (GD_OPAQUE, GD_OPAQUE):
+    # libgd's alpha (0 opaque, 127 transparent) is each pixel's first byte: read in place as
+    # the "red" of an RGBA picture, it is copied out alone.
+    alpha = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1).getchannel(0)
+    inside = (0, 0, max(1, width - 1), max(1, height - 1))
+    if alpha.crop(inside).getextrema() != (GD_OPAQUE, GD_OPAQUE):
         return None
-    # Decoded straight from the mapped file (Pillow reads any buffer; its stubs name bytes).
-    image = Image.frombuffer("RGB", (width, height), cast("bytes", pixels), "raw", "XRGB", 0, 1)
+    image = Image.frombuffer("RGB", (width, height), pixels, "raw", "XRGB", 0, 1)
     background = image.getpixel((0, 0))
     assert isinstance(background, tuple)  # an RGB pixel: a tuple of three channels
-    _blend_edges(image, pixels, alpha, background)
-    del alpha, inside
+    if alpha.getextrema() != (GD_OPAQUE, GD_OPAQUE):
+        _blend_edges(image, gd, alpha, background)
+    del alpha
     if image.size != size:
         image = _sized(image, size, background)
-    return _encoded(image)
+    return image
 
 
-def _blend_edges(image: Image.Image, pixels: memoryview, alpha: Image.Image,
+def _blend_edges(image: Image.Image, gd: bytes, alpha: Image.Image,
                  background: tuple[int, ...]) -> None:
     """Blend the partly covered pixels of the last row and column onto the background."""
     width, height = image.size
@@ -98,14 +100,14 @@ def _blend_edges(image: Image.Image, pixels: memoryview, alpha: Image.Image,
         assert isinstance(level, int)
         if level == GD_OPAQUE:
             continue
-        at = 4 * (y * width + x)
         if level == GD_TRANSPARENT:  # libgd's mark for less than a quarter covered
             image.putpixel((x, y), background[:3])
             continue
         # Cairo's colours are premultiplied by their coverage: add what the page leaves.
+        at = GD_HEADER + 4 * (y * width + x)
         uncovered = level / GD_TRANSPARENT
         image.putpixel((x, y), tuple(
-            min(255, round(pixels[at + 1 + channel] + background[channel] * uncovered))
+            min(255, round(gd[at + 1 + channel] + background[channel] * uncovered))
             for channel in range(3)))
 
 
@@ -141,10 +143,10 @@ def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
     # The decoded picture (tens of megabytes at slide size) is let go before encoding, unless
     # it is the canvas itself.
     del image, opened
-    return _encoded(canvas)
+    return encoded_png(canvas)
 
 
-def _encoded(image: Image.Image) -> bytes:
+def encoded_png(image: Image.Image) -> bytes:
     """Return the picture as a PNG whose bytes depend on its pixels alone."""
     import zlib
 
