@@ -241,3 +241,29 @@ def test_cairos_raw_pixels_make_the_png_its_own_png_would(tmp_path):
     # A clear page is left to Cairo's own PNG, which keeps 8 bits of alpha.
     clear, _ = painted("transparent")
     assert picture_from_pixels(clear, (width, height)) is None
+
+
+def test_one_pool_process_at_a_time_paints_a_png(tmp_path):
+    import threading
+
+    from course_assets.render import isolate
+
+    # The workers of a pool share a scratch folder; the lock lives there.
+    isolate.keep_scratch_in(str(tmp_path))
+    try:
+        entered = threading.Event()
+
+        def second_painter() -> None:
+            with isolate.one_at_a_time("paint"):
+                entered.set()
+
+        with isolate.one_at_a_time("paint"):
+            waiting = threading.Thread(target=second_painter)
+            waiting.start()
+            assert not entered.wait(0.3)  # it waits while the first paints
+        assert entered.wait(10)  # and paints once the first is done
+        waiting.join()
+        with isolate.one_at_a_time("paint"):  # free again
+            pass
+    finally:
+        isolate.keep_scratch_in(None)
