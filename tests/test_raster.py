@@ -267,3 +267,22 @@ def test_one_pool_process_at_a_time_paints_a_png(tmp_path):
             pass
     finally:
         isolate.keep_scratch_in(None)
+
+
+def test_without_in_memory_files_the_pixels_pass_through_a_temporary_file_removed_after(
+        tmp_path, monkeypatch):
+    import os
+    import tempfile
+
+    from course_assets.render import graphviz
+
+    # A system without memfd (macOS, say): a temporary file, gone once the PNG is made.
+    monkeypatch.delattr(os, "memfd_create")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    drawing = graphviz.draw('digraph { a [label="Aa"]; a -> b }', png_max_side=400)
+    assert drawing.png is not None
+    with Image.open(io.BytesIO(drawing.png)) as image:
+        assert image.mode == "RGB" and image.getpixel((0, 0)) == (255, 255, 255)
+    # (The bundled fonts' setup is written there too, once a machine: it is kept.)
+    left = [p.name for p in tmp_path.iterdir() if not p.name.startswith("course-assets-fonts")]
+    assert left == []
