@@ -77,11 +77,14 @@ def one_at_a_time(name: str) -> Iterator[None]:
     Outside a pool's workers (no shared scratch folder) there is no one to wait for. The
     system lets go of the lock when its holder ends, however it ends.
     """
-    if _scratch_root is None or fcntl is None:
+    handle = None
+    if _scratch_root is not None and fcntl is not None:
+        with contextlib.suppress(OSError):  # the folder is gone (the pool is closing)
+            handle = os.open(os.path.join(_scratch_root, f".{name}.lock"),
+                             os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    if handle is None:
         yield
         return
-    handle = os.open(os.path.join(_scratch_root, f".{name}.lock"),
-                     os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
