@@ -23,8 +23,9 @@ def png_pixels(course, name: str) -> tuple[int, int]:
 
 def test_a_tall_figures_png_fits_a_slide_of_the_setting_s_width(course):
     # A 16:9 slide png_max_side wide is 9/16 of it high: a taller PNG would be scaled down.
+    # Without fitting: a layout of its own for slides would be less tall.
     course.write("pyproject.toml", "[tool.course-assets]\npng_max_side = 800\nformats = "
-                 '["svg", "png"]\n')
+                 '["svg", "png"]\nfit = false\n')
     script = course.figure("tall", " >> ".join(f'Mlflow("step {i}")' for i in range(6)))
     script.write_text(script.read_text().replace("show=False)", 'show=False, direction="TB")'))
     assert course.run("build").exit_code == 0
@@ -50,7 +51,10 @@ def png_chunks(data: bytes) -> list[str]:
 # Cairo and fonts paint, Pillow's own zlib encodes), so a run elsewhere (CI) that differs is a
 # reproducibility bug. A change that alters the drawing on purpose (layout, fonts, colours, PNG
 # size) updates the hash, after a look at the picture.
-SMALL_FIGURE_PNG_SHA256 = "f22de410aab2dd8306ebf7c2548c21b55467563770cc8d921e25453ace6ecffa"
+# Last updated when the PNG came to be painted at exactly its pixel size (the page covers
+# every pixel whole, with no half-covered last row cropped off): same size, the drawing 0.4 px
+# higher (0.33 px, half the 0.67 px row Cairo used to half cover), anti-aliased edges differ.
+SMALL_FIGURE_PNG_SHA256 = "80adc9fa0fc346d53a79eb7483b9824b78e2bed4e1a9f7d4c366b25743c216b2"
 
 
 def test_a_small_figures_png_is_the_same_bytes_on_every_machine(course):
@@ -62,3 +66,223 @@ def test_a_small_figures_png_is_the_same_bytes_on_every_machine(course):
     # Nothing but the pixels: no text, time or gamma chunks that could differ by machine.
     assert set(png_chunks(data)) == {"IHDR", "IDAT", "IEND"}
     assert hashlib.sha256(data).hexdigest() == SMALL_FIGURE_PNG_SHA256
+
+
+# Far too tall for a slide as drawn (with 20 steps): fitting gives its slides a layout of
+# their own. With 2 steps it needs none.
+CHAIN = '''
+    """A pipeline of steps, top to bottom."""
+    from diagrams import Diagram
+    from diagrams.onprem.compute import Server
+
+    with Diagram("Chain", show=False, direction="TB"):
+        steps = [Server(f"step {i}") for i in range(STEPS)]
+        for a, b in zip(steps, steps[1:]):
+            a >> b
+'''
+
+
+def built_pngs(course) -> set[str]:
+    return {p.name for p in course.built("diagrams").glob("*.png")}
+
+
+def manifest_figures(course) -> dict:
+    import json
+
+    return json.loads(course.built("manifest.json").read_text())["figures"]
+
+
+def test_a_figure_with_a_slide_layout_has_pngs_of_that_layout_alone(course):
+    import zipfile
+
+    course.write("diagrams/chain.py", CHAIN.replace("STEPS", "20"))
+    course.figure("small")
+    course.chapter("ch", '## Chain\n\n{{ diagram("chain") }}\n\n## Small\n\n'
+                   '{{ diagram("small") }}\n')
+    result = course.run("build")  # the default formats: SVG, PNG, dark; PowerPoint decks
+    assert result.exit_code == 0, result.output
+    figures = manifest_figures(course)
+    assert figures["chain"]["fit"]["slide_file"] is True
+    # A PNG serves slides: the chain's are of its slides' layout, and it has no other.
+    assert built_pngs(course) == {"chain.slide.png", "chain.slide.dark.png", "small.png",
+                                  "small.dark.png"}
+    assert set(figures["chain"]["outputs"]) == {
+        f"build/diagrams/chain{suffix}" for suffix in (
+            ".svg", ".dark.svg", ".slide.svg", ".slide.dark.svg", ".slide.png",
+            ".slide.dark.png", ".outline.md")}
+    slide_svg = course.built("diagrams/chain.slide.svg").read_text()
+    width, height = (int(v) for v in re.search(r'<svg[^>]* width="(\d+)" height="(\d+)"',
+                                                slide_svg).groups())
+    from course_assets.render.raster import png_size
+
+    assert png_pixels(course, "chain.slide") == png_size((width, height), 3840)
+    # The gallery links the PNGs there are.
+    gallery = course.built("diagrams/README.md").read_text()
+    assert "[PNG 2x (slide layout)](chain.slide.png)" in gallery
+    assert "[dark PNG 2x (slide layout)](chain.slide.dark.png)" in gallery
+    assert "(chain.png)" not in gallery and "(chain.dark.png)" not in gallery
+    assert "[PNG 2x](small.png)" in gallery and "[dark PNG 2x](small.dark.png)" in gallery
+    # The PowerPoint decks carry them as each figure's fallback, the theme's own.
+    for deck, png in (("ch.pptx", "chain.slide.png"), ("ch.dark.pptx", "chain.slide.dark.png")):
+        with zipfile.ZipFile(course.built(f"slides/{deck}")) as package:
+            media = {package.read(n) for n in package.namelist() if n.endswith(".png")}
+        assert course.built(f"diagrams/{png}").read_bytes() in media, deck
+        assert media <= {course.built(f"diagrams/{n}").read_bytes() for n in built_pngs(course)}
+    assert course.run("check").exit_code == 0
+
+
+def test_the_chapter_pngs_go_when_a_figure_gets_a_slide_layout_and_come_back_without(course):
+    script = course.write("diagrams/chain.py", CHAIN.replace("STEPS", "2"))
+    assert course.run("build", "-q").exit_code == 0
+    assert built_pngs(course) == {"chain.png", "chain.dark.png"}
+    script.write_text(script.read_text().replace("range(2)", "range(20)"))
+    assert course.run("build", "-q").exit_code == 0
+    assert built_pngs(course) == {"chain.slide.png", "chain.slide.dark.png"}
+    assert course.run("check").exit_code == 0
+    script.write_text(script.read_text().replace("range(20)", "range(2)"))
+    assert course.run("build", "-q").exit_code == 0
+    assert built_pngs(course) == {"chain.png", "chain.dark.png"}
+    assert not list(course.built("diagrams").glob("chain.slide*"))
+    assert course.run("check").exit_code == 0
+
+
+def test_a_chapter_png_an_earlier_version_made_beside_the_slide_ones_is_removed(course):
+    import hashlib
+    import json
+
+    course.write("diagrams/chain.py", CHAIN.replace("STEPS", "20"))
+    assert course.run("build", "-q").exit_code == 0
+    # What an earlier version left: PNGs of the chapter's layout too, recorded as its own.
+    manifest_path = course.built("manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    for stem, colour in (("chain", "white"), ("chain.dark", "black")):
+        out = io.BytesIO()
+        Image.new("RGB", (20, 10), colour).save(out, format="PNG")
+        course.built(f"diagrams/{stem}.png").write_bytes(out.getvalue())
+        manifest["figures"]["chain"]["outputs"][f"build/diagrams/{stem}.png"] = (
+            hashlib.sha256(out.getvalue()).hexdigest())
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    result = course.run("check")
+    assert result.exit_code == 3
+    assert "build/diagrams/chain.png: orphaned" in result.output
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert built_pngs(course) == {"chain.slide.png", "chain.slide.dark.png"}
+    outputs = manifest_figures(course)["chain"]["outputs"]
+    assert "build/diagrams/chain.png" not in outputs
+    assert "build/diagrams/chain.dark.png" not in outputs
+    assert "(chain.png)" not in course.built("diagrams/README.md").read_text()
+    assert course.run("check").exit_code == 0
+
+
+def test_a_figure_on_a_clear_page_keeps_cairos_8_bit_alpha(course):
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg", "png"]\n')
+    course.write("diagrams/clear.py", '''
+        """Two boxes on no background."""
+        from diagrams import Diagram, Node
+
+        with Diagram("Clear", show=False, graph_attr={"bgcolor": "transparent"}):
+            Node("one", shape="box") >> Node("two", shape="ellipse")
+    ''')
+    assert course.run("build", "-q").exit_code == 0
+    with Image.open(course.built("diagrams/clear.png")) as image:
+        assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 0
+        assert image.size == png_pixels(course, "clear")
+        levels = set(image.getchannel("A").tobytes())
+    # Opaque lines and their faint anti-aliasing alike: less than a quarter covered is kept
+    # (libgd's pixels would have dropped it, and kept only 7 bits of the rest).
+    assert 255 in levels and any(0 < level < 64 for level in levels)
+    assert any(level % 2 for level in levels if 0 < level < 255)
+
+
+def test_cairos_raw_pixels_make_the_png_its_own_png_would(tmp_path):
+    from PIL import ImageChops
+    from pygraphviz import graphviz as gv
+
+    from course_assets.render import graphviz
+    from course_assets.render.raster import encoded_png, normalized_png, picture_from_pixels
+
+    def painted(bgcolor: str) -> tuple[bytes, bytes]:
+        graph = graphviz.parse(
+            f'digraph {{ bgcolor="{bgcolor}"; a [label="Aa", style=filled, '
+            'fillcolor="#268bd2"]; a -> b [label="to"] }')
+        context = gv.gvContextWithBuiltins()
+        try:
+            assert gv.gvLayout(context, graph.handle, b"dot") == 0
+            # Centred on node a, and not whole pixels (80.6 x 53.9): the last column and row
+            # are partly covered, and cut through the node's fill and border.
+            graph.graph_attr["viewport"] = "60.45,40.45,1.5,'a'"
+            raw = tmp_path / f"{bgcolor}.gd"
+            assert gv.gvRenderFilename(context, graph.handle, b"gd:cairo",
+                                       str(raw).encode()) == 0
+            status, png = gv.gvRenderData(context, graph.handle, b"png:cairo")
+            assert status == 0
+        finally:
+            gv.gvFreeLayout(context, graph.handle)
+            gv.gvFreeContext(context)
+        return raw.read_bytes(), png
+
+    gd, cairo_png = painted("#fdf6e3")
+    with Image.open(io.BytesIO(cairo_png)) as image:
+        width, height = image.size
+        assert image.getpixel((width - 1, height // 2))[3] < 255  # partly covered
+    # At its size, or a pixel of rounding either way (cropped, or padded with the page).
+    for size in ((width, height), (width + 1, height + 1), (width - 1, height - 1)):
+        ours = Image.open(io.BytesIO(encoded_png(picture_from_pixels(gd, size))))
+        theirs = Image.open(io.BytesIO(normalized_png(cairo_png, size)))
+        assert ours.mode == theirs.mode == "RGB" and ours.size == theirs.size == size
+        difference = ImageChops.difference(ours, theirs)
+        # The same pixels inside; the blended edge within rounding of Cairo's own (libgd
+        # keeps 7 bits of coverage).
+        assert difference.crop((0, 0, width - 1, height - 1)).getbbox() is None, size
+        assert max(high for _, high in difference.getextrema()) <= 2, size
+        if size == (width, height):  # the blended column crosses the node's fill and border
+            assert len({ours.getpixel((width - 1, y)) for y in range(height)}) > 3
+    # A clear page is left to Cairo's own PNG, which keeps 8 bits of alpha.
+    clear, _ = painted("transparent")
+    assert picture_from_pixels(clear, (width, height)) is None
+
+
+def test_one_pool_process_at_a_time_paints_a_png(tmp_path):
+    import threading
+
+    from course_assets.render import isolate
+
+    # The workers of a pool share a scratch folder; the lock lives there.
+    isolate.keep_scratch_in(str(tmp_path))
+    try:
+        entered = threading.Event()
+
+        def second_painter() -> None:
+            with isolate.one_at_a_time("paint"):
+                entered.set()
+
+        with isolate.one_at_a_time("paint"):
+            waiting = threading.Thread(target=second_painter)
+            waiting.start()
+            assert not entered.wait(0.3)  # it waits while the first paints
+        assert entered.wait(10)  # and paints once the first is done
+        waiting.join()
+        with isolate.one_at_a_time("paint"):  # free again
+            pass
+    finally:
+        isolate.keep_scratch_in(None)
+
+
+def test_without_in_memory_files_the_pixels_pass_through_a_temporary_file_removed_after(
+        tmp_path, monkeypatch):
+    import os
+    import tempfile
+
+    from course_assets.render import graphviz
+
+    # A system without memfd (macOS, say): a temporary file, gone once the PNG is made.
+    monkeypatch.delattr(os, "memfd_create")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    drawing = graphviz.draw('digraph { a [label="Aa"]; a -> b }', png_max_side=400)
+    assert drawing.png is not None
+    with Image.open(io.BytesIO(drawing.png)) as image:
+        assert image.mode == "RGB" and image.getpixel((0, 0)) == (255, 255, 255)
+    # (The bundled fonts' setup is written there too, once a machine: it is kept.)
+    left = [p.name for p in tmp_path.iterdir() if not p.name.startswith("course-assets-fonts")]
+    assert left == []

@@ -108,15 +108,35 @@ class OutputPaths:
         """Return the outputs a figure has with the course's formats.
 
         With `slide_file` (the figure's manifest record says so), also the files of the layout
-        fitted to slides: `name.slide.svg`, `name.slide.dark.svg` and their PNGs.
+        fitted to slides: `name.slide.svg`, `name.slide.dark.svg`, and the PNGs are theirs
+        (see `png_variants`).
         """
-        suffixes = ("svg", "png") if "png" in self.formats else ("svg",)
         stems = self.figure_variants(name)
         if slide_file:
             stems += self.slide_variants(name)
+        with_png = self.png_variants(name, slide_file)
         return (*(self._inside("figures_dir", f"{stem}.{suffix}")
-                  for stem in stems for suffix in suffixes),
+                  for stem in stems for suffix in ("svg", "png")
+                  if suffix == "svg" or stem in with_png),
                 self.figure_outline(name))
+
+    def png_variants(self, name: str, slide_file: bool = False) -> tuple[str, ...]:
+        """Return the stems a figure's PNGs are written as (none without the "png" format).
+
+        A PNG serves slides, so it is of the layout the slides show: the slides' own where the
+        figure has one (`slide_file`), else the chapter's.
+        """
+        if "png" not in self.formats:
+            return ()
+        return self.slide_variants(name) if slide_file else self.figure_variants(name)
+
+    def figure_png(self, name: str, dark: bool = False, slide_file: bool = False) -> str | None:
+        """Return where a figure's light or dark PNG goes; None where the formats make none."""
+        stems = self.png_variants(name, slide_file)
+        wanted = 1 if dark else 0
+        if len(stems) <= wanted:
+            return None
+        return self._inside("figures_dir", f"{stems[wanted]}.png")
 
     def slide_variants(self, name: str) -> tuple[str, ...]:
         """Return the stems of a figure's slide layout: light, and dark when that format is on."""

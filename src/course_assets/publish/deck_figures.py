@@ -67,23 +67,19 @@ def slide_views(paths: OutputPaths, name: str, record: FigureRecord) -> list[Sli
     one zoomed crop a slide. With fitting off, the chapter's files, whole, on one slide.
     """
     dark = "dark" in paths.formats
-    png = "png" in paths.formats
     if record.slide_file:
         svg, dark_svg = paths.slide_figure(name), paths.slide_figure(name, dark=True)
-        png_file, dark_png = (paths.slide_figure(name, suffix="png"),
-                              paths.slide_figure(name, dark=True, suffix="png"))
     else:
         svg, dark_svg = paths.figure_file(f"{name}.svg"), paths.figure_file(f"{name}.dark.svg")
-        png_file, dark_png = (paths.figure_file(f"{name}.png"),
-                              paths.figure_file(f"{name}.dark.png"))
+    png_file = paths.figure_png(name, slide_file=record.slide_file)
+    dark_png = paths.figure_png(name, dark=True, slide_file=record.slide_file)
     raw_size = record.fit.get("viewbox") or (0.0, 0.0)
     size = (float(raw_size[0]), float(raw_size[1]))
     found = []
     for view in record.fit.get("views") or [{"caption": "", "box": None}]:
         box = view.get("box")
         found.append(SlideView(
-            svg, dark_svg if dark else None, png_file if png else None,
-            dark_png if dark and png else None,
+            svg, dark_svg if dark else None, png_file, dark_png,
             (float(box[0]), float(box[1]), float(box[2]), float(box[3])) if box else None,
             size, str(view.get("caption", ""))))
     return found

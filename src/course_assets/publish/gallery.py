@@ -17,9 +17,14 @@ if TYPE_CHECKING:
 TEMPLATE = Path(__file__).parent.parent / "templates" / "gallery.md.j2"
 
 # What each kind of output is for, in the order the gallery lists them.
+# A figure with a layout of its own for slides has its PNGs in that layout alone (PNGs serve
+# slides): the gallery links those.
+SLIDE_PNG = "PNG 2x (slide layout)"
 FILE_KINDS = (
     (".svg", "SVG", False), (".png", "PNG 2x", False),
+    (".slide.png", SLIDE_PNG, False),
     (".dark.svg", "dark SVG", True), (".dark.png", "dark PNG 2x", True),
+    (".slide.dark.png", f"dark {SLIDE_PNG}", True),
     (".outline.md", "text outline", False),
 )
 
@@ -81,7 +86,10 @@ def gallery_template() -> jinja2.Template:
 
 
 def _kind(path: str) -> str:
-    if ".slide." in posixpath.basename(path):
+    name = posixpath.basename(path)
+    if name.endswith((".slide.png", ".slide.dark.png")):
+        return name[name.index(".slide."):]
+    if ".slide." in name:
         return ".slide"  # the layout fitted to slides: the decks show it, the gallery does not
     if path.endswith(".outline.md"):
         return ".outline.md"
@@ -101,8 +109,11 @@ def _anchor(name: str) -> str:
 
 def _formats_sentence(kinds: set[str]) -> str:
     parts = ["as SVG (web pages, PowerPoint, Keynote)"]
-    if "PNG 2x" in kinds:
-        parts.append("as PNG at twice the size (Google Slides and other tools without SVG)")
+    if "PNG 2x" in kinds or SLIDE_PNG in kinds:
+        png = "as PNG at twice the size (Google Slides and other tools without SVG"
+        if SLIDE_PNG in kinds:
+            png += "; in the layout for slides, where a figure has one"
+        parts.append(png + ")")
     sentence = "Each is built " + " and ".join(parts)
     if "dark SVG" in kinds:
         sentence += (", in light and in dark colours (pages show the one that matches the "

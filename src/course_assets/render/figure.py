@@ -330,10 +330,15 @@ def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
 
 def _drawn_as_chosen(task: FigureTask, captured: CapturedFigure, png_max_side: int | None,
                      chosen: Fits, with_layout: bool = True) -> tuple[Drawing, Drawing | None]:
-    """Draw the graph in the layouts the light variant chose: the chapter's and the slides'."""
+    """Draw the graph in the layouts the light variant chose: the chapter's and the slides'.
+
+    The PNG is painted for the layout the slides show: the chapter's has none where the
+    slides have a layout of their own.
+    """
     from course_assets.render import graphviz
 
-    drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
+    chapter_png = png_max_side if chosen.slide is None else None
+    drawing = graphviz.draw(captured.dot_source, chapter_png, captured.node_lines(),
                             chosen.chapter.apply, with_layout=with_layout)
     slide = None
     if chosen.slide is not None:  # its layout is the light one's, read in the first stage
@@ -371,19 +376,11 @@ def _finished_variant(task: FigureTask, theme: str, captured: CapturedFigure,
                       slide_layout: dict[str, Any]) -> Variant:
     """Return a theme's variant: its SVGs, its PNGs painted with them, and the lint's reading."""
     from course_assets.figlint import read_figure
-    from course_assets.render import raster
     from course_assets.render.theme import LIGHT
 
-    png_max_side = _png_max_side(task)
-    png = slide_png = None
-    if png_max_side is not None:
-        with limits.located_at(task.script, captured.line):
-            if drawing.png is not None:
-                png = raster.normalized_png(drawing.png,
-                                            raster.png_size(raster.svg_size(svg), png_max_side))
-            if slide is not None and slide.png is not None and slide_svg is not None:
-                slide_png = raster.normalized_png(
-                    slide.png, raster.png_size(raster.svg_size(slide_svg), png_max_side))
+    # The PNGs come finished from the child that painted them.
+    png = drawing.png
+    slide_png = slide.png if slide is not None and slide_svg is not None else None
     # The lint reads the same layout the SVG was drawn from.
     reading = read_figure(drawing.layout, svg, dict(captured.lines), theme, captured.title,
                           captured.description)
@@ -402,16 +399,21 @@ def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
     slide = None
     png_max_side = _png_max_side(task)
     if png_max_side is not None:
-        def job() -> tuple[graphviz.Drawing, graphviz.Drawing | None]:
+        def job() -> tuple[graphviz.Drawing | None, graphviz.Drawing | None]:
             isolate.announce("graphviz", captured.line)
             with limits.located_at(task.script, captured.line):
                 # The lint reads the first stage's layout: this drawing is for the PNGs.
+                if light.fits.slide is not None:  # only the slides' layout has a PNG
+                    return None, graphviz.draw(captured.dot_source, png_max_side,
+                                               captured.node_lines(), light.fits.slide.apply,
+                                               with_layout=False)
                 return _drawn_as_chosen(task, captured, png_max_side, light.fits,
                                         with_layout=False)
 
         with limits.located_at(task.script, None):
             (painted, slide), _ = isolate.run_isolated(job, task.timeout)
-        chapter = graphviz.Drawing(light.svg, painted.png, light.warnings, light.layout)
+        if painted is not None:
+            chapter = graphviz.Drawing(light.svg, painted.png, light.warnings, light.layout)
     return _finished_variant(task, LIGHT, captured, chapter, light.svg, light.warnings,
                              light.output, light.fits, slide, light.slide_svg, light.slide_layout)
 

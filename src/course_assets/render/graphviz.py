@@ -6,6 +6,7 @@ command line's own process never loads pygraphviz, so a build with nothing to do
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -14,7 +15,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,16 +184,7 @@ def draw(source: str, png_max_side: int | None = None,
             _drained()  # JSON loads no images and says so for each: the SVG's words are enough
             png = None
             if status == 0 and png_max_side is not None:
-                from course_assets.render.raster import png_zoom as zoom_for
-
-                width, height = svg_points(svg)
-                png_zoom = zoom_for((round(width * PX_PER_PT), round(height * PX_PER_PT)),
-                                    png_max_side)
-                # The viewport's zoom paints the same layout bigger; a second layout at
-                # another dpi could move things.
-                graph.graph_attr["viewport"] = (
-                    f"{width * png_zoom:.3f},{height * png_zoom:.3f},{png_zoom:.6f}")
-                status, png = gv.gvRenderData(context, graph.handle, b"png:cairo")
+                status, png = _painted_png(context, graph, svg_points(svg), png_max_side)
         finally:
             gv.gvFreeLayout(context, graph.handle)
     finally:
@@ -206,6 +198,72 @@ def draw(source: str, png_max_side: int | None = None,
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
                    messages, laid_out)
+
+
+def _painted_png(context: Any, graph: Any, points: tuple[float, float],
+                 max_side: int) -> tuple[int, bytes | None]:
+    """Paint the laid-out graph as its PNG: Cairo's raw pixels, encoded once by Pillow.
+
+    The PNG is twice the SVG's size, or smaller to fit a slide `max_side` pixels wide.
+    """
+    from pygraphviz import graphviz as gv
+
+    from course_assets.render import raster
+
+    svg_pixels = (round(points[0] * PX_PER_PT), round(points[1] * PX_PER_PT))
+    size = raster.png_size(svg_pixels, max_side)
+    zoom = raster.png_zoom(svg_pixels, max_side)
+    # The viewport's zoom paints the same layout bigger (a second layout at another dpi could
+    # move things). Its size is the PNG's in points, at 4/3 pixel a point: the page covers
+    # every pixel whole, so no last row or column is left half transparent.
+    graph.graph_attr["viewport"] = (
+        f"{size[0] / PX_PER_PT:.3f},{size[1] / PX_PER_PT:.3f},{zoom:.6f}")
+    from course_assets.render.isolate import one_at_a_time
+
+    # Painting and reading the pixels holds two copies of the picture (Cairo's and libgd's,
+    # then the raw and the decoded one): one figure at a time does it, so that the workers'
+    # peaks never add up.
+    with one_at_a_time("paint"), _pixel_file() as (handle, path):
+        # The "gd" device writes Cairo's pixels uncompressed: Cairo's own PNG would be
+        # compressed by the system's zlib only to be decoded again.
+        status = gv.gvRenderFilename(context, graph.handle, b"gd:cairo", os.fsencode(path))
+        pixels = os.pread(handle, os.fstat(handle).st_size, 0) if status == 0 else b""
+        picture = raster.picture_from_pixels(pixels, size) if pixels else None
+        del pixels  # tens of megabytes at slide size: let go before encoding
+    png = raster.encoded_png(picture) if picture is not None else None
+    del picture
+    if png is None:
+        # A page that is not opaque: Cairo's PNG keeps its 8-bit alpha, which libgd's pixels
+        # do not. (Or a Graphviz without the gd device, whose complaint is not the author's.)
+        if status != 0:
+            _drained()
+        status, data = gv.gvRenderData(context, graph.handle, b"png:cairo")
+        png = raster.normalized_png(data, size) if status == 0 and data else None
+    return status, png
+
+
+@contextlib.contextmanager
+def _pixel_file() -> Iterator[tuple[int, str]]:
+    """Yield an open, empty file and a path Graphviz can write it by; nothing is left behind.
+
+    In memory where the system can (Linux), else a temporary file removed afterwards.
+    """
+    if hasattr(os, "memfd_create"):
+        handle = os.memfd_create("course-assets-png", os.MFD_CLOEXEC)
+        path = f"/proc/self/fd/{handle}"
+        if os.path.exists(path):
+            try:
+                yield handle, path
+            finally:
+                os.close(handle)
+            return
+        os.close(handle)
+    handle, path = tempfile.mkstemp(prefix="course-assets-", suffix=".gd")
+    try:
+        yield handle, path
+    finally:
+        os.close(handle)
+        os.unlink(path)
 
 
 def _place_labels(context: Any, graph: Any) -> bytes | None:

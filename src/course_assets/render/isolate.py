@@ -11,8 +11,13 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows renders in the worker itself
+    fcntl = None  # type: ignore[assignment]
 
 from course_assets.errors import FigureError
 from course_assets.render import processes
@@ -63,6 +68,28 @@ def keep_scratch_in(folder: str | None) -> None:
     """Make this process's scratch folders inside `folder` (None: the system's temporary one)."""
     global _scratch_root
     _scratch_root = folder
+
+
+@contextlib.contextmanager
+def one_at_a_time(name: str) -> Iterator[None]:
+    """Hold the pool-wide lock `name` (one process of the pool at a time) while inside.
+
+    Outside a pool's workers (no shared scratch folder) there is no one to wait for. The
+    system lets go of the lock when its holder ends, however it ends.
+    """
+    handle = None
+    if _scratch_root is not None and fcntl is not None:
+        with contextlib.suppress(OSError):  # the folder is gone (the pool is closing)
+            handle = os.open(os.path.join(_scratch_root, f".{name}.lock"),
+                             os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    if handle is None:
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
 
 
 def scratch_folder() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from course_assets.errors import FigureError
 
@@ -17,6 +17,12 @@ SCALE = 2
 SLIDE_ASPECT = 9 / 16
 # Cairo and the SVG round the page size separately; a pixel or two is rounding, more is a bug.
 ROUNDING_SLACK = 2
+# libgd's uncompressed truecolor picture (what Graphviz's "gd" device writes): a signature,
+# width and height as big-endian 16-bit numbers, a truecolor flag and the transparent colour,
+# then 4 bytes a pixel: alpha (7 bits, 0 opaque), red, green, blue.
+GD_TRUECOLOR = b"\xff\xfe"
+GD_HEADER = 11
+GD_OPAQUE, GD_TRANSPARENT = 0, 127
 
 
 def svg_size(svg: bytes) -> tuple[int, int]:
@@ -48,6 +54,75 @@ def png_size(svg_pixels: tuple[int, int], max_side: int) -> tuple[int, int]:
     return max(1, round(svg_pixels[0] * zoom)), max(1, round(svg_pixels[1] * zoom))
 
 
+def picture_from_pixels(gd: bytes, size: tuple[int, int]) -> Image.Image | None:
+    """Return Cairo's pixels, in libgd's raw format, as an RGB picture of exactly `size`.
+
+    None where the page's background is not opaque: libgd keeps 7 bits of alpha and drops
+    what is less than a quarter covered, so such a figure takes Cairo's own PNG instead.
+    The pixels are painted on an opaque page: only its last row and column can be partly
+    covered, and those are blended onto its colour.
+    """
+    import struct
+
+    from PIL import Image
+
+    if gd[:2] != GD_TRUECOLOR or len(gd) < GD_HEADER:
+        raise FigureError("Graphviz painted no pixels for the PNG")
+    width, height = struct.unpack(">HH", gd[2:6])
+    # Pillow reads any buffer (its stubs name bytes): the pixels are not copied to be read.
+    pixels = cast("bytes", memoryview(gd)[GD_HEADER:])
+    if width < 1 or height < 1 or len(pixels) != 4 * width * height:
+        raise FigureError("Graphviz painted fewer pixels than the PNG's size")
+    # libgd's alpha (0 opaque, 127 transparent) is each pixel's first byte: read in place as
+    # the "red" of an RGBA picture, it is copied out alone.
+    alpha = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1).getchannel(0)
+    inside = (0, 0, max(1, width - 1), max(1, height - 1))
+    if alpha.crop(inside).getextrema() != (GD_OPAQUE, GD_OPAQUE):
+        return None
+    image = Image.frombuffer("RGB", (width, height), pixels, "raw", "XRGB", 0, 1)
+    background = image.getpixel((0, 0))
+    assert isinstance(background, tuple)  # an RGB pixel: a tuple of three channels
+    if alpha.getextrema() != (GD_OPAQUE, GD_OPAQUE):
+        _blend_edges(image, gd, alpha, background)
+    del alpha
+    if image.size != size:
+        image = _sized(image, size, background)
+    return image
+
+
+def _blend_edges(image: Image.Image, gd: bytes, alpha: Image.Image,
+                 background: tuple[int, ...]) -> None:
+    """Blend the partly covered pixels of the last row and column onto the background."""
+    width, height = image.size
+    edges = [(width - 1, y) for y in range(height)] + [(x, height - 1) for x in range(width - 1)]
+    for x, y in edges:
+        level = alpha.getpixel((x, y))
+        assert isinstance(level, int)
+        if level == GD_OPAQUE:
+            continue
+        if level == GD_TRANSPARENT:  # libgd's mark for less than a quarter covered
+            image.putpixel((x, y), background[:3])
+            continue
+        # Cairo's colours are premultiplied by their coverage: add what the page leaves.
+        at = GD_HEADER + 4 * (y * width + x)
+        uncovered = level / GD_TRANSPARENT
+        image.putpixel((x, y), tuple(
+            min(255, round(gd[at + 1 + channel] + background[channel] * uncovered))
+            for channel in range(3)))
+
+
+def _sized(image: Image.Image, size: tuple[int, int],
+           background: tuple[int, ...]) -> Image.Image:
+    """Return the picture at exactly `size`: cropped or padded within the slack, else scaled."""
+    from PIL import Image
+
+    if max(abs(image.width - size[0]), abs(image.height - size[1])) > ROUNDING_SLACK:
+        return image.resize(size, Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", size, background[:3])
+    canvas.paste(image, (0, 0))
+    return canvas
+
+
 def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
     """Return `data` as a PNG of exactly `size` with no metadata (same pixels, same bytes).
 
@@ -56,8 +131,6 @@ def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
     Pillow encodes it again even when nothing changed: Cairo compresses with the system's zlib,
     whose output differs between zlib builds, while Pillow brings its own.
     """
-    import zlib
-
     from PIL import Image
 
     opened = Image.open(io.BytesIO(data))
@@ -70,11 +143,19 @@ def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
     # The decoded picture (tens of megabytes at slide size) is let go before encoding, unless
     # it is the canvas itself.
     del image, opened
+    return encoded_png(canvas)
+
+
+def encoded_png(image: Image.Image) -> bytes:
+    """Return the picture as a PNG whose bytes depend on its pixels alone."""
+    import zlib
+
     out = io.BytesIO()
-    # No text chunks, no timestamps, fixed settings: the bytes depend on the pixels alone.
-    # Run-length matching suits flat-coloured figures: a third faster than the default
-    # strategy, for about 3% more bytes.
-    canvas.save(out, format="PNG", optimize=False, compress_level=6, compress_type=zlib.Z_RLE)
+    # No text chunks, no timestamps, fixed settings, and Pillow's own zlib (not the system's,
+    # whose output differs between builds): the bytes depend on the pixels alone. Run-length
+    # matching suits flat-coloured figures: a third faster than the default strategy, for
+    # about 3% more bytes.
+    image.save(out, format="PNG", optimize=False, compress_level=6, compress_type=zlib.Z_RLE)
     return out.getvalue()
 
 

@@ -121,6 +121,10 @@ class Planner:
         outputs = output_states(paths, record.outputs if record else {}, self.manifest,
                                 self.settings.root, self.hashes)
         status = overall_status(record.inputs if record else None, inputs, outputs, self.force)
+        if status is Status.UNCHANGED and record is not None and set(record.outputs) - set(paths):
+            # It owns a file the course no longer makes (an earlier version made a chapter
+            # PNG beside the slides' one): made again, its record lists what it makes now.
+            status = Status.CHANGED
         return OutputPlan(kind, name, source, inputs, record, status, outputs)
 
     def figures(self, scripts: dict[str, Path]) -> list[OutputPlan]:
