@@ -6,6 +6,8 @@ import hashlib
 import io
 import re
 
+import pytest
+
 from PIL import Image
 
 
@@ -243,30 +245,37 @@ def test_cairos_raw_pixels_make_the_png_its_own_png_would(tmp_path):
     assert picture_from_pixels(clear, (width, height)) is None
 
 
-def test_one_pool_process_at_a_time_paints_a_png(tmp_path):
+@pytest.mark.parametrize("painters", [1, 2])
+def test_at_most_half_a_pools_workers_paint_a_png_at_once(tmp_path, painters):
+    import contextlib
     import threading
 
-    from course_assets.render import isolate
+    from course_assets.render import isolate, pool
 
-    # The workers of a pool share a scratch folder; the lock lives there.
+    assert [pool.painters(w) for w in (1, 2, 3, 16)] == [1, 1, 1, 8]
+    # The workers of a pool share a scratch folder; the locks live there.
     isolate.keep_scratch_in(str(tmp_path))
+    isolate.paint_at_most(painters)
     try:
         entered = threading.Event()
 
-        def second_painter() -> None:
-            with isolate.one_at_a_time("paint"):
+        def one_more_painter() -> None:
+            with isolate.few_at_a_time("paint"):
                 entered.set()
 
-        with isolate.one_at_a_time("paint"):
-            waiting = threading.Thread(target=second_painter)
+        with contextlib.ExitStack() as painting:
+            for _ in range(painters):  # as many as may paint at once are painting
+                painting.enter_context(isolate.few_at_a_time("paint"))
+            waiting = threading.Thread(target=one_more_painter)
             waiting.start()
-            assert not entered.wait(0.3)  # it waits while the first paints
-        assert entered.wait(10)  # and paints once the first is done
+            assert not entered.wait(0.3)  # one more waits while they paint
+        assert entered.wait(10)  # and paints once they are done
         waiting.join()
-        with isolate.one_at_a_time("paint"):  # free again
+        with isolate.few_at_a_time("paint"):  # free again
             pass
     finally:
         isolate.keep_scratch_in(None)
+        isolate.paint_at_most(1)
 
 
 def test_without_in_memory_files_the_pixels_pass_through_a_temporary_file_removed_after(

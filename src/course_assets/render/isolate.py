@@ -35,6 +35,8 @@ _child_in_hand: int | None = None
 # removes it after the worker: a worker killed mid-figure (by its script, by the system, or as
 # stuck) cannot remove its own.
 _scratch_root: str | None = None
+# How many of the pool's processes may paint at once (see `few_at_a_time`).
+_painters = 1
 # The memory a figure's or a chapter's child may take (its data: heap and anonymous maps).
 # A figure of a thousand nodes with its PNG takes a few hundred megabytes; past this, a filter
 # like `"x"|center(3000000000)` or a huge icon is a MemoryError at the author's line instead
@@ -70,26 +72,46 @@ def keep_scratch_in(folder: str | None) -> None:
     _scratch_root = folder
 
 
+def paint_at_most(painters: int) -> None:
+    """Let at most `painters` processes of this pool hold `few_at_a_time`'s locks at once."""
+    global _painters
+    _painters = max(1, painters)
+
+
 @contextlib.contextmanager
-def one_at_a_time(name: str) -> Iterator[None]:
-    """Hold the pool-wide lock `name` (one process of the pool at a time) while inside.
+def few_at_a_time(name: str) -> Iterator[None]:
+    """Hold one of the pool-wide locks `name` (as many as `paint_at_most` says) while inside.
 
     Outside a pool's workers (no shared scratch folder) there is no one to wait for. The
-    system lets go of the lock when its holder ends, however it ends.
+    system lets go of a lock when its holder ends, however it ends.
     """
-    handle = None
-    if _scratch_root is not None and fcntl is not None:
-        with contextlib.suppress(OSError):  # the folder is gone (the pool is closing)
-            handle = os.open(os.path.join(_scratch_root, f".{name}.lock"),
-                             os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    if handle is None:
+    if _scratch_root is None or fcntl is None:
         yield
         return
+    handles: list[int] = []
+    with contextlib.suppress(OSError):  # the folder is gone (the pool is closing)
+        for slot in range(_painters):
+            handles.append(os.open(os.path.join(_scratch_root, f".{name}.{slot}.lock"),
+                                   os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        if len(handles) == _painters:
+            _take_a_lock(handles)
         yield
     finally:
-        os.close(handle)
+        for handle in handles:
+            os.close(handle)
+
+
+def _take_a_lock(handles: list[int]) -> None:
+    """Lock the first free of `handles`; if none is free, wait for one (this process's own)."""
+    assert fcntl is not None
+    for handle in handles:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            continue
+    fcntl.flock(handles[os.getpid() % len(handles)], fcntl.LOCK_EX)
 
 
 def scratch_folder() -> str:

@@ -212,8 +212,26 @@ def _executor(workers: int, initializer: Callable[..., None],
 
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     # Workers die with this process, even when it is killed and cannot shut the pool down.
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer,
+    started: Callable[..., None] = functools.partial(_start_in_pool, painters(workers),
+                                                     initializer)
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=started,
                                initargs=initargs)
+
+
+def painters(workers: int) -> int:
+    """Return how many of a pool's workers may paint PNG pixels at once: half, at least one.
+
+    Painting holds the picture twice: with every worker painting, the peaks add up; with one
+    painter for many workers, painting would be where a many-core build waits.
+    """
+    return max(1, workers // 2)
+
+
+def _start_in_pool(painting: int, initializer: Callable[..., None], *args: object) -> None:
+    from course_assets.render.isolate import paint_at_most
+
+    paint_at_most(painting)
+    initializer(*args)
 
 
 @contextlib.contextmanager
