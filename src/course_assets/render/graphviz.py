@@ -269,14 +269,17 @@ def _planned(context: Any, graph: Any) -> tuple[Placement, bytes | None]:
 
 
 def _redraw(context: Any, graph: Any, placement: Placement) -> None:
-    """Lay the graph out again where it was, with the labels moved as `placement` says."""
+    """Lay the graph out again where it was, with the labels moved as `placement` says.
+
+    Call it right after `_planned` rendered the current layout's JSON.
+    """
     from pygraphviz import graphviz as gv
 
     from course_assets.layout import labels
 
-    # Write the layout into the graph's attributes, change the labels there, and draw it
-    # again from those positions: Graphviz's "nop2" engine moves nothing and routes nothing.
-    gv.gvRender(context, graph.handle, b"dot", None)
+    # The layout is in the graph's attributes already: Graphviz's JSON output, which the
+    # placement was read from, writes it there (as its "dot" output would). Change the labels
+    # there and draw it again from those positions: the "nop2" engine moves and routes nothing.
     gv.gvFreeLayout(context, graph.handle)  # first: Graphviz frees what its layout made
     labels.apply(graph, placement)
     if gv.gvLayout(context, graph.handle, b"nop2") != 0:
