@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +55,40 @@ class Drawing:
     messages: tuple[str, ...]
     # Every object's position and drawing operations, as Graphviz's JSON output gives them:
     # what the figure lint reads.
-    layout: dict[str, Any] = field(default_factory=dict)
+    layout: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Layout(Mapping[str, Any]):
+    """Graphviz's JSON layout of a drawing, parsed when first read, sent on as its JSON text.
+
+    A figure's layout goes from the child that drew it to its worker, to the main process and
+    on to the worker that lints it: as text it crosses each process boundary for nothing,
+    where the parsed dict took longer to pickle and unpickle each time than to parse once.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._parsed: dict[str, Any] | None = None
+
+    def _read(self) -> dict[str, Any]:
+        if self._parsed is None:
+            self._parsed = _json(self._data) if self._data else {}
+        return self._parsed
+
+    def __getitem__(self, key: str) -> Any:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._read().get(key, default)
+
+    def __reduce__(self) -> tuple[type[Layout], tuple[bytes]]:
+        return (Layout, (self._data,))
 
 
 def use_bundled_fonts() -> None:
@@ -197,7 +230,7 @@ def draw(source: str, png_max_side: int | None = None,
             gv.gvFreeLayout(context, graph.handle)
     finally:
         gv.gvFreeContext(context)
-    laid_out = _json(layout) if layout_status == 0 else {}
+    laid_out = Layout(layout if layout_status == 0 else b"")
     messages = explain(said + _drained(), graph, node_lines or {}, laid_out)
     # Graphviz goes on after most errors (a malformed HTML label is drawn as plain text, say),
     # but a figure that is not what its script says is that figure's error.

@@ -365,6 +365,7 @@ class _Stages:
             meanwhile()
         drawn: dict[str, LightDrawing] = {}  # light SVGs whose second stage has not ended
         shown: list[LightDrawing] = []  # light SVGs to tell `on_light` of
+        finished: list[FigureOutcome] = []  # whole outcomes to yield
         caught_in_a_death: list[FigureTask] = []
         seen_running: dict[Stage, float] = {}
         stuck: set[Stage] = set()
@@ -410,7 +411,7 @@ class _Stages:
                     else:
                         drawn.pop(task.name, None)  # the second stage removed its folder
                         if not stopping:  # else made from sources a newer save changed
-                            yield result
+                            finished.append(result)
                 self._end_stuck(seen_running, stuck, end_workers)
                 try:
                     self._hand_out(executor)
@@ -425,6 +426,10 @@ class _Stages:
                     if self.on_light is not None:
                         self.on_light(light)
                 shown.clear()
+                # Last, once the workers have their next tasks: whoever takes a finished
+                # figure writes its files.
+                yield from finished
+                finished.clear()
         finally:
             for light in drawn.values():
                 shutil.rmtree(light.scratch, ignore_errors=True)
