@@ -109,6 +109,7 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
         # A watched folder deleted (and made again) or one a build newly depends on needs a
         # new watcher: the old one would never hear of it.
         paths = watched_paths(settings)
+        identities = _identities(paths)
         first = True
         for changes in watchfiles.watch(
             *paths,
@@ -127,7 +128,7 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
                 if not changes and source_stamps(settings) == before_build:
                     continue
             elif not changes:
-                if _folders_moved(settings, paths):
+                if _folders_moved(settings, paths) or _identities(paths) != identities:
                     break
                 continue
             if any(Path(path) == settings.pyproject for _, path in changes):
@@ -137,7 +138,9 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
                     on_build(exc)
                     continue
             before_build = _rebuild_until_current(settings, options, on_build, report)[1]
-            if watched_paths(settings) != paths:
+            # A folder deleted and made again while the build ran has the same path: the
+            # watcher, still on the deleted one, would never hear of the new one.
+            if watched_paths(settings) != paths or _identities(paths) != identities:
                 break
         else:
             return  # stopped
@@ -159,6 +162,19 @@ def _rebuild_until_current(settings: Settings, options: BuildOptions, on_build: 
         result = rebuild(settings, replace(options, cancelled=newer_save), on_build, report)
         if not (isinstance(result, BuildReport) and result.cancelled):
             return result, stamps
+
+
+def _identities(paths: list[Path]) -> list[tuple[int, int] | None]:
+    """Return each path's device and inode (None where it is gone)."""
+    found: list[tuple[int, int] | None] = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            found.append(None)
+        else:
+            found.append((stat.st_dev, stat.st_ino))
+    return found
 
 
 def _folders_moved(settings: Settings, paths: list[Path]) -> bool:
