@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from course_assets.build import BuildOptions, BuildReport, build_course
 from course_assets.config import Settings, load_settings
@@ -109,7 +110,6 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
         # A watched folder deleted (and made again) or one a build newly depends on needs a
         # new watcher: the old one would never hear of it.
         paths = watched_paths(settings)
-        identities = _identities(paths)
         first = True
         for changes in watchfiles.watch(
             *paths,
@@ -128,7 +128,7 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
                 if not changes and source_stamps(settings) == before_build:
                     continue
             elif not changes:
-                if _folders_moved(settings, paths) or _identities(paths) != identities:
+                if _folders_moved(settings, paths):
                     break
                 continue
             if any(Path(path) == settings.pyproject for _, path in changes):
@@ -138,9 +138,9 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
                     on_build(exc)
                     continue
             before_build = _rebuild_until_current(settings, options, on_build, report)[1]
-            # A folder deleted and made again while the build ran has the same path: the
-            # watcher, still on the deleted one, would never hear of the new one.
-            if watched_paths(settings) != paths or _identities(paths) != identities:
+            # A watched folder deleted is no longer watched, even where it was made again
+            # while the build ran (same path, and often the same inode): watch afresh.
+            if _lost(changes, paths) or watched_paths(settings) != paths:
                 break
         else:
             return  # stopped
@@ -164,17 +164,11 @@ def _rebuild_until_current(settings: Settings, options: BuildOptions, on_build: 
             return result, stamps
 
 
-def _identities(paths: list[Path]) -> list[tuple[int, int] | None]:
-    """Return each path's device and inode (None where it is gone)."""
-    found: list[tuple[int, int] | None] = []
-    for path in paths:
-        try:
-            stat = path.stat()
-        except OSError:
-            found.append(None)
-        else:
-            found.append((stat.st_dev, stat.st_ino))
-    return found
+def _lost(changes: set[tuple[Any, str]], paths: list[Path]) -> bool:
+    """Say whether `changes` delete a watched path itself."""
+    from watchfiles import Change
+
+    return any(change == Change.deleted and Path(path) in paths for change, path in changes)
 
 
 def _folders_moved(settings: Settings, paths: list[Path]) -> bool:
