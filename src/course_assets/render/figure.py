@@ -572,14 +572,15 @@ def _import_what_children_import() -> None:
     A module first imported in a child is imported again in the next figure's child: Pillow
     (for the icons' sizes), fitting and the lint's rooms cost about 30 ms a figure that way.
     """
-    import pkgutil  # noqa: F401 - runpy's, imported when a script is run
-    import runpy  # noqa: F401
+    # Imported for their side effect alone (each is then in sys.modules), hence the noqa.
+    import pkgutil  # noqa: F401 - runpy imports it when a script is run
+    import runpy  # noqa: F401 - runs each script
 
-    from PIL import Image, ImageDraw, PngImagePlugin  # noqa: F401
+    from PIL import Image, ImageDraw, PngImagePlugin  # noqa: F401 - icon sizes, dark tiles
 
-    from course_assets.figlint import placement  # noqa: F401
+    from course_assets.figlint import placement  # noqa: F401 - fitting's text checks
     from course_assets.layout import fitting
-    from course_assets.state import files  # noqa: F401
+    from course_assets.state import files  # noqa: F401 - the dark tiles are written with it
 
     fitting.rooms()  # imports the lint's report, and the settings it reads
 
