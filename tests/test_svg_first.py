@@ -153,3 +153,22 @@ def test_a_watch_killed_after_the_light_svg_leaves_a_state_check_tells_and_build
     assert "1 rebuilt" in built.output
     assert "after" in label_of(course.built("diagrams/fig.dark.svg"))
     assert course.run("check").exit_code == 0
+
+
+def test_a_figure_script_runs_where_the_build_has_loaded_what_it_needs(course, tmp_path):
+    # Each script runs in a child forked from a worker: whatever that child imports is
+    # imported again for every figure. The worker imports it once, before any figure, so
+    # the script already finds it loaded (Pillow for the icons' sizes, fitting and the
+    # settings it reads), even in a cold build.
+    log = tmp_path / "modules.txt"
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg"]\n')
+    course.figure("fig", "import sys, pathlib\n"
+                  f"pathlib.Path({str(log)!r}).write_text('\\n'.join(sorted(sys.modules)))\n"
+                  'Mlflow("tracking")\n')
+    result = subprocess.run([sys.executable, "-m", "course_assets", "-C", str(course.root),
+                             "build", "-j", "1"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = set(log.read_text().splitlines())
+    assert {"diagrams.onprem.mlops", "PIL.Image", "PIL.PngImagePlugin",
+            "course_assets.layout.fitting", "course_assets.figlint.report"} <= loaded
+    assert course.built("diagrams/fig.svg").is_file()

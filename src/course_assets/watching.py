@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from course_assets.build import BuildOptions, BuildReport, build_course
 from course_assets.config import Settings, load_settings
@@ -137,7 +138,9 @@ def _watch(settings: Settings, on_build: OnBuild, options: BuildOptions,
                     on_build(exc)
                     continue
             before_build = _rebuild_until_current(settings, options, on_build, report)[1]
-            if watched_paths(settings) != paths:
+            # A watched folder deleted is no longer watched, even where it was made again
+            # while the build ran (same path, and often the same inode): watch afresh.
+            if _lost(changes, paths) or watched_paths(settings) != paths:
                 break
         else:
             return  # stopped
@@ -159,6 +162,13 @@ def _rebuild_until_current(settings: Settings, options: BuildOptions, on_build: 
         result = rebuild(settings, replace(options, cancelled=newer_save), on_build, report)
         if not (isinstance(result, BuildReport) and result.cancelled):
             return result, stamps
+
+
+def _lost(changes: set[tuple[Any, str]], paths: list[Path]) -> bool:
+    """Say whether `changes` delete a watched path itself."""
+    from watchfiles import Change
+
+    return any(change == Change.deleted and Path(path) in paths for change, path in changes)
 
 
 def _folders_moved(settings: Settings, paths: list[Path]) -> bool:

@@ -9,6 +9,7 @@ edge; a crossed cluster title moves to a free corner of its cluster. Nothing els
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -93,18 +94,43 @@ class Placement:
 
 def lines_through_text(layout: Mapping[str, Any]) -> int:
     """Return how many times an edge line runs through a label in a finished layout."""
-    from course_assets.figlint.placement import edges_through_labels
-
-    if not layout.get("edges"):
-        return 0
-    return len(edges_through_labels(read_geometry(layout, NO_ICONS)))
+    return TextTroubles(layout).lines_through
 
 
 def texts_astray(layout: Mapping[str, Any]) -> int:
     """Return how many texts overlap, or sit away from their edges, in a finished layout."""
-    from course_assets.figlint.placement import texts_astray as counted
+    return TextTroubles(layout).astray
 
-    return counted(read_geometry(layout, NO_ICONS))
+
+class TextTroubles:
+    """What goes wrong with a finished layout's texts, each counted when first asked for.
+
+    Both counts read the layout's geometry once: fitting asks for both of each drawing it
+    compares.
+    """
+
+    def __init__(self, layout: Mapping[str, Any]) -> None:
+        self._layout = layout
+
+    @functools.cached_property
+    def _geometry(self) -> Geometry:
+        return read_geometry(self._layout, NO_ICONS)
+
+    @functools.cached_property
+    def lines_through(self) -> int:
+        """How many times an edge line runs through a label."""
+        from course_assets.figlint.placement import edges_through_labels
+
+        if not self._layout.get("edges"):
+            return 0
+        return len(edges_through_labels(self._geometry))
+
+    @functools.cached_property
+    def astray(self) -> int:
+        """How many texts overlap, or sit away from their edges."""
+        from course_assets.figlint.placement import texts_astray as counted
+
+        return counted(self._geometry)
 
 
 def plan(layout: Mapping[str, Any]) -> Placement:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import importlib
 import os
 import runpy
@@ -260,7 +261,7 @@ def _checked(load_icon: Callable[[Any], str]) -> Callable[[Any], str]:
     def load_existing_icon(self: Any) -> str:
         given = load_icon(self)
         icon = _resolve_icon(given)
-        if (_recorder is not None and LIBRARY_ICONS not in icon.resolve().parents
+        if (_recorder is not None and not _in_library(icon)
                 and not downloads.is_created(icon)):
             if icon.resolve() not in _recorder.own_icons:
                 # Checked here, at the author's line: later only the worker would fail.
@@ -275,6 +276,14 @@ def _checked(load_icon: Callable[[Any], str]) -> Callable[[Any], str]:
         return str(icon)
 
     return load_existing_icon
+
+
+@functools.lru_cache(maxsize=1024)
+def _in_library(icon: Path) -> bool:
+    """Say whether `icon` is one of the diagrams library's own icons."""
+    # Remembered for the script's run (its child's life): a figure shows the same few icons
+    # on many nodes, and each resolve reads every folder of a long path.
+    return LIBRARY_ICONS in icon.resolve().parents
 
 
 def _resolve_icon(given: str) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,7 +86,7 @@ class Variant:
     slide_svg: bytes | None = None
     slide_png: bytes | None = None
     # The layout the slides show (the slide drawing's, else the chapter's), for the zoomed views.
-    slide_layout: dict[str, Any] = field(default_factory=dict)
+    slide_layout: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,12 +103,12 @@ class LightDrawing:
     # PNG from that graph and then removes the folder; whoever drops the drawing removes it.
     scratch: Path
     # Graphviz's JSON layout of the chapter drawing, which the lint reads.
-    layout: dict[str, Any]
+    layout: Mapping[str, Any]
     # The layouts fitting chose; the slides' drawing (its SVG made self-contained) where it
     # differs from the chapter's, and the layout the zoomed slide views are cut from.
     fits: Fits
     slide_svg: bytes | None = None
-    slide_layout: dict[str, Any] = field(default_factory=dict)
+    slide_layout: Mapping[str, Any] = field(default_factory=dict)
 
 
 def render_figure(task: FigureTask) -> FigureOutcome:
@@ -168,7 +168,7 @@ def _light_within(task: FigureTask, started: float) -> LightDrawing | FigureOutc
                         _zoomed_layout(drawing, slide))
 
 
-def _zoomed_layout(drawing: Drawing, slide: Drawing | None) -> dict[str, Any]:
+def _zoomed_layout(drawing: Drawing, slide: Drawing | None) -> Mapping[str, Any]:
     """Return the layout the slides' zoomed views are cut from: the slides' drawing's, if any."""
     if slide is None:
         return drawing.layout
@@ -373,7 +373,7 @@ def _postprocessed(task: FigureTask, theme: str, captured: CapturedFigure, raw: 
 def _finished_variant(task: FigureTask, theme: str, captured: CapturedFigure,
                       drawing: Drawing, svg: bytes, messages: tuple[str, ...], output: str,
                       fits: Fits, slide: Drawing | None, slide_svg: bytes | None,
-                      slide_layout: dict[str, Any]) -> Variant:
+                      slide_layout: Mapping[str, Any]) -> Variant:
     """Return a theme's variant: its SVGs, its PNGs painted with them, and the lint's reading."""
     from course_assets.figlint import read_figure
     from course_assets.render.theme import LIGHT
@@ -471,10 +471,8 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
 
     author_layout = drawing.layout
 
-    @functools.cache
-    def as_drawn() -> tuple[int, int]:
-        # Read only where another layout is drawn: most figures never need it.
-        return (labels.lines_through_text(author_layout), labels.texts_astray(author_layout))
+    # Read only where another layout is drawn: most figures never need it.
+    as_drawn = labels.TextTroubles(author_layout)
 
     def kept(drawn: Any, room: fitting.Room, old: fitting.Shape, counted: bool = False) -> bool:
         # Better to read, and no line through more words, no more texts piled up or away from
@@ -484,9 +482,9 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
             return False
         if not drawn.layout:
             return True
-        struck, astray = as_drawn()
-        return (labels.lines_through_text(drawn.layout) <= struck
-                and labels.texts_astray(drawn.layout) <= astray)
+        troubles = labels.TextTroubles(drawn.layout)
+        return (troubles.lines_through <= as_drawn.lines_through
+                and troubles.astray <= as_drawn.astray)
 
     chapter_fit = fitting.AS_DRAWN
     author = shape(drawing, True)
@@ -566,6 +564,27 @@ def _prepare_worker(course_root: Path) -> None:
             raise
         raise FigureError(missing_library_advice(library)) from None
     downloads.preload()
+    _import_what_children_import()
+
+
+@functools.cache
+def _import_what_children_import() -> None:
+    """Import, once per worker, the modules each figure's forked child would import anew.
+
+    A module first imported in a child is imported again in the next figure's child: Pillow
+    (for the icons' sizes), fitting and the lint's rooms cost about 30 ms a figure that way.
+    """
+    # Imported for their side effect alone (each is then in sys.modules), hence the noqa.
+    import pkgutil  # noqa: F401 - runpy imports it when a script is run
+    import runpy  # noqa: F401 - runs each script
+
+    from PIL import Image, ImageDraw, PngImagePlugin  # noqa: F401 - icon sizes, dark tiles
+
+    from course_assets.figlint import placement  # noqa: F401 - fitting's text checks
+    from course_assets.layout import fitting
+    from course_assets.state import files  # noqa: F401 - the dark tiles are written with it
+
+    fitting.rooms()  # imports the lint's report, and the settings it reads
 
 
 def _return_freed_pictures() -> None:

@@ -56,7 +56,40 @@ class Drawing:
     messages: tuple[str, ...]
     # Every object's position and drawing operations, as Graphviz's JSON output gives them:
     # what the figure lint reads.
-    layout: dict[str, Any] = field(default_factory=dict)
+    layout: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Layout(Mapping[str, Any]):
+    """Graphviz's JSON layout of a drawing, parsed when first read, sent on as its JSON text.
+
+    A figure's layout goes from the child that drew it to its worker, to the main process and
+    on to the worker that lints it: as text it crosses each process boundary for nothing,
+    where the parsed dict took longer to pickle and unpickle each time than to parse once.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._parsed: dict[str, Any] | None = None
+
+    def _read(self) -> dict[str, Any]:
+        if self._parsed is None:
+            self._parsed = _json(self._data) if self._data else {}
+        return self._parsed
+
+    def __getitem__(self, key: str) -> Any:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._read().get(key, default)
+
+    def __reduce__(self) -> tuple[type[Layout], tuple[bytes]]:
+        return (Layout, (self._data,))
 
 
 def use_bundled_fonts() -> None:
@@ -189,7 +222,7 @@ def draw(source: str, png_max_side: int | None = None,
             gv.gvFreeLayout(context, graph.handle)
     finally:
         gv.gvFreeContext(context)
-    laid_out = _json(layout) if layout_status == 0 else {}
+    laid_out = Layout(layout if layout_status == 0 else b"")
     messages = explain(said + _drained(), graph, node_lines or {}, laid_out)
     # Graphviz goes on after most errors (a malformed HTML label is drawn as plain text, say),
     # but a figure that is not what its script says is that figure's error.
@@ -327,14 +360,17 @@ def _planned(context: Any, graph: Any) -> tuple[Placement, bytes | None]:
 
 
 def _redraw(context: Any, graph: Any, placement: Placement) -> None:
-    """Lay the graph out again where it was, with the labels moved as `placement` says."""
+    """Lay the graph out again where it was, with the labels moved as `placement` says.
+
+    Call it right after `_planned` rendered the current layout's JSON.
+    """
     from pygraphviz import graphviz as gv
 
     from course_assets.layout import labels
 
-    # Write the layout into the graph's attributes, change the labels there, and draw it
-    # again from those positions: Graphviz's "nop2" engine moves nothing and routes nothing.
-    gv.gvRender(context, graph.handle, b"dot", None)
+    # The layout is in the graph's attributes already: Graphviz's JSON output, which the
+    # placement was read from, writes it there (as its "dot" output would). Change the labels
+    # there and draw it again from those positions: the "nop2" engine moves and routes nothing.
     gv.gvFreeLayout(context, graph.handle)  # first: Graphviz frees what its layout made
     labels.apply(graph, placement)
     if gv.gvLayout(context, graph.handle, b"nop2") != 0:

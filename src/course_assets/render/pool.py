@@ -300,9 +300,9 @@ def _watch_parent(parent: int) -> None:
 class _Stages:
     """Run each figure in two stages, light SVG then the rest, and say what arrives.
 
-    No more tasks are handed to the workers than they can start: the rest wait here, every
-    light SVG before any second stage, so that the order holds and a cancelled build leaves
-    nothing queued in the workers.
+    No more tasks are handed to the workers than they can start (and one light SVG more, see
+    `_room`): the rest wait here, every light SVG before any second stage, so that the order
+    holds and a cancelled build leaves no second stage queued in the workers.
     """
 
     def __init__(self, on_light: Callable[[LightDrawing], None] | None,
@@ -341,7 +341,7 @@ class _Stages:
                 del self.in_flight[future]
 
     def _hand_out(self, executor: ProcessPoolExecutor) -> None:
-        while len(self.in_flight) < self._workers and (self._lights or self._seconds):
+        while len(self.in_flight) < self._room() and (self._lights or self._seconds):
             # Taken off its queue only once submitted: a broken pool refuses the submission,
             # and the figure must still be rendered again alone.
             if self._lights:
@@ -354,6 +354,16 @@ class _Stages:
                 second: Stage = executor.submit(finish_figure, task, light)
                 self._seconds.popleft()
                 self.in_flight[second] = task
+
+    def _room(self) -> int:
+        """Return how many tasks the workers may hold: one light SVG more than they can start.
+
+        The extra one waits in the executor's own queue (which holds one more than there are
+        workers), so a worker done with a light SVG starts the next at once instead of waiting
+        for this process, busy writing the last one, to hand it out. Second stages are handed
+        out only as workers come free: a newer save must find them still here to cancel.
+        """
+        return self._workers + 1 if self._lights else self._workers
 
     def run(self, executor: ProcessPoolExecutor, meanwhile: Callable[[], None] | None,
             died: Callable[[BaseException], None] | None = None,
@@ -373,6 +383,7 @@ class _Stages:
             meanwhile()
         drawn: dict[str, LightDrawing] = {}  # light SVGs whose second stage has not ended
         shown: list[LightDrawing] = []  # light SVGs to tell `on_light` of
+        finished: list[FigureOutcome] = []  # whole outcomes to yield
         caught_in_a_death: list[FigureTask] = []
         seen_running: dict[Stage, float] = {}
         stuck: set[Stage] = set()
@@ -418,7 +429,7 @@ class _Stages:
                     else:
                         drawn.pop(task.name, None)  # the second stage removed its folder
                         if not stopping:  # else made from sources a newer save changed
-                            yield result
+                            finished.append(result)
                 self._end_stuck(seen_running, stuck, end_workers)
                 try:
                     self._hand_out(executor)
@@ -433,6 +444,10 @@ class _Stages:
                     if self.on_light is not None:
                         self.on_light(light)
                 shown.clear()
+                # Last, once the workers have their next tasks: whoever takes a finished
+                # figure writes its files.
+                yield from finished
+                finished.clear()
         finally:
             for light in drawn.values():
                 shutil.rmtree(light.scratch, ignore_errors=True)
