@@ -201,7 +201,7 @@ def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
 
 
 def _finished_within(task: FigureTask, light: LightDrawing, started: float) -> FigureOutcome:
-    from course_assets.render import downloads
+    from course_assets.render import downloads, isolate
     from course_assets.render.capture import preload_library_modules
     from course_assets.render.theme import DARK, IconTiles
 
@@ -212,7 +212,9 @@ def _finished_within(task: FigureTask, light: LightDrawing, started: float) -> F
         downloads.keep_files_in(light.scratch)
         variants.append(_light_variant(task, light))
         if "dark" in task.formats:
-            variants.append(_render_variant(task, DARK, IconTiles(light.scratch), light.fits))
+            # The tiles outlive the figure in its pool's folder: most icons recur.
+            tiles = isolate.shared_scratch("dark-tiles") or light.scratch
+            variants.append(_render_variant(task, DARK, IconTiles(tiles), light.fits))
         files: dict[str, bytes] = {}
         for variant in variants:
             files[f"{variant.stem}.svg"] = variant.svg

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from course_assets.errors import FigureError
@@ -63,6 +64,15 @@ def keep_scratch_in(folder: str | None) -> None:
     """Make this process's scratch folders inside `folder` (None: the system's temporary one)."""
     global _scratch_root
     _scratch_root = folder
+
+
+def shared_scratch(name: str) -> Path | None:
+    """Return a folder every figure of this process's pool shares (None: there is no pool's)."""
+    if _scratch_root is None:
+        return None
+    folder = Path(_scratch_root) / name
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def scratch_folder() -> str:
