@@ -234,7 +234,7 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
             new_chapters[name] = manifest.chapters[name]
     # Then what is made from those: the figure gallery and each chapter's slide decks.
     derived = _make_derived(settings, planner, new_figures, new_chapters, files, staged, only,
-                            hashes)
+                            hashes, settings.worker_count(options.jobs))
     for made in derived.made:
         say(f"built {made}")
     files.update(derived.files)
@@ -556,7 +556,8 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
 
 def _make_derived(settings: Settings, planner: Planner, figures: dict[str, FigureRecord],
                   chapters: dict[str, ChapterRecord], files: dict[str, bytes],
-                  staged: fsutil.Staging, only: Selection, hashes: FileHashes) -> DerivedBuild:
+                  staged: fsutil.Staging, only: Selection, hashes: FileHashes,
+                  jobs: int) -> DerivedBuild:
     def read(path: str) -> bytes | None:
         if path in files:
             return files[path]
@@ -587,7 +588,7 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
 
     # Each deck waits on disk beside its target (in memory for a build that only compares),
     # as the figures' files do, rather than all of them in this process's memory.
-    return make_derived(settings, plans, figures, chapters, read, keep=staged.put)
+    return make_derived(settings, plans, figures, chapters, read, keep=staged.put, jobs=jobs)
 
 
 def _read(path: Path) -> bytes | None:
