@@ -120,6 +120,8 @@ class _Package:
     svg_parts: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     files: dict[str, bytes | None] = field(default_factory=dict)
+    # The deck's first notes page as made, before its text: the others are copies of it.
+    notes_page: list[Any] = field(default_factory=list)
 
     def file(self, path: str) -> bytes | None:
         """Return an output's bytes, read once however often a layout asks."""
@@ -545,9 +547,51 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
                 lines += ["", f"Figure: {view.description}", ""]
     text = "\n".join(lines).strip()
     if text:
-        frame = slide.notes_slide.notes_text_frame
+        frame = _new_notes(package, slide).notes_text_frame
         assert frame is not None  # the default notes master has a body placeholder
-        frame.text = _without_controls(text)
+        _set_text(frame, _without_controls(text))
+
+
+def _new_notes(package: _Package, slide: PptxSlide) -> Any:
+    """Give `slide` its notes page: the same page python-pptx makes, copied after the first.
+
+    python-pptx makes each notes page afresh from the notes master (a third of a deck's time);
+    every one comes out the same until its text is set.
+    """
+    import copy
+
+    from pptx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+    from pptx.parts.slide import NotesSlidePart
+
+    if not package.notes_page:
+        notes = slide.notes_slide
+        package.notes_page.append(copy.deepcopy(notes._element))  # noqa: SLF001 - no API
+        return notes
+    pptx_package = slide.part.package
+    master = pptx_package.presentation_part.notes_master_part
+    # As NotesSlidePart.new and SlidePart._add_notes_slide_part relate them, in their order.
+    part = NotesSlidePart(pptx_package.next_partname("/ppt/notesSlides/notesSlide%d.xml"),
+                          CONTENT_TYPE.PML_NOTES_SLIDE, pptx_package,
+                          copy.deepcopy(package.notes_page[0]))
+    part.relate_to(master, RELATIONSHIP_TYPE.NOTES_MASTER)
+    part.relate_to(slide.part, RELATIONSHIP_TYPE.SLIDE)
+    slide.part.relate_to(part, RELATIONSHIP_TYPE.NOTES_SLIDE)
+    return part.notes_slide
+
+
+def _set_text(frame: Any, text: str) -> None:
+    """Set a text frame's text as python-pptx's `TextFrame.text` does: a paragraph a line."""
+    from lxml import etree
+    from pptx.oxml.ns import qn
+    from pptx.oxml.text import CT_RegularTextRun
+
+    body = frame._txBody  # noqa: SLF001 - the same elements, without a call per element
+    body.clear_content()
+    for line in text.split("\n"):
+        paragraph = etree.SubElement(body, qn("a:p"))
+        if line:  # python-pptx adds no run for an empty line
+            run = etree.SubElement(paragraph, qn("a:r"))
+            etree.SubElement(run, qn("a:t")).text = CT_RegularTextRun._escape_ctrl_chars(line)
 
 
 def _without_controls(text: str) -> str:
