@@ -595,7 +595,7 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
 
     # Each deck waits on disk beside its target (in memory for a build that only compares),
     # as the figures' files do, rather than all of them in this process's memory.
-    return make_derived(settings, plans, figures, chapters, read, keep=staged.put, jobs=jobs)
+    return make_derived(settings, plans, figures, chapters, read, staging=staged, jobs=jobs)
 
 
 def _read(path: Path) -> bytes | None:

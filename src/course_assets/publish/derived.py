@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from course_assets.config import Settings
 from course_assets.errors import Problem, Severity
-from course_assets.state.files import sha256_bytes
+from course_assets.state.files import Held, Staging, sha256_bytes
 from course_assets.state.manifest import ChapterRecord, DerivedRecord, FigureRecord
 from course_assets.state.plan import Kind, OutputPlan
 
@@ -36,23 +36,23 @@ class DerivedBuild:
 
 def make_derived(settings: Settings, plans: list[OutputPlan], figures: dict[str, FigureRecord],
                  chapters: dict[str, ChapterRecord], read: Reader,
-                 keep: Callable[[str, bytes], object] | None = None,
-                 jobs: int = 1) -> DerivedBuild:
+                 staging: Staging | None = None, jobs: int = 1) -> DerivedBuild:
     """Make the gallery and decks that are out of date; `read` returns an output's new bytes.
 
-    With `keep`, each file is handed to it as soon as it is made, instead of being returned:
-    a course's decks (every figure inlined, in each theme) need not all be in memory at once.
-    With `jobs` above one, the decks are made that many at a time, in forked processes.
+    With `staging`, each file is staged as soon as it is made, by the process that made it,
+    instead of being returned: a course's decks (every figure inlined, in each theme) need not
+    all be in memory at once, nor pass through this process. With `jobs` above one, the decks
+    are made that many at a time, in forked processes.
     """
-    job = _Job(settings, plans, figures, chapters, read)
+    job = _Job(settings, plans, figures, chapters, read, staging)
     pieces = [_Piece(index, part) for index, plan in enumerate(plans)
               if plan.status.needs_build for part in _parts(settings, plan)]
     with contextlib.closing(_made_apart(job, pieces, jobs)) as arriving:
-        return _gathered(plans, arriving, settings, keep)
+        return _gathered(plans, arriving, settings, staging)
 
 
 def _gathered(plans: list[OutputPlan], arriving: Iterator[_Made], settings: Settings,
-              keep: Callable[[str, bytes], object] | None) -> DerivedBuild:
+              staging: Staging | None) -> DerivedBuild:
     """Record each plan's pieces as they arrive, in the order they were handed out."""
     made: dict[str, bytes] = {}
     gallery: DerivedRecord | None = None
@@ -62,26 +62,28 @@ def _gathered(plans: list[OutputPlan], arriving: Iterator[_Made], settings: Sett
     for plan in plans:
         record = plan.record if isinstance(plan.record, DerivedRecord) else None
         if plan.status.needs_build:
-            outputs: dict[str, bytes] = {}
+            held: list[Held] = []
             unmade: Problem | None = None
             for _part in _parts(settings, plan):  # in the order they were handed out
                 piece = next(arriving)
-                outputs.update(piece.outputs)
+                held += piece.held
                 problems.extend(piece.warnings)
                 unmade = unmade or piece.unmade
                 del piece
             if unmade is not None:
                 problems.append(unmade)  # keep what was there; the problem says why
+                if staging is not None:
+                    for staged in held:
+                        staging.discard(staged)
             else:
-                record = DerivedRecord(plan.inputs,
-                                       {p: sha256_bytes(d) for p, d in outputs.items()})
-                if keep is None:
-                    made.update(outputs)
-                else:
-                    for path, data in outputs.items():
-                        keep(path, data)
+                record = DerivedRecord(plan.inputs, {h.path: h.digest for h in held})
+                for staged in held:
+                    if staging is not None:
+                        staging.adopt(staged)
+                    elif staged.data is not None:
+                        made[staged.path] = staged.data
                 names.append("gallery" if plan.kind is Kind.GALLERY else f"slides {plan.name}")
-            del outputs
+            del held
         if record is None:
             continue
         if plan.kind is Kind.GALLERY:
@@ -104,7 +106,7 @@ class _Piece:
 class _Made:
     """What making a piece gave: its files, its warnings, or why it could not be made."""
 
-    outputs: dict[str, bytes] = field(default_factory=dict)
+    held: tuple[Held, ...] = ()  # staged, or in memory for a build without staging
     warnings: tuple[Problem, ...] = ()
     unmade: Problem | None = None
 
@@ -118,6 +120,7 @@ class _Job:
     figures: dict[str, FigureRecord]
     chapters: dict[str, ChapterRecord]
     read: Reader
+    staging: Staging | None
 
     def make(self, piece: _Piece) -> _Made:
         """Make one piece; a missing input is its problem, not an exception."""
@@ -127,7 +130,12 @@ class _Job:
                             self.chapters, self.read, warnings)
         except _Unmade as exc:
             return _Made(warnings=tuple(warnings), unmade=exc.problem)
-        return _Made(outputs, tuple(warnings))
+        if self.staging is None:
+            return _Made(tuple(Held(path, sha256_bytes(data), data=data)
+                               for path, data in outputs.items()), tuple(warnings))
+        # Staged here, in the process that made it: its bytes never travel.
+        return _Made(tuple(self.staging.made_apart(path, data)
+                           for path, data in outputs.items()), tuple(warnings))
 
 
 def _parts(settings: Settings, plan: OutputPlan) -> list[str]:
