@@ -87,6 +87,7 @@ class Variant:
     slide_png: bytes | None = None
     # The layout the slides show (the slide drawing's, else the chapter's), for the zoomed views.
     slide_layout: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0  # what making it took, as a second stage's part
 
 
 @dataclass(frozen=True)
@@ -223,13 +224,17 @@ def finish_part(task: FigureTask, light: LightDrawing, theme: str) -> Variant | 
     The parts of one figure can be made at once, by two workers; `finished` puts them
     together. The light SVG's scratch folder is left to the caller, who removes it after both.
     """
+    import dataclasses
+
     started = time.perf_counter()
     with limits.time_limit(task.timeout) as clock:
         made = _part_within(task, light, theme, started)
     if clock.expired and not isinstance(made, FigureOutcome):  # its alarm's error was swallowed
         return FigureOutcome(task.name, problem=Problem(task.script, None, clock.message()),
                              seconds=light.seconds + time.perf_counter() - started)
-    return made
+    if isinstance(made, FigureOutcome):
+        return made
+    return dataclasses.replace(made, seconds=time.perf_counter() - started)
 
 
 def _part_within(task: FigureTask, light: LightDrawing, theme: str,

@@ -362,9 +362,8 @@ class _Stages:
         if meanwhile is not None:
             meanwhile()
         drawn: dict[str, LightDrawing] = {}  # light SVGs whose second stage has not ended
-        # Each such figure's parts made so far (a failure ends it), and when its second began.
+        # Each such figure's parts made so far (a failure ends it).
         parts: dict[str, dict[str, Variant | FigureOutcome]] = {}
-        second_began: dict[str, float] = {}
         shown: list[LightDrawing] = []  # light SVGs to tell `on_light` of
         caught_in_a_death: list[FigureTask] = []
         seen_running: dict[Stage, float] = {}
@@ -408,7 +407,6 @@ class _Stages:
                         drawn[task.name] = result
                         if not stopping:
                             parts[task.name] = {}
-                            second_began[task.name] = time.monotonic()
                             self._seconds.extend((task, result, part)
                                                  for part in finish_parts(task))
                             shown.append(result)
@@ -423,11 +421,9 @@ class _Stages:
                             continue  # the figure's other part is still being made
                         light = drawn.pop(task.name)
                         del parts[task.name]
-                        seconds = time.monotonic() - second_began.pop(task.name)
                         shutil.rmtree(light.scratch, ignore_errors=True)
                         if not stopping:  # else made from sources a newer save changed
-                            yield _put_together(task, light, [made[p] for p in wanted],
-                                                seconds)
+                            yield _put_together(task, light, [made[p] for p in wanted])
                 self._end_stuck(seen_running, stuck, end_workers)
                 try:
                     self._hand_out(executor)
@@ -467,14 +463,15 @@ class _Stages:
 
 
 def _put_together(task: FigureTask, light: LightDrawing,
-                  made: list[Variant | FigureOutcome], seconds: float) -> FigureOutcome:
+                  made: list[Variant | FigureOutcome]) -> FigureOutcome:
     """Return a figure's outcome from its parts, in theme order: the first failure, if any."""
     variants = []
     for part in made:
         if isinstance(part, FigureOutcome):
             return part
         variants.append(part)
-    return finished(task, light, variants, seconds)
+    # Its time is its parts' own, as one worker would have taken: not their wait in the queue.
+    return finished(task, light, variants, sum(v.seconds for v in variants))
 
 
 def _stuck_message(task: FigureTask) -> str:
