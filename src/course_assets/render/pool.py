@@ -364,6 +364,9 @@ class _Stages:
         drawn: dict[str, LightDrawing] = {}  # light SVGs whose second stage has not ended
         # Each such figure's parts made so far (a failure ends it).
         parts: dict[str, dict[str, Variant | FigureOutcome]] = {}
+        # Figures whose outcome is told: a part that arrives later, or dies later, is not theirs
+        # to tell again (nor to render again alone).
+        told: set[str] = set()
         shown: list[LightDrawing] = []  # light SVGs to tell `on_light` of
         caught_in_a_death: list[FigureTask] = []
         seen_running: dict[Stage, float] = {}
@@ -392,13 +395,18 @@ class _Stages:
                         if stopping:
                             continue
                         if future in stuck:  # the one that overran: again would only wait
-                            yield FigureOutcome(task.name, problem=Problem(
-                                task.script, None, _stuck_message(task)))
+                            if task.name not in told:
+                                told.add(task.name)
+                                parts.pop(task.name, None)
+                                yield FigureOutcome(task.name, problem=Problem(
+                                    task.script, None, _stuck_message(task)))
                         else:
                             caught_in_a_death.append(task)
                         continue
                     except (Exception, SystemExit) as exc:  # noqa: BLE001 - one figure's error
-                        if not stopping:
+                        if not stopping and task.name not in told:
+                            told.add(task.name)
+                            parts.pop(task.name, None)
                             yield FigureOutcome(task.name, problem=Problem(
                                 task.script, None, f"the process rendering this figure failed "
                                 f"({type(exc).__name__}: {without_addresses(str(exc))})"))
@@ -412,6 +420,7 @@ class _Stages:
                             shown.append(result)
                     elif theme is None:  # a first stage's failure
                         if not stopping and isinstance(result, FigureOutcome):
+                            told.add(task.name)
                             yield result
                     elif task.name in parts:
                         made = parts[task.name]
@@ -423,6 +432,7 @@ class _Stages:
                         del parts[task.name]
                         shutil.rmtree(light.scratch, ignore_errors=True)
                         if not stopping:  # else made from sources a newer save changed
+                            told.add(task.name)
                             yield _put_together(task, light, [made[p] for p in wanted])
                 self._end_stuck(seen_running, stuck, end_workers)
                 try:
@@ -443,7 +453,12 @@ class _Stages:
             for light in drawn.values():
                 shutil.rmtree(light.scratch, ignore_errors=True)
         if not stopping:
-            for task in sorted(dict.fromkeys(caught_in_a_death), key=lambda t: t.name):
+            alone = sorted({t for t in caught_in_a_death if t.name not in told},
+                           key=lambda t: t.name)
+            # A figure with one part caught in the death and the other not yet started is
+            # rendered alone, once; nor is a figure already told rendered again.
+            self._unstarted = [t for t in self._unstarted if t not in alone and t.name not in told]
+            for task in alone:
                 yield _render_alone(task)
 
     def _end_stuck(self, seen_running: dict[Stage, float], stuck: set[Stage],
