@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -419,8 +418,7 @@ def _render_figures(settings: Settings, stale: list[OutputPlan], options: BuildO
             options.on_light(light.name)
 
     outcomes = render_all(tasks, settings.worker_count(options.jobs), settings.root, done,
-                          meanwhile=functools.partial(_import_chapter_renderers, settings),
-                          pool=options.pool,
+                          meanwhile=_import_chapter_renderers, pool=options.pool,
                           on_light=drawn if options.on_light is not None else None,
                           cancelled=options.cancelled)
     return {o.name: o for o in outcomes}
@@ -438,20 +436,17 @@ def _fit_line(name: str, fit: dict[str, object]) -> str:
     return f"fitted {name}: {'; '.join(parts)}"
 
 
-def _import_chapter_renderers(settings: Settings) -> None:
+def _import_chapter_renderers() -> None:
     # Chapters, the gallery and the decks are rendered next; their imports (Jinja2,
-    # markdown-it-py, python-pptx) overlap with the workers' rendering instead of following
-    # it, and the processes forked to make the decks find them loaded.
+    # markdown-it-py) overlap with the workers' rendering instead of following it.
+    # (python-pptx is not among them: it would add to the build's peak memory, which is
+    # while the figures render.)
     import course_assets.publish.chapters  # noqa: F401
     from course_assets.publish.decks import deck_template
     from course_assets.publish.gallery import gallery_template
 
     gallery_template()
     deck_template()
-    if settings.outputs.pptx_outputs("chapter"):
-        from course_assets.publish.pptx_deck import preload
-
-        preload()
 
 
 def _figure_records(settings: Settings, plans: list[OutputPlan],

@@ -158,6 +158,10 @@ def _made_apart(job: _Job, pieces: list[_Piece], jobs: int) -> Generator[_Made, 
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    if any(piece.part.endswith(".pptx") for piece in pieces):
+        from course_assets.publish.pptx_deck import preload
+
+        preload()  # once here, where the deck makers fork, rather than once in each
     # The workers are forked on the first submission, and inherit the job from here.
     _forked_job = job
     executor = ProcessPoolExecutor(min(jobs, len(pieces)),
