@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, Course
 from svgtools import SVG, assert_self_contained, parse, placed_icons, texts
 
 SEED = REPO / "tests" / "data" / "seed-chapter-1.md"
@@ -273,3 +273,28 @@ def test_a_figure_has_the_same_bytes_whatever_its_worker_drew_before(course):
     assert course.run("build", "-q", "--force", "b_second").exit_code == 0
     assert course.built("diagrams/b_second.svg").read_bytes() == after_another
     assert course.run("check", "--rebuild", "-q").exit_code == 0
+
+
+def test_decks_made_in_parallel_are_the_bytes_made_one_at_a_time(course, tmp_path):
+    # The gallery and each deck are made in processes of their own, several at once: what
+    # they write, and the manifest that records it, is what one process writes alone.
+    course.figure("one", 'Mlflow("tracking") >> Airflow("pipeline")')
+    course.figure("two", 'Airflow("nightly") >> Mlflow("registry")')
+    course.chapter("first", '# First\n\n## One\n\n{{ diagram("one") }}\n')
+    course.chapter("second", '# Second\n\n## Two\n\n{{ diagram("two") }}\n\n## Both\n\n'
+                             '{{ diagram("one") }}\n')
+    alone = tmp_path / "alone"
+    shutil.copytree(course.root, alone)
+    assert course.run("build", "-q", "-j", "3").exit_code == 0
+    assert Course(alone).run("build", "-q", "-j", "1").exit_code == 0
+
+    def outputs(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and p.name not in (".hash-cache.json", ".lock")}
+
+    parallel, serial = outputs(course.root / "build"), outputs(alone / "build")
+    made = {"diagrams/README.md", *(f"slides/{chapter}{kind}" for chapter in ("first", "second")
+                                    for kind in (".html", ".marp.md", ".pptx", ".dark.pptx"))}
+    assert made <= set(parallel)  # the gallery, and every chapter's four decks
+    assert parallel == serial
+    assert not [p for p in (course.root / "build").rglob(".*.tmp")]  # nothing left staged

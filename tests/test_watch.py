@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import alive, assert_none_outlived, library_icon, recording_worker, wait_until_gone
+from conftest import Course, alive, assert_none_outlived, library_icon, recording_worker, wait_until_gone
 from svgtools import parse, texts
 
 from course_assets.build import BuildOptions
@@ -116,6 +116,52 @@ def test_a_custom_icon_outside_the_figures_folder_is_watched(course):
         icon.write_bytes(library_icon("workflow/airflow.png"))
         rebuilt = results.get(timeout=30)
         assert rebuilt.ok and rebuilt.figures_rebuilt == 1
+
+
+def test_a_custom_icon_redrawn_during_a_watch_reaches_the_dark_variant(course, tmp_path):
+    # The workers keep each icon's dark tile for every figure after: one named by the icon's
+    # path would show the old picture in the dark SVG.
+    (course.root / "icons").mkdir()
+    icon = course.root / "icons/mine.png"
+    icon.write_bytes(library_icon("mlops/mlflow.png"))
+    course.write("diagrams/custom.py", '''
+        """Uses a custom icon."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("Custom", show=False):
+            Custom("mine", "icons/mine.png")
+    ''')
+    course.write("diagrams/other.py", '''
+        """Uses the custom icon too."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("Other", show=False):
+            Custom("also mine", "icons/mine.png")
+    ''')
+    with watching(course) as results:
+        assert results.get(timeout=60).ok
+        before = course.built("diagrams/custom.dark.svg").read_bytes()
+        assert _icon_data(before) == _icon_data(course.built("diagrams/other.dark.svg")
+                                                .read_bytes())
+        time.sleep(0.5)  # the watcher starts after the first build; this save comes later
+        icon.write_bytes(library_icon("workflow/airflow.png"))
+        deadline = time.monotonic() + 60
+        rebuilt = results.get(timeout=60)
+        while not rebuilt.figures_rebuilt:  # a build that found nothing new yet
+            rebuilt = results.get(timeout=max(0.1, deadline - time.monotonic()))
+        assert rebuilt.ok and rebuilt.figures_rebuilt == 2
+        watched = {name: course.built(f"diagrams/{name}.dark.svg").read_bytes()
+                   for name in ("custom", "other")}
+    assert _icon_data(watched["custom"]) != _icon_data(before)
+    fresh = tmp_path / "fresh"
+    shutil.copytree(course.root, fresh, ignore=shutil.ignore_patterns("build"))
+    assert Course(fresh).run("build", "-q").exit_code == 0
+    for name, data in watched.items():
+        assert data == (fresh / "build" / "diagrams" / f"{name}.dark.svg").read_bytes()
+
+
+def _icon_data(svg: bytes) -> list[str]:
+    return sorted(set(re.findall(r'href="(data:image/png;base64,[^"]+)"', svg.decode())))
 
 
 def test_a_figures_folder_deleted_and_made_again_is_still_watched(course):

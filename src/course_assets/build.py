@@ -234,7 +234,7 @@ def _gather_and_write(settings: Settings, options: BuildOptions, say: Reporter,
             new_chapters[name] = manifest.chapters[name]
     # Then what is made from those: the figure gallery and each chapter's slide decks.
     derived = _make_derived(settings, planner, new_figures, new_chapters, files, staged, only,
-                            hashes)
+                            hashes, settings.worker_count(options.jobs))
     for made in derived.made:
         say(f"built {made}")
     files.update(derived.files)
@@ -439,6 +439,8 @@ def _fit_line(name: str, fit: dict[str, object]) -> str:
 def _import_chapter_renderers() -> None:
     # Chapters, the gallery and the decks are rendered next; their imports (Jinja2,
     # markdown-it-py) overlap with the workers' rendering instead of following it.
+    # (python-pptx is not among them: it would add to the build's peak memory, which is
+    # while the figures render.)
     import course_assets.publish.chapters  # noqa: F401
     from course_assets.publish.decks import deck_template
     from course_assets.publish.gallery import gallery_template
@@ -556,7 +558,8 @@ def _render_chapters(settings: Settings, plans: list[OutputPlan], figures: Figur
 
 def _make_derived(settings: Settings, planner: Planner, figures: dict[str, FigureRecord],
                   chapters: dict[str, ChapterRecord], files: dict[str, bytes],
-                  staged: fsutil.Staging, only: Selection, hashes: FileHashes) -> DerivedBuild:
+                  staged: fsutil.Staging, only: Selection, hashes: FileHashes,
+                  jobs: int) -> DerivedBuild:
     def read(path: str) -> bytes | None:
         if path in files:
             return files[path]
@@ -587,7 +590,7 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
 
     # Each deck waits on disk beside its target (in memory for a build that only compares),
     # as the figures' files do, rather than all of them in this process's memory.
-    return make_derived(settings, plans, figures, chapters, read, keep=staged.put)
+    return make_derived(settings, plans, figures, chapters, read, staging=staged, jobs=jobs)
 
 
 def _read(path: Path) -> bytes | None:

@@ -120,12 +120,31 @@ class _Package:
     svg_parts: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     files: dict[str, bytes | None] = field(default_factory=dict)
+    # The deck's first notes page as made, before its text (then one entry per page made):
+    # the others are copies of it.
+    notes_page: list[Any] = field(default_factory=list)
+    # The deck's image parts by their content's SHA-1, and the extension of each one named.
+    image_parts: dict[str, Any] = field(default_factory=dict)
+    image_names: list[str] = field(default_factory=list)
 
     def file(self, path: str) -> bytes | None:
         """Return an output's bytes, read once however often a layout asks."""
         if path not in self.files:
             self.files[path] = self.read(path)
         return self.files[path]
+
+
+def preload() -> None:
+    """Import what a deck is made with, so that processes forked to make decks share it."""
+    import pptx.enum.shapes  # noqa: F401
+    import pptx.enum.text  # noqa: F401
+    import pptx.opc.serialized  # noqa: F401
+    import pptx.parts.image  # noqa: F401
+    import pptx.parts.slide  # noqa: F401
+    import pptx.util  # noqa: F401
+    from PIL import Image  # noqa: F401
+    from pptx import Presentation  # noqa: F401
+    from pptx.dml.color import RGBColor  # noqa: F401
 
 
 def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
@@ -501,8 +520,7 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
 
     raster = package.file(view.raster)
     assert raster is not None  # _picture_size said it is there
-    picture = slide.shapes.add_picture(io.BytesIO(raster), _emu(x), _emu(y), _emu(width),
-                                       _emu(height))
+    picture = _add_raster(package, slide, raster, x, y, width, height)
     if view.crop is not None:
         picture.crop_left, picture.crop_top = view.crop.left, view.crop.top
         picture.crop_right, picture.crop_bottom = view.crop.right, view.crop.bottom
@@ -516,7 +534,7 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
     part = package.svg_parts.get(view.svg)
     if part is None:
         pptx_package = package.presentation.part.package
-        part = Part(pptx_package.next_image_partname("svg"), "image/svg+xml", pptx_package, svg)
+        part = Part(_next_image_name(package, "svg"), "image/svg+xml", pptx_package, svg)
         package.svg_parts[view.svg] = part
     rel = slide.part.relate_to(part, RELATIONSHIP_TYPE.IMAGE)
     blip = element.blipFill.find(qn("a:blip"))
@@ -526,6 +544,39 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
     svg_blip = etree.SubElement(extension, f"{{{SVG_NAMESPACE}}}svgBlip",
                                 nsmap={"asvg": SVG_NAMESPACE})
     svg_blip.set(qn("r:embed"), rel)
+
+
+def _add_raster(package: _Package, slide: PptxSlide, raster: bytes, x: int, y: int,
+                width: int, height: int) -> Any:
+    """Add a picture of `raster` as `shapes.add_picture` does, one image part per image.
+
+    python-pptx looks for the same image, and for the next free part name, by walking every
+    part of the package, for each picture: a deck's time grew with the square of its slides.
+    """
+    from pptx.opc.constants import RELATIONSHIP_TYPE
+    from pptx.parts.image import Image, ImagePart
+
+    image = Image.from_blob(raster)
+    part = package.image_parts.get(image.sha1)
+    if part is None:
+        pptx_package = package.presentation.part.package
+        part = ImagePart(_next_image_name(package, image.ext), image.content_type,
+                         pptx_package, image.blob, image.filename)
+        package.image_parts[image.sha1] = part
+    rel = slide.part.relate_to(part, RELATIONSHIP_TYPE.IMAGE)
+    shapes: Any = slide.shapes
+    element = shapes._add_pic_from_image_part(  # noqa: SLF001 - add_picture's own steps
+        part, rel, _emu(x), _emu(y), _emu(width), _emu(height))
+    return shapes._shape_factory(element)  # noqa: SLF001
+
+
+def _next_image_name(package: _Package, ext: str) -> Any:
+    """Return the name of the deck's next image part: /ppt/media/imageN.ext, N from 1 up."""
+    from pptx.opc.packuri import PackURI
+
+    # Every image part of a deck is added here, so the numbers run on without a gap.
+    package.image_names.append(ext)
+    return PackURI(f"/ppt/media/image{len(package.image_names)}.{ext}")
 
 
 def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, list[Block]]],
@@ -545,9 +596,54 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
                 lines += ["", f"Figure: {view.description}", ""]
     text = "\n".join(lines).strip()
     if text:
-        frame = slide.notes_slide.notes_text_frame
+        frame = _new_notes(package, slide).notes_text_frame
         assert frame is not None  # the default notes master has a body placeholder
-        frame.text = _without_controls(text)
+        _set_text(frame, _without_controls(text))
+
+
+def _new_notes(package: _Package, slide: PptxSlide) -> Any:
+    """Give `slide` its notes page: the same page python-pptx makes, copied after the first.
+
+    python-pptx makes each notes page afresh from the notes master (a third of a deck's time);
+    every one comes out the same until its text is set.
+    """
+    import copy
+
+    from pptx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+    from pptx.opc.packuri import PackURI
+    from pptx.parts.slide import NotesSlidePart
+
+    if not package.notes_page:
+        notes = slide.notes_slide
+        package.notes_page.append(copy.deepcopy(notes._element))  # noqa: SLF001 - no API
+        return notes
+    pptx_package = slide.part.package
+    master = pptx_package.presentation_part.notes_master_part
+    # As NotesSlidePart.new and SlidePart._add_notes_slide_part relate them, in their order.
+    # Numbered as python-pptx numbers them, without walking the package: from 1, no gap.
+    package.notes_page.append(None)
+    name = PackURI(f"/ppt/notesSlides/notesSlide{len(package.notes_page)}.xml")
+    part = NotesSlidePart(name, CONTENT_TYPE.PML_NOTES_SLIDE, pptx_package,
+                          copy.deepcopy(package.notes_page[0]))
+    part.relate_to(master, RELATIONSHIP_TYPE.NOTES_MASTER)
+    part.relate_to(slide.part, RELATIONSHIP_TYPE.SLIDE)
+    slide.part.relate_to(part, RELATIONSHIP_TYPE.NOTES_SLIDE)
+    return part.notes_slide
+
+
+def _set_text(frame: Any, text: str) -> None:
+    """Set a text frame's text as python-pptx's `TextFrame.text` does: a paragraph a line."""
+    from lxml import etree
+    from pptx.oxml.ns import qn
+    from pptx.oxml.text import CT_RegularTextRun
+
+    body = frame._txBody  # noqa: SLF001 - the same elements, without a call per element
+    body.clear_content()
+    for line in text.split("\n"):
+        paragraph = etree.SubElement(body, qn("a:p"))
+        if line:  # python-pptx adds no run for an empty line
+            run = etree.SubElement(paragraph, qn("a:r"))
+            etree.SubElement(run, qn("a:t")).text = CT_RegularTextRun._escape_ctrl_chars(line)
 
 
 def _without_controls(text: str) -> str:

@@ -87,6 +87,7 @@ class Variant:
     slide_png: bytes | None = None
     # The layout the slides show (the slide drawing's, else the chapter's), for the zoomed views.
     slide_layout: Mapping[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0  # what making it took, as a second stage's part
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,8 @@ class LightDrawing:
     warnings: tuple[str, ...]
     output: str
     seconds: float
-    # Where the script's downloads lie (its graph points at them): `finish_figure` paints the
-    # PNG from that graph and then removes the folder; whoever drops the drawing removes it.
+    # Where the script's downloads lie (its graph points at them): the second stage paints the
+    # PNG from that graph; whoever ends or drops the drawing removes the folder.
     scratch: Path
     # Graphviz's JSON layout of the chapter drawing, which the lint reads.
     layout: Mapping[str, Any]
@@ -201,18 +202,66 @@ def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
 
 
 def _finished_within(task: FigureTask, light: LightDrawing, started: float) -> FigureOutcome:
-    from course_assets.render import downloads
-    from course_assets.render.capture import preload_library_modules
-    from course_assets.render.theme import DARK, IconTiles
-
     variants: list[Variant] = []
+    for theme in finish_parts(task):
+        made = _part_within(task, light, theme, started)
+        if isinstance(made, FigureOutcome):
+            return made
+        variants.append(made)
+    return finished(task, light, variants, time.perf_counter() - started)
+
+
+def finish_parts(task: FigureTask) -> tuple[str, ...]:
+    """Return the themes whose rest a figure's second stage makes: light, and dark if wanted."""
+    from course_assets.render.theme import DARK, LIGHT
+
+    return (LIGHT, DARK) if "dark" in task.formats else (LIGHT,)
+
+
+def finish_part(task: FigureTask, light: LightDrawing, theme: str) -> Variant | FigureOutcome:
+    """Make one theme's rest of a figure whose light SVG is drawn: its PNGs, dark SVG, lint.
+
+    The parts of one figure can be made at once, by two workers; `finished` puts them
+    together. The light SVG's scratch folder is left to the caller, who removes it after both.
+    """
+    import dataclasses
+
+    started = time.perf_counter()
+    with limits.time_limit(task.timeout) as clock:
+        made = _part_within(task, light, theme, started)
+    if clock.expired and not isinstance(made, FigureOutcome):  # its alarm's error was swallowed
+        return FigureOutcome(task.name, problem=Problem(task.script, None, clock.message()),
+                             seconds=light.seconds + time.perf_counter() - started)
+    if isinstance(made, FigureOutcome):
+        return made
+    return dataclasses.replace(made, seconds=time.perf_counter() - started)
+
+
+def _part_within(task: FigureTask, light: LightDrawing, theme: str,
+                 started: float) -> Variant | FigureOutcome:
+    from course_assets.render import downloads, isolate
+    from course_assets.render.capture import preload_library_modules
+    from course_assets.render.theme import LIGHT, IconTiles
+
     try:
         _prepare_worker(task.course_root)
         preload_library_modules(task.script)
         downloads.keep_files_in(light.scratch)
-        variants.append(_light_variant(task, light))
-        if "dark" in task.formats:
-            variants.append(_render_variant(task, DARK, IconTiles(light.scratch), light.fits))
+        if theme == LIGHT:
+            return _light_variant(task, light)
+        # The tiles outlive the figure in its pool's folder: most icons recur.
+        tiles = isolate.shared_scratch("dark-tiles") or light.scratch
+        return _render_variant(task, theme, IconTiles(tiles), light.fits)
+    except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
+        # A later variant's own output is not the author's to read: the light one's is.
+        return _failed(task, exc, light.captured.line, [light.output], started, light.seconds)
+
+
+def finished(task: FigureTask, light: LightDrawing, variants: list[Variant],
+             seconds: float) -> FigureOutcome:
+    """Put a figure's variants (light first) together: its files, lint findings and outline."""
+    started = time.perf_counter()
+    try:
         files: dict[str, bytes] = {}
         for variant in variants:
             files[f"{variant.stem}.svg"] = variant.svg
@@ -228,7 +277,8 @@ def _finished_within(task: FigureTask, light: LightDrawing, started: float) -> F
         fit = _fit_record(variants[0])
     except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
         return _failed(task, exc, light.captured.line,
-                       [light.output, *(v.output for v in variants[1:])], started, light.seconds)
+                       [light.output, *(v.output for v in variants[1:])], started,
+                       light.seconds + seconds)
     files[f"{task.name}.outline.md"] = outline
     captured = light.captured
     return FigureOutcome(
@@ -239,7 +289,7 @@ def _finished_within(task: FigureTask, light: LightDrawing, started: float) -> F
         helpers=tuple(sorted({h for v in variants for h in v.captured.helpers})),
         warnings=tuple(dict.fromkeys(w for v in variants for w in v.warnings)),
         output="\n".join(v.output for v in variants if v.output.strip()),
-        seconds=light.seconds + time.perf_counter() - started,
+        seconds=light.seconds + seconds + time.perf_counter() - started,
         fetches=captured.fetches,
         findings=findings,
         sizes=sizes,

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 try:
@@ -112,6 +113,15 @@ def _take_a_lock(handles: list[int]) -> None:
         except BlockingIOError:
             continue
     fcntl.flock(handles[os.getpid() % len(handles)], fcntl.LOCK_EX)
+
+
+def shared_scratch(name: str) -> Path | None:
+    """Return a folder every figure of this process's pool shares (None: there is no pool's)."""
+    if _scratch_root is None:
+        return None
+    folder = Path(_scratch_root) / name
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def scratch_folder() -> str:

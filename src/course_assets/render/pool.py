@@ -21,7 +21,10 @@ from course_assets.render.figure import (
     FigureOutcome,
     FigureTask,
     LightDrawing,
-    finish_figure,
+    Variant,
+    finish_part,
+    finish_parts,
+    finished,
     prepare_worker_quietly,
     render_figure,
     render_light,
@@ -31,8 +34,9 @@ from course_assets.render.processes import adopt_orphans, die_with_parent
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    # A figure's first stage gives its light SVG (or its failure), the second its outcome.
-    Stage = Future[LightDrawing | FigureOutcome]
+    # A figure's first stage gives its light SVG (or its failure); the second, split in a
+    # part per theme that workers make at once, each theme's variant (or its failure).
+    Stage = Future[LightDrawing | Variant | FigureOutcome]
 
 T = TypeVar("T")
 
@@ -310,8 +314,10 @@ class _Stages:
         self.on_light = on_light
         self.cancelled = cancelled
         self.in_flight: dict[Stage, FigureTask] = {}
+        self._themes: dict[Stage, str] = {}  # which theme's part a second-stage task makes
         self._lights: collections.deque[FigureTask] = collections.deque()
-        self._seconds: collections.deque[tuple[FigureTask, LightDrawing]] = collections.deque()
+        self._seconds: collections.deque[tuple[FigureTask, LightDrawing, str]] = (
+            collections.deque())
         self._workers = 1
         # Figures a worker's death stopped before they started (none of them killed it).
         self._unstarted: list[FigureTask] = []
@@ -323,6 +329,7 @@ class _Stages:
         # Anew, not added to: a pool found dead refuses the first submission, and `_submit`
         # calls this again with new workers (the figures would be queued, and run, twice).
         self.in_flight = {}
+        self._themes = {}
         self._lights = collections.deque(tasks)
         self._hand_out(executor)
         return executor
@@ -350,10 +357,11 @@ class _Stages:
                 self._lights.popleft()
                 self.in_flight[first] = task
             else:
-                task, light = self._seconds[0]
-                second: Stage = executor.submit(finish_figure, task, light)
+                task, light, theme = self._seconds[0]
+                second: Stage = executor.submit(finish_part, task, light, theme)
                 self._seconds.popleft()
                 self.in_flight[second] = task
+                self._themes[second] = theme
 
     def _room(self) -> int:
         """Return how many tasks the workers may hold: one light SVG more than they can start.
@@ -382,6 +390,11 @@ class _Stages:
         if meanwhile is not None:
             meanwhile()
         drawn: dict[str, LightDrawing] = {}  # light SVGs whose second stage has not ended
+        # Each such figure's parts made so far (a failure ends it).
+        parts: dict[str, dict[str, Variant | FigureOutcome]] = {}
+        # Figures whose outcome is told: a part that arrives later, or dies later, is not theirs
+        # to tell again (nor to render again alone).
+        told: set[str] = set()
         shown: list[LightDrawing] = []  # light SVGs to tell `on_light` of
         finished: list[FigureOutcome] = []  # whole outcomes to yield
         caught_in_a_death: list[FigureTask] = []
@@ -399,6 +412,7 @@ class _Stages:
                     self.cancel()
                 for future in done:
                     task = self.in_flight.pop(future, None)
+                    theme = self._themes.pop(future, None)
                     seen_running.pop(future, None)
                     if task is None or future.cancelled():
                         continue
@@ -410,13 +424,18 @@ class _Stages:
                         if stopping:
                             continue
                         if future in stuck:  # the one that overran: again would only wait
-                            yield FigureOutcome(task.name, problem=Problem(
-                                task.script, None, _stuck_message(task)))
+                            if task.name not in told:
+                                told.add(task.name)
+                                parts.pop(task.name, None)
+                                yield FigureOutcome(task.name, problem=Problem(
+                                    task.script, None, _stuck_message(task)))
                         else:
                             caught_in_a_death.append(task)
                         continue
                     except (Exception, SystemExit) as exc:  # noqa: BLE001 - one figure's error
-                        if not stopping:
+                        if not stopping and task.name not in told:
+                            told.add(task.name)
+                            parts.pop(task.name, None)
                             yield FigureOutcome(task.name, problem=Problem(
                                 task.script, None, f"the process rendering this figure failed "
                                 f"({type(exc).__name__}: {without_addresses(str(exc))})"))
@@ -424,12 +443,26 @@ class _Stages:
                     if isinstance(result, LightDrawing):
                         drawn[task.name] = result
                         if not stopping:
-                            self._seconds.append((task, result))
+                            parts[task.name] = {}
+                            self._seconds.extend((task, result, part)
+                                                 for part in finish_parts(task))
                             shown.append(result)
-                    else:
-                        drawn.pop(task.name, None)  # the second stage removed its folder
-                        if not stopping:  # else made from sources a newer save changed
+                    elif theme is None:  # a first stage's failure
+                        if not stopping and isinstance(result, FigureOutcome):
+                            told.add(task.name)
                             finished.append(result)
+                    elif task.name in parts:
+                        made = parts[task.name]
+                        made[theme] = result
+                        wanted = finish_parts(task)
+                        if any(part not in made for part in wanted):
+                            continue  # the figure's other part is still being made
+                        light = drawn.pop(task.name)
+                        del parts[task.name]
+                        shutil.rmtree(light.scratch, ignore_errors=True)
+                        if not stopping:  # else made from sources a newer save changed
+                            told.add(task.name)
+                            finished.append(_put_together(task, light, [made[p] for p in wanted]))
                 self._end_stuck(seen_running, stuck, end_workers)
                 try:
                     self._hand_out(executor)
@@ -437,7 +470,8 @@ class _Stages:
                     if died is not None:
                         died(exc)
                     if not stopping:  # none of these was in hand: new workers render them
-                        self._unstarted += [*self._lights, *(t for t, _ in self._seconds)]
+                        self._unstarted += [*self._lights,
+                                            *dict.fromkeys(t for t, _, _ in self._seconds)]
                     self.cancel()
                 # Told once the workers have their next tasks: showing a light SVG writes files.
                 for light in shown:
@@ -452,7 +486,12 @@ class _Stages:
             for light in drawn.values():
                 shutil.rmtree(light.scratch, ignore_errors=True)
         if not stopping:
-            for task in sorted(dict.fromkeys(caught_in_a_death), key=lambda t: t.name):
+            alone = sorted({t for t in caught_in_a_death if t.name not in told},
+                           key=lambda t: t.name)
+            # A figure with one part caught in the death and the other not yet started is
+            # rendered alone, once; nor is a figure already told rendered again.
+            self._unstarted = [t for t in self._unstarted if t not in alone and t.name not in told]
+            for task in alone:
                 yield _render_alone(task)
 
     def _end_stuck(self, seen_running: dict[Stage, float], stuck: set[Stage],
@@ -469,6 +508,18 @@ class _Stages:
             stuck |= overdue
             end_workers()
             seen_running.clear()
+
+
+def _put_together(task: FigureTask, light: LightDrawing,
+                  made: list[Variant | FigureOutcome]) -> FigureOutcome:
+    """Return a figure's outcome from its parts, in theme order: the first failure, if any."""
+    variants = []
+    for part in made:
+        if isinstance(part, FigureOutcome):
+            return part
+        variants.append(part)
+    # Its time is its parts' own, as one worker would have taken: not their wait in the queue.
+    return finished(task, light, variants, sum(v.seconds for v in variants))
 
 
 def _stuck_message(task: FigureTask) -> str:

@@ -104,14 +104,22 @@ class IconTiles:
 
     The script only names the files; `paint_tiles` makes them once the script has ended,
     before Graphviz reads them, so that nothing the build writes happens inside author code.
+    A tile is named by what it is made of (the icon's bytes and the tile's colour), so a folder
+    that outlives one figure (a worker's) paints each icon once for every figure that shows it.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path,
+                 colour: tuple[int, int, int] = DARK_DEFAULTS.icon_backdrop) -> None:
         self._folder = folder
+        self._colour = colour
 
     def __call__(self, icon: Path) -> Path:
-        digest = hashlib.sha256(os.fsencode(icon)).hexdigest()
-        return self._folder / f"{digest[:24]}.png"
+        try:
+            made_of = hashlib.sha256(icon.read_bytes())
+        except OSError:  # painting it says why, at the script
+            made_of = hashlib.sha256(b"unreadable " + os.fsencode(icon))
+        made_of.update(bytes(self._colour))
+        return self._folder / f"{made_of.hexdigest()[:32]}.png"
 
 
 def paint_tiles(copies: tuple[tuple[Path, Path], ...],

@@ -224,6 +224,16 @@ class OutputFolder:
         return build_lock(self.outputs.build_dir, wait, say)
 
 
+@dataclass(frozen=True)
+class Held:
+    """An output staged by `Staging.made_apart`: its hash, and its bytes or temporary file."""
+
+    path: str
+    digest: str
+    temporary: str | None = None
+    data: bytes | None = None
+
+
 class Staging:
     """Hold a build's new outputs until it writes them: on disk beside their targets, or in memory.
 
@@ -242,14 +252,32 @@ class Staging:
 
     def put(self, path: str, data: bytes) -> str:
         """Hold `data` as the new content of `path` (relative to the course); return its hash."""
-        digest = sha256_bytes(data)
-        self.drop(path)
+        return self.adopt(self.made_apart(path, data))
+
+    def made_apart(self, path: str, data: bytes) -> Held:
+        """Stage `data` for `path` without holding it yet: in another process, say, which
+        hands the result to this one's `adopt` (or `discard`)."""
         if self.folder is None:
-            self._data[path] = data
+            return Held(path, sha256_bytes(data), data=data)
+        temporary = _temporary_copy(self.folder.target(self.root / path), data)
+        return Held(path, sha256_bytes(data), temporary=str(temporary))
+
+    def adopt(self, held: Held) -> str:
+        """Hold what `made_apart` staged, as `put` would have; return its hash."""
+        self.drop(held.path)
+        if held.temporary is not None:
+            self._temporaries[held.path] = Path(held.temporary)
         else:
-            self._temporaries[path] = _temporary_copy(self.folder.target(self.root / path), data)
-        self._digests[path] = digest
-        return digest
+            assert held.data is not None, "staged in memory or on disk"
+            self._data[held.path] = held.data
+        self._digests[held.path] = held.digest
+        return held.digest
+
+    def discard(self, held: Held) -> None:
+        """Remove what `made_apart` staged and will not be held."""
+        if held.temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(held.temporary)
 
     def __contains__(self, path: object) -> bool:
         return path in self._digests
