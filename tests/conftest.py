@@ -159,6 +159,21 @@ def library_icon(name: str) -> bytes:
     return (Path(diagrams.__file__).parent.parent / "resources/onprem" / name).read_bytes()
 
 
+def custom_icon_figure(course: Course, name: str = "custom") -> Path:
+    """Give the course icons/mine.png (MLflow's icon) and a figure `name` that shows it."""
+    (course.root / "icons").mkdir(exist_ok=True)
+    icon = course.root / "icons/mine.png"
+    icon.write_bytes(library_icon("mlops/mlflow.png"))
+    course.write(f"diagrams/{name}.py", '''
+        """Uses a custom icon."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("Custom", show=False):
+            Custom("mine", "icons/mine.png")
+    ''')
+    return icon
+
+
 def recording_worker(marker, text: str) -> str:
     """Return a figure body that writes the pid of the worker rendering it (its child's parent)."""
     return (f"import os, pathlib\n"

@@ -11,21 +11,12 @@ from course_assets.render import graphviz as dot
 from course_assets.render import icons
 from course_assets.render.svg import postprocess
 
-from conftest import library_icon
+from conftest import custom_icon_figure, library_icon
 
 
 
 def test_changing_a_custom_icon_rebuilds_the_figure_and_check_sees_it(course):
-    (course.root / "icons").mkdir()
-    icon = course.root / "icons/mine.png"
-    icon.write_bytes(library_icon("mlops/mlflow.png"))
-    course.write("diagrams/custom.py", '''
-        """Uses a custom icon."""
-        from diagrams import Diagram
-        from diagrams.custom import Custom
-        with Diagram("Custom", show=False):
-            Custom("mine", "icons/mine.png")
-    ''')
+    icon = custom_icon_figure(course)
     assert course.run("build").exit_code == 0
     before = course.built("diagrams/custom.svg").read_bytes()
     icon.write_bytes(library_icon("workflow/airflow.png"))

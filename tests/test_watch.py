@@ -15,7 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import Course, alive, assert_none_outlived, library_icon, recording_worker, wait_until_gone
+from conftest import (Course, alive, assert_none_outlived, custom_icon_figure, library_icon,
+                      recording_worker, wait_until_gone)
 from svgtools import parse, texts
 
 from course_assets.build import BuildOptions
@@ -99,16 +100,7 @@ def test_outputs_written_by_the_build_do_not_trigger_a_rebuild(course):
 
 
 def test_a_custom_icon_outside_the_figures_folder_is_watched(course):
-    (course.root / "icons").mkdir()
-    icon = course.root / "icons/mine.png"
-    icon.write_bytes(library_icon("mlops/mlflow.png"))
-    course.write("diagrams/custom.py", '''
-        """Uses a custom icon."""
-        from diagrams import Diagram
-        from diagrams.custom import Custom
-        with Diagram("Custom", show=False):
-            Custom("mine", "icons/mine.png")
-    ''')
+    icon = custom_icon_figure(course)
     course.run("build")
     with watching(course) as results:
         assert results.get(timeout=60).ok
@@ -121,16 +113,7 @@ def test_a_custom_icon_outside_the_figures_folder_is_watched(course):
 def test_a_custom_icon_redrawn_during_a_watch_reaches_the_dark_variant(course, tmp_path):
     # The workers keep each icon's dark tile for every figure after: one named by the icon's
     # path would show the old picture in the dark SVG.
-    (course.root / "icons").mkdir()
-    icon = course.root / "icons/mine.png"
-    icon.write_bytes(library_icon("mlops/mlflow.png"))
-    course.write("diagrams/custom.py", '''
-        """Uses a custom icon."""
-        from diagrams import Diagram
-        from diagrams.custom import Custom
-        with Diagram("Custom", show=False):
-            Custom("mine", "icons/mine.png")
-    ''')
+    icon = custom_icon_figure(course)
     course.write("diagrams/other.py", '''
         """Uses the custom icon too."""
         from diagrams import Diagram
