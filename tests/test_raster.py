@@ -295,3 +295,36 @@ def test_without_in_memory_files_the_pixels_pass_through_a_temporary_file_remove
     # (The bundled fonts' setup is written there too, once a machine: it is kept.)
     left = [p.name for p in tmp_path.iterdir() if not p.name.startswith("course-assets-fonts")]
     assert left == []
+
+
+def test_raw_pixels_read_in_bands_blend_the_last_column_and_row_of_every_band():
+    import struct
+
+    from course_assets.errors import FigureError
+    from course_assets.render.raster import BAND_ROWS, GD_HEADER, picture_from_pixels
+
+    width, height = 5, 2 * BAND_ROWS + 7  # three bands, the last one short
+    page, ink = (250, 240, 230), (10, 20, 30)
+    half = 64  # libgd's alpha: about half uncovered
+    pixels = bytearray()
+    for y in range(height):
+        for x in range(width):
+            edge = x == width - 1 or y == height - 1
+            # Cairo's colours on a partly covered pixel are premultiplied by its coverage.
+            colour = tuple(round(c * (1 - half / 127)) for c in ink) if edge else ink
+            if x == 0 and y == 0:
+                colour = page  # the page's colour, as the top left pixel shows it
+            pixels += bytes([half if edge else 0, *colour])
+    gd = b"\xff\xfe" + struct.pack(">HH", width, height) + b"\x01" + b"\xff" * 4 + pixels
+    assert len(gd) == GD_HEADER + 4 * width * height
+    picture = picture_from_pixels(bytes(gd), (width, height))
+    assert picture is not None and picture.size == (width, height)
+    blended = tuple(min(255, round(round(c * (1 - half / 127)) + p * half / 127))
+                    for c, p in zip(ink, page))
+    for y in (0, BAND_ROWS - 1, BAND_ROWS, 2 * BAND_ROWS, height - 1):
+        assert picture.getpixel((width - 1, y)) == blended, y
+    assert picture.getpixel((2, height - 1)) == blended
+    assert picture.getpixel((2, BAND_ROWS)) == ink  # a band's own last row is inside
+    # Too few pixels is Graphviz's failure, said so.
+    with pytest.raises(FigureError, match="fewer pixels"):
+        picture_from_pixels(bytes(gd[:-4]), (width, height))

@@ -603,7 +603,7 @@ def _prepare_worker(course_root: Path) -> None:
     from course_assets.render import capture, downloads, graphviz
     from course_assets.render.syslibs import missing_library, missing_library_advice
 
-    _return_freed_pictures()
+    return_freed_memory()
     capture.check_library(course_root)
     try:
         graphviz.warm_up()
@@ -637,13 +637,14 @@ def _import_what_children_import() -> None:
     fitting.rooms()  # imports the lint's report, and the settings it reads
 
 
-def _return_freed_pictures() -> None:
+def return_freed_memory() -> None:
     """Have the C library give every large buffer back to the system as soon as it is freed.
 
-    A PNG is decoded and encoded in tens of megabytes. By default glibc raises its threshold
-    for mapping large blocks after one is freed, so the next picture's buffers come from the
-    heap and stay held by the worker (and half-shared with the child it forks next): with
-    the default formats, that was 40 to 60 MB of a build's peak memory.
+    A PNG is painted and encoded in tens of megabytes, and the build's own process receives
+    every figure's files (pickled, in the pool's result thread). By default glibc raises its
+    threshold for mapping large blocks after one is freed, so later buffers come from a heap
+    that keeps what it once held: in the workers (half-shared with the child each forks next)
+    that was 40 to 60 MB of a build's peak memory, in the build's process about 16 MB.
     """
     import ctypes
     import sys

@@ -253,16 +253,14 @@ def _painted_png(context: Any, graph: Any, points: tuple[float, float],
         f"{size[0] / PX_PER_PT:.3f},{size[1] / PX_PER_PT:.3f},{zoom:.6f}")
     from course_assets.render.isolate import few_at_a_time
 
-    # Painting and reading the pixels holds two copies of the picture (Cairo's and libgd's,
-    # then the raw and the decoded one): half the pool's workers at most do it at once, so
-    # that their peaks do not all add up.
+    # Painting holds two copies of the picture (Cairo's and libgd's): half the pool's workers
+    # at most paint at once, so that their peaks do not all add up.
     with few_at_a_time("paint"), _pixel_file() as (handle, path):
         # The "gd" device writes Cairo's pixels uncompressed: Cairo's own PNG would be
         # compressed by the system's zlib only to be decoded again.
         status = gv.gvRenderFilename(context, graph.handle, b"gd:cairo", os.fsencode(path))
-        pixels = os.pread(handle, os.fstat(handle).st_size, 0) if status == 0 else b""
-        picture = raster.picture_from_pixels(pixels, size) if pixels else None
-        del pixels  # tens of megabytes at slide size: let go before encoding
+        picture = (raster.picture_read(lambda at, length: os.pread(handle, length, at), size)
+                   if status == 0 else None)
     png = raster.encoded_png(picture) if picture is not None else None
     del picture
     if png is None:

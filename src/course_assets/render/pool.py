@@ -214,6 +214,10 @@ def _executor(workers: int, initializer: Callable[..., None],
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from course_assets.render.figure import return_freed_memory
+
+    # Each figure's files arrive here, pickled: let their buffers go back once they are written.
+    return_freed_memory()
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     # Workers die with this process, even when it is killed and cannot shut the pool down.
     started: Callable[..., None] = functools.partial(_start_in_pool, painters(workers),

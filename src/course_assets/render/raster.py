@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import re
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from course_assets.errors import FigureError
 
@@ -23,6 +24,8 @@ ROUNDING_SLACK = 2
 GD_TRUECOLOR = b"\xff\xfe"
 GD_HEADER = 11
 GD_OPAQUE, GD_TRANSPARENT = 0, 127
+# Rows of raw pixels read at a time: a few megabytes, against tens for the whole picture.
+BAND_ROWS = 256
 
 
 def svg_size(svg: bytes) -> tuple[int, int]:
@@ -55,59 +58,83 @@ def png_size(svg_pixels: tuple[int, int], max_side: int) -> tuple[int, int]:
 
 
 def picture_from_pixels(gd: bytes, size: tuple[int, int]) -> Image.Image | None:
-    """Return Cairo's pixels, in libgd's raw format, as an RGB picture of exactly `size`.
+    """Return Cairo's pixels, in libgd's raw format, as an RGB picture: see `picture_read`."""
+    return picture_read(lambda at, length: gd[at:at + length], size)
 
-    None where the page's background is not opaque: libgd keeps 7 bits of alpha and drops
-    what is less than a quarter covered, so such a figure takes Cairo's own PNG instead.
-    The pixels are painted on an opaque page: only its last row and column can be partly
-    covered, and those are blended onto its colour.
+
+def picture_read(read: Callable[[int, int], bytes], size: tuple[int, int]) -> Image.Image | None:
+    """Return the libgd picture `read(offset, length)` reads as an RGB picture of exactly `size`.
+
+    None where nothing was painted, or where the page's background is not opaque: libgd keeps
+    7 bits of alpha and drops what is less than a quarter covered, so such a figure takes
+    Cairo's own PNG instead. The pixels are painted on an opaque page: only its last row and
+    column can be partly covered, and those are blended onto its colour. The raw pixels are
+    read a band of rows at a time: the picture is the only whole copy held.
     """
     import struct
 
     from PIL import Image
 
-    if gd[:2] != GD_TRUECOLOR or len(gd) < GD_HEADER:
-        raise FigureError("Graphviz painted no pixels for the PNG")
-    width, height = struct.unpack(">HH", gd[2:6])
-    # Pillow reads any buffer (its stubs name bytes): the pixels are not copied to be read.
-    pixels = cast("bytes", memoryview(gd)[GD_HEADER:])
-    if width < 1 or height < 1 or len(pixels) != 4 * width * height:
-        raise FigureError("Graphviz painted fewer pixels than the PNG's size")
-    # libgd's alpha (0 opaque, 127 transparent) is each pixel's first byte: read in place as
-    # the "red" of an RGBA picture, it is copied out alone.
-    alpha = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1).getchannel(0)
-    inside = (0, 0, max(1, width - 1), max(1, height - 1))
-    if alpha.crop(inside).getextrema() != (GD_OPAQUE, GD_OPAQUE):
+    header = read(0, GD_HEADER)
+    if not header:
         return None
-    image = Image.frombuffer("RGB", (width, height), pixels, "raw", "XRGB", 0, 1)
-    background = image.getpixel((0, 0))
-    assert isinstance(background, tuple)  # an RGB pixel: a tuple of three channels
-    if alpha.getextrema() != (GD_OPAQUE, GD_OPAQUE):
-        _blend_edges(image, gd, alpha, background)
-    del alpha
+    if header[:2] != GD_TRUECOLOR or len(header) < GD_HEADER:
+        raise FigureError("Graphviz painted no pixels for the PNG")
+    width, height = struct.unpack(">HH", header[2:6])
+    row = 4 * width
+    if width < 1 or height < 1:
+        raise FigureError("Graphviz painted an empty picture for the PNG")
+    if read(GD_HEADER + height * row, 1):
+        raise FigureError("Graphviz painted more pixels than the PNG's size")
+    image = Image.new("RGB", (width, height))
+    background: tuple[int, ...] = ()
+    for top in range(0, height, BAND_ROWS):
+        rows = min(BAND_ROWS, height - top)
+        band = read(GD_HEADER + top * row, rows * row)
+        if len(band) != rows * row:
+            raise FigureError("Graphviz painted fewer pixels than the PNG's size")
+        last = top + rows == height
+        # libgd's alpha (0 opaque, 127 transparent) is each pixel's first byte: read in place
+        # as the "red" of an RGBA picture, it is copied out alone.
+        alpha = Image.frombuffer("RGBA", (width, rows), band, "raw", "RGBA", 0, 1).getchannel(0)
+        inside_rows = rows - 1 if last else rows
+        inside = (0, 0, max(1, width - 1), inside_rows)
+        if inside_rows > 0 and alpha.crop(inside).getextrema() != (GD_OPAQUE, GD_OPAQUE):
+            return None
+        part = Image.frombuffer("RGB", (width, rows), band, "raw", "XRGB", 0, 1)
+        if not background:
+            first = part.getpixel((0, 0))
+            assert isinstance(first, tuple)  # an RGB pixel: a tuple of three channels
+            background = first
+        if alpha.getextrema() != (GD_OPAQUE, GD_OPAQUE):
+            _blend_edges(part, band, alpha, background, last_row=last)
+        image.paste(part, (0, top))
+        del band, alpha, part
     if image.size != size:
         image = _sized(image, size, background)
     return image
 
 
-def _blend_edges(image: Image.Image, gd: bytes, alpha: Image.Image,
-                 background: tuple[int, ...]) -> None:
-    """Blend the partly covered pixels of the last row and column onto the background."""
-    width, height = image.size
-    edges = [(width - 1, y) for y in range(height)] + [(x, height - 1) for x in range(width - 1)]
+def _blend_edges(part: Image.Image, band: bytes, alpha: Image.Image,
+                 background: tuple[int, ...], last_row: bool) -> None:
+    """Blend the partly covered pixels of the last column (and row) onto the background."""
+    width, height = part.size
+    edges = [(width - 1, y) for y in range(height)]
+    if last_row:
+        edges += [(x, height - 1) for x in range(width - 1)]
     for x, y in edges:
         level = alpha.getpixel((x, y))
         assert isinstance(level, int)
         if level == GD_OPAQUE:
             continue
         if level == GD_TRANSPARENT:  # libgd's mark for less than a quarter covered
-            image.putpixel((x, y), background[:3])
+            part.putpixel((x, y), background[:3])
             continue
         # Cairo's colours are premultiplied by their coverage: add what the page leaves.
-        at = GD_HEADER + 4 * (y * width + x)
+        at = 4 * (y * width + x)
         uncovered = level / GD_TRANSPARENT
-        image.putpixel((x, y), tuple(
-            min(255, round(gd[at + 1 + channel] + background[channel] * uncovered))
+        part.putpixel((x, y), tuple(
+            min(255, round(band[at + 1 + channel] + background[channel] * uncovered))
             for channel in range(3)))
 
 
