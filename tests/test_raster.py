@@ -23,6 +23,12 @@ def png_pixels(course, name: str) -> tuple[int, int]:
         return png.size
 
 
+def picture_from_pixels(gd: bytes, size: tuple[int, int]):
+    """Read libgd's raw picture `gd` as the build reads it from Graphviz's pixel file."""
+    from course_assets.render.raster import picture_read
+
+    return picture_read(lambda at, length: gd[at:at + length], size)
+
 def test_a_tall_figures_png_fits_a_slide_of_the_setting_s_width(course):
     # A 16:9 slide png_max_side wide is 9/16 of it high: a taller PNG would be scaled down.
     # Without fitting: a layout of its own for slides would be less tall.
@@ -202,7 +208,7 @@ def test_cairos_raw_pixels_make_the_png_its_own_png_would(tmp_path):
     from pygraphviz import graphviz as gv
 
     from course_assets.render import graphviz
-    from course_assets.render.raster import encoded_png, normalized_png, picture_from_pixels
+    from course_assets.render.raster import encoded_png, normalized_png
 
     def painted(bgcolor: str) -> tuple[bytes, bytes]:
         graph = graphviz.parse(
@@ -260,18 +266,18 @@ def test_at_most_half_a_pools_workers_paint_a_png_at_once(tmp_path, painters):
         entered = threading.Event()
 
         def one_more_painter() -> None:
-            with isolate.few_at_a_time("paint"):
+            with isolate.painting_turn():
                 entered.set()
 
         with contextlib.ExitStack() as painting:
             for _ in range(painters):  # as many as may paint at once are painting
-                painting.enter_context(isolate.few_at_a_time("paint"))
+                painting.enter_context(isolate.painting_turn())
             waiting = threading.Thread(target=one_more_painter)
             waiting.start()
             assert not entered.wait(0.3)  # one more waits while they paint
         assert entered.wait(10)  # and paints once they are done
         waiting.join()
-        with isolate.few_at_a_time("paint"):  # free again
+        with isolate.painting_turn():  # free again
             pass
     finally:
         isolate.keep_scratch_in(None)
@@ -301,7 +307,7 @@ def test_raw_pixels_read_in_bands_blend_the_last_column_and_row_of_every_band():
     import struct
 
     from course_assets.errors import FigureError
-    from course_assets.render.raster import BAND_ROWS, GD_HEADER, picture_from_pixels
+    from course_assets.render.raster import BAND_ROWS, GD_HEADER
 
     width, height = 5, 2 * BAND_ROWS + 7  # three bands, the last one short
     page, ink = (250, 240, 230), (10, 20, 30)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import math
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -120,12 +121,14 @@ class _Package:
     svg_parts: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     files: dict[str, bytes | None] = field(default_factory=dict)
-    # The deck's first notes page as made, before its text (then one entry per page made):
+    # The deck's first notes page as python-pptx made it, before its text (empty until then):
     # the others are copies of it.
-    notes_page: list[Any] = field(default_factory=list)
-    # The deck's image parts by their content's SHA-1, and the extension of each one named.
+    first_notes_page: list[Any] = field(default_factory=list)
+    # The deck's image parts by their content's SHA-1.
     image_parts: dict[str, Any] = field(default_factory=dict)
-    image_names: list[str] = field(default_factory=list)
+    # The numbers of its next notes page and image part, as python-pptx numbers them: no gap.
+    notes_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(2))
+    image_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def file(self, path: str) -> bytes | None:
         """Return an output's bytes, read once however often a layout asks."""
@@ -575,8 +578,7 @@ def _next_image_name(package: _Package, ext: str) -> Any:
     from pptx.opc.packuri import PackURI
 
     # Every image part of a deck is added here, so the numbers run on without a gap.
-    package.image_names.append(ext)
-    return PackURI(f"/ppt/media/image{len(package.image_names)}.{ext}")
+    return PackURI(f"/ppt/media/image{next(package.image_numbers)}.{ext}")
 
 
 def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, list[Block]]],
@@ -613,18 +615,17 @@ def _new_notes(package: _Package, slide: PptxSlide) -> Any:
     from pptx.opc.packuri import PackURI
     from pptx.parts.slide import NotesSlidePart
 
-    if not package.notes_page:
+    if not package.first_notes_page:
         notes = slide.notes_slide
-        package.notes_page.append(copy.deepcopy(notes._element))  # noqa: SLF001 - no API
+        package.first_notes_page.append(copy.deepcopy(notes._element))  # noqa: SLF001 - no API
         return notes
     pptx_package = slide.part.package
     master = pptx_package.presentation_part.notes_master_part
     # As NotesSlidePart.new and SlidePart._add_notes_slide_part relate them, in their order.
     # Numbered as python-pptx numbers them, without walking the package: from 1, no gap.
-    package.notes_page.append(None)
-    name = PackURI(f"/ppt/notesSlides/notesSlide{len(package.notes_page)}.xml")
+    name = PackURI(f"/ppt/notesSlides/notesSlide{next(package.notes_numbers)}.xml")
     part = NotesSlidePart(name, CONTENT_TYPE.PML_NOTES_SLIDE, pptx_package,
-                          copy.deepcopy(package.notes_page[0]))
+                          copy.deepcopy(package.first_notes_page[0]))
     part.relate_to(master, RELATIONSHIP_TYPE.NOTES_MASTER)
     part.relate_to(slide.part, RELATIONSHIP_TYPE.SLIDE)
     slide.part.relate_to(part, RELATIONSHIP_TYPE.NOTES_SLIDE)

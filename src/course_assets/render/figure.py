@@ -390,11 +390,19 @@ def _drawn_as_chosen(task: FigureTask, captured: CapturedFigure, png_max_side: i
     chapter_png = png_max_side if chosen.slide is None else None
     drawing = graphviz.draw(captured.dot_source, chapter_png, captured.node_lines(),
                             chosen.chapter.apply, with_layout=with_layout)
-    slide = None
-    if chosen.slide is not None:  # its layout is the light one's, read in the first stage
-        slide = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
-                              chosen.slide.apply, with_layout=False)
-    return drawing, slide
+    return drawing, _drawn_for_slides(captured, png_max_side, chosen)
+
+
+def _drawn_for_slides(captured: CapturedFigure, png_max_side: int | None,
+                      chosen: Fits) -> Drawing | None:
+    """Draw the graph in the slides' own layout, with its PNG; None where they have none."""
+    from course_assets.render import graphviz
+
+    if chosen.slide is None:
+        return None
+    # Its layout is the light one's, read in the first stage.
+    return graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
+                         chosen.slide.apply, with_layout=False)
 
 
 def _name_theme(exc: FigureError, theme: str) -> None:
@@ -454,9 +462,7 @@ def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
             with limits.located_at(task.script, captured.line):
                 # The lint reads the first stage's layout: this drawing is for the PNGs.
                 if light.fits.slide is not None:  # only the slides' layout has a PNG
-                    return None, graphviz.draw(captured.dot_source, png_max_side,
-                                               captured.node_lines(), light.fits.slide.apply,
-                                               with_layout=False)
+                    return None, _drawn_for_slides(captured, png_max_side, light.fits)
                 return _drawn_as_chosen(task, captured, png_max_side, light.fits,
                                         with_layout=False)
 

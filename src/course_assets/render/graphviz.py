@@ -251,11 +251,11 @@ def _painted_png(context: Any, graph: Any, points: tuple[float, float],
     # every pixel whole, so no last row or column is left half transparent.
     graph.graph_attr["viewport"] = (
         f"{size[0] / PX_PER_PT:.3f},{size[1] / PX_PER_PT:.3f},{zoom:.6f}")
-    from course_assets.render.isolate import few_at_a_time
+    from course_assets.render.isolate import painting_turn
 
     # Painting holds two copies of the picture (Cairo's and libgd's): half the pool's workers
     # at most paint at once, so that their peaks do not all add up.
-    with few_at_a_time("paint"), _pixel_file() as (handle, path):
+    with painting_turn(), _pixel_file() as (handle, path):
         # The "gd" device writes Cairo's pixels uncompressed: Cairo's own PNG would be
         # compressed by the system's zlib only to be decoded again.
         status = gv.gvRenderFilename(context, graph.handle, b"gd:cairo", os.fsencode(path))

@@ -36,7 +36,7 @@ _child_in_hand: int | None = None
 # removes it after the worker: a worker killed mid-figure (by its script, by the system, or as
 # stuck) cannot remove its own.
 _scratch_root: str | None = None
-# How many of the pool's processes may paint at once (see `few_at_a_time`).
+# How many of the pool's processes may paint at once (see `painting_turn`).
 _painters = 1
 # The memory a figure's or a chapter's child may take (its data: heap and anonymous maps).
 # A figure of a thousand nodes with its PNG takes a few hundred megabytes; past this, a filter
@@ -74,14 +74,14 @@ def keep_scratch_in(folder: str | None) -> None:
 
 
 def paint_at_most(painters: int) -> None:
-    """Let at most `painters` processes of this pool hold `few_at_a_time`'s locks at once."""
+    """Let at most `painters` processes of this pool be in `painting_turn` at once."""
     global _painters
     _painters = max(1, painters)
 
 
 @contextlib.contextmanager
-def few_at_a_time(name: str) -> Iterator[None]:
-    """Hold one of the pool-wide locks `name` (as many as `paint_at_most` says) while inside.
+def painting_turn() -> Iterator[None]:
+    """Hold one of the pool's painting locks (as many as `paint_at_most` says) while inside.
 
     Outside a pool's workers (no shared scratch folder) there is no one to wait for. The
     system lets go of a lock when its holder ends, however it ends.
@@ -92,7 +92,7 @@ def few_at_a_time(name: str) -> Iterator[None]:
     handles: list[int] = []
     with contextlib.suppress(OSError):  # the folder is gone (the pool is closing)
         for slot in range(_painters):
-            handles.append(os.open(os.path.join(_scratch_root, f".{name}.{slot}.lock"),
+            handles.append(os.open(os.path.join(_scratch_root, f".paint.{slot}.lock"),
                                    os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
     try:
         if len(handles) == _painters:

@@ -57,11 +57,6 @@ def png_size(svg_pixels: tuple[int, int], max_side: int) -> tuple[int, int]:
     return max(1, round(svg_pixels[0] * zoom)), max(1, round(svg_pixels[1] * zoom))
 
 
-def picture_from_pixels(gd: bytes, size: tuple[int, int]) -> Image.Image | None:
-    """Return Cairo's pixels, in libgd's raw format, as an RGB picture: see `picture_read`."""
-    return picture_read(lambda at, length: gd[at:at + length], size)
-
-
 def picture_read(read: Callable[[int, int], bytes], size: tuple[int, int]) -> Image.Image | None:
     """Return the libgd picture `read(offset, length)` reads as an RGB picture of exactly `size`.
 
