@@ -10,6 +10,8 @@ import pytest
 
 from PIL import Image
 
+from course_assets.config import DEFAULT_PNG_MAX_SIDE
+
 
 def svg_pixels(course, name: str) -> tuple[int, int]:
     svg = course.built(f"diagrams/{name}.svg").read_text()
@@ -40,6 +42,16 @@ def test_a_tall_figures_png_fits_a_slide_of_the_setting_s_width(course):
     width, height = svg_pixels(course, "tall")
     assert height * 2 > 450 and height > width  # taller than the slide at twice its size
     assert png_pixels(course, "tall") == (round(width * 450 / height), 450)
+
+
+def test_a_wide_figures_png_fits_a_slide_twice_the_decks_size_by_default(course):
+    # The decks are laid out on 1280 x 720 slides: the PNG has twice that at most, not 4K.
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg", "png"]\nfit = false\n')
+    course.figure("wide", " >> ".join(f'Mlflow("step {i}")' for i in range(12)))
+    assert course.run("build").exit_code == 0
+    width, height = svg_pixels(course, "wide")
+    assert width * 2 > 2560  # twice its size would be wider than the slide
+    assert png_pixels(course, "wide") == (2560, round(height * 2560 / width))
 
 
 def png_chunks(data: bytes) -> list[str]:
@@ -123,7 +135,7 @@ def test_a_figure_with_a_slide_layout_has_pngs_of_that_layout_alone(course):
                                                 slide_svg).groups())
     from course_assets.render.raster import png_size
 
-    assert png_pixels(course, "chain.slide") == png_size((width, height), 3840)
+    assert png_pixels(course, "chain.slide") == png_size((width, height), DEFAULT_PNG_MAX_SIDE)
     # The gallery links the PNGs there are.
     gallery = course.built("diagrams/README.md").read_text()
     assert "[PNG 2x (slide layout)](chain.slide.png)" in gallery

@@ -17,6 +17,11 @@ from course_assets.outputs import OutputPaths
 TABLE = "course-assets"
 
 # Every setting a course may put in [tool.course-assets], with its default and type.
+# A figure's PNG fits a 16:9 slide this many pixels wide: twice the 1280 x 720 slide the decks
+# are laid out for, as sharp as a 1440p screen shows it. (A 4K slide, 3840, has 2.25 times the
+# pixels to paint and encode for every figure larger than a slide.)
+DEFAULT_PNG_MAX_SIDE = 2560
+
 DEFAULTS: dict[str, Any] = {
     "diagrams": "diagrams",
     "chapters": "chapters",
@@ -26,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "jobs": 0,
     "padding": 0.15,
     "formats": ["svg", "png", "dark"],
-    "png_max_side": 3840,
+    "png_max_side": DEFAULT_PNG_MAX_SIDE,
     "pptx": True,
     # Hosts (`photos.example.com`) or URL prefixes (`example.com/team/`) a chapter may show
     # images from; any other external image is a warning, and an error with --strict.
@@ -54,7 +59,7 @@ class Settings:
     jobs: int = 0
     padding: float = 0.15
     formats: tuple[str, ...] = ("svg", "png", "dark")
-    png_max_side: int = 3840
+    png_max_side: int = DEFAULT_PNG_MAX_SIDE
     # PowerPoint decks per chapter; they need the PNGs (their pictures' fallback), so a course
     # that leaves `pptx` unset and turns the PNGs off gets none (see settings_from_table).
     pptx: bool = True

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from course_assets.config import DEFAULT_PNG_MAX_SIDE
 from course_assets.errors import FigureError, Problem, Severity
 from course_assets.render import limits
 
@@ -33,7 +34,7 @@ class FigureTask:
     # Which files to make: "svg" always, "png" at twice its size, "dark" the dark variants.
     formats: tuple[str, ...] = ("svg",)
     # The PNG's longer side in pixels at most (it is twice the SVG's size up to there).
-    png_max_side: int = 3840
+    png_max_side: int = DEFAULT_PNG_MAX_SIDE
     # Lay the figure out anew where the author's layout is unreadable (the `fit` setting).
     fit: bool = True
 

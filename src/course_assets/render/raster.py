@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
 SCALE = 2
-# The PNG serves slides: it fits a 16:9 slide `png_max_side` pixels wide (3840: a 4K slide,
-# twice a 1080p one). More pixels than that are never seen, and cost time and bytes.
+# The PNG serves slides: it fits a 16:9 slide `png_max_side` pixels wide (config's default:
+# twice the decks' 1280 x 720). More pixels than that are never seen, and cost time and bytes.
 SLIDE_ASPECT = 9 / 16
 # Cairo and the SVG round the page size separately; a pixel or two is rounding, more is a bug.
 ROUNDING_SLACK = 2
