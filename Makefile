@@ -26,7 +26,7 @@ check-rebuild: $(RUNTIME)
 	$(BIN)/course-assets check --rebuild
 
 # The PowerPoint decks' cost first: run.py exits non-zero when it misses a target.
-bench: $(TESTING) graphviz
+bench: $(TESTING) graphviz chromium
 	$(BIN)/python bench/pptx_decks.py
 	$(BIN)/python bench/run.py
 

@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from synthetic import write_big_figure_course, write_course  # noqa: E402 - bench/ is not a package
+from preview_latency import measure as measure_preview  # noqa: E402
 from watch_latency import measure as measure_watch  # noqa: E402
 
 REPEATS = 5  # the short runs are repeated and their median reported
@@ -319,6 +320,8 @@ def main() -> None:
 
         # Watch, default formats, through the real `watch` process (its own course of 20).
         watch = measure_watch(base, figures=20, edits=REPEATS, jobs=jobs)
+        # And as the author sees it: `serve` and a chapter open in headless Chromium.
+        preview = measure_preview(base, figures=20, edits=REPEATS, jobs=jobs)
 
         big_course = base / "big"
         write_big_figure_course(big_course)
@@ -356,6 +359,10 @@ def main() -> None:
     ]
     for label, seconds in watch_rows:
         print(f"  {label:<44}{seconds:>8.3f}")
+    print(f"serve, default formats, {watch.figures} figures, a chapter open in headless "
+          f"Chromium; one label edited (median of {preview.edits}), seconds from the save:")
+    print(f"  {'light SVG on disk':<44}{preview.on_disk:>8.3f}")
+    print(f"  {'new figure loaded in the page':<44}{preview.in_page:>8.3f}")
     print()
     unchanged = max(svg.unchanged.seconds, full.unchanged.seconds)
     svg_peak = max(m.peak_mb for m in (svg.cold, svg.unchanged, svg.one))
