@@ -6,7 +6,6 @@ command line's own process never loads pygraphviz, so a build with nothing to do
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import functools
 import hashlib
@@ -193,6 +192,8 @@ def draw(source: str, png_max_side: int | None = None,
     """
     from pygraphviz import graphviz as gv
 
+    if png_max_side is not None:
+        _ready_to_paint()  # before this graph exists: Graphviz's state is all the primer's
     graph = parse(source)
     if adjust is not None:
         adjust(graph)
@@ -235,66 +236,139 @@ def draw(source: str, png_max_side: int | None = None,
 
 def _painted_png(context: Any, graph: Any, points: tuple[float, float],
                  max_side: int) -> tuple[int, bytes | None]:
-    """Paint the laid-out graph as its PNG: Cairo's raw pixels, encoded once by Pillow.
+    """Paint the laid-out graph as its PNG: Cairo's pixels, encoded once by Pillow.
 
     The PNG is twice the SVG's size, or smaller to fit a slide `max_side` pixels wide.
     """
     from pygraphviz import graphviz as gv
 
     from course_assets.render import raster
+    from course_assets.render.isolate import painting_turn
 
     svg_pixels = (round(points[0] * PX_PER_PT), round(points[1] * PX_PER_PT))
     size = raster.png_size(svg_pixels, max_side)
     zoom = raster.png_zoom(svg_pixels, max_side)
-    # The viewport's zoom paints the same layout bigger (a second layout at another dpi could
-    # move things). Its size is the PNG's in points, at 4/3 pixel a point: the page covers
-    # every pixel whole, so no last row or column is left half transparent.
+    cairo = _cairo()
+    if cairo is not None:
+        # Painting holds the picture twice (Cairo's and Pillow's): half the pool's workers at
+        # most paint at once, so that their peaks do not all add up.
+        with painting_turn():
+            picture = _painted_in_place(cairo, context, graph, size, zoom)
+        if picture is not None:
+            png = raster.encoded_png(picture)
+            del picture
+            return 0, png
+    # A page that is not opaque (`bgcolor="transparent"`): Cairo's own PNG keeps its alpha.
+    # (Or a pygraphviz whose Cairo cannot be reached: the same drawing, compressed twice.) The
+    # viewport's zoom paints the same layout bigger (a second layout at another dpi could move
+    # things); its size is the PNG's in the PNG device's points, at 4/3 pixel a point.
     graph.graph_attr["viewport"] = (
         f"{size[0] / PX_PER_PT:.3f},{size[1] / PX_PER_PT:.3f},{zoom:.6f}")
-    from course_assets.render.isolate import painting_turn
-
-    # Painting holds two copies of the picture (Cairo's and libgd's): half the pool's workers
-    # at most paint at once, so that their peaks do not all add up.
-    with painting_turn(), _pixel_file() as (handle, path):
-        # The "gd" device writes Cairo's pixels uncompressed: Cairo's own PNG would be
-        # compressed by the system's zlib only to be decoded again.
-        status = gv.gvRenderFilename(context, graph.handle, b"gd:cairo", os.fsencode(path))
-        picture = (raster.picture_read(lambda at, length: os.pread(handle, length, at), size)
-                   if status == 0 else None)
-    png = raster.encoded_png(picture) if picture is not None else None
-    del picture
-    if png is None:
-        # A page that is not opaque: Cairo's PNG keeps its 8-bit alpha, which libgd's pixels
-        # do not. (Or a Graphviz without the gd device, whose complaint is not the author's.)
-        if status != 0:
-            _drained()
-        status, data = gv.gvRenderData(context, graph.handle, b"png:cairo")
-        png = raster.normalized_png(data, size) if status == 0 and data else None
-    return status, png
+    status, data = gv.gvRenderData(context, graph.handle, b"png:cairo")
+    return status, (raster.normalized_png(data, size) if status == 0 and data else None)
 
 
-@contextlib.contextmanager
-def _pixel_file() -> Iterator[tuple[int, str]]:
-    """Yield an open, empty file and a path Graphviz can write it by; nothing is left behind.
+# Cairo's image format with 8 bits each of alpha, red, green and blue; its "no error" status.
+CAIRO_FORMAT_ARGB32, CAIRO_STATUS_SUCCESS = 0, 0
+# A Cairo device of Graphviz's that writes no file of its own: painting into a picture the build
+# made leaves the pixels there. It counts 72 points an inch, where the PNG device counts 96
+# pixels.
+IN_PLACE_DEVICE = b"svg:cairo"
 
-    In memory where the system can (Linux), else a temporary file removed afterwards.
+
+@functools.cache
+def _cairo() -> Any | None:
+    """Return Cairo's and Graphviz's functions for painting into a picture of the build's own.
+
+    Found through pygraphviz's extension, which links the Graphviz (and the Cairo) it bundles;
+    None where they cannot be reached (the PNG then comes from Cairo's own PNG writer).
     """
-    if hasattr(os, "memfd_create"):
-        handle = os.memfd_create("course-assets-png", os.MFD_CLOEXEC)
-        path = f"/proc/self/fd/{handle}"
-        if os.path.exists(path):
-            try:
-                yield handle, path
-            finally:
-                os.close(handle)
-            return
-        os.close(handle)
-    handle, path = tempfile.mkstemp(prefix="course-assets-", suffix=".gd")
+    from pygraphviz import _graphviz
+
+    pointer, number = ctypes.c_void_p, ctypes.c_int
+    signatures: dict[str, tuple[Any, list[Any]]] = {
+        "cairo_format_stride_for_width": (number, [number, number]),
+        "cairo_image_surface_create_for_data": (pointer, [pointer, number, number, number,
+                                                           number]),
+        "cairo_surface_status": (number, [pointer]),
+        "cairo_create": (pointer, [pointer]),
+        "cairo_destroy": (None, [pointer]),
+        "cairo_surface_destroy": (None, [pointer]),
+        "gvRenderContext": (number, [pointer, pointer, ctypes.c_char_p, pointer]),
+    }
     try:
-        yield handle, path
+        library = ctypes.CDLL(_graphviz.__file__)
+        for name, (result, arguments) in signatures.items():
+            function = getattr(library, name)
+            function.restype, function.argtypes = result, arguments
+    except (OSError, AttributeError):  # another build of pygraphviz, without them
+        return None
+    return library
+
+
+_primed = False
+
+
+def _ready_to_paint() -> None:
+    """Paint a small graph in place once a process, before any figure's PNG; keep nothing.
+
+    A process's first painting into a picture of its own left a node's label out (Graphviz
+    14.1.5, as pygraphviz 2.0.4 bundles it); every later one draws what Cairo's own PNG does.
+    A forked child inherits its worker's primed state.
+    """
+    global _primed
+    if _primed:
+        return
+    _primed = True
+    cairo = _cairo()
+    if cairo is None:
+        return
+    from pygraphviz import graphviz as gv
+
+    graph = parse('digraph { a [label="Aa", style=filled]; a -> b [label="to"] }')
+    context = gv.gvContextWithBuiltins()
+    try:
+        if gv.gvLayout(context, graph.handle, b"dot") == 0:
+            _painted_in_place(cairo, context, graph, (80, 160), 1.0)
+            gv.gvFreeLayout(context, graph.handle)
     finally:
-        os.close(handle)
-        os.unlink(path)
+        gv.gvFreeContext(context)
+    _drained()
+
+
+def _painted_in_place(cairo: Any, context: Any, graph: Any, size: tuple[int, int],
+                      zoom: float) -> Any | None:
+    """Paint the graph into a picture of exactly `size`; None unless every pixel is opaque.
+
+    Nothing is compressed or written: the pixels go from the build's memory to Pillow's.
+    """
+    from course_assets.render import raster
+
+    # The viewport's size is in this device's points, here one a pixel; its zoom makes up for
+    # the PNG device's 96 pixels an inch, so the drawing is the PNG device's.
+    graph.graph_attr["viewport"] = f"{size[0]},{size[1]},{zoom * PX_PER_PT:.6f}"
+    if not graph.graph_attr.get("bgcolor"):
+        # The PNG device paints a page the graph leaves uncoloured white; this one leaves it
+        # clear unless the graph says so.
+        graph.graph_attr["bgcolor"] = "white"
+    stride = cairo.cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, size[0])
+    # The pixels are the build's own (zeroed: clear). The device finishes its surface when the
+    # page ends, which would free pixels Cairo owned, but leaves these.
+    pixels = (ctypes.c_char * (stride * size[1]))()
+    surface = cairo.cairo_image_surface_create_for_data(pixels, CAIRO_FORMAT_ARGB32, *size,
+                                                        stride)
+    painter = cairo.cairo_create(surface)
+    try:
+        if cairo.cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS:
+            return None
+        if cairo.gvRenderContext(int(context), int(graph.handle), IN_PLACE_DEVICE,
+                                 painter) != 0:
+            _drained()  # Graphviz's complaint is its own: Cairo's PNG is tried next
+            return None
+    finally:
+        cairo.cairo_destroy(painter)
+        cairo.cairo_surface_destroy(surface)
+    return raster.opaque_picture(pixels, size, stride)
 
 
 def _place_labels(context: Any, graph: Any) -> bytes | None:

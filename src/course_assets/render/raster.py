@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+import sys
 from typing import TYPE_CHECKING
 
 from course_assets.errors import FigureError
 
 if TYPE_CHECKING:
+    import ctypes
+
     from PIL import Image
 
 SCALE = 2
@@ -18,14 +20,6 @@ SCALE = 2
 SLIDE_ASPECT = 9 / 16
 # Cairo and the SVG round the page size separately; a pixel or two is rounding, more is a bug.
 ROUNDING_SLACK = 2
-# libgd's uncompressed truecolor picture (what Graphviz's "gd" device writes): a signature,
-# width and height as big-endian 16-bit numbers, a truecolor flag and the transparent colour,
-# then 4 bytes a pixel: alpha (7 bits, 0 opaque), red, green, blue.
-GD_TRUECOLOR = b"\xff\xfe"
-GD_HEADER = 11
-GD_OPAQUE, GD_TRANSPARENT = 0, 127
-# Rows of raw pixels read at a time: a few megabytes, against tens for the whole picture.
-BAND_ROWS = 256
 
 
 def svg_size(svg: bytes) -> tuple[int, int]:
@@ -57,92 +51,26 @@ def png_size(svg_pixels: tuple[int, int], max_side: int) -> tuple[int, int]:
     return max(1, round(svg_pixels[0] * zoom)), max(1, round(svg_pixels[1] * zoom))
 
 
-def picture_read(read: Callable[[int, int], bytes], size: tuple[int, int]) -> Image.Image | None:
-    """Return the libgd picture `read(offset, length)` reads as an RGB picture of exactly `size`.
+def opaque_picture(pixels: ctypes.Array[ctypes.c_char], size: tuple[int, int],
+                   stride: int) -> Image.Image | None:
+    """Return Cairo's picture in `pixels` as an RGB picture; None where a pixel is not opaque.
 
-    None where nothing was painted, or where the page's background is not opaque: libgd keeps
-    7 bits of alpha and drops what is less than a quarter covered, so such a figure takes
-    Cairo's own PNG instead. The pixels are painted on an opaque page: only its last row and
-    column can be partly covered, and those are blended onto its colour. The raw pixels are
-    read a band of rows at a time: the picture is the only whole copy held.
+    `pixels` holds Cairo's ARGB32 format: a 32-bit number a pixel in the machine's byte order,
+    rows `stride` bytes apart. A page that is not opaque keeps Cairo's own PNG, with its alpha.
     """
-    import struct
-
     from PIL import Image
 
-    header = read(0, GD_HEADER)
-    if not header:
+    little = sys.byteorder == "little"
+    # Read in place as four channels whatever their order, only for the extremes of alpha
+    # (the last byte of a pixel on a little-endian machine, the first on a big-endian one).
+    # Pillow reads any buffer; its type hints name only bytes and arrays.
+    as_is = Image.frombuffer("RGBA", size, pixels, "raw", "RGBA", stride, 1)  # type: ignore[arg-type]
+    if as_is.getextrema()[3 if little else 0] != (255, 255):
         return None
-    if header[:2] != GD_TRUECOLOR or len(header) < GD_HEADER:
-        raise FigureError("Graphviz painted no pixels for the PNG")
-    width, height = struct.unpack(">HH", header[2:6])
-    row = 4 * width
-    if width < 1 or height < 1:
-        raise FigureError("Graphviz painted an empty picture for the PNG")
-    if read(GD_HEADER + height * row, 1):
-        raise FigureError("Graphviz painted more pixels than the PNG's size")
-    image = Image.new("RGB", (width, height))
-    background: tuple[int, ...] = ()
-    for top in range(0, height, BAND_ROWS):
-        rows = min(BAND_ROWS, height - top)
-        band = read(GD_HEADER + top * row, rows * row)
-        if len(band) != rows * row:
-            raise FigureError("Graphviz painted fewer pixels than the PNG's size")
-        last = top + rows == height
-        # libgd's alpha (0 opaque, 127 transparent) is each pixel's first byte: read in place
-        # as the "red" of an RGBA picture, it is copied out alone.
-        alpha = Image.frombuffer("RGBA", (width, rows), band, "raw", "RGBA", 0, 1).getchannel(0)
-        inside_rows = rows - 1 if last else rows
-        inside = (0, 0, max(1, width - 1), inside_rows)
-        if inside_rows > 0 and alpha.crop(inside).getextrema() != (GD_OPAQUE, GD_OPAQUE):
-            return None
-        part = Image.frombuffer("RGB", (width, rows), band, "raw", "XRGB", 0, 1)
-        if not background:
-            first = part.getpixel((0, 0))
-            assert isinstance(first, tuple)  # an RGB pixel: a tuple of three channels
-            background = first
-        if alpha.getextrema() != (GD_OPAQUE, GD_OPAQUE):
-            _blend_edges(part, band, alpha, background, last_row=last)
-        image.paste(part, (0, top))
-        del band, alpha, part
-    if image.size != size:
-        image = _sized(image, size, background)
-    return image
-
-
-def _blend_edges(part: Image.Image, band: bytes, alpha: Image.Image,
-                 background: tuple[int, ...], last_row: bool) -> None:
-    """Blend the partly covered pixels of the last column (and row) onto the background."""
-    width, height = part.size
-    edges = [(width - 1, y) for y in range(height)]
-    if last_row:
-        edges += [(x, height - 1) for x in range(width - 1)]
-    for x, y in edges:
-        level = alpha.getpixel((x, y))
-        assert isinstance(level, int)
-        if level == GD_OPAQUE:
-            continue
-        if level == GD_TRANSPARENT:  # libgd's mark for less than a quarter covered
-            part.putpixel((x, y), background[:3])
-            continue
-        # Cairo's colours are premultiplied by their coverage: add what the page leaves.
-        at = 4 * (y * width + x)
-        uncovered = level / GD_TRANSPARENT
-        part.putpixel((x, y), tuple(
-            min(255, round(band[at + 1 + channel] + background[channel] * uncovered))
-            for channel in range(3)))
-
-
-def _sized(image: Image.Image, size: tuple[int, int],
-           background: tuple[int, ...]) -> Image.Image:
-    """Return the picture at exactly `size`: cropped or padded within the slack, else scaled."""
-    from PIL import Image
-
-    if max(abs(image.width - size[0]), abs(image.height - size[1])) > ROUNDING_SLACK:
-        return image.resize(size, Image.Resampling.LANCZOS)
-    canvas = Image.new("RGB", size, background[:3])
-    canvas.paste(image, (0, 0))
-    return canvas
+    del as_is
+    # Opaque, so Cairo's premultiplied colours are the colours: copied out as red, green, blue.
+    return Image.frombuffer("RGB", size, pixels, "raw",  # type: ignore[arg-type]
+                            "BGRX" if little else "XRGB", stride, 1)
 
 
 def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
