@@ -251,6 +251,19 @@ def test_a_processs_first_pngs_have_the_pixels_of_cairos_own_png_uncompressed():
     assert lines[2] == "in place", result.stdout
 
 
+@pytest.mark.parametrize("resolution", ['dpi="300"', 'resolution="200"'])
+def test_a_resolution_the_author_set_leaves_the_figure_as_the_build_sizes_it(resolution):
+    from course_assets.render import graphviz
+
+    # Plain diagrams users write graph_attr={"dpi": "300"} for a sharper PNG.
+    plain = 'digraph { a [label="Aa", style=filled, fillcolor="#268bd2"]; a -> b [label="to"] }'
+    asked = plain.replace("digraph { ", f"digraph {{ {resolution}; ")
+    as_built, as_asked = (graphviz.draw(source, png_max_side=800) for source in (plain, asked))
+    # The same page and drawing, not a small drawing on a page grown to the resolution.
+    assert as_asked.svg == as_built.svg
+    assert as_asked.png == as_built.png
+
+
 @pytest.mark.parametrize("painters", [1, 2])
 def test_at_most_half_a_pools_workers_paint_a_png_at_once(tmp_path, painters):
     import contextlib

@@ -30,6 +30,8 @@ BUNDLED_FONT = "DejaVu Sans"
 # the faces closest to its metrics where a viewer lacks it.
 FONT_FAMILY = "DejaVu Sans,Bitstream Vera Sans,Verdana,Geneva,sans-serif"
 PX_PER_PT = 4 / 3
+# A graph's own pixels an inch, which Graphviz's devices would draw at.
+RESOLUTION_ATTRIBUTES = ("dpi", "resolution")
 # Graphviz's words when orthogonal edges (the diagrams library's default) leave their labels
 # unplaced: the build places them after layout (layout/labels.py), so the author need not.
 ORTHO_LABELS = "Orthogonal edges do not currently handle edge labels"
@@ -195,6 +197,12 @@ def draw(source: str, png_max_side: int | None = None,
     if png_max_side is not None:
         _ready_to_paint()  # before this graph exists: Graphviz's state is all the primer's
     graph = parse(source)
+    for resolution in RESOLUTION_ATTRIBUTES:
+        if graph.graph_attr.get(resolution):
+            # The build sizes the SVG and the PNG itself; a resolution of the author's (plain
+            # diagrams users set one for a sharper PNG) would leave the drawing small on a page
+            # grown to match it.
+            graph.graph_attr[resolution] = ""
     if adjust is not None:
         adjust(graph)
     from course_assets.layout.nodes import fit_icon_nodes
