@@ -186,5 +186,6 @@ def _derived_common(settings: Settings, environment: dict[str, str]) -> list[str
     return [settings.fingerprint(), f"course-assets={environment.get('course-assets')}"]
 
 
-def _assets(names: tuple[str, ...]) -> list[str | bytes]:
-    return [(TEMPLATES / name).read_bytes() for name in names]
+@functools.cache  # the package's own files: read once, not once per chapter's decks
+def _assets(names: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple((TEMPLATES / name).read_bytes() for name in names)
