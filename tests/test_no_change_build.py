@@ -9,7 +9,7 @@ import sys
 from conftest import REPO, Course
 
 # Runs `build -q` in-process in a fresh interpreter, then says which parsers, readers of built
-# chapters and deck makers it loaded.
+# chapters or figures and deck makers it loaded.
 PROBE = (
     "import sys\n"
     "from course_assets.cli import cli\n"
@@ -18,7 +18,7 @@ PROBE = (
     "except SystemExit:\n"
     "    pass\n"
     "heavy = ('markdown_it', 'jinja2', 'PIL', 'course_assets.publish.assets',\n"
-    "         'course_assets.publish.making')\n"
+    "         'course_assets.publish.making', 'course_assets.figlint.reader')\n"
     "others = [f'course_assets.commands.{m}' for m in ('check', 'init', 'listing', 'migrate',\n"
     "                                                  'serve', 'slides', 'watch')]\n"
     "print(' '.join(m for m in (*heavy, *others) if m in sys.modules) or 'none')\n"
