@@ -8,7 +8,8 @@ import sys
 
 from conftest import REPO, Course
 
-# Runs `build -q` in-process in a fresh interpreter, then says which parsers it loaded.
+# Runs `build -q` in-process in a fresh interpreter, then says which parsers, readers of built
+# chapters or figures and deck makers it loaded.
 PROBE = (
     "import sys\n"
     "from course_assets.cli import cli\n"
@@ -16,7 +17,8 @@ PROBE = (
     "    cli(['-C', sys.argv[1], 'build', '-q'], standalone_mode=False)\n"
     "except SystemExit:\n"
     "    pass\n"
-    "heavy = ('markdown_it', 'jinja2', 'PIL')\n"
+    "heavy = ('markdown_it', 'jinja2', 'PIL', 'course_assets.publish.assets',\n"
+    "         'course_assets.publish.making', 'course_assets.figlint.reader')\n"
     "others = [f'course_assets.commands.{m}' for m in ('check', 'init', 'listing', 'migrate',\n"
     "                                                  'serve', 'slides', 'watch')]\n"
     "print(' '.join(m for m in (*heavy, *others) if m in sys.modules) or 'none')\n"
@@ -42,7 +44,7 @@ def photo_course(course: Course) -> None:
                          "![Our team](../../chapters/img/team.png)\n")
 
 
-def test_a_build_with_nothing_to_do_loads_no_parser_template_image_library_or_other_command(
+def test_a_build_with_nothing_to_do_loads_no_parser_image_library_deck_maker_or_other_command(
         course: Course) -> None:
     photo_course(course)
     assert course.run("build", "-q").exit_code == 0

@@ -159,7 +159,7 @@ def test_a_figure_script_runs_where_the_build_has_loaded_what_it_needs(course, t
     # Each script runs in a child forked from a worker: whatever that child imports is
     # imported again for every figure. The worker imports it once, before any figure, so
     # the script already finds it loaded (Pillow for the icons' sizes, fitting and the
-    # settings it reads), even in a cold build.
+    # settings it reads, the lint's reader), even in a cold build.
     log = tmp_path / "modules.txt"
     course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg"]\n')
     course.figure("fig", "import sys, pathlib\n"
@@ -170,5 +170,6 @@ def test_a_figure_script_runs_where_the_build_has_loaded_what_it_needs(course, t
     assert result.returncode == 0, result.stderr
     loaded = set(log.read_text().splitlines())
     assert {"diagrams.onprem.mlops", "PIL.Image", "PIL.PngImagePlugin",
-            "course_assets.layout.fitting", "course_assets.figlint.report"} <= loaded
+            "course_assets.layout.fitting", "course_assets.figlint.report",
+            "course_assets.figlint.reader"} <= loaded
     assert course.built("diagrams/fig.svg").is_file()

@@ -103,6 +103,21 @@ def test_a_manifest_entry_reached_through_a_link_out_of_build_is_refused(one_fig
     assert said in check.output and "course-assets build" not in check.output
 
 
+def test_a_manifest_entry_that_is_a_link_within_build_is_not_refused(one_figure):
+    course = one_figure
+    svg = course.built("diagrams/a.svg")
+    kept = course.built("kept.svg")
+    svg.rename(kept)
+    svg.symlink_to(kept)
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert "outside the build folder" not in result.output
+    # Only a build that would write it says so: through a link it writes nothing.
+    result = course.run("build", "--force")
+    assert result.exit_code == 1, result.output
+    assert "build/diagrams/a.svg: is a link or a folder" in result.output
+
+
 def test_a_build_folder_link_leading_out_of_the_course_is_not_written_through(one_figure,
                                                                               tmp_path):
     course = one_figure

@@ -577,13 +577,17 @@ def _make_derived(settings: Settings, planner: Planner, figures: dict[str, Figur
             digest = (fsutil.sha256_bytes(data) if data is not None
                       else hashes.sha256(settings.root / output))
             if digest is None or digest == "directory":
-                return chapter_images(settings, record, read)
+                return parsed(record)
             digests.append(f"{output}={digest}")
         key = "\n".join(["chapter images", __version__,
                          settings.outputs.relative(settings.outputs.figures_dir), *digests])
-        return hashes.derived(key, lambda: chapter_images(settings, record, read))
+        return hashes.derived(key, lambda: parsed(record))
 
-    from course_assets.publish.assets import chapter_images
+    def parsed(record: ChapterRecord) -> list[str]:
+        # Imported here: a build with nothing to do remembers the images, and loads no reader.
+        from course_assets.publish.assets import chapter_images
+
+        return chapter_images(settings, record, read)
 
     plans = only.plans(planner.derived(figures, chapters, images_of))
     from course_assets.publish.derived import make_derived

@@ -68,7 +68,11 @@ def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes:
                        "may have; is it the file you meant?")
         if problem is not None:
             raise NotASourceFile(path, problem)
-        data = handle.read(limit + 1)
+        # As many bytes as fstat says, not `limit`: asking for 32 MB allocates them, which
+        # costs more than reading a script. A file that grew since is read on to the limit.
+        data = handle.read(status.st_size + 1)
+        if len(data) > status.st_size:
+            data += handle.read(limit + 1 - len(data))
     if len(data) > limit:  # grew while it was read
         raise NotASourceFile(path, f"grew past the {limit:,} bytes a source file may have")
     return data

@@ -14,7 +14,7 @@ from course_assets.errors import FigureError, Problem, Severity
 from course_assets.render import limits
 
 if TYPE_CHECKING:
-    from course_assets.figlint import FigureReading
+    from course_assets.figlint.reader import FigureReading
     from course_assets.layout.fitting import Fit
     from course_assets.render.capture import CapturedFigure
     from course_assets.render.downloads import Fetch
@@ -434,7 +434,7 @@ def _finished_variant(task: FigureTask, theme: str, captured: CapturedFigure,
                       fits: Fits, slide: Drawing | None, slide_svg: bytes | None,
                       slide_layout: Mapping[str, Any]) -> Variant:
     """Return a theme's variant: its SVGs, its PNGs painted with them, and the lint's reading."""
-    from course_assets.figlint import read_figure
+    from course_assets.figlint.reader import read_figure
     from course_assets.render.theme import LIGHT
 
     # The PNGs come finished from the child that painted them.
@@ -637,7 +637,7 @@ def _import_what_children_import() -> None:
 
     from PIL import Image, ImageDraw, PngImagePlugin  # noqa: F401 - icon sizes, dark tiles
 
-    from course_assets.figlint import placement  # noqa: F401 - fitting's text checks
+    from course_assets.figlint import placement, reader  # noqa: F401 - fitting's checks, the lint
     from course_assets.layout import fitting
     from course_assets.state import files  # noqa: F401 - the dark tiles are written with it
 

@@ -64,18 +64,21 @@ class FileHashes:
                 self.changed = True
         return self._derived[key]
 
-    def sha256(self, path: Path) -> str | None:
+    def sha256(self, path: str | os.PathLike[str]) -> str | None:
         """Return the hash of the file's bytes, or None when it does not exist."""
+        # A path may come as a string: a build asks this of every output, and a Path made for
+        # each costs about as much as its stat.
+        name = os.fspath(path)
         try:
             if self.cache is None:
-                return sha256_bytes(path.read_bytes())
-            stat = path.stat()
+                return sha256_bytes(_read_bytes(name))
+            stat = os.stat(name)
             key: list[object] = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
-            entry = self.entries.get(str(path))
+            entry = self.entries.get(name)
             if entry is not None and entry[:3] == key:
                 return str(entry[3])
-            digest = sha256_bytes(path.read_bytes())
-            self.entries[str(path)] = [*key, digest]
+            digest = sha256_bytes(_read_bytes(name))
+            self.entries[name] = [*key, digest]
             self.changed = True
             return digest
         except FileNotFoundError:
@@ -106,6 +109,11 @@ class FileHashes:
             entries = {**self.entries, DERIVED_KEY: derived} if derived else self.entries
             with contextlib.suppress(OSError, OutputError):
                 (write or atomic_write)(self.cache, json.dumps(entries, sort_keys=True).encode())
+
+
+def _read_bytes(name: str) -> bytes:
+    with open(name, "rb") as file:
+        return file.read()
 
 
 def host_name() -> str:

@@ -165,6 +165,7 @@ def _refuse_foreign_outputs(shown: str, manifest: Manifest, paths: OutputPaths) 
     inside_build = real_build + os.sep
     root = str(paths.root)
     inside: dict[str, bool] = {}  # whether each folder really lies inside the build folder
+    links: dict[str, frozenset[str]] = {}  # the names of the links in each folder
     # Strings, not Paths: a build with nothing to do checks every output of the course here.
     for output in sorted({*manifest.owned_outputs(), *manifest.pending}):
         if not paths.owns(output):
@@ -174,17 +175,16 @@ def _refuse_foreign_outputs(shown: str, manifest: Manifest, paths: OutputPaths) 
                 "the manifest from version control (`git checkout` it) or delete it, and review "
                 "the change that edited it"
             )
-        name = os.path.join(root, output)
-        if os.path.islink(name):
-            if os.path.realpath(name).startswith(inside_build):
+        folder, _, file_name = output.rpartition("/")
+        if folder not in links:  # one listing and one resolve per folder, not a stat per file
+            links[folder] = _links_in(os.path.join(root, folder))
+            real = os.path.realpath(os.path.join(root, folder))
+            inside[folder] = real == real_build or real.startswith(inside_build)
+        if file_name in links[folder]:
+            if os.path.realpath(os.path.join(root, output)).startswith(inside_build):
                 continue
-        else:
-            parent = os.path.dirname(name)
-            if parent not in inside:  # one resolve per folder, not per file
-                folder = os.path.realpath(parent)
-                inside[parent] = folder == real_build or folder.startswith(inside_build)
-            if inside[parent]:
-                continue
+        elif inside[folder]:
+            continue
         file = paths.absolute(output)
         link = _first_link(paths.build_dir, file)
         raise ConfigError(
@@ -192,6 +192,15 @@ def _refuse_foreign_outputs(shown: str, manifest: Manifest, paths: OutputPaths) 
             f"and the manifest lists {output!r} through it; nothing was written or removed. "
             "Replace the link with a folder (or delete it), and review the change that made it"
         )
+
+
+def _links_in(folder: str) -> frozenset[str]:
+    """Return the names of the symbolic links in `folder`; none where it cannot be listed."""
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset(entry.name for entry in entries if entry.is_symlink())
+    except OSError:
+        return frozenset()
 
 
 def _first_link(build: Path, file: Path) -> Path:

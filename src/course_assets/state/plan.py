@@ -7,6 +7,7 @@ same way, as one `OutputPlan`; the hand-edit and orphan rules are written here o
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,7 @@ def output_states(paths: Iterable[str], recorded: dict[str, str], manifest: Mani
     """Compare each output's bytes on disk with the hash the manifest recorded."""
     states = []
     for path in paths:
-        on_disk = hashes.sha256(root / path)
+        on_disk = hashes.sha256(os.path.join(root, path))  # a string: asked of every output
         if on_disk is None:
             status = Status.MISSING
         elif path not in recorded:
