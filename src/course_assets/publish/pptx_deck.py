@@ -8,6 +8,7 @@ depend on the chapter and figures alone: no clock, no random id, no zlib build.
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 import itertools
@@ -50,6 +51,7 @@ MAX_ZOOM = 2.0
 
 SVG_EXTENSION_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
 SVG_NAMESPACE = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
+DRAWING_NAMESPACE = "http://schemas.openxmlformats.org/drawingml/2006/main"
 # Named with its PANOSE class and pitch family, so a reader without it picks a sans-serif
 # (Arial, Helvetica, Calibri) and, for code, a fixed-width face.
 FONT = ("DejaVu Sans", "020B0603030804020204", "34")
@@ -118,6 +120,7 @@ class _Package:
     presentation: Any
     palette: Palette
     read: Reader
+    layout_placeholders: bool  # whether the slides' layout (the blank one) has any to copy
     svg_parts: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     files: dict[str, bytes | None] = field(default_factory=dict)
@@ -126,6 +129,12 @@ class _Package:
     first_notes_page: list[Any] = field(default_factory=list)
     # The deck's image parts by their content's SHA-1.
     image_parts: dict[str, Any] = field(default_factory=dict)
+    # Each raster file's python-pptx image (its SHA-1, format and size, worked out once) and
+    # each picture file's size in px: a figure shown zoomed is on several slides.
+    images: dict[str, Any] = field(default_factory=dict)
+    sizes: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    # The first slide's background (the theme's paper): the others have a copy of it.
+    paper: list[Any] = field(default_factory=list)
     # The numbers of its next notes page and image part, as python-pptx numbers them: no gap.
     notes_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(2))
     image_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -162,7 +171,9 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
     presentation = Presentation()
     presentation.slide_width = _emu(SLIDE_PX[0])
     presentation.slide_height = _emu(SLIDE_PX[1])
-    package = _Package(presentation, DARK if dark else LIGHT, read)
+    layout_placeholders = any(True for _ in presentation.slide_layouts[6]
+                              .iter_cloneable_placeholders())
+    package = _Package(presentation, DARK if dark else LIGHT, read, layout_placeholders)
     _set_theme(presentation, package.palette)
     for slide in map(_pictures_apart, slides):
         views = {id(block): views_of(block, chapter_path, dark, paths, figures)
@@ -211,10 +222,17 @@ def _add_slide(package: _Package, slide: Slide, title: str,
     from pptx.enum.shapes import MSO_SHAPE
 
     palette = package.palette
-    added = package.presentation.slides.add_slide(package.presentation.slide_layouts[6])
-    fill = added.background.fill
-    fill.solid()
-    fill.fore_color.rgb = _rgb(palette.paper)
+    added = _new_slide(package)
+    # Every shape is added through this slide's shapes: python-pptx may count their ids on
+    # rather than search the slide for the highest at each one.
+    added.shapes.turbo_add_enabled = True
+    if package.paper:
+        added._element.cSld.insert(0, copy.deepcopy(package.paper[0]))  # noqa: SLF001
+    else:
+        fill = added.background.fill
+        fill.solid()
+        fill.fore_color.rgb = _rgb(palette.paper)
+        package.paper.append(copy.deepcopy(added._element.cSld.bg))  # noqa: SLF001
     blocks = list(slide.blocks)
     heading_px = HEADING_PX
     heading = slide.heading
@@ -247,6 +265,20 @@ def _add_slide(package: _Package, slide: Slide, title: str,
     top += GAP + 6
     _lay_out_body(package, added, groups, views, top)
     _write_notes(package, added, groups, views)
+
+
+def _new_slide(package: _Package) -> PptxSlide:
+    """Add a slide of the blank layout, as `slides.add_slide` does.
+
+    It has no placeholder to copy: python-pptx would look for them, shape by shape, each time.
+    """
+    presentation = package.presentation
+    layout = presentation.slide_layouts[6]
+    if package.layout_placeholders:
+        return presentation.slides.add_slide(layout)  # type: ignore[no-any-return]
+    slide_id, added = presentation.part.add_slide(layout)
+    presentation.slides._sldIdLst.add_sldId(slide_id)  # noqa: SLF001 - add_slide's own step
+    return added  # type: ignore[no-any-return]
 
 
 def _groups(blocks: list[Block]) -> list[tuple[str, list[Block]]]:
@@ -494,6 +526,12 @@ def _picture_size(package: _Package, view: SlideView) -> tuple[float, float] | N
 
 
 def _pixel_size(package: _Package, path: str) -> tuple[float, float] | None:
+    if path not in package.sizes:
+        package.sizes[path] = _read_pixel_size(package, path)
+    return package.sizes[path]
+
+
+def _read_pixel_size(package: _Package, path: str) -> tuple[float, float] | None:
     data = package.file(path)
     if data is None:
         package.missing.append(path)
@@ -521,9 +559,7 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
     from pptx.opc.package import Part
     from pptx.oxml.ns import qn
 
-    raster = package.file(view.raster)
-    assert raster is not None  # _picture_size said it is there
-    picture = _add_raster(package, slide, raster, x, y, width, height)
+    picture = _add_raster(package, slide, view.raster, x, y, width, height)
     if view.crop is not None:
         picture.crop_left, picture.crop_top = view.crop.left, view.crop.top
         picture.crop_right, picture.crop_bottom = view.crop.right, view.crop.bottom
@@ -549,17 +585,23 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
     svg_blip.set(qn("r:embed"), rel)
 
 
-def _add_raster(package: _Package, slide: PptxSlide, raster: bytes, x: int, y: int,
+def _add_raster(package: _Package, slide: PptxSlide, raster: str, x: int, y: int,
                 width: int, height: int) -> Any:
-    """Add a picture of `raster` as `shapes.add_picture` does, one image part per image.
+    """Add a picture of the file `raster` as `shapes.add_picture` does, one part per image.
 
     python-pptx looks for the same image, and for the next free part name, by walking every
     part of the package, for each picture: a deck's time grew with the square of its slides.
+    It also reads the image's size with Pillow, twice a picture, to scale a picture whose
+    size is given.
     """
     from pptx.opc.constants import RELATIONSHIP_TYPE
     from pptx.parts.image import Image, ImagePart
 
-    image = Image.from_blob(raster)
+    image = package.images.get(raster)
+    if image is None:
+        blob = package.file(raster)
+        assert blob is not None  # _picture_size said it is there
+        image = package.images[raster] = Image.from_blob(blob)
     part = package.image_parts.get(image.sha1)
     if part is None:
         pptx_package = package.presentation.part.package
@@ -568,8 +610,11 @@ def _add_raster(package: _Package, slide: PptxSlide, raster: bytes, x: int, y: i
         package.image_parts[image.sha1] = part
     rel = slide.part.relate_to(part, RELATIONSHIP_TYPE.IMAGE)
     shapes: Any = slide.shapes
-    element = shapes._add_pic_from_image_part(  # noqa: SLF001 - add_picture's own steps
-        part, rel, _emu(x), _emu(y), _emu(width), _emu(height))
+    # add_picture's own steps (_add_pic_from_image_part), less its scaling: the size is given.
+    shape_id = shapes._next_shape_id  # noqa: SLF001
+    element = shapes._grpSp.add_pic(  # noqa: SLF001
+        shape_id, f"Picture {shape_id - 1}", part.desc, rel, _emu(x), _emu(y), _emu(width),
+        _emu(height))
     return shapes._shape_factory(element)  # noqa: SLF001
 
 
@@ -598,9 +643,7 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
                 lines += ["", f"Figure: {view.description}", ""]
     text = "\n".join(lines).strip()
     if text:
-        frame = _new_notes(package, slide).notes_text_frame
-        assert frame is not None  # the default notes master has a body placeholder
-        _set_text(frame, _without_controls(text))
+        _set_text(_notes_body(_new_notes(package, slide)), _without_controls(text))
 
 
 def _new_notes(package: _Package, slide: PptxSlide) -> Any:
@@ -609,8 +652,6 @@ def _new_notes(package: _Package, slide: PptxSlide) -> Any:
     python-pptx makes each notes page afresh from the notes master (a third of a deck's time);
     every one comes out the same until its text is set.
     """
-    import copy
-
     from pptx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
     from pptx.opc.packuri import PackURI
     from pptx.parts.slide import NotesSlidePart
@@ -632,19 +673,53 @@ def _new_notes(package: _Package, slide: PptxSlide) -> Any:
     return part.notes_slide
 
 
-def _set_text(frame: Any, text: str) -> None:
-    """Set a text frame's text as python-pptx's `TextFrame.text` does: a paragraph a line."""
-    from lxml import etree
+def _notes_body(notes: Any) -> Any:
+    """Return the text body of a notes page's body placeholder, as `notes_text_frame` finds it.
+
+    python-pptx finds it by making an object of each placeholder; the page is ours, and its
+    body placeholder is a shape of the page's own tree.
+    """
     from pptx.oxml.ns import qn
+
+    for shape in notes._element.cSld.spTree.iterchildren(qn("p:sp")):  # noqa: SLF001 - no API
+        placeholder = shape.find(f"{qn('p:nvSpPr')}/{qn('p:nvPr')}/{qn('p:ph')}")
+        if placeholder is not None and placeholder.get("type") == "body":
+            return shape.get_or_add_txBody()
+    raise AssertionError("the default notes master has a body placeholder")
+
+
+def _set_text(body: Any, text: str) -> None:
+    """Set a text body's text as python-pptx's `TextFrame.text` does: a paragraph a line.
+
+    Its paragraphs are parsed from one string rather than made element by element: notes hold
+    a figure's whole outline, and making their elements one by one was a fifth of a deck's time.
+    """
+    from xml.sax.saxutils import escape
+
+    from lxml import etree
     from pptx.oxml.text import CT_RegularTextRun
 
-    body = frame._txBody  # noqa: SLF001 - the same elements, without a call per element
     body.clear_content()
-    for line in text.split("\n"):
-        paragraph = etree.SubElement(body, qn("a:p"))
-        if line:  # python-pptx adds no run for an empty line
-            run = etree.SubElement(paragraph, qn("a:r"))
-            etree.SubElement(run, qn("a:t")).text = CT_RegularTextRun._escape_ctrl_chars(line)
+    # python-pptx's own escapes, for what a text run cannot hold (none is left in notes).
+    lines = CT_RegularTextRun._escape_ctrl_chars(text).split("\n")  # noqa: SLF001
+    # python-pptx adds no run for an empty line.
+    paragraphs = "".join(f"<a:p><a:r><a:t>{escape(line)}</a:t></a:r></a:p>" if line else "<a:p/>"
+                         for line in lines)
+    holder = etree.fromstring(f'<a:txBody xmlns:a="{DRAWING_NAMESPACE}">{paragraphs}</a:txBody>',
+                              _text_parser())
+    # Moved into the page, they take its declaration of the a: namespace: the same XML.
+    body.extend(list(holder))
+
+
+@functools.cache
+def _text_parser() -> Any:
+    """Return a parser that keeps every character of a text and makes python-pptx's elements."""
+    from lxml import etree
+    from pptx.oxml import element_class_lookup
+
+    parser = etree.XMLParser(resolve_entities=False, huge_tree=True)
+    parser.set_element_class_lookup(element_class_lookup)
+    return parser
 
 
 def _without_controls(text: str) -> str:
