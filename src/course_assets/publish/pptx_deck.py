@@ -52,6 +52,7 @@ MAX_ZOOM = 2.0
 SVG_EXTENSION_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
 SVG_NAMESPACE = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
 DRAWING_NAMESPACE = "http://schemas.openxmlformats.org/drawingml/2006/main"
+RELATIONSHIPS_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Named with its PANOSE class and pitch family, so a reader without it picks a sans-serif
 # (Arial, Helvetica, Calibri) and, for code, a fixed-width face.
 FONT = ("DejaVu Sans", "020B0603030804020204", "34")
@@ -133,6 +134,9 @@ class _Package:
     # each picture file's size in px: a figure shown zoomed is on several slides.
     images: dict[str, Any] = field(default_factory=dict)
     sizes: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    # The properties elements of the paragraph and run looks set so far, to copy.
+    paragraph_looks: dict[tuple[object, ...], Any] = field(default_factory=dict)
+    run_looks: dict[tuple[object, ...], Any] = field(default_factory=dict)
     # The first slide's background (the theme's paper): the others have a copy of it.
     paper: list[Any] = field(default_factory=list)
     # The numbers of its next notes page and image part, as python-pptx numbers them: no gap.
@@ -251,7 +255,7 @@ def _add_slide(package: _Package, slide: Slide, title: str,
     heading_paragraphs = [Paragraph((Run(heading, bold=True),))]
     heading_height = _text_height(heading_paragraphs, heading_px, width)
     box = _text_box(added, MARGIN_X, top, width, heading_height)
-    _fill_text(box, heading_paragraphs, heading_px, palette)
+    _fill_text(package, box, heading_paragraphs, heading_px)
     top += heading_height
     if slide.heading is not None:
         # The accent rule under a section's heading, as in the HTML deck.
@@ -328,7 +332,7 @@ def _lay_out_body(package: _Package, slide: PptxSlide, groups: list[tuple[str, l
     for kind, blocks in groups:
         if kind == "text":
             box = _text_box(slide, MARGIN_X, top, width, heights[text_index], font_scale)
-            _fill_text(box, texts[text_index], size, package.palette)
+            _fill_text(package, box, texts[text_index], size)
             top += heights[text_index] + GAP
             text_index += 1
             continue
@@ -404,15 +408,17 @@ def _text_box(slide: PptxSlide, x: int, y: int, width: int, height: int,
     return box
 
 
-def _fill_text(box: Any, paragraphs: list[Paragraph], size: int, palette: Palette) -> None:
-    from pptx.util import Pt
+def _fill_text(package: _Package, box: Any, paragraphs: list[Paragraph], size: int) -> None:
+    """Write paragraphs into a text box: each paragraph's and run's look as python-pptx sets it.
 
+    Setting a look through python-pptx's properties costs a call per element; a deck has few
+    looks, so each is set once and its properties' element copied after that.
+    """
+    palette = package.palette
     frame = box.text_frame
     for index, paragraph in enumerate(paragraphs):
         target = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
-        target.space_after = Pt(size * PT_PER_PX * 0.3)
-        target.line_spacing = 1.1
-        _bullet(target, paragraph, size)
+        _paragraph_look(package, target, paragraph, size)
         px = _size_of(paragraph, size)
         number = _literal_number(paragraph)
         runs = ((Run(f"{number}. "),) if number else ()) + paragraph.runs
@@ -422,16 +428,55 @@ def _fill_text(box: Any, paragraphs: list[Paragraph], size: int, palette: Palett
                 continue
             added = target.add_run()
             added.text = _without_controls(run.text)
-            font = added.font
-            font.size = Pt(px * PT_PER_PX)
-            font.bold = run.bold or paragraph.kind == "heading"
-            font.italic = run.italic or paragraph.kind == "quote"
+            bold = run.bold or paragraph.kind == "heading"
+            italic = run.italic or paragraph.kind == "quote"
             colour = palette.muted if paragraph.kind == "quote" else palette.ink
-            if run.link:
-                added.hyperlink.address = run.link
-                colour = palette.accent
-            font.color.rgb = _rgb(colour)
-            _typeface(added, MONO_FONT if run.code or paragraph.kind == "code" else FONT)
+            face = MONO_FONT if run.code or paragraph.kind == "code" else FONT
+            if run.link:  # its own relationship: its look is set, not copied
+                _set_run_look(added, px, bold, italic, palette.accent, face, run.link)
+                continue
+            run_element = added._r  # noqa: SLF001 - the look's element has no API
+            look = (px, bold, italic, colour, face)
+            made = package.run_looks.get(look)
+            if made is not None and run_element.rPr is None:
+                run_element.insert(0, copy.deepcopy(made))  # rPr comes first in a run
+                continue
+            _set_run_look(added, px, bold, italic, colour, face)
+            if made is None:
+                package.run_looks[look] = copy.deepcopy(run_element.rPr)
+
+
+def _paragraph_look(package: _Package, paragraph: _Paragraph, model: Paragraph,
+                    size: int) -> None:
+    """Set a paragraph's spacing and bullet, or copy them from a paragraph set the same."""
+    from pptx.util import Pt
+
+    element = paragraph._p  # noqa: SLF001 - the look's element has no API
+    look = (size, model.bullet, model.continued, model.level)
+    made = package.paragraph_looks.get(look)
+    if made is not None and element.pPr is None:
+        element.insert(0, copy.deepcopy(made))  # pPr comes first in a paragraph
+        return
+    fresh = element.pPr is None
+    paragraph.space_after = Pt(size * PT_PER_PX * 0.3)
+    paragraph.line_spacing = 1.1
+    _bullet(paragraph, model, size)
+    if fresh and made is None:
+        package.paragraph_looks[look] = copy.deepcopy(element.pPr)
+
+
+def _set_run_look(run: Any, px: int, bold: bool, italic: bool, colour: str,
+                  face: tuple[str, str, str], link: str | None = None) -> None:
+    from pptx.util import Pt
+
+    font = run.font
+    font.size = Pt(px * PT_PER_PX)
+    font.bold = bold
+    font.italic = italic
+    if link:
+        run.hyperlink.address = link
+    font.color.rgb = _rgb(colour)
+    _typeface(run, face)
 
 
 def _bullet(paragraph: _Paragraph, model: Paragraph, size: int) -> None:
@@ -945,8 +990,21 @@ def _package_bytes(presentation: Any) -> bytes:
             with zipfile.ZipFile(self._pkg_file, "w", zipfile.ZIP_STORED) as archive:
                 entries = _StoredEntries(archive)
                 self._write_content_types_stream(entries)  # type: ignore[arg-type]
-                self._write_pkg_rels(entries)  # type: ignore[arg-type]
-                self._write_parts(entries)  # type: ignore[arg-type]
+                self._write_pkg_rels(entries)
+                self._write_parts(entries)
+
+        # As PackageWriter writes them, each relationships item by _relationships_xml.
+        def _write_parts(self, phys_writer: Any) -> None:
+            for part in self._parts:
+                phys_writer.write(part.partname, part.blob)
+                if part._rels:  # noqa: SLF001
+                    phys_writer.write(part.partname.rels_uri,
+                                      _relationships_xml(part._rels))  # noqa: SLF001
+
+        def _write_pkg_rels(self, phys_writer: Any) -> None:
+            from pptx.opc.packuri import PACKAGE_URI
+
+            phys_writer.write(PACKAGE_URI.rels_uri, _relationships_xml(self._pkg_rels))
 
     package = presentation.part.package
     buffer = io.BytesIO()
@@ -954,6 +1012,30 @@ def _package_bytes(presentation: Any) -> bytes:
     # attribute its save() passes.
     StoredPackageWriter.write(buffer, package._rels, tuple(package.iter_parts()))  # noqa: SLF001
     return buffer.getvalue()
+
+
+def _relationships_xml(relationships: Any) -> bytes:
+    """Return a .rels item's bytes, as python-pptx's `_Relationships.xml` writes them.
+
+    python-pptx parses a new element from a string for each relationship: a tenth of a deck's
+    time. The same elements, in its order (by number), with its attributes in its order.
+    """
+    from lxml import etree
+
+    def number(rel_id: str) -> tuple[int, str]:
+        return (int(rel_id[3:]) if rel_id.startswith("rId") and rel_id[3:].isdigit() else 0,
+                rel_id)
+
+    root = etree.Element(f"{{{RELATIONSHIPS_NAMESPACE}}}Relationships",
+                         nsmap={None: RELATIONSHIPS_NAMESPACE})
+    for rel_id in sorted(relationships.keys(), key=number):
+        rel = relationships[rel_id]
+        attributes = {"Id": rel.rId, "Type": rel.reltype, "Target": rel.target_ref}
+        if rel.is_external:
+            attributes["TargetMode"] = "External"
+        etree.SubElement(root, f"{{{RELATIONSHIPS_NAMESPACE}}}Relationship", attributes)
+    data: bytes = etree.tostring(root, encoding="UTF-8", standalone=True)
+    return data
 
 
 @dataclass(frozen=True)
