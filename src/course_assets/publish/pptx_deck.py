@@ -13,6 +13,7 @@ import functools
 import io
 import itertools
 import math
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ MONO_FONT = ("DejaVu Sans Mono", "020B0609030804020204", "49")
 # the rest (escape codes, U+FFFE and U+FFFF among them) are dropped; tabs and newlines stay.
 CONTROL_CHARACTERS = {code: (" " if chr(code) in "\x0b\x0c" else None)
                       for code in [*range(0x09), *range(0x0b, 0x20), 0xFFFE, 0xFFFF]}
+CONTROL_PATTERN = re.compile("[%s]" % "".join(re.escape(chr(code)) for code in CONTROL_CHARACTERS))
 # The zip epoch: every entry gets it, and the package's dates are this day too.
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -116,7 +118,7 @@ class PptxDeck:
 
 @dataclass(frozen=True)
 class _Package:
-    """What one deck being written shares between its slides (its two collections grow)."""
+    """What one deck being written shares between its slides (its collections grow)."""
 
     presentation: Any
     palette: Palette
@@ -137,8 +139,14 @@ class _Package:
     # The properties elements of the paragraph and run looks set so far, to copy.
     paragraph_looks: dict[tuple[object, ...], Any] = field(default_factory=dict)
     run_looks: dict[tuple[object, ...], Any] = field(default_factory=dict)
-    # The first slide's background (the theme's paper): the others have a copy of it.
+    # The first slide's background (the theme's paper), accent rule's look and text box's
+    # properties (empty until then): the others have copies of them.
     paper: list[Any] = field(default_factory=list)
+    rule_look: list[Any] = field(default_factory=list)
+    text_box_look: list[Any] = field(default_factory=list)
+    # Each figure's outline as notes, and the notes' paragraphs by their text.
+    outlines: dict[str, list[str]] = field(default_factory=dict)
+    notes_texts: dict[str, Any] = field(default_factory=dict)
     # The numbers of its next notes page and image part, as python-pptx numbers them: no gap.
     notes_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(2))
     image_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -254,17 +262,23 @@ def _add_slide(package: _Package, slide: Slide, title: str,
     # The slide's own heading: set at its size, not scaled as a heading inside the text is.
     heading_paragraphs = [Paragraph((Run(heading, bold=True),))]
     heading_height = _text_height(heading_paragraphs, heading_px, width)
-    box = _text_box(added, MARGIN_X, top, width, heading_height)
+    box = _text_box(package, added, MARGIN_X, top, width, heading_height)
     _fill_text(package, box, heading_paragraphs, heading_px)
     top += heading_height
     if slide.heading is not None:
         # The accent rule under a section's heading, as in the HTML deck.
         rule = added.shapes.add_shape(MSO_SHAPE.RECTANGLE, _emu(MARGIN_X), _emu(top + 4),
                                       _emu(width), _emu(3))
-        rule.fill.solid()
-        rule.fill.fore_color.rgb = _rgb(palette.accent)
-        rule.line.fill.background()
-        rule.shadow.inherit = False
+        properties = rule._element.spPr  # noqa: SLF001 - its look is copied, with no API
+        if package.rule_look:
+            properties.extend(copy.deepcopy(package.rule_look))
+        else:
+            shape_only = len(properties)  # its place and geometry; what follows is its look
+            rule.fill.solid()
+            rule.fill.fore_color.rgb = _rgb(palette.accent)
+            rule.line.fill.background()
+            rule.shadow.inherit = False
+            package.rule_look.extend(copy.deepcopy(list(properties)[shape_only:]))
         top += 7
     top += GAP + 6
     _lay_out_body(package, added, groups, views, top)
@@ -331,7 +345,8 @@ def _lay_out_body(package: _Package, slide: PptxSlide, groups: list[tuple[str, l
     text_index = figure_index = 0
     for kind, blocks in groups:
         if kind == "text":
-            box = _text_box(slide, MARGIN_X, top, width, heights[text_index], font_scale)
+            box = _text_box(package, slide, MARGIN_X, top, width, heights[text_index],
+                            font_scale)
             _fill_text(package, box, texts[text_index], size)
             top += heights[text_index] + GAP
             text_index += 1
@@ -391,16 +406,21 @@ def _size_of(paragraph: Paragraph, size: int) -> int:
     return size
 
 
-def _text_box(slide: PptxSlide, x: int, y: int, width: int, height: int,
+def _text_box(package: _Package, slide: PptxSlide, x: int, y: int, width: int, height: int,
               font_scale: float = 1.0) -> Any:
     from pptx.enum.text import MSO_AUTO_SIZE
     from pptx.oxml.ns import qn
 
     box = slide.shapes.add_textbox(_emu(x), _emu(y), _emu(width), _emu(height))
     frame = box.text_frame
-    frame.word_wrap = True
-    # A reader whose fonts are wider than DejaVu Sans shrinks the text rather than overflow.
-    frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+    body = frame._txBody  # noqa: SLF001 - its properties are copied, with no API
+    if package.text_box_look:
+        body.replace(body.bodyPr, copy.deepcopy(package.text_box_look[0]))
+    else:
+        frame.word_wrap = True
+        # A reader whose fonts are wider than DejaVu Sans shrinks the text rather than overflow.
+        frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+        package.text_box_look.append(copy.deepcopy(body.bodyPr))
     if font_scale < 1:
         # PowerPoint shrinks by the scale written, in thousandths of a percent, from 1%.
         fit = frame._txBody.bodyPr.find(qn("a:normAutofit"))  # noqa: SLF001 - no API for it
@@ -682,13 +702,17 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
             continue
         for view in views[id(blocks[0])]:
             outline = package.file(view.outline) if view.outline else None
-            if outline is not None:
-                lines += ["", *_outline_notes(outline.decode("utf-8", "replace")), ""]
+            if outline is not None and view.outline is not None:
+                if view.outline not in package.outlines:
+                    package.outlines[view.outline] = _outline_notes(
+                        outline.decode("utf-8", "replace"))
+                lines += ["", *package.outlines[view.outline], ""]
             elif view.description:
                 lines += ["", f"Figure: {view.description}", ""]
     text = "\n".join(lines).strip()
     if text:
-        _set_text(_notes_body(_new_notes(package, slide)), _without_controls(text))
+        _set_text(_notes_body(_new_notes(package, slide)), _without_controls(text),
+                  package.notes_texts)
 
 
 def _new_notes(package: _Package, slide: PptxSlide) -> Any:
@@ -733,27 +757,29 @@ def _notes_body(notes: Any) -> Any:
     raise AssertionError("the default notes master has a body placeholder")
 
 
-def _set_text(body: Any, text: str) -> None:
+def _set_text(body: Any, text: str, made: dict[str, Any]) -> None:
     """Set a text body's text as python-pptx's `TextFrame.text` does: a paragraph a line.
 
     Its paragraphs are parsed from one string rather than made element by element: notes hold
     a figure's whole outline, and making their elements one by one was a fifth of a deck's time.
+    `made` keeps them by text, for the next notes with the same (a figure's zoomed slides).
     """
-    from xml.sax.saxutils import escape
+    if text not in made:
+        from xml.sax.saxutils import escape
 
-    from lxml import etree
-    from pptx.oxml.text import CT_RegularTextRun
+        from lxml import etree
+        from pptx.oxml.text import CT_RegularTextRun
 
+        # python-pptx's own escapes, for what a text run cannot hold (none is left in notes).
+        lines = CT_RegularTextRun._escape_ctrl_chars(text).split("\n")  # noqa: SLF001
+        # python-pptx adds no run for an empty line.
+        paragraphs = "".join(f"<a:p><a:r><a:t>{escape(line)}</a:t></a:r></a:p>" if line
+                             else "<a:p/>" for line in lines)
+        made[text] = etree.fromstring(
+            f'<a:txBody xmlns:a="{DRAWING_NAMESPACE}">{paragraphs}</a:txBody>', _text_parser())
     body.clear_content()
-    # python-pptx's own escapes, for what a text run cannot hold (none is left in notes).
-    lines = CT_RegularTextRun._escape_ctrl_chars(text).split("\n")  # noqa: SLF001
-    # python-pptx adds no run for an empty line.
-    paragraphs = "".join(f"<a:p><a:r><a:t>{escape(line)}</a:t></a:r></a:p>" if line else "<a:p/>"
-                         for line in lines)
-    holder = etree.fromstring(f'<a:txBody xmlns:a="{DRAWING_NAMESPACE}">{paragraphs}</a:txBody>',
-                              _text_parser())
     # Moved into the page, they take its declaration of the a: namespace: the same XML.
-    body.extend(list(holder))
+    body.extend(list(copy.deepcopy(made[text])))
 
 
 @functools.cache
@@ -769,7 +795,8 @@ def _text_parser() -> Any:
 
 def _without_controls(text: str) -> str:
     """Return `text` without control characters, which python-pptx writes as `_x000C_` codes."""
-    return text.translate(CONTROL_CHARACTERS)
+    # Looked for first: translating looks up every character, and a figure's notes are long.
+    return text.translate(CONTROL_CHARACTERS) if CONTROL_PATTERN.search(text) else text
 
 
 def _outline_notes(outline: str) -> list[str]:
