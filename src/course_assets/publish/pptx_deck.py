@@ -144,9 +144,9 @@ class _Package:
     paper: list[Any] = field(default_factory=list)
     rule_look: list[Any] = field(default_factory=list)
     text_box_look: list[Any] = field(default_factory=list)
-    # Each figure's outline as notes, and the notes' paragraphs by their text.
+    # Each figure's outline as notes, and each notes page made, by its text.
     outlines: dict[str, list[str]] = field(default_factory=dict)
-    notes_texts: dict[str, Any] = field(default_factory=dict)
+    notes_pages: dict[str, Any] = field(default_factory=dict)
     # The numbers of its next notes page and image part, as python-pptx numbers them: no gap.
     notes_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(2))
     image_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -159,7 +159,7 @@ class _Package:
 
 
 def preload() -> None:
-    """Import what a deck is made with, so that processes forked to make decks share it."""
+    """Import what decks are made with and load the blank deck, for forked deck makers to share."""
     import pptx.enum.shapes  # noqa: F401
     import pptx.enum.text  # noqa: F401
     import pptx.opc.serialized  # noqa: F401
@@ -170,6 +170,16 @@ def preload() -> None:
     from pptx import Presentation  # noqa: F401
     from pptx.dml.color import RGBColor  # noqa: F401
 
+    _blank_presentation()
+
+
+@functools.cache
+def _blank_presentation() -> Any:
+    """Return python-pptx's default presentation, as it loads it: never changed, only copied."""
+    from pptx import Presentation
+
+    return Presentation()
+
 
 def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
               paths: OutputPaths, figures: dict[str, FigureRecord], read: Reader,
@@ -178,9 +188,8 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
 
     `views_of` says which pictures each figure block shows (see `slide_pictures`).
     """
-    from pptx import Presentation
-
-    presentation = Presentation()
+    # A copy of python-pptx's blank presentation, which it would read and parse again.
+    presentation = copy.deepcopy(_blank_presentation())
     presentation.slide_width = _emu(SLIDE_PX[0])
     presentation.slide_height = _emu(SLIDE_PX[1])
     layout_placeholders = any(True for _ in presentation.slide_layouts[6]
@@ -711,38 +720,43 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
                 lines += ["", f"Figure: {view.description}", ""]
     text = "\n".join(lines).strip()
     if text:
-        _set_text(_notes_body(_new_notes(package, slide)), _without_controls(text),
-                  package.notes_texts)
+        _add_notes(package, slide, _without_controls(text))
 
 
-def _new_notes(package: _Package, slide: PptxSlide) -> Any:
-    """Give `slide` its notes page: the same page python-pptx makes, copied after the first.
+def _add_notes(package: _Package, slide: PptxSlide, text: str) -> None:
+    """Give `slide` its notes page of `text`: the page python-pptx makes, copied after the first.
 
     python-pptx makes each notes page afresh from the notes master (a third of a deck's time);
-    every one comes out the same until its text is set.
+    every one comes out the same until its text is set, and a figure's zoomed slides have the
+    same notes as its overview: a page is made once for each text.
     """
     from pptx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
     from pptx.opc.packuri import PackURI
     from pptx.parts.slide import NotesSlidePart
 
     if not package.first_notes_page:
-        notes = slide.notes_slide
-        package.first_notes_page.append(copy.deepcopy(notes._element))  # noqa: SLF001 - no API
-        return notes
+        page = slide.notes_slide._element  # noqa: SLF001 - no API
+        package.first_notes_page.append(copy.deepcopy(page))
+        _set_text(_notes_body(page), text)
+        package.notes_pages[text] = copy.deepcopy(page)
+        return
+    if text not in package.notes_pages:
+        page = copy.deepcopy(package.first_notes_page[0])
+        _set_text(_notes_body(page), text)
+        package.notes_pages[text] = page
     pptx_package = slide.part.package
     master = pptx_package.presentation_part.notes_master_part
     # As NotesSlidePart.new and SlidePart._add_notes_slide_part relate them, in their order.
     # Numbered as python-pptx numbers them, without walking the package: from 1, no gap.
     name = PackURI(f"/ppt/notesSlides/notesSlide{next(package.notes_numbers)}.xml")
     part = NotesSlidePart(name, CONTENT_TYPE.PML_NOTES_SLIDE, pptx_package,
-                          copy.deepcopy(package.first_notes_page[0]))
+                          copy.deepcopy(package.notes_pages[text]))
     part.relate_to(master, RELATIONSHIP_TYPE.NOTES_MASTER)
     part.relate_to(slide.part, RELATIONSHIP_TYPE.SLIDE)
     slide.part.relate_to(part, RELATIONSHIP_TYPE.NOTES_SLIDE)
-    return part.notes_slide
 
 
-def _notes_body(notes: Any) -> Any:
+def _notes_body(page: Any) -> Any:
     """Return the text body of a notes page's body placeholder, as `notes_text_frame` finds it.
 
     python-pptx finds it by making an object of each placeholder; the page is ours, and its
@@ -750,36 +764,34 @@ def _notes_body(notes: Any) -> Any:
     """
     from pptx.oxml.ns import qn
 
-    for shape in notes._element.cSld.spTree.iterchildren(qn("p:sp")):  # noqa: SLF001 - no API
+    for shape in page.cSld.spTree.iterchildren(qn("p:sp")):
         placeholder = shape.find(f"{qn('p:nvSpPr')}/{qn('p:nvPr')}/{qn('p:ph')}")
         if placeholder is not None and placeholder.get("type") == "body":
             return shape.get_or_add_txBody()
     raise AssertionError("the default notes master has a body placeholder")
 
 
-def _set_text(body: Any, text: str, made: dict[str, Any]) -> None:
+def _set_text(body: Any, text: str) -> None:
     """Set a text body's text as python-pptx's `TextFrame.text` does: a paragraph a line.
 
     Its paragraphs are parsed from one string rather than made element by element: notes hold
     a figure's whole outline, and making their elements one by one was a fifth of a deck's time.
-    `made` keeps them by text, for the next notes with the same (a figure's zoomed slides).
     """
-    if text not in made:
-        from xml.sax.saxutils import escape
+    from xml.sax.saxutils import escape
 
-        from lxml import etree
-        from pptx.oxml.text import CT_RegularTextRun
+    from lxml import etree
+    from pptx.oxml.text import CT_RegularTextRun
 
-        # python-pptx's own escapes, for what a text run cannot hold (none is left in notes).
-        lines = CT_RegularTextRun._escape_ctrl_chars(text).split("\n")  # noqa: SLF001
-        # python-pptx adds no run for an empty line.
-        paragraphs = "".join(f"<a:p><a:r><a:t>{escape(line)}</a:t></a:r></a:p>" if line
-                             else "<a:p/>" for line in lines)
-        made[text] = etree.fromstring(
-            f'<a:txBody xmlns:a="{DRAWING_NAMESPACE}">{paragraphs}</a:txBody>', _text_parser())
     body.clear_content()
+    # python-pptx's own escapes, for what a text run cannot hold (none is left in notes).
+    lines = CT_RegularTextRun._escape_ctrl_chars(text).split("\n")  # noqa: SLF001
+    # python-pptx adds no run for an empty line.
+    paragraphs = "".join(f"<a:p><a:r><a:t>{escape(line)}</a:t></a:r></a:p>" if line else "<a:p/>"
+                         for line in lines)
+    holder = etree.fromstring(f'<a:txBody xmlns:a="{DRAWING_NAMESPACE}">{paragraphs}</a:txBody>',
+                              _text_parser())
     # Moved into the page, they take its declaration of the a: namespace: the same XML.
-    body.extend(list(copy.deepcopy(made[text])))
+    body.extend(list(holder))
 
 
 @functools.cache
