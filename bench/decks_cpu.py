@@ -88,9 +88,9 @@ def main() -> None:
                 cpu[name].append(seconds)
     print(f"course: {options.figures} figures, {options.chapters} chapters, default formats; "
           f"the gallery and every deck made again in one process, {options.rounds} rounds")
-    for name, seconds in cpu.items():
-        runs = ", ".join(f"{s:.2f}" for s in seconds)
-        print(f"{name:<16}{statistics.median(seconds):>7.2f} CPU s (median; runs {runs})")
+    for name, runs in cpu.items():
+        listed = ", ".join(f"{run:.2f}" for run in runs)
+        print(f"{name:<16}{statistics.median(runs):>7.2f} CPU s (median; runs {listed})")
     if len(files) == 2:
         same = len(set(map(json.dumps, files.values()))) == 1
         count = len(files["this checkout"])
