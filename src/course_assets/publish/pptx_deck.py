@@ -190,6 +190,7 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
     """
     # A copy of python-pptx's blank presentation, which it would read and parse again.
     presentation = copy.deepcopy(_blank_presentation())
+    _drop_thumbnail(presentation)
     presentation.slide_width = _emu(SLIDE_PX[0])
     presentation.slide_height = _emu(SLIDE_PX[1])
     layout_placeholders = any(True for _ in presentation.slide_layouts[6]
@@ -981,6 +982,19 @@ def _set_theme(presentation: Any, palette: Palette) -> None:
     part.blob = etree.tostring(theme, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
+def _drop_thumbnail(presentation: Any) -> None:
+    """Drop the template's thumbnail, a blank 4:3 slide: readers make their own when none.
+
+    Done before the slides are added, so that finding it walks the template's few parts.
+    """
+    from pptx.opc.constants import RELATIONSHIP_TYPE
+
+    package = presentation.part.package
+    for rel in list(package.iter_rels()):
+        if rel.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
+            package.drop_rel(rel.rId)
+
+
 def _set_properties(presentation: Any, title: str) -> None:
     """Fix the package's properties: no clock, no machine, no user name."""
     import datetime as dt
@@ -998,10 +1012,6 @@ def _set_properties(presentation: Any, title: str) -> None:
     from pptx.opc.constants import RELATIONSHIP_TYPE
 
     package = presentation.part.package
-    # The template's thumbnail is a blank 4:3 slide; readers make their own when there is none.
-    for rel in list(package.iter_rels()):
-        if rel.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
-            package.drop_rel(rel.rId)
     # The template's application properties describe it (a 4:3 show, no slides), not the deck.
     slides = presentation.slides
     notes = sum(1 for slide in slides if slide.has_notes_slide)
