@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -322,6 +323,22 @@ def test_decks_are_the_same_bytes_from_another_folder_and_check_rebuild_agrees(o
     assert "1980-01-01T00:00:00Z" in core and "python-pptx" not in core
     result = Course(copy).run("check", "--rebuild")
     assert result.exit_code == 0, result.output
+
+
+def test_a_deck_is_the_same_bytes_made_first_or_after_other_decks_in_one_process(own, tmp_path):
+    # A deck maker keeps what it makes once (the blank deck, a figure's image, a look): one
+    # deck made after others, in a build with one worker, must not show any of theirs.
+    both, alone = tmp_path / "both", tmp_path / "alone"
+    for copy in (both, alone):
+        shutil.copytree(own.root, copy, ignore=shutil.ignore_patterns("build"))
+    (alone / "chapters" / "pipelines.md").unlink()
+    for copy in (both, alone):  # a fresh process each: its first deck is its first
+        subprocess.run([sys.executable, "-m", "course_assets", "build", "-q", "-j", "1"],
+                       cwd=copy, check=True, timeout=300)
+    for name in ("serving.pptx", "serving.dark.pptx"):
+        made_after = (both / "build/slides" / name).read_bytes()
+        assert made_after == (alone / "build/slides" / name).read_bytes(), name
+        assert made_after == own.built(f"slides/{name}").read_bytes(), name
 
 
 def test_a_build_with_nothing_changed_leaves_the_decks_alone(own):

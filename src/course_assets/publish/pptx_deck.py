@@ -8,10 +8,12 @@ depend on the chapter and figures alone: no clock, no random id, no zlib build.
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 import itertools
 import math
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +52,8 @@ MAX_ZOOM = 2.0
 
 SVG_EXTENSION_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
 SVG_NAMESPACE = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
+DRAWING_NAMESPACE = "http://schemas.openxmlformats.org/drawingml/2006/main"
+RELATIONSHIPS_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Named with its PANOSE class and pitch family, so a reader without it picks a sans-serif
 # (Arial, Helvetica, Calibri) and, for code, a fixed-width face.
 FONT = ("DejaVu Sans", "020B0603030804020204", "34")
@@ -58,6 +62,7 @@ MONO_FONT = ("DejaVu Sans Mono", "020B0609030804020204", "49")
 # the rest (escape codes, U+FFFE and U+FFFF among them) are dropped; tabs and newlines stay.
 CONTROL_CHARACTERS = {code: (" " if chr(code) in "\x0b\x0c" else None)
                       for code in [*range(0x09), *range(0x0b, 0x20), 0xFFFE, 0xFFFF]}
+CONTROL_PATTERN = re.compile("[%s]" % "".join(re.escape(chr(code)) for code in CONTROL_CHARACTERS))
 # The zip epoch: every entry gets it, and the package's dates are this day too.
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -113,11 +118,12 @@ class PptxDeck:
 
 @dataclass(frozen=True)
 class _Package:
-    """What one deck being written shares between its slides (its two collections grow)."""
+    """What one deck being written shares between its slides (its collections grow)."""
 
     presentation: Any
     palette: Palette
     read: Reader
+    layout_placeholders: bool  # whether the slides' layout (the blank one) has any to copy
     svg_parts: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     files: dict[str, bytes | None] = field(default_factory=dict)
@@ -126,6 +132,21 @@ class _Package:
     first_notes_page: list[Any] = field(default_factory=list)
     # The deck's image parts by their content's SHA-1.
     image_parts: dict[str, Any] = field(default_factory=dict)
+    # Each raster file's python-pptx image (its SHA-1, format and size, worked out once) and
+    # each picture file's size in px: a figure shown zoomed is on several slides.
+    images: dict[str, Any] = field(default_factory=dict)
+    sizes: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    # The properties elements of the paragraph and run looks set so far, to copy.
+    paragraph_looks: dict[tuple[object, ...], Any] = field(default_factory=dict)
+    run_looks: dict[tuple[object, ...], Any] = field(default_factory=dict)
+    # The first slide's background (the theme's paper), accent rule's look and text box's
+    # properties (empty until then): the others have copies of them.
+    paper: list[Any] = field(default_factory=list)
+    rule_look: list[Any] = field(default_factory=list)
+    text_box_look: list[Any] = field(default_factory=list)
+    # Each figure's outline as notes, and each notes page made, by its text.
+    outlines: dict[str, list[str]] = field(default_factory=dict)
+    notes_pages: dict[str, Any] = field(default_factory=dict)
     # The numbers of its next notes page and image part, as python-pptx numbers them: no gap.
     notes_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(2))
     image_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -138,7 +159,7 @@ class _Package:
 
 
 def preload() -> None:
-    """Import what a deck is made with, so that processes forked to make decks share it."""
+    """Import what decks are made with and load the blank deck, for forked deck makers to share."""
     import pptx.enum.shapes  # noqa: F401
     import pptx.enum.text  # noqa: F401
     import pptx.opc.serialized  # noqa: F401
@@ -149,6 +170,16 @@ def preload() -> None:
     from pptx import Presentation  # noqa: F401
     from pptx.dml.color import RGBColor  # noqa: F401
 
+    _blank_presentation()
+
+
+@functools.cache
+def _blank_presentation() -> Any:
+    """Return python-pptx's default presentation, as it loads it: never changed, only copied."""
+    from pptx import Presentation
+
+    return Presentation()
+
 
 def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
               paths: OutputPaths, figures: dict[str, FigureRecord], read: Reader,
@@ -157,12 +188,14 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
 
     `views_of` says which pictures each figure block shows (see `slide_pictures`).
     """
-    from pptx import Presentation
-
-    presentation = Presentation()
+    # A copy of python-pptx's blank presentation, which it would read and parse again.
+    presentation = copy.deepcopy(_blank_presentation())
+    _drop_thumbnail(presentation)
     presentation.slide_width = _emu(SLIDE_PX[0])
     presentation.slide_height = _emu(SLIDE_PX[1])
-    package = _Package(presentation, DARK if dark else LIGHT, read)
+    layout_placeholders = any(True for _ in presentation.slide_layouts[6]
+                              .iter_cloneable_placeholders())
+    package = _Package(presentation, DARK if dark else LIGHT, read, layout_placeholders)
     _set_theme(presentation, package.palette)
     for slide in map(_pictures_apart, slides):
         views = {id(block): views_of(block, chapter_path, dark, paths, figures)
@@ -211,10 +244,17 @@ def _add_slide(package: _Package, slide: Slide, title: str,
     from pptx.enum.shapes import MSO_SHAPE
 
     palette = package.palette
-    added = package.presentation.slides.add_slide(package.presentation.slide_layouts[6])
-    fill = added.background.fill
-    fill.solid()
-    fill.fore_color.rgb = _rgb(palette.paper)
+    added = _new_slide(package)
+    # Every shape is added through this slide's shapes: python-pptx may count their ids on
+    # rather than search the slide for the highest at each one.
+    added.shapes.turbo_add_enabled = True
+    if package.paper:
+        added._element.cSld.insert(0, copy.deepcopy(package.paper[0]))  # noqa: SLF001
+    else:
+        fill = added.background.fill
+        fill.solid()
+        fill.fore_color.rgb = _rgb(palette.paper)
+        package.paper.append(copy.deepcopy(added._element.cSld.bg))  # noqa: SLF001
     blocks = list(slide.blocks)
     heading_px = HEADING_PX
     heading = slide.heading
@@ -232,21 +272,41 @@ def _add_slide(package: _Package, slide: Slide, title: str,
     # The slide's own heading: set at its size, not scaled as a heading inside the text is.
     heading_paragraphs = [Paragraph((Run(heading, bold=True),))]
     heading_height = _text_height(heading_paragraphs, heading_px, width)
-    box = _text_box(added, MARGIN_X, top, width, heading_height)
-    _fill_text(box, heading_paragraphs, heading_px, palette)
+    box = _text_box(package, added, MARGIN_X, top, width, heading_height)
+    _fill_text(package, box, heading_paragraphs, heading_px)
     top += heading_height
     if slide.heading is not None:
         # The accent rule under a section's heading, as in the HTML deck.
         rule = added.shapes.add_shape(MSO_SHAPE.RECTANGLE, _emu(MARGIN_X), _emu(top + 4),
                                       _emu(width), _emu(3))
-        rule.fill.solid()
-        rule.fill.fore_color.rgb = _rgb(palette.accent)
-        rule.line.fill.background()
-        rule.shadow.inherit = False
+        properties = rule._element.spPr  # noqa: SLF001 - its look is copied, with no API
+        if package.rule_look:
+            properties.extend(copy.deepcopy(package.rule_look))
+        else:
+            shape_only = len(properties)  # its place and geometry; what follows is its look
+            rule.fill.solid()
+            rule.fill.fore_color.rgb = _rgb(palette.accent)
+            rule.line.fill.background()
+            rule.shadow.inherit = False
+            package.rule_look.extend(copy.deepcopy(list(properties)[shape_only:]))
         top += 7
     top += GAP + 6
     _lay_out_body(package, added, groups, views, top)
     _write_notes(package, added, groups, views)
+
+
+def _new_slide(package: _Package) -> PptxSlide:
+    """Add a slide of the blank layout, as `slides.add_slide` does.
+
+    It has no placeholder to copy: python-pptx would look for them, shape by shape, each time.
+    """
+    presentation = package.presentation
+    layout = presentation.slide_layouts[6]
+    if package.layout_placeholders:
+        return presentation.slides.add_slide(layout)  # type: ignore[no-any-return]
+    slide_id, added = presentation.part.add_slide(layout)
+    presentation.slides._sldIdLst.add_sldId(slide_id)  # noqa: SLF001 - add_slide's own step
+    return added  # type: ignore[no-any-return]
 
 
 def _groups(blocks: list[Block]) -> list[tuple[str, list[Block]]]:
@@ -295,8 +355,9 @@ def _lay_out_body(package: _Package, slide: PptxSlide, groups: list[tuple[str, l
     text_index = figure_index = 0
     for kind, blocks in groups:
         if kind == "text":
-            box = _text_box(slide, MARGIN_X, top, width, heights[text_index], font_scale)
-            _fill_text(box, texts[text_index], size, package.palette)
+            box = _text_box(package, slide, MARGIN_X, top, width, heights[text_index],
+                            font_scale)
+            _fill_text(package, box, texts[text_index], size)
             top += heights[text_index] + GAP
             text_index += 1
             continue
@@ -355,16 +416,21 @@ def _size_of(paragraph: Paragraph, size: int) -> int:
     return size
 
 
-def _text_box(slide: PptxSlide, x: int, y: int, width: int, height: int,
+def _text_box(package: _Package, slide: PptxSlide, x: int, y: int, width: int, height: int,
               font_scale: float = 1.0) -> Any:
     from pptx.enum.text import MSO_AUTO_SIZE
     from pptx.oxml.ns import qn
 
     box = slide.shapes.add_textbox(_emu(x), _emu(y), _emu(width), _emu(height))
     frame = box.text_frame
-    frame.word_wrap = True
-    # A reader whose fonts are wider than DejaVu Sans shrinks the text rather than overflow.
-    frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+    body = frame._txBody  # noqa: SLF001 - its properties are copied, with no API
+    if package.text_box_look:
+        body.replace(body.bodyPr, copy.deepcopy(package.text_box_look[0]))
+    else:
+        frame.word_wrap = True
+        # A reader whose fonts are wider than DejaVu Sans shrinks the text rather than overflow.
+        frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+        package.text_box_look.append(copy.deepcopy(body.bodyPr))
     if font_scale < 1:
         # PowerPoint shrinks by the scale written, in thousandths of a percent, from 1%.
         fit = frame._txBody.bodyPr.find(qn("a:normAutofit"))  # noqa: SLF001 - no API for it
@@ -372,15 +438,17 @@ def _text_box(slide: PptxSlide, x: int, y: int, width: int, height: int,
     return box
 
 
-def _fill_text(box: Any, paragraphs: list[Paragraph], size: int, palette: Palette) -> None:
-    from pptx.util import Pt
+def _fill_text(package: _Package, box: Any, paragraphs: list[Paragraph], size: int) -> None:
+    """Write paragraphs into a text box: each paragraph's and run's look as python-pptx sets it.
 
+    Setting a look through python-pptx's properties costs a call per element; a deck has few
+    looks, so each is set once and its properties' element copied after that.
+    """
+    palette = package.palette
     frame = box.text_frame
     for index, paragraph in enumerate(paragraphs):
         target = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
-        target.space_after = Pt(size * PT_PER_PX * 0.3)
-        target.line_spacing = 1.1
-        _bullet(target, paragraph, size)
+        _paragraph_look(package, target, paragraph, size)
         px = _size_of(paragraph, size)
         number = _literal_number(paragraph)
         runs = ((Run(f"{number}. "),) if number else ()) + paragraph.runs
@@ -390,16 +458,55 @@ def _fill_text(box: Any, paragraphs: list[Paragraph], size: int, palette: Palett
                 continue
             added = target.add_run()
             added.text = _without_controls(run.text)
-            font = added.font
-            font.size = Pt(px * PT_PER_PX)
-            font.bold = run.bold or paragraph.kind == "heading"
-            font.italic = run.italic or paragraph.kind == "quote"
+            bold = run.bold or paragraph.kind == "heading"
+            italic = run.italic or paragraph.kind == "quote"
             colour = palette.muted if paragraph.kind == "quote" else palette.ink
-            if run.link:
-                added.hyperlink.address = run.link
-                colour = palette.accent
-            font.color.rgb = _rgb(colour)
-            _typeface(added, MONO_FONT if run.code or paragraph.kind == "code" else FONT)
+            face = MONO_FONT if run.code or paragraph.kind == "code" else FONT
+            if run.link:  # its own relationship: its look is set, not copied
+                _set_run_look(added, px, bold, italic, palette.accent, face, run.link)
+                continue
+            run_element = added._r  # noqa: SLF001 - the look's element has no API
+            look = (px, bold, italic, colour, face)
+            made = package.run_looks.get(look)
+            if made is not None and run_element.rPr is None:
+                run_element.insert(0, copy.deepcopy(made))  # rPr comes first in a run
+                continue
+            _set_run_look(added, px, bold, italic, colour, face)
+            if made is None:
+                package.run_looks[look] = copy.deepcopy(run_element.rPr)
+
+
+def _paragraph_look(package: _Package, paragraph: _Paragraph, model: Paragraph,
+                    size: int) -> None:
+    """Set a paragraph's spacing and bullet, or copy them from a paragraph set the same."""
+    from pptx.util import Pt
+
+    element = paragraph._p  # noqa: SLF001 - the look's element has no API
+    look = (size, model.bullet, model.continued, model.level)
+    made = package.paragraph_looks.get(look)
+    if made is not None and element.pPr is None:
+        element.insert(0, copy.deepcopy(made))  # pPr comes first in a paragraph
+        return
+    fresh = element.pPr is None
+    paragraph.space_after = Pt(size * PT_PER_PX * 0.3)
+    paragraph.line_spacing = 1.1
+    _bullet(paragraph, model, size)
+    if fresh and made is None:
+        package.paragraph_looks[look] = copy.deepcopy(element.pPr)
+
+
+def _set_run_look(run: Any, px: int, bold: bool, italic: bool, colour: str,
+                  face: tuple[str, str, str], link: str | None = None) -> None:
+    from pptx.util import Pt
+
+    font = run.font
+    font.size = Pt(px * PT_PER_PX)
+    font.bold = bold
+    font.italic = italic
+    if link:
+        run.hyperlink.address = link
+    font.color.rgb = _rgb(colour)
+    _typeface(run, face)
 
 
 def _bullet(paragraph: _Paragraph, model: Paragraph, size: int) -> None:
@@ -494,6 +601,12 @@ def _picture_size(package: _Package, view: SlideView) -> tuple[float, float] | N
 
 
 def _pixel_size(package: _Package, path: str) -> tuple[float, float] | None:
+    if path not in package.sizes:
+        package.sizes[path] = _read_pixel_size(package, path)
+    return package.sizes[path]
+
+
+def _read_pixel_size(package: _Package, path: str) -> tuple[float, float] | None:
     data = package.file(path)
     if data is None:
         package.missing.append(path)
@@ -521,9 +634,7 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
     from pptx.opc.package import Part
     from pptx.oxml.ns import qn
 
-    raster = package.file(view.raster)
-    assert raster is not None  # _picture_size said it is there
-    picture = _add_raster(package, slide, raster, x, y, width, height)
+    picture = _add_raster(package, slide, view.raster, x, y, width, height)
     if view.crop is not None:
         picture.crop_left, picture.crop_top = view.crop.left, view.crop.top
         picture.crop_right, picture.crop_bottom = view.crop.right, view.crop.bottom
@@ -549,17 +660,23 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
     svg_blip.set(qn("r:embed"), rel)
 
 
-def _add_raster(package: _Package, slide: PptxSlide, raster: bytes, x: int, y: int,
+def _add_raster(package: _Package, slide: PptxSlide, raster: str, x: int, y: int,
                 width: int, height: int) -> Any:
-    """Add a picture of `raster` as `shapes.add_picture` does, one image part per image.
+    """Add a picture of the file `raster` as `shapes.add_picture` does, one part per image.
 
     python-pptx looks for the same image, and for the next free part name, by walking every
     part of the package, for each picture: a deck's time grew with the square of its slides.
+    It also reads the image's size with Pillow, twice a picture, to scale a picture whose
+    size is given.
     """
     from pptx.opc.constants import RELATIONSHIP_TYPE
     from pptx.parts.image import Image, ImagePart
 
-    image = Image.from_blob(raster)
+    image = package.images.get(raster)
+    if image is None:
+        blob = package.file(raster)
+        assert blob is not None  # _picture_size said it is there
+        image = package.images[raster] = Image.from_blob(blob)
     part = package.image_parts.get(image.sha1)
     if part is None:
         pptx_package = package.presentation.part.package
@@ -568,8 +685,11 @@ def _add_raster(package: _Package, slide: PptxSlide, raster: bytes, x: int, y: i
         package.image_parts[image.sha1] = part
     rel = slide.part.relate_to(part, RELATIONSHIP_TYPE.IMAGE)
     shapes: Any = slide.shapes
-    element = shapes._add_pic_from_image_part(  # noqa: SLF001 - add_picture's own steps
-        part, rel, _emu(x), _emu(y), _emu(width), _emu(height))
+    # add_picture's own steps (_add_pic_from_image_part), less its scaling: the size is given.
+    shape_id = shapes._next_shape_id  # noqa: SLF001
+    element = shapes._grpSp.add_pic(  # noqa: SLF001
+        shape_id, f"Picture {shape_id - 1}", part.desc, rel, _emu(x), _emu(y), _emu(width),
+        _emu(height))
     return shapes._shape_factory(element)  # noqa: SLF001
 
 
@@ -592,64 +712,104 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
             continue
         for view in views[id(blocks[0])]:
             outline = package.file(view.outline) if view.outline else None
-            if outline is not None:
-                lines += ["", *_outline_notes(outline.decode("utf-8", "replace")), ""]
+            if outline is not None and view.outline is not None:
+                if view.outline not in package.outlines:
+                    package.outlines[view.outline] = _outline_notes(
+                        outline.decode("utf-8", "replace"))
+                lines += ["", *package.outlines[view.outline], ""]
             elif view.description:
                 lines += ["", f"Figure: {view.description}", ""]
     text = "\n".join(lines).strip()
     if text:
-        frame = _new_notes(package, slide).notes_text_frame
-        assert frame is not None  # the default notes master has a body placeholder
-        _set_text(frame, _without_controls(text))
+        _add_notes(package, slide, _without_controls(text))
 
 
-def _new_notes(package: _Package, slide: PptxSlide) -> Any:
-    """Give `slide` its notes page: the same page python-pptx makes, copied after the first.
+def _add_notes(package: _Package, slide: PptxSlide, text: str) -> None:
+    """Give `slide` its notes page of `text`: the page python-pptx makes, copied after the first.
 
     python-pptx makes each notes page afresh from the notes master (a third of a deck's time);
-    every one comes out the same until its text is set.
+    every one comes out the same until its text is set, and a figure's zoomed slides have the
+    same notes as its overview: a page is made once for each text.
     """
-    import copy
-
     from pptx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
     from pptx.opc.packuri import PackURI
     from pptx.parts.slide import NotesSlidePart
 
     if not package.first_notes_page:
-        notes = slide.notes_slide
-        package.first_notes_page.append(copy.deepcopy(notes._element))  # noqa: SLF001 - no API
-        return notes
+        page = slide.notes_slide._element  # noqa: SLF001 - no API
+        package.first_notes_page.append(copy.deepcopy(page))
+        _set_text(_notes_body(page), text)
+        package.notes_pages[text] = copy.deepcopy(page)
+        return
+    if text not in package.notes_pages:
+        page = copy.deepcopy(package.first_notes_page[0])
+        _set_text(_notes_body(page), text)
+        package.notes_pages[text] = page
     pptx_package = slide.part.package
     master = pptx_package.presentation_part.notes_master_part
     # As NotesSlidePart.new and SlidePart._add_notes_slide_part relate them, in their order.
     # Numbered as python-pptx numbers them, without walking the package: from 1, no gap.
     name = PackURI(f"/ppt/notesSlides/notesSlide{next(package.notes_numbers)}.xml")
     part = NotesSlidePart(name, CONTENT_TYPE.PML_NOTES_SLIDE, pptx_package,
-                          copy.deepcopy(package.first_notes_page[0]))
+                          copy.deepcopy(package.notes_pages[text]))
     part.relate_to(master, RELATIONSHIP_TYPE.NOTES_MASTER)
     part.relate_to(slide.part, RELATIONSHIP_TYPE.SLIDE)
     slide.part.relate_to(part, RELATIONSHIP_TYPE.NOTES_SLIDE)
-    return part.notes_slide
 
 
-def _set_text(frame: Any, text: str) -> None:
-    """Set a text frame's text as python-pptx's `TextFrame.text` does: a paragraph a line."""
-    from lxml import etree
+def _notes_body(page: Any) -> Any:
+    """Return the text body of a notes page's body placeholder, as `notes_text_frame` finds it.
+
+    python-pptx finds it by making an object of each placeholder; the page is ours, and its
+    body placeholder is a shape of the page's own tree.
+    """
     from pptx.oxml.ns import qn
+
+    for shape in page.cSld.spTree.iterchildren(qn("p:sp")):
+        placeholder = shape.find(f"{qn('p:nvSpPr')}/{qn('p:nvPr')}/{qn('p:ph')}")
+        if placeholder is not None and placeholder.get("type") == "body":
+            return shape.get_or_add_txBody()
+    raise AssertionError("the default notes master has a body placeholder")
+
+
+def _set_text(body: Any, text: str) -> None:
+    """Set a text body's text as python-pptx's `TextFrame.text` does: a paragraph a line.
+
+    Its paragraphs are parsed from one string rather than made element by element: notes hold
+    a figure's whole outline, and making their elements one by one was a fifth of a deck's time.
+    """
+    from xml.sax.saxutils import escape
+
+    from lxml import etree
     from pptx.oxml.text import CT_RegularTextRun
 
-    body = frame._txBody  # noqa: SLF001 - the same elements, without a call per element
     body.clear_content()
-    for line in text.split("\n"):
-        paragraph = etree.SubElement(body, qn("a:p"))
-        if line:  # python-pptx adds no run for an empty line
-            run = etree.SubElement(paragraph, qn("a:r"))
-            etree.SubElement(run, qn("a:t")).text = CT_RegularTextRun._escape_ctrl_chars(line)
+    # python-pptx's own escapes, for what a text run cannot hold (none is left in notes).
+    lines = CT_RegularTextRun._escape_ctrl_chars(text).split("\n")  # noqa: SLF001
+    # python-pptx adds no run for an empty line.
+    paragraphs = "".join(f"<a:p><a:r><a:t>{escape(line)}</a:t></a:r></a:p>" if line else "<a:p/>"
+                         for line in lines)
+    holder = etree.fromstring(f'<a:txBody xmlns:a="{DRAWING_NAMESPACE}">{paragraphs}</a:txBody>',
+                              _text_parser())
+    # Moved into the page, they take its declaration of the a: namespace: the same XML.
+    body.extend(list(holder))
+
+
+@functools.cache
+def _text_parser() -> Any:
+    """Return a parser that keeps every character of a text and makes python-pptx's elements."""
+    from lxml import etree
+    from pptx.oxml import element_class_lookup
+
+    parser = etree.XMLParser(resolve_entities=False, huge_tree=True)
+    parser.set_element_class_lookup(element_class_lookup)
+    return parser
 
 
 def _without_controls(text: str) -> str:
     """Return `text` without control characters, which python-pptx writes as `_x000C_` codes."""
-    return text.translate(CONTROL_CHARACTERS)
+    # Looked for first: translating looks up every character, and a figure's notes are long.
+    return text.translate(CONTROL_CHARACTERS) if CONTROL_PATTERN.search(text) else text
 
 
 def _outline_notes(outline: str) -> list[str]:
@@ -822,6 +982,19 @@ def _set_theme(presentation: Any, palette: Palette) -> None:
     part.blob = etree.tostring(theme, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
+def _drop_thumbnail(presentation: Any) -> None:
+    """Drop the template's thumbnail, a blank 4:3 slide: readers make their own when none.
+
+    Done before the slides are added, so that finding it walks the template's few parts.
+    """
+    from pptx.opc.constants import RELATIONSHIP_TYPE
+
+    package = presentation.part.package
+    for rel in list(package.iter_rels()):
+        if rel.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
+            package.drop_rel(rel.rId)
+
+
 def _set_properties(presentation: Any, title: str) -> None:
     """Fix the package's properties: no clock, no machine, no user name."""
     import datetime as dt
@@ -839,10 +1012,6 @@ def _set_properties(presentation: Any, title: str) -> None:
     from pptx.opc.constants import RELATIONSHIP_TYPE
 
     package = presentation.part.package
-    # The template's thumbnail is a blank 4:3 slide; readers make their own when there is none.
-    for rel in list(package.iter_rels()):
-        if rel.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
-            package.drop_rel(rel.rId)
     # The template's application properties describe it (a 4:3 show, no slides), not the deck.
     slides = presentation.slides
     notes = sum(1 for slide in slides if slide.has_notes_slide)
@@ -870,8 +1039,21 @@ def _package_bytes(presentation: Any) -> bytes:
             with zipfile.ZipFile(self._pkg_file, "w", zipfile.ZIP_STORED) as archive:
                 entries = _StoredEntries(archive)
                 self._write_content_types_stream(entries)  # type: ignore[arg-type]
-                self._write_pkg_rels(entries)  # type: ignore[arg-type]
-                self._write_parts(entries)  # type: ignore[arg-type]
+                self._write_pkg_rels(entries)
+                self._write_parts(entries)
+
+        # As PackageWriter writes them, each relationships item by _relationships_xml.
+        def _write_parts(self, phys_writer: Any) -> None:
+            for part in self._parts:
+                phys_writer.write(part.partname, part.blob)
+                if part._rels:  # noqa: SLF001
+                    phys_writer.write(part.partname.rels_uri,
+                                      _relationships_xml(part._rels))  # noqa: SLF001
+
+        def _write_pkg_rels(self, phys_writer: Any) -> None:
+            from pptx.opc.packuri import PACKAGE_URI
+
+            phys_writer.write(PACKAGE_URI.rels_uri, _relationships_xml(self._pkg_rels))
 
     package = presentation.part.package
     buffer = io.BytesIO()
@@ -879,6 +1061,30 @@ def _package_bytes(presentation: Any) -> bytes:
     # attribute its save() passes.
     StoredPackageWriter.write(buffer, package._rels, tuple(package.iter_parts()))  # noqa: SLF001
     return buffer.getvalue()
+
+
+def _relationships_xml(relationships: Any) -> bytes:
+    """Return a .rels item's bytes, as python-pptx's `_Relationships.xml` writes them.
+
+    python-pptx parses a new element from a string for each relationship: a tenth of a deck's
+    time. The same elements, in its order (by number), with its attributes in its order.
+    """
+    from lxml import etree
+
+    def number(rel_id: str) -> tuple[int, str]:
+        return (int(rel_id[3:]) if rel_id.startswith("rId") and rel_id[3:].isdigit() else 0,
+                rel_id)
+
+    root = etree.Element(f"{{{RELATIONSHIPS_NAMESPACE}}}Relationships",
+                         nsmap={None: RELATIONSHIPS_NAMESPACE})
+    for rel_id in sorted(relationships.keys(), key=number):
+        rel = relationships[rel_id]
+        attributes = {"Id": rel.rId, "Type": rel.reltype, "Target": rel.target_ref}
+        if rel.is_external:
+            attributes["TargetMode"] = "External"
+        etree.SubElement(root, f"{{{RELATIONSHIPS_NAMESPACE}}}Relationship", attributes)
+    data: bytes = etree.tostring(root, encoding="UTF-8", standalone=True)
+    return data
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -17,10 +18,10 @@ class Block:
     tokens: list[Token]
     figure: bool
 
-    @property
-    def images(self) -> list[markdown.Reference]:
-        """Return the images the block shows, in order."""
-        return markdown.images_of_block(self.tokens)
+    @functools.cached_property
+    def images(self) -> tuple[markdown.Reference, ...]:
+        """Return the images the block shows, in order (read from its HTML once)."""
+        return tuple(markdown.images_of_block(self.tokens))
 
 
 @dataclass(frozen=True)
