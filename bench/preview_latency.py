@@ -11,7 +11,6 @@ Usage: python bench/preview_latency.py [--figures 20] [--edits 5] [--jobs N]
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -26,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from synthetic import write_course  # noqa: E402 - bench/ is not a package
-from watch_latency import FIRST_LABEL, signature  # noqa: E402
+from watch_latency import FIRST_LABEL, edit_arguments, signature  # noqa: E402
 
 SERVING = re.compile(r"serving the preview at (http://\S+)")
 # Records, for every figure image that finishes loading in the page, when it did (wall clock,
@@ -154,11 +153,7 @@ def _chapters_by_figure(course: Path) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--figures", type=int, default=20)
-    parser.add_argument("--edits", type=int, default=5)
-    parser.add_argument("--jobs", type=int, default=None)
-    args = parser.parse_args()
+    args = edit_arguments()
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory(prefix="course-assets-preview-") as temporary:
         times = measure(Path(temporary), args.figures, args.edits, args.jobs)

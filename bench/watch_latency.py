@@ -167,12 +167,17 @@ def measure(base: Path, figures: int = 20, edits: int = 5, jobs: int | None = No
                       figures, edits)
 
 
-def main() -> None:
+def edit_arguments() -> argparse.Namespace:
+    """Read the options of a latency bench: the figures, the edits and the jobs."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--figures", type=int, default=20)
     parser.add_argument("--edits", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=None)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = edit_arguments()
     with tempfile.TemporaryDirectory(prefix="course-assets-watch-") as folder:
         times = measure(Path(folder), args.figures, args.edits, args.jobs)
     print(f"one label edited -> light SVG: {times.one_label:.3f} s (median of {times.edits}); "
