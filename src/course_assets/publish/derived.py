@@ -8,7 +8,7 @@ records what was made; `publish.making` makes it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,9 +19,9 @@ from course_assets.state.manifest import ChapterRecord, DerivedRecord, FigureRec
 from course_assets.state.plan import Kind, OutputPlan
 
 if TYPE_CHECKING:
+    from course_assets.publish.assets import Reader
     from course_assets.publish.making import Made
 
-Reader = Callable[[str], bytes | None]
 
 
 @dataclass(frozen=True)

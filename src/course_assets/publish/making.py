@@ -20,7 +20,7 @@ from course_assets.state.manifest import ChapterRecord, FigureRecord
 from course_assets.state.plan import Kind, OutputPlan
 
 if TYPE_CHECKING:
-    from course_assets.publish.derived import Reader
+    from course_assets.publish.assets import Reader
 
 
 @dataclass(frozen=True)
