@@ -352,6 +352,10 @@ def _painted_in_place(cairo: Any, context: Any, graph: Any, size: tuple[int, int
     """
     from course_assets.render import raster
 
+    try:
+        addresses = int(context), int(graph.handle)
+    except (TypeError, ValueError):  # another pygraphviz's handles: Cairo's own PNG instead
+        return None
     # The viewport's size is in this device's points, here one a pixel; its zoom makes up for
     # the PNG device's 96 pixels an inch, so the drawing is the PNG device's.
     graph.graph_attr["viewport"] = f"{size[0]},{size[1]},{zoom * PX_PER_PT:.6f}"
@@ -369,8 +373,7 @@ def _painted_in_place(cairo: Any, context: Any, graph: Any, size: tuple[int, int
     try:
         if cairo.cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS:
             return None
-        if cairo.gvRenderContext(int(context), int(graph.handle), IN_PLACE_DEVICE,
-                                 painter) != 0:
+        if cairo.gvRenderContext(*addresses, IN_PLACE_DEVICE, painter) != 0:
             _drained()  # Graphviz's complaint is its own: Cairo's PNG is tried next
             return None
     finally:
