@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import re
@@ -62,13 +63,12 @@ def png_chunks(data: bytes) -> list[str]:
 
 # The PNG of the small figure below, first measured on x86_64 Linux with Python 3.11 and the
 # locked wheels. Any machine with those wheels must make the same bytes (the bundled Graphviz,
-# Cairo and fonts paint, Pillow's own zlib encodes), so a run elsewhere (CI) that differs is a
-# reproducibility bug. A change that alters the drawing on purpose (layout, fonts, colours, PNG
-# size) updates the hash, after a look at the picture.
-# Last updated when the PNG came to be painted at exactly its pixel size (the page covers
-# every pixel whole, with no half-covered last row cropped off): same size, the drawing 0.4 px
-# higher (0.33 px, half the 0.67 px row Cairo used to half cover), anti-aliased edges differ.
-SMALL_FIGURE_PNG_SHA256 = "80adc9fa0fc346d53a79eb7483b9824b78e2bed4e1a9f7d4c366b25743c216b2"
+# Cairo and fonts paint, Pillow filters, the deflate wheel's libdeflate compresses), so a run
+# elsewhere (CI) that differs is a reproducibility bug. A change that alters the drawing on
+# purpose (layout, fonts, colours, PNG size) updates the hash, after a look at the picture.
+# Last updated when libdeflate took over the compression from the system's zlib (the same
+# pixels, other bytes).
+SMALL_FIGURE_PNG_SHA256 = "b6c1c85d81eae69850bcc092c12e807d998a40641aa5cdf3ca9cac9ed4ef9320"
 
 
 def test_a_small_figures_png_is_the_same_bytes_on_every_machine(course):
@@ -81,6 +81,34 @@ def test_a_small_figures_png_is_the_same_bytes_on_every_machine(course):
     assert set(png_chunks(data)) == {"IHDR", "IDAT", "IEND"}
     assert hashlib.sha256(data).hexdigest() == SMALL_FIGURE_PNG_SHA256
 
+
+
+def test_a_pngs_image_data_is_compressed_by_the_bundled_libdeflate_not_the_systems_zlib(course):
+    import struct
+    import zlib
+
+    import deflate
+
+    from course_assets.render.raster import PNG_DEFLATE_LEVEL
+
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg", "png", "dark"]\n')
+    course.figure("small")  # with icons: their dark tiles and fitted copies are PNGs too
+    assert course.run("build").exit_code == 0
+    pngs = [course.built(f"diagrams/{name}").read_bytes() for name in ("small.png",
+                                                                        "small.dark.png")]
+    svg = course.built("diagrams/small.dark.svg").read_text()
+    pngs += [base64.b64decode(data) for data in re.findall(r"data:image/png;base64,([^\"]+)", svg)]
+    assert len(pngs) > 2
+    for data in pngs:
+        at, image_data = 8, b""
+        while at < len(data):
+            length, kind = struct.unpack(">I4s", data[at:at + 8])
+            image_data += data[at + 8:at + 8 + length] if kind == b"IDAT" else b""
+            at += 12 + length
+        rows = zlib.decompress(image_data)
+        # The system's zlib compresses differently from one build to another; libdeflate (in
+        # the locked wheel) the same everywhere: these bytes are libdeflate's.
+        assert image_data == bytes(deflate.zlib_compress(rows, PNG_DEFLATE_LEVEL))
 
 # Far too tall for a slide as drawn (with 20 steps): fitting gives its slides a layout of
 # their own. With 2 steps it needs none.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from course_assets.errors import FigureError
 from course_assets.reading import MAX_ICON_BYTES, read_source
+from course_assets.render.raster import encoded_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The Pillow image modes a PNG file can store as they are.
@@ -102,9 +103,7 @@ def _to_png(raw: bytes, path: Path) -> tuple[bytes, int, int]:
             image.load()
             # A CMYK (print) JPEG, among others, has colours PNG cannot hold.
             converted = image if image.mode in PNG_MODES else image.convert("RGBA")
-            out = io.BytesIO()
-            converted.save(out, format="PNG", optimize=False)
-            return out.getvalue(), image.size[0], image.size[1]
+            return encoded_png(converted), image.size[0], image.size[1]
     except UnidentifiedImageError:
         raise FigureError(f"icon file is not an image Pillow can read: {path}") from None
     except (OSError, ValueError) as exc:
@@ -166,7 +165,5 @@ def _fit(icon: Icon, box_width: float, box_height: float, aspect: str) -> str:
         placed.paste(image, (round((canvas[0] - drawn[0]) * x_align),
                              round((canvas[1] - drawn[1]) * y_align)))
         image = placed
-    out = io.BytesIO()
     # No metadata and a fixed compression: the same icon gives the same bytes everywhere.
-    image.save(out, format="PNG", optimize=False, compress_level=9)
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(encoded_png(image)).decode("ascii")

@@ -159,6 +159,6 @@ def tile_icon(raw: bytes, colour: tuple[int, int, int], where: Path | None = Non
     tile = Image.new("RGBA", size, (*colour, 0))
     tile.putalpha(mask)
     tile.alpha_composite(icon, (margin, margin))
-    out = io.BytesIO()
-    tile.save(out, format="PNG", optimize=False)
-    return out.getvalue()
+    from course_assets.render.raster import encoded_png
+
+    return encoded_png(tile)

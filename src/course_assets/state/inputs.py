@@ -25,12 +25,13 @@ DECK_ASSETS = ("slides/deck.html", "slides/deck.css", "slides/deck.js")
 
 def library_versions() -> dict[str, str]:
     """Return the versions that shape the output, Graphviz's included."""
-    # Pillow encodes the PNGs and the icon tiles, so its version shapes their bytes too. The
-    # Graphviz that lays out and draws is the one bundled in the pinned pygraphviz wheel, so
-    # pygraphviz's version names it without loading it.
+    # Pillow filters the PNGs' rows and libdeflate (the deflate package's) compresses them,
+    # so their versions shape the PNGs' and icon tiles' bytes too. The Graphviz that lays out
+    # and draws is the one bundled in the pinned pygraphviz wheel, so pygraphviz's version
+    # names it without loading it.
     return {"course-assets": __version__, "diagrams": _installed_version("diagrams"),
             "graphviz": f"bundled with pygraphviz {_installed_version('pygraphviz')}",
-            "pillow": _installed_version("pillow")}
+            "pillow": _installed_version("pillow"), "deflate": _installed_version("deflate")}
 
 
 @functools.cache  # asked once per chapter's decks too
