@@ -131,13 +131,13 @@ def test_the_gallery_and_decks_hash_what_they_show(state: StateCourse) -> None:
 
 def test_library_versions_name_what_shapes_the_bytes() -> None:
     versions = library_versions()
-    assert set(versions) == {"course-assets", "diagrams", "pillow", "graphviz"}
+    assert set(versions) == {"course-assets", "diagrams", "pillow", "deflate", "graphviz"}
     assert all(version and version[0].isdigit() for name, version in versions.items()
                if name != "graphviz")
     assert versions["graphviz"].startswith("bundled with pygraphviz ")
 
 
-@pytest.mark.parametrize("name", ["diagrams", "pillow"])
+@pytest.mark.parametrize("name", ["diagrams", "pillow", "deflate"])
 def test_library_versions_agree_with_the_installed_metadata(name: str) -> None:
     from importlib import metadata
 
