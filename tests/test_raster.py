@@ -237,13 +237,16 @@ def test_a_figure_on_a_clear_page_keeps_cairos_8_bit_alpha(course):
     assert any(level % 2 for level in levels if 0 < level < 255)
 
 
-# Run in a process of its own: its first PNG is the one a Graphviz quirk once spoiled.
+# Run in a process of its own: Graphviz sets the default node label (the node's name) when a
+# process makes its first context, so a graph read before that lost the labels it left unset.
 FIRST_PNGS_OF_A_PROCESS = """
 import io, sys
 from PIL import Image, ImageChops
 from pygraphviz import graphviz as gv
 from course_assets.render import graphviz
 
+first = graphviz.draw('digraph { a [label="A"]; a -> b }')  # the process's first graph
+print("b drawn" if b">b</text>" in first.svg else "b lost")
 asked = []
 render_data = gv.gvRenderData
 gv.gvRenderData = lambda *args: asked.append(args[2]) or render_data(*args)
@@ -271,12 +274,36 @@ def test_a_processs_first_pngs_have_the_pixels_of_cairos_own_png_uncompressed():
     result = subprocess.run([sys.executable, "-c", FIRST_PNGS_OF_A_PROCESS],
                             capture_output=True, text=True, timeout=120, check=True)
     lines = result.stdout.splitlines()
+    assert lines.pop(0) == "b drawn", result.stdout  # named by default, even in the first graph
     # Both pages (the PNG device's default white, and a colour of the graph's): the same
     # drawing as Cairo's own PNG, pixel for pixel, every label in place.
     assert lines[0] == "RGB RGB True (255, 255, 255) None", result.stdout
     assert lines[1] == "RGB RGB True (253, 246, 227) None", result.stdout
     # Painted into the build's own picture: Cairo never compressed a PNG for Pillow to read.
     assert lines[2] == "in place", result.stdout
+
+
+@pytest.mark.parametrize("shown", [
+    'a [shape=none, label="", image="IMAGE"]',  # at its own size: no imagescale
+    'a [shape=box, width=2, height=2, fixedsize=true, imagescale=false, image="IMAGE"]',
+    'a [shape=plain, label=<<TABLE><TR><TD WIDTH="120" HEIGHT="90"><IMG SRC="IMAGE"/></TD>'
+    '</TR></TABLE>>]',
+])
+def test_an_image_drawn_at_its_own_size_is_its_size_in_the_png(tmp_path, monkeypatch, shown):
+    from course_assets.render import graphviz
+
+    image = tmp_path / "red.png"
+    Image.new("RGB", (50, 50), (220, 30, 30)).save(image)
+    source = f"digraph {{ {shown.replace('IMAGE', str(image))}; a -> b }}"
+    ours = graphviz.draw(source, png_max_side=2560).png
+    monkeypatch.setattr(graphviz, "_cairo", lambda: None)  # Cairo's own PNG, as the device draws
+    theirs = graphviz.draw(source, png_max_side=2560).png
+    assert ours is not None and theirs is not None
+    with Image.open(io.BytesIO(ours)) as mine, Image.open(io.BytesIO(theirs)) as cairo:
+        from PIL import ImageChops
+
+        # Not a third bigger (painting in place measures an image's own size at 72 dpi).
+        assert ImageChops.difference(mine.convert("RGB"), cairo.convert("RGB")).getbbox() is None
 
 
 @pytest.mark.parametrize("resolution", ['dpi="300"', 'resolution="200"'])

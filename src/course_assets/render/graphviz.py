@@ -194,8 +194,6 @@ def draw(source: str, png_max_side: int | None = None,
     """
     from pygraphviz import graphviz as gv
 
-    if png_max_side is not None:
-        _ready_to_paint()  # before this graph exists: Graphviz's state is all the primer's
     graph = parse(source)
     for resolution in RESOLUTION_ATTRIBUTES:
         if graph.graph_attr.get(resolution):
@@ -226,7 +224,8 @@ def draw(source: str, png_max_side: int | None = None,
             _drained()  # JSON loads no images and says so for each: the SVG's words are enough
             png = None
             if status == 0 and png_max_side is not None:
-                status, png = _painted_png(context, graph, svg_points(svg), png_max_side)
+                status, png = _painted_png(context, graph, svg_points(svg), png_max_side,
+                                           html_images="<img" in source.lower())
         finally:
             gv.gvFreeLayout(context, graph.handle)
     finally:
@@ -242,11 +241,12 @@ def draw(source: str, png_max_side: int | None = None,
                    messages, laid_out)
 
 
-def _painted_png(context: Any, graph: Any, points: tuple[float, float],
-                 max_side: int) -> tuple[int, bytes | None]:
+def _painted_png(context: Any, graph: Any, points: tuple[float, float], max_side: int,
+                 html_images: bool = False) -> tuple[int, bytes | None]:
     """Paint the laid-out graph as its PNG: Cairo's pixels, encoded once by Pillow.
 
     The PNG is twice the SVG's size, or smaller to fit a slide `max_side` pixels wide.
+    `html_images`: the graph's source has an HTML label's <IMG>.
     """
     from pygraphviz import graphviz as gv
 
@@ -256,7 +256,7 @@ def _painted_png(context: Any, graph: Any, points: tuple[float, float],
     svg_pixels = (round(points[0] * PX_PER_PT), round(points[1] * PX_PER_PT))
     size = raster.png_size(svg_pixels, max_side)
     zoom = raster.png_zoom(svg_pixels, max_side)
-    cairo = _cairo()
+    cairo = _cairo() if not html_images and _images_fill_their_boxes(graph) else None
     if cairo is not None:
         # Painting holds the picture twice (Cairo's and Pillow's): half the pool's workers at
         # most paint at once, so that their peaks do not all add up.
@@ -314,34 +314,23 @@ def _cairo() -> Any | None:
     return library
 
 
-_primed = False
+# The image scalings that fit a node's image to its box whatever the image's own size.
+FILLING_IMAGE_SCALES = frozenset({"true", "both"})
 
 
-def _ready_to_paint() -> None:
-    """Paint a small graph in place once a process, before any figure's PNG; keep nothing.
+def _images_fill_their_boxes(graph: Any) -> bool:
+    """Say whether every node's image is scaled to the node's box (the library's icons are).
 
-    A process's first painting into a picture of its own left a node's label out (Graphviz
-    14.1.5, as pygraphviz 2.0.4 bundles it); every later one draws what Cairo's own PNG does.
-    A forked child inherits its worker's primed state.
+    Painting in place measures an image's own size at 72 pixels an inch where the PNG device
+    (and the layout) measure 96: an image drawn at its own size (a node's image without
+    imagescale, an HTML label's <IMG>) would come out a third too big. Such a graph keeps
+    Cairo's own PNG.
     """
-    global _primed
-    if _primed:
-        return
-    _primed = True
-    cairo = _cairo()
-    if cairo is None:
-        return
-    from pygraphviz import graphviz as gv
-
-    graph = parse('digraph { a [label="Aa", style=filled]; a -> b [label="to"] }')
-    context = gv.gvContextWithBuiltins()
-    try:
-        if gv.gvLayout(context, graph.handle, b"dot") == 0:
-            _painted_in_place(cairo, context, graph, (80, 160), 1.0)
-            gv.gvFreeLayout(context, graph.handle)
-    finally:
-        gv.gvFreeContext(context)
-    _drained()
+    for node in graph.nodes_iter():
+        if node.attr.get("image") and (node.attr.get("imagescale") or "").lower() not in (
+                FILLING_IMAGE_SCALES):
+            return False
+    return True
 
 
 def _painted_in_place(cairo: Any, context: Any, graph: Any, size: tuple[int, int],
@@ -469,11 +458,24 @@ def parse(source: str) -> Any:
     import pygraphviz
 
     _capture_messages()
+    _set_graphviz_defaults()
     del _messages[:]
     try:
         return pygraphviz.AGraph(string=source)
     except Exception as exc:  # noqa: BLE001 - pygraphviz raises bare errors for bad DOT
         raise FigureError(_rejected(str(exc))) from None
+
+
+@functools.cache
+def _set_graphviz_defaults() -> None:
+    """Have Graphviz set its defaults before any graph is read (once a process).
+
+    Graphviz sets the default node label (the node's name) when a context is made: a graph read
+    before a process's first context gave every node without a label of its own an empty one.
+    """
+    from pygraphviz import graphviz as gv
+
+    gv.gvFreeContext(gv.gvContextWithBuiltins())
 
 
 def _json(data: bytes) -> dict[str, Any]:
