@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from course_assets.errors import FigureError
 
@@ -111,27 +111,56 @@ def encoded_png(image: Image.Image) -> bytes:
 
     import deflate
 
-    out = io.BytesIO()
+    unpacked = _PngChunks()
     # No text chunks, no timestamps, fixed settings: Pillow's rows, filtered, stored as they are.
-    image.save(out, format="PNG", optimize=False, compress_level=0)
-    stored = out.getvalue()
-    chunks = []
-    at = len(PNG_SIGNATURE)
-    while at < len(stored):
-        length, kind = struct.unpack(">I4s", stored[at:at + 8])
-        chunks.append((kind, stored[at + 8:at + 8 + length]))
-        at += 12 + length
-    # Inflating is exact, whichever zlib does it: these are the filtered rows themselves.
-    rows = zlib.decompress(b"".join(data for kind, data in chunks if kind == b"IDAT"))
-    packed = bytes(deflate.zlib_compress(rows, PNG_DEFLATE_LEVEL))
-    kinds = [kind for kind, _ in chunks]
-    first, last = kinds.index(b"IDAT"), len(kinds) - kinds[::-1].index(b"IDAT")
+    image.save(unpacked, format="PNG", optimize=False, compress_level=0)
+    packed = bytes(deflate.zlib_compress(unpacked.rows, PNG_DEFLATE_LEVEL))
     written = [PNG_SIGNATURE]
     # The chunks before the image data (its header), all of it in one chunk, the end.
-    for kind, data in [*chunks[:first], (b"IDAT", packed), *chunks[last:]]:
+    for kind, data in [*unpacked.before, (b"IDAT", packed), *unpacked.after]:
         written.append(struct.pack(">I4s", len(data), kind) + data
                        + struct.pack(">I", zlib.crc32(kind + data)))
     return b"".join(written)
+
+
+class _PngChunks(io.BytesIO):
+    """A file Pillow writes a PNG to, kept as its chunks and its image data's rows (not bytes).
+
+    The image data is inflated as it comes (inflating is exact, whichever zlib does it: these
+    are the filtered rows themselves), so the stored PNG is never held whole beside them.
+    """
+
+    def __init__(self) -> None:
+        import zlib
+
+        super().__init__()
+        self.before: list[tuple[bytes, bytes]] = []
+        self.after: list[tuple[bytes, bytes]] = []
+        self.rows = bytearray()
+        self._inflate = zlib.decompressobj()
+        self._pending = bytearray()
+        self._signature_seen = False
+
+    def write(self, data: Any) -> int:
+        import struct
+
+        self._pending += data
+        if not self._signature_seen:
+            if len(self._pending) < len(PNG_SIGNATURE):
+                return len(data)
+            del self._pending[:len(PNG_SIGNATURE)]
+            self._signature_seen = True
+        while len(self._pending) >= 8:
+            length, kind = struct.unpack(">I4s", self._pending[:8])
+            if len(self._pending) < 12 + length:
+                break
+            body = bytes(self._pending[8:8 + length])
+            del self._pending[:12 + length]
+            if kind == b"IDAT":
+                self.rows += self._inflate.decompress(body)
+            else:
+                (self.after if self.rows else self.before).append((kind, body))
+        return len(data)
 
 
 def _flattened(image: Image.Image, size: tuple[int, int]) -> Image.Image:
