@@ -267,7 +267,8 @@ def _painted_png(context: Any, graph: Any, points: tuple[float, float], max_side
             del picture
             return 0, png
     # A page that is not opaque (`bgcolor="transparent"`): Cairo's own PNG keeps its alpha.
-    # (Or a pygraphviz whose Cairo cannot be reached: the same drawing, compressed twice.) The
+    # (Or an image at its own size, or a pygraphviz whose Cairo cannot be reached: the same
+    # drawing, compressed twice.) The
     # viewport's zoom paints the same layout bigger (a second layout at another dpi could move
     # things); its size is the PNG's in the PNG device's points, at 4/3 pixel a point.
     graph.graph_attr["viewport"] = (
