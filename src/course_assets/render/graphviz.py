@@ -243,7 +243,7 @@ def draw(source: str, png_max_side: int | None = None,
 
 def _painted_png(context: Any, graph: Any, points: tuple[float, float], max_side: int,
                  html_images: bool = False) -> tuple[int, bytes | None]:
-    """Paint the laid-out graph as its PNG: Cairo's pixels, encoded once by Pillow.
+    """Paint the laid-out graph as its PNG: Cairo's pixels, encoded once (`raster.encoded_png`).
 
     The PNG is twice the SVG's size, or smaller to fit a slide `max_side` pixels wide.
     `html_images`: the graph's source has an HTML label's <IMG>.

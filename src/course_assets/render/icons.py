@@ -11,9 +11,8 @@ from pathlib import Path
 
 from course_assets.errors import FigureError
 from course_assets.reading import MAX_ICON_BYTES, read_source
-from course_assets.render.raster import encoded_png
+from course_assets.render.raster import PNG_SIGNATURE, encoded_png
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The Pillow image modes a PNG file can store as they are.
 PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"})
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from course_assets.errors import FigureError
+from course_assets.render.raster import PNG_SIGNATURE
 
 # An icon is drawn a few hundred pixels wide: one of more pixels than this is a mistake (or a
 # decompression bomb), and would take the build's memory.
@@ -18,7 +19,6 @@ MAX_ICON_PIXELS = 4096 * 4096
 # Graphviz's scanner refuses a quoted string (a label, an attribute value) this long or longer.
 MAX_DOT_STRING = 16000
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The image formats (as Pillow names them) Graphviz loads for an icon; MPO is a camera's JPEG.
 GRAPHVIZ_DRAWS = frozenset({"PNG", "JPEG", "MPO", "GIF"})
 # A DOT token: a quoted string, or a bare word (an alphanumeric label needs no quotes).
