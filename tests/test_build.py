@@ -186,6 +186,29 @@ def test_editing_a_helper_rebuilds_the_figures_that_import_it(course):
     assert "#222222" in course.built("diagrams/styled.svg").read_text()
 
 
+def test_a_helper_saved_again_within_the_same_second_is_run_as_it_is_now(course):
+    import os
+
+    # Same size, same modification second: Python would trust a .pyc of the first version.
+    helper = course.write("diagrams/_style.py", 'COLOR = "#111111"\n')
+    second = int(helper.stat().st_mtime)
+    os.utime(helper, ns=(second * 10**9 + 100_000_000,) * 2)
+    course.write("diagrams/styled.py", '''
+        """Uses the style."""
+        from diagrams import Diagram, Node
+        from _style import COLOR
+        with Diagram("Styled", show=False):
+            Node("a", color=COLOR)
+    ''')
+    assert course.run("build").exit_code == 0
+    helper.write_text('COLOR = "#222222"\n')
+    os.utime(helper, ns=(second * 10**9 + 600_000_000,) * 2)
+    assert "1 rebuilt" in course.run("build").output
+    assert "#222222" in course.built("diagrams/styled.svg").read_text()
+    # Nothing of the build's is written beside the author's scripts.
+    assert not (course.root / "diagrams" / "__pycache__").exists()
+
+
 def test_force_rebuilds_everything(course):
     course.figure("one")
     course.run("build")

@@ -29,6 +29,8 @@ _real_exit = os._exit
 LIBRARY_PADDING = diagrams.Diagram._default_graph_attrs["pad"]
 # The library's own icons change only with its version, which is an input already.
 LIBRARY_ICONS = Path(diagrams.__file__).resolve().parent.parent / "resources"
+# Where a script's run looks for cached bytecode: nowhere (a folder that cannot exist).
+NO_BYTECODE = os.path.join(os.devnull, "course-assets-no-bytecode")
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,11 @@ def capture_script(script: Path, course_root: Path, padding: float,
     sys.argv = [str(script)]
     # While the script runs, os._exit tells its line first (a crash would name none).
     os._exit = _exit_telling_line
+    # The author's modules are compiled from their source, and no bytecode is written beside
+    # them: Python trusts a cached .pyc whose source has the same size and modification second,
+    # so a helper saved again within a second (a colour edited, say) would run as it was.
+    bytecode_before = sys.dont_write_bytecode, sys.pycache_prefix
+    sys.dont_write_bytecode, sys.pycache_prefix = True, NO_BYTECODE
     try:
         namespace = runpy.run_path(str(script), run_name="__main__")
     except FigureError:
@@ -128,6 +135,7 @@ def capture_script(script: Path, course_root: Path, padding: float,
     finally:
         _recorder = None
         os._exit = _real_exit
+        sys.dont_write_bytecode, sys.pycache_prefix = bytecode_before
     helpers = tuple(sorted({*_helpers_imported(modules_before, script), *recorder.own_icons}))
     return _single_figure(recorder, script, namespace, helpers, padding)
 
