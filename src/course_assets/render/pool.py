@@ -145,8 +145,9 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
         return
     if pool is None:
         # Always worker processes, even for one figure: this process never imports the
-        # diagrams library, and gets on with `meanwhile` while they work.
-        workers = min(jobs, len(tasks))
+        # diagrams library, and gets on with `meanwhile` while they work. A figure's rest is
+        # made in parts at once (its light and dark files), so one figure can use two.
+        workers = min(jobs, sum(len(finish_parts(task)) for task in tasks))
         # Again, in new workers, for the figures a worker's death left unstarted.
         while tasks:
             with _scratch_folder() as scratch, \

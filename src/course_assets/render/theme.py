@@ -10,15 +10,19 @@ by DARK_DEFAULTS before the script runs, so whatever the script sets itself stil
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from course_assets.errors import FigureError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 THEME_VARIABLE = "COURSE_ASSETS_THEME"
 LIGHT, DARK = "light", "dark"
@@ -139,7 +143,7 @@ def paint_tiles(copies: tuple[tuple[Path, Path], ...],
 
 def tile_icon(raw: bytes, colour: tuple[int, int, int], where: Path | None = None) -> bytes:
     """Return PNG bytes: the icon centred on a rounded tile of `colour`, reproducibly encoded."""
-    from PIL import Image, ImageDraw, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(raw)) as opened:
@@ -149,16 +153,23 @@ def tile_icon(raw: bytes, colour: tuple[int, int, int], where: Path | None = Non
     width, height = icon.size
     margin = max(2, round(min(width, height) * 0.08))
     size = (width + 2 * margin, height + 2 * margin)
+    tile = Image.new("RGBA", size, (*colour, 0))
+    tile.putalpha(_tile_shape(size))
+    tile.alpha_composite(icon, (margin, margin))
+    from course_assets.render.raster import encoded_png
+
+    return encoded_png(tile)
+
+
+@functools.lru_cache(maxsize=16)
+def _tile_shape(size: tuple[int, int]) -> Image.Image:
+    """Return a tile's rounded-rectangle mask: drawn once per size (most icons share one)."""
+    from PIL import Image, ImageDraw
+
     # Pillow draws rounded rectangles without anti-aliasing: draw large, then shrink.
     scale = 4
     mask = Image.new("L", (size[0] * scale, size[1] * scale), 0)
     radius = round(min(size) * 0.16) * scale
     ImageDraw.Draw(mask).rounded_rectangle(
         (0, 0, mask.width - 1, mask.height - 1), radius=radius, fill=255)
-    mask = mask.resize(size, Image.Resampling.LANCZOS)
-    tile = Image.new("RGBA", size, (*colour, 0))
-    tile.putalpha(mask)
-    tile.alpha_composite(icon, (margin, margin))
-    from course_assets.render.raster import encoded_png
-
-    return encoded_png(tile)
+    return mask.resize(size, Image.Resampling.LANCZOS)
