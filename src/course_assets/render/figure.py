@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Iterable, Mapping
@@ -634,6 +635,8 @@ def _import_what_children_import() -> None:
     # Imported for their side effect alone (each is then in sys.modules), hence the noqa.
     import pkgutil  # noqa: F401 - runpy imports it when a script is run
     import runpy  # noqa: F401 - runs each script
+    with contextlib.suppress(ImportError):  # not on Windows
+        import resource  # noqa: F401 - each child limits its memory with it
 
     from PIL import Image, ImageDraw, PngImagePlugin  # noqa: F401 - icon sizes, dark tiles
 
