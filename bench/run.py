@@ -352,10 +352,10 @@ def main() -> None:
     watch_rows = [
         (f"one label edited: light SVG (median of {watch.edits})", watch.one_label),
         ("one label edited: settled", watch.one_label_settled),
-        ("helper edited: first light SVG", watch.helper_first),
+        ("helper edited (median of 3): first light SVG", watch.helper_first),
         (f"helper edited: all {watch.figures} light SVGs", watch.helper_all),
         ("helper edited: settled", watch.helper_settled),
-        (f"plain diagrams, the {watch.figures} scripts", watch.plain),
+        (f"plain diagrams, the {watch.figures} scripts (median of 3)", watch.plain),
     ]
     for label, seconds in watch_rows:
         print(f"  {label:<44}{seconds:>8.3f}")
