@@ -430,3 +430,45 @@ def test_the_powerpoint_deck_has_the_html_decks_zoomed_slides_cropped_alike(tmp_
         captions = [t for t in titles if ": " in t]
         assert len(captions) == sum(len([v for v in fig["fit"].get("views", []) if v.get("box")])
                                     for fig in manifest(root)["figures"].values()), titles
+
+
+def _crossing_pairs_one_by_one(layout) -> int:
+    """Count crossing chords the plain way, every pair against every other, for comparison."""
+    from course_assets.layout import fitting
+
+    boxes = fitting._node_boxes(layout)
+    centres = {n: ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for n, b in boxes.items()}
+    chords = [(centres[t], centres[h]) for t, h in fitting._edges(layout)
+              if t in centres and h in centres and t != h]
+    return sum(1 for i, (a, b) in enumerate(chords) for c, d in chords[i + 1:]
+               if not (a in (c, d) or b in (c, d)) and fitting._cross(a, b, c, d))
+
+
+@pytest.mark.parametrize("spread", ["grid", "free", "column"])
+def test_crossings_counts_what_comparing_every_pair_of_edges_counts(spread):
+    import random
+
+    from course_assets.layout import fitting
+
+    generator = random.Random(spread)
+    counted = 0
+    for _ in range(60):
+        nodes = generator.randint(2, 40)
+
+        def place() -> tuple[float, float]:
+            if spread == "grid":  # ties everywhere: shared rows, columns and end points
+                return generator.randint(0, 4) * 10.0, generator.randint(0, 4) * 10.0
+            if spread == "column":  # a layout that runs down in one column
+                return 66.0, generator.uniform(0, 5000)
+            return generator.uniform(0, 500), generator.uniform(0, 500)
+
+        objects = [{"_gvid": n, "name": f"n{n}", "pos": "{},{}".format(*place()),
+                    "width": "0.5", "height": "0.5"} for n in range(nodes)]
+        edges = [{"tail": generator.randrange(nodes), "head": generator.randrange(nodes)}
+                 for _ in range(generator.randint(0, 80))]
+        layout = {"objects": objects, "edges": edges}
+        expected = _crossing_pairs_one_by_one(layout)
+        assert fitting.crossings(layout) == expected
+        counted += expected
+    # Not a vacuous comparison: crossings happened (a column's straight chords never cross).
+    assert counted > 0 or spread == "column"
