@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from course_assets import stopping
 from course_assets.version import __version__
 from course_assets.commands import common
 from course_assets.errors import CourseAssetsError, ExitCode
@@ -23,6 +24,10 @@ class CourseAssetsGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except stopping.Terminated as exc:
+            # As Ctrl-C: everything unwound on the way here; the exit code says which signal.
+            click.echo(f"stopped by {exc}", err=True)
+            ctx.exit(exc.exit_code)
         except CourseAssetsError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
@@ -105,12 +110,20 @@ def _silence_stdout() -> None:
 
 def main() -> None:
     """Run the command line."""
+    # SIGTERM and SIGHUP unwind like Ctrl-C, so that workers and scratch folders go too.
+    stopping.stop_on_signals()
     try:
         cli(prog_name="course-assets")
     except SystemExit as exc:
         code = exc.code
     else:  # pragma: no cover - click always ends with SystemExit
         code = ExitCode.OK
+    stopping.stop_no_more()
+    stopped_by = stopping.received()
+    if stopped_by is not None:
+        # `watch` and `serve` end quietly when stopped, as on Ctrl-C: still, a signal stopped
+        # them, and whoever sent it learns that it did.
+        code = stopping.exit_code(stopped_by)
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = ExitCode.FAILED

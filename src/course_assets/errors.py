@@ -76,6 +76,9 @@ class ExitCode(enum.IntEnum):
     FAILED = 1
     USAGE = 2
     STALE = 3
+    # 128 + the signal's number, as a shell reports a process that a signal ended.
+    HUNG_UP = 129
+    TERMINATED = 143
 
 
 EXIT_MEANINGS: dict[ExitCode, str] = {
@@ -85,6 +88,12 @@ EXIT_MEANINGS: dict[ExitCode, str] = {
                     "nothing was done",
     ExitCode.STALE: "`check` only: `build/` is not what a build would write (stale, missing, "
                     "orphaned or edited by hand); `course-assets build` fixes it",
+    ExitCode.HUNG_UP: "stopped by SIGHUP (its terminal closed), as Ctrl-C stops it: its "
+                      "processes and scratch folders are gone, what it wrote is whole, the next "
+                      "build does the rest",
+    ExitCode.TERMINATED: "stopped by SIGTERM (`kill PID`, a cancelled CI job), as Ctrl-C stops "
+                         "it: its processes and scratch folders are gone, what it wrote is "
+                         "whole, the next build does the rest",
 }
 
 

@@ -128,7 +128,7 @@ def render_light(task: FigureTask) -> LightDrawing | FigureOutcome:
     This is what an author looks at first, so it does nothing else: no PNG, no dark variant,
     no lint (`finish_figure` makes those). A failure is the outcome, with its problem.
     """
-    import shutil
+    from course_assets.render import isolate
 
     started = time.perf_counter()
     try:
@@ -140,15 +140,13 @@ def render_light(task: FigureTask) -> LightDrawing | FigureOutcome:
     with limits.time_limit(task.timeout) as clock:
         light = _light_within(task, started)
     if clock.expired and not isinstance(light, FigureOutcome):  # its alarm went unheard
-        shutil.rmtree(light.scratch, ignore_errors=True)
+        isolate.remove_scratch_folder(light.scratch)
         return FigureOutcome(task.name, problem=Problem(task.script, None, clock.message()),
                              seconds=time.perf_counter() - started)
     return light
 
 
 def _light_within(task: FigureTask, started: float) -> LightDrawing | FigureOutcome:
-    import shutil
-
     from course_assets.render import downloads, isolate
     from course_assets.render.capture import preload_library_modules
     from course_assets.render.theme import LIGHT
@@ -164,7 +162,7 @@ def _light_within(task: FigureTask, started: float) -> LightDrawing | FigureOutc
         slide_svg = (_postprocessed(task, LIGHT, captured, slide.svg, "slide")
                      if slide is not None else None)
     except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
-        shutil.rmtree(scratch, ignore_errors=True)
+        isolate.remove_scratch_folder(scratch)
         return _failed(task, exc, None, (), started)
     return LightDrawing(task.name, svg, captured, drawing.messages, output,
                         time.perf_counter() - started, scratch, drawing.layout, fits, slide_svg,
@@ -186,7 +184,7 @@ def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
     out the same way, so it shows what the SVG shows. With the "dark" format the script runs a
     second time, in the dark theme.
     """
-    import shutil
+    from course_assets.render import isolate
 
     started = time.perf_counter()
     # The dark variant's script and layout have `timeout` in their child; the whole stage,
@@ -196,7 +194,7 @@ def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
         with limits.time_limit(task.timeout * variants_wanted) as clock:
             outcome = _finished_within(task, light, started)
     finally:
-        shutil.rmtree(light.scratch, ignore_errors=True)
+        isolate.remove_scratch_folder(light.scratch)
     if clock.expired and outcome.problem is None:  # the alarm's error was swallowed on the way
         return FigureOutcome(task.name, problem=Problem(task.script, None, clock.message()),
                              seconds=light.seconds + time.perf_counter() - started)

@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - Windows renders in the worker itself
     fcntl = None  # type: ignore[assignment]
 
 from course_assets.errors import FigureError
-from course_assets.render import processes
+from course_assets.render import processes, scratch
 
 T = TypeVar("T")
 # The real one: a script's run may replace os._exit to tell its line (see capture).
@@ -125,8 +125,27 @@ def shared_scratch(name: str) -> Path | None:
 
 
 def scratch_folder() -> str:
-    """Make and return a new scratch folder; its maker removes it."""
-    return tempfile.mkdtemp(prefix="course-assets-", dir=_scratch_root)
+    """Make and return a new scratch folder; its maker removes it with `remove_scratch_folder`.
+
+    Outside a pool's workers it is an owned folder of its own (see render/scratch.py).
+    """
+    if _scratch_root is None:
+        return scratch.make_owned_folder()
+    return tempfile.mkdtemp(prefix=scratch.PREFIX, dir=_scratch_root)
+
+
+def remove_scratch_folder(folder: str | Path) -> None:
+    """Remove a folder `scratch_folder` made."""
+    scratch.remove_folder(str(folder))
+
+
+def _child_scratch() -> contextlib.AbstractContextManager[str]:
+    """Return a new scratch folder for a child, removed on leaving: in the pool's if any."""
+    if _scratch_root is None:
+        # The process that builds (a chapter's child is its own): a folder it owns, which the
+        # next pool's sweep removes if this process is killed before it does.
+        return scratch.owned_folder()
+    return tempfile.TemporaryDirectory(prefix=scratch.PREFIX, dir=_scratch_root)
 
 
 def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
@@ -138,8 +157,8 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
     """
     if not hasattr(os, "fork"):  # pragma: no cover - Windows runs scripts in the worker itself
         return job(), ""
-    with tempfile.TemporaryDirectory(prefix="course-assets-", dir=_scratch_root) as scratch:
-        output_path = os.path.join(scratch, ".output")
+    with _child_scratch() as folder:
+        output_path = os.path.join(folder, ".output")
         read_end, write_end = os.pipe()
         parent = os.getpid()
         pid = os.fork()
@@ -147,7 +166,7 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
             os.close(read_end)
             processes.die_with_parent(parent)
             processes.lead_own_group()
-            _run_child(job, write_end, scratch, output_path)
+            _run_child(job, write_end, folder, output_path)
         global _child_in_hand
         os.close(write_end)
         processes.put_in_own_group(pid)
@@ -174,7 +193,7 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
     raise error
 
 
-def _run_child(job: Callable[[], object], write_end: int, scratch: str,
+def _run_child(job: Callable[[], object], write_end: int, folder: str,
                output_path: str) -> None:
     global _announce_to
     _announce_to = write_end
@@ -188,7 +207,7 @@ def _run_child(job: Callable[[], object], write_end: int, scratch: str,
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the worker's figure clock is not its
         _limit_memory()
-        os.chdir(scratch)
+        os.chdir(folder)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         out = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

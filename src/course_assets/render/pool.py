@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -30,6 +29,7 @@ from course_assets.render.figure import (
     render_light,
 )
 from course_assets.render.processes import adopt_orphans, die_with_parent
+from course_assets.render.scratch import make_owned_folder, remove_folder, sweep_abandoned
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -83,7 +83,7 @@ class WorkerPool:
             _end_workers(executor)
         executor.shutdown(wait=True, cancel_futures=True)  # joins the worker processes
         if scratch is not None:  # what a worker that died left there
-            shutil.rmtree(scratch, ignore_errors=True)
+            remove_folder(scratch)
 
     def _submit(self, workers: int, course_root: Path,
                 submit: Callable[[ProcessPoolExecutor], T]) -> T:
@@ -105,7 +105,7 @@ class WorkerPool:
         if self._executor is not None and self._prepared_for != wanted:
             self.close()
         if self._executor is None:
-            self._scratch = tempfile.mkdtemp(prefix="course-assets-")
+            self._scratch = _new_scratch_root()
             self._executor = _executor(workers, _start_warm_worker,
                                        (os.getpid(), self._scratch, course_root))
             self._prepared_for = wanted
@@ -246,11 +246,22 @@ def _start_in_pool(painting: int, initializer: Callable[..., None], *args: objec
 @contextlib.contextmanager
 def _scratch_folder() -> Iterator[str]:
     """Make the folder a pool's workers make their scratch folders in; remove it after them."""
-    folder = tempfile.mkdtemp(prefix="course-assets-")
+    folder = _new_scratch_root()
     try:
         yield folder
     finally:  # after the workers have ended: what one killed mid-figure left goes too
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_folder(folder)
+
+
+def _new_scratch_root() -> str:
+    """Make the scratch folders' folder of a pool about to start, owned by this process.
+
+    First remove those that builds killed before they could (SIGKILL, out of memory) left:
+    their owner is gone. Only here, where workers start: a build with nothing to render
+    does not even list the temporary folder.
+    """
+    sweep_abandoned()
+    return make_owned_folder()
 
 
 def _start_worker(parent: int, scratch: str) -> None:
