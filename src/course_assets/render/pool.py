@@ -151,7 +151,8 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
         # Again, in new workers, for the figures a worker's death left unstarted.
         while tasks:
             with _scratch_folder() as scratch, \
-                    _executor(workers, _start_worker, (os.getpid(), scratch)) as executor:
+                    _executor(workers, _start_worker, (os.getpid(), scratch)) as executor, \
+                    _ended_if_interrupted(executor, stages):
                 yield from stages.run(stages.start(executor, tasks, workers), meanwhile,
                                       end_workers=functools.partial(_end_workers, executor))
             tasks, meanwhile = stages.take_unstarted(), None
@@ -185,6 +186,23 @@ def _overdue_after(task: FigureTask) -> float:
     variants = 2 if "dark" in task.formats else 1
     # It may have waited behind one other figure in its worker's queue.
     return 2 * task.timeout * variants + STUCK_GRACE
+
+
+@contextlib.contextmanager
+def _ended_if_interrupted(executor: ProcessPoolExecutor,
+                          stages: _Stages | None = None) -> Iterator[None]:
+    """End `executor`'s workers, and the figures in hand, if the block is left by an exception.
+
+    Ctrl-C, SIGTERM (see stopping.py), or an error in this process: the executor's shutdown
+    would otherwise wait for every figure in hand to end, up to its time limit.
+    """
+    try:
+        yield
+    except BaseException:
+        if stages is not None:
+            stages.cancel()
+        _end_workers(executor)
+        raise
 
 
 def _end_workers(executor: ProcessPoolExecutor | None) -> None:
@@ -550,7 +568,8 @@ def _render_alone(task: FigureTask) -> FigureOutcome:
     from concurrent.futures.process import BrokenProcessPool
 
     with _scratch_folder() as scratch, \
-            _executor(1, _start_worker, (os.getpid(), scratch)) as executor:
+            _executor(1, _start_worker, (os.getpid(), scratch)) as executor, \
+            _ended_if_interrupted(executor):
         future = executor.submit(render_figure, task)
         workers = list((executor._processes or {}).values())
         try:
