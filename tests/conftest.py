@@ -209,3 +209,13 @@ def assert_none_outlived(what: str, worker: int, sleeper: int) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(sleeper, signal.SIGKILL)  # never left running by a failed test
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the scratch folders of the builds the tests killed with SIGKILL on purpose.
+
+    The tool removes them when its next pool starts; after the last test, none does.
+    """
+    from course_assets.render.scratch import sweep_abandoned
+
+    sweep_abandoned()

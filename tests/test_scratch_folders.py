@@ -335,3 +335,45 @@ def test_sigterm_to_check_rebuild_mid_render_leaves_nothing(course: Course, temp
     assert took < 10, f"SIGTERM took {took:.1f} s: it waited for the figure"
     assert_none_outlived("check", worker, sleeper)
     assert scratch_folders(temporary) == []
+
+
+def test_a_closed_terminal_stops_a_build_and_what_its_script_started(
+        course: Course, temporary: Path, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    course.figure("slow", SLOW.format(started=str(started)))
+    with command(course, temporary, "build", "-j", "1") as process:
+        worker, sleeper = map(int, wait_for_text(started, time.monotonic() + 90).split())
+        # A closed terminal hangs up the whole process group: the build and its workers.
+        os.killpg(process.pid, signal.SIGHUP)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 129, stderr
+    assert "Traceback" not in stderr, stderr
+    assert_none_outlived("the build", worker, sleeper)
+    assert scratch_folders(temporary) == []
+
+
+def test_a_watch_that_ignores_sighup_as_nohup_makes_it_goes_on(
+        course: Course, temporary: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "worker"
+    course.figure("one", recording_worker(marker, "first"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=environment(temporary),
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as `nohup` does
+    try:
+        deadline = time.monotonic() + 90
+        wait_for_line(process, "watching for changes", deadline)
+        worker = int(wait_for_text(marker, deadline))
+        os.killpg(process.pid, signal.SIGHUP)  # the terminal closes
+        time.sleep(1)
+        assert process.poll() is None, "a watch run under nohup stopped on SIGHUP"
+        assert alive(worker), "a worker of a watch run under nohup stopped on SIGHUP"
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 143, stderr
+    assert scratch_folders(temporary) == []

@@ -19,7 +19,9 @@ from typing import Any
 from course_assets.errors import ExitCode
 
 # Each signal that stops a command, and the exit code that says so.
-STOPPING_SIGNALS = {signal.SIGTERM: ExitCode.TERMINATED, signal.SIGHUP: ExitCode.HUNG_UP}
+STOPPING_SIGNALS: dict[signal.Signals, ExitCode] = {signal.SIGTERM: ExitCode.TERMINATED}
+if hasattr(signal, "SIGHUP"):  # not on Windows
+    STOPPING_SIGNALS[signal.SIGHUP] = ExitCode.HUNG_UP
 
 
 class Terminated(KeyboardInterrupt):
@@ -31,7 +33,7 @@ class Terminated(KeyboardInterrupt):
 
     @property
     def exit_code(self) -> ExitCode:
-        return STOPPING_SIGNALS[signal.Signals(self.signal_number)]
+        return exit_code(self.signal_number)
 
 
 # The first stopping signal received, if any.
@@ -46,6 +48,8 @@ def stop_on_signals() -> None:
     """Have SIGTERM and SIGHUP stop this process as Ctrl-C does (call from the main thread)."""
     global _armed
     for number in STOPPING_SIGNALS:
+        if signal.getsignal(number) is signal.SIG_IGN:
+            continue  # ignored on purpose (`nohup course-assets watch`): so it stays
         _before[number] = signal.signal(number, _stop)
     _armed = True
 

@@ -205,6 +205,7 @@ def _run_child(job: Callable[[], object], write_end: int, folder: str,
         # script gets Python's defaults.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)  # a worker ends its figure on it
         signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the worker's figure clock is not its
         _limit_memory()
         os.chdir(folder)

@@ -289,8 +289,12 @@ def _start_worker(parent: int, scratch: str) -> None:
     keep_scratch_in(scratch)
     # SIGTERM is how a pool stops its warm workers, and what the kernel sends when `parent`
     # dies: the figure in hand ends with its child's process group (a SIGKILL would leave
-    # what the script started running, orphaned).
+    # what the script started running, orphaned). SIGHUP too: a closed terminal sends it to
+    # the build's process group, workers included, but not to the scripts' own groups.
     signal.signal(signal.SIGTERM, functools.partial(_exit_on_terminate, parent))
+    # (Unless ignored, as under `nohup`: then the build goes on, its workers too.)
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, functools.partial(_exit_on_terminate, parent))
     die_with_parent(parent, signal.SIGTERM)
     adopt_orphans()
     _watch_parent(parent)

@@ -98,7 +98,11 @@ def sweep_abandoned() -> list[str]:
         if not entry.name.startswith(PREFIX):
             continue
         with contextlib.suppress(OSError):
-            if entry.is_dir(follow_symlinks=False) and _abandoned_removed(entry.path):
+            # One cheap look first: most such folders (an older version's, the font cache)
+            # have no lock file.
+            if (entry.is_dir(follow_symlinks=False)
+                    and os.path.lexists(os.path.join(entry.path, OWNER_LOCK))
+                    and _abandoned_removed(entry.path)):
                 removed.append(entry.path)
     return removed
 
