@@ -178,3 +178,37 @@ def test_a_figure_script_runs_where_the_build_has_loaded_what_it_needs(course, t
             "course_assets.layout.fitting", "course_assets.figlint.report",
             "course_assets.figlint.reader"} <= loaded
     assert course.built("diagrams/fig.svg").is_file()
+
+
+def test_a_figures_light_svg_is_drawn_before_the_layout_of_its_slides(course):
+    """The slides' own layout costs as much again as the figure: it is drawn after."""
+    import shutil
+
+    from test_raster import CHAIN
+
+    from course_assets.config import load_settings
+    from course_assets.render.figure import FigureTask, render_figure, render_light, render_slides
+
+    script = course.write("diagrams/chain.py", CHAIN.replace("STEPS", "20"))
+    settings = load_settings(course.root)
+    task = FigureTask("chain", script, settings.root, settings.padding, settings.timeout,
+                      settings.formats, settings.png_max_side, settings.fit)
+    light = render_light(task)
+    try:
+        # The light stage named the slides' layout to try, and drew none.
+        assert light.slides_to_try is not None and light.slide_svg is None
+        assert light.fits.slide is None
+        with_slides = render_slides(task, light)
+        assert with_slides.slides_to_try is None
+        assert with_slides.fits.slide == light.slides_to_try.fit
+        assert b"<svg" in with_slides.slide_svg
+        assert with_slides.svg == light.svg  # the chapter's drawing is what was shown
+    finally:
+        shutil.rmtree(light.scratch, ignore_errors=True)
+    # In one go, or through the build's workers: the same files.
+    whole = render_figure(task)
+    assert whole.problem is None
+    assert course.run("build").exit_code == 0
+    for name, data in whole.files.items():
+        assert course.built(f"diagrams/{name}").read_bytes() == data, name
+    assert "chain.slide.svg" in whole.files

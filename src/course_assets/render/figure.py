@@ -16,7 +16,9 @@ from course_assets.render import limits
 
 if TYPE_CHECKING:
     from course_assets.figlint.reader import FigureReading
+    from course_assets.layout import fitting
     from course_assets.layout.fitting import Fit
+    from course_assets.layout.labels import TextTroubles
     from course_assets.render.capture import CapturedFigure
     from course_assets.render.downloads import Fetch
     from course_assets.render.graphviz import Drawing
@@ -112,11 +114,16 @@ class LightDrawing:
     fits: Fits
     slide_svg: bytes | None = None
     slide_layout: Mapping[str, Any] = field(default_factory=dict)
+    # A layout for the slides still to draw and judge (`render_slides`), if fitting named one.
+    slides_to_try: SlidesToTry | None = None
 
 
 def render_figure(task: FigureTask) -> FigureOutcome:
-    """Render every file of a figure in one go: its light SVG, then the rest."""
+    """Render every file of a figure in one go: its light SVG, its slides' layout, the rest."""
     light = render_light(task)
+    if isinstance(light, FigureOutcome):
+        return light
+    light = render_slides(task, light)
     if isinstance(light, FigureOutcome):
         return light
     return finish_figure(task, light)
@@ -157,24 +164,73 @@ def _light_within(task: FigureTask, started: float) -> LightDrawing | FigureOutc
     scratch = Path(isolate.scratch_folder())
     try:
         downloads.keep_files_in(scratch)
-        captured, drawing, fits, slide, output = _drawn_in_child(task, LIGHT, None, None, None)
+        captured, drawing, fits, _, trying, output = _drawn_in_child(task, LIGHT, None, None,
+                                                                     None)
         svg = _postprocessed(task, LIGHT, captured, drawing.svg)
-        slide_svg = (_postprocessed(task, LIGHT, captured, slide.svg, "slide")
-                     if slide is not None else None)
     except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
         isolate.remove_scratch_folder(scratch)
         return _failed(task, exc, None, (), started)
+    # The slides show the chapter's drawing until a layout of their own proves better.
     return LightDrawing(task.name, svg, captured, drawing.messages, output,
-                        time.perf_counter() - started, scratch, drawing.layout, fits, slide_svg,
-                        _zoomed_layout(drawing, slide))
+                        time.perf_counter() - started, scratch, drawing.layout, fits, None,
+                        drawing.layout, trying)
 
 
-def _zoomed_layout(drawing: Drawing, slide: Drawing | None) -> Mapping[str, Any]:
-    """Return the layout the slides' zoomed views are cut from: the slides' drawing's, if any."""
-    if slide is None:
-        return drawing.layout
+def render_slides(task: FigureTask, light: LightDrawing) -> LightDrawing | FigureOutcome:
+    """Draw the slides' layout the light SVG's fitting named; return the drawing with it kept.
+
+    It is drawn in an isolated child after the light SVG is shown: what an author looks at
+    first waits for no slide. A failure is the figure's outcome, with its problem.
+    """
+    import dataclasses
+    import shutil
+
+    if light.slides_to_try is None:
+        return light
+    started = time.perf_counter()
+    with limits.time_limit(task.timeout) as clock:
+        made = _slides_within(task, light, started)
+    if clock.expired and not isinstance(made, FigureOutcome):  # its alarm went unheard
+        made = FigureOutcome(task.name, problem=Problem(task.script, None, clock.message()),
+                             seconds=light.seconds + time.perf_counter() - started)
+    if isinstance(made, FigureOutcome):
+        shutil.rmtree(light.scratch, ignore_errors=True)
+        return made
+    return dataclasses.replace(made, seconds=light.seconds + time.perf_counter() - started)
+
+
+def _slides_within(task: FigureTask, light: LightDrawing,
+                   started: float) -> LightDrawing | FigureOutcome:
+    import dataclasses
+
+    from course_assets.render import downloads, isolate
+    from course_assets.render.capture import preload_library_modules
+    from course_assets.render.theme import LIGHT
+
+    trying = light.slides_to_try
+    assert trying is not None
+    captured = light.captured
+    try:
+        _prepare_worker(task.course_root)
+        preload_library_modules(task.script)
+        downloads.keep_files_in(light.scratch)
+
+        def job() -> Drawing | None:
+            isolate.announce("graphviz", captured.line)
+            with limits.located_at(task.script, captured.line):
+                return _slides_drawn(captured, None, trying)
+
+        with limits.located_at(task.script, None):
+            slide, _ = isolate.run_isolated(job, task.timeout)
+        if slide is None:
+            return dataclasses.replace(light, slides_to_try=None)
+        slide_svg = _postprocessed(task, LIGHT, captured, slide.svg, "slide")
+    except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
+        return _failed(task, exc, captured.line, [light.output], started, light.seconds)
+    fits = Fits(light.fits.chapter, trying.fit, slide_readable=not slide.layout)
     # The slides' drawing carries its layout only where it is shown zoomed (empty: whole).
-    return slide.layout
+    return dataclasses.replace(light, fits=fits, slide_svg=slide_svg, slide_layout=slide.layout,
+                               slides_to_try=None)
 
 
 def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
@@ -335,16 +391,19 @@ def _png_max_side(task: FigureTask) -> int | None:
 
 def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
                     png_max_side: int | None, chosen: Fits | None,
-                    ) -> tuple[CapturedFigure, Drawing, Fits, Drawing | None, str]:
+                    ) -> tuple[CapturedFigure, Drawing, Fits, Drawing | None,
+                               SlidesToTry | None, str]:
     """Capture the script in `theme` and lay its graph out, both in one isolated child.
 
-    Without `chosen` (the light theme's first stage) the child also chooses the layouts
-    (fitting); a later variant is drawn in the layouts `chosen` names.
+    Without `chosen` (the light theme's first stage) the child also chooses the chapter's
+    layout (fitting), and names the slides' layout to try next; a later variant is drawn in
+    the layouts `chosen` names.
     """
     from course_assets.render import capture, graphviz, isolate
     from course_assets.render.theme import applied, paint_tiles
 
-    def job() -> tuple[CapturedFigure, graphviz.Drawing, Fits, graphviz.Drawing | None]:
+    def job() -> tuple[CapturedFigure, graphviz.Drawing, Fits, graphviz.Drawing | None,
+                       SlidesToTry | None]:
         with applied(theme):
             captured = capture.capture_script(task.script, task.course_root, task.padding,
                                               icon_filter=icon_filter)
@@ -363,19 +422,20 @@ def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
         with limits.located_at(task.script, captured.line):
             if chosen is not None:
                 drawn, slide = _drawn_as_chosen(task, captured, png_max_side, chosen)
-                return captured, drawn, chosen, slide
+                return captured, drawn, chosen, slide, None
             drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines())
-            fits, drawing, slide = _fitted(task, captured, drawing, png_max_side)
-        return captured, drawing, fits, slide
+            fits, drawing, trying = _fitted(task, captured, drawing, png_max_side)
+        return captured, drawing, fits, None, trying
 
     try:
         # A Graphviz crash or timeout is told at the Diagram's line the child announced.
         with limits.located_at(task.script, None):
-            (captured, drawing, fits, slide), output = isolate.run_isolated(job, task.timeout)
+            (captured, drawing, fits, slide, trying), output = isolate.run_isolated(
+                job, task.timeout)
     except FigureError as exc:
         _name_theme(exc, theme)
         raise
-    return captured, drawing, fits, slide, output
+    return captured, drawing, fits, slide, trying, output
 
 
 def _drawn_as_chosen(task: FigureTask, captured: CapturedFigure, png_max_side: int | None,
@@ -477,7 +537,7 @@ def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
 def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
                     chosen: Fits) -> Variant:
     """Capture the script in `theme` and lay it out in a child; post-process what it drew."""
-    captured, drawing, fits, slide, output = _drawn_in_child(
+    captured, drawing, fits, slide, _, output = _drawn_in_child(
         task, theme, icon_filter, _png_max_side(task), chosen)
     svg = _postprocessed(task, theme, captured, drawing.svg)
     slide_svg = (_postprocessed(task, theme, captured, slide.svg, "slide")
@@ -487,13 +547,14 @@ def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
 
 
 def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_side: int | None,
-            ) -> tuple[Fits, Any, Any]:
-    """Choose and draw the chapter's and the slides' layouts (in the child, where Graphviz is).
+            ) -> tuple[Fits, Any, SlidesToTry | None]:
+    """Choose and draw the chapter's layout, and say whether to draw a layout for the slides.
 
-    Return the layouts and their drawings: the chapter's (the author's `drawing` unless
-    another reads better in the column) and the slides' (None: the chapter's). Each layout is
-    chosen by estimate, drawn, and kept only where the drawing proves better than the one it
-    would replace.
+    Return the layouts chosen so far, the chapter's drawing (the author's `drawing` unless
+    another reads better in the column), and the slide layout worth drawing, if any: it is
+    drawn and judged after the light SVG is shown (`_slides_drawn`). Each layout is chosen by
+    estimate, drawn, and kept only where the drawing proves better than the one it would
+    replace.
     """
     from course_assets.layout import fitting, labels
     from course_assets.render import graphviz
@@ -505,65 +566,101 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
                                  graphviz.svg_points(drawing.svg))
     chapter_room, slide_room = fitting.rooms()
     lines = captured.node_lines()
-
-    def shape(drawn: Any, counted: bool = False) -> fitting.Shape:
-        width, height = graphviz.svg_points(drawn.svg)
-        # Crossings are counted where two read layouts are compared (the chapter's drawings).
-        crossings = fitting.crossings(drawn.layout) if counted and drawn.layout else 0
-        return fitting.Shape(width * fitting.PX_PER_PT, height * fitting.PX_PER_PT, crossings)
-
-    def unreadable_whole(svg: bytes) -> bool:
-        # The slides' layout is read again only where it is shown zoomed.
-        width, height = graphviz.svg_points(svg)
-        return slide_room.text_size(width * fitting.PX_PER_PT, height * fitting.PX_PER_PT,
-                                    figure.smallest_text) < slide_room.minimum
-
-    def tried(fit: Fit, **options: Any) -> Any:
-        # A layout Graphviz refuses is not kept; the figure stays as it was without it.
-        try:
-            return graphviz.draw(captured.dot_source, png_max_side, lines, fit.apply, **options)
-        except FigureError:
-            return None
-
-    author_layout = drawing.layout
-
-    # Read only where another layout is drawn: most figures never need it.
-    as_drawn = labels.TextTroubles(author_layout)
-
-    def kept(drawn: Any, room: fitting.Room, old: fitting.Shape, counted: bool = False) -> bool:
-        # Better to read, and no line through more words, no more texts piled up or away from
-        # their edges than before (rows can stack labels): the build's geometry promise holds
-        # for a fitted layout too.
-        if drawn is None or not fitting.improves(figure, room, shape(drawn, counted), old):
-            return False
-        if not drawn.layout:
-            return True
-        troubles = labels.TextTroubles(drawn.layout)
-        return (troubles.lines_through <= as_drawn.lines_through
-                and troubles.astray <= as_drawn.astray)
+    # Its counts are read only where another layout is drawn: most figures never need them.
+    as_drawn = labels.TextTroubles(figure.layout)
 
     chapter_fit = fitting.AS_DRAWN
-    author = shape(drawing, True)
+    author = _shape(drawing, True)
     # The best estimates in turn, a few at most: one that reads better may strike words out.
-    for choice in fitting.ranked(figure, chapter_room, shape(drawing))[:fitting.TRIED]:
-        fitted = tried(choice.fit)
-        if kept(fitted, chapter_room, author, counted=True):
+    for choice in fitting.ranked(figure, chapter_room, _shape(drawing))[:fitting.TRIED]:
+        fitted = _tried(captured, png_max_side, lines, choice.fit)
+        if _kept(figure, as_drawn, fitted, chapter_room, author, counted=True):
             chapter_fit, drawing = choice.fit, fitted
             break
-    shown = shape(drawing)
+    shown = _shape(drawing)
     if slide_room.text_size(shown.width, shown.height, figure.smallest_text) >= slide_room.minimum:
         return Fits(chapter_fit, None), drawing, None
     best = fitting.choose(figure, slide_room, shown)
     slide_fit = best.fit
     now = slide_room.text_size(shown.width, shown.height, figure.smallest_text)
+    unread = Fits(chapter_fit, None, slide_readable=False)
     if (slide_fit == chapter_fit or slide_fit.as_drawn
             or (best.text < slide_room.minimum * fitting.WORTH_A_SLIDE_LAYOUT
                 and best.text < now * fitting.WORTH_A_SLIDE_LAYOUT_GROWTH)):
-        return Fits(chapter_fit, None, slide_readable=False), drawing, None
-    slide = tried(slide_fit, with_layout=unreadable_whole)
-    if not kept(slide, slide_room, shown):
-        return Fits(chapter_fit, None, slide_readable=False), drawing, None
-    return Fits(chapter_fit, slide_fit, slide_readable=not slide.layout), drawing, slide
+        return unread, drawing, None
+    return unread, drawing, SlidesToTry(slide_fit, figure, shown)
+
+
+@dataclass(frozen=True)
+class SlidesToTry:
+    """A layout for the slides that fitting estimated worth drawing, and what it is judged by.
+
+    Drawing it costs as much again as the figure: it is drawn after the light SVG is shown.
+    """
+
+    fit: Fit
+    figure: fitting.Figure  # the author's laid-out graph, as fitting read it
+    shown: fitting.Shape  # the chapter's drawing, which the slides show unless this is better
+
+
+def _slides_drawn(captured: CapturedFigure, png_max_side: int | None,
+                  trying: SlidesToTry) -> Drawing | None:
+    """Draw the slides' layout `trying` names; return it where it proves better, else None."""
+    from course_assets.layout import fitting, labels
+    from course_assets.render import graphviz
+
+    slide_room = fitting.rooms()[1]
+
+    def unreadable_whole(svg: bytes) -> bool:
+        # The slides' layout is read again only where it is shown zoomed.
+        width, height = graphviz.svg_points(svg)
+        return slide_room.text_size(width * fitting.PX_PER_PT, height * fitting.PX_PER_PT,
+                                    trying.figure.smallest_text) < slide_room.minimum
+
+    slide = _tried(captured, png_max_side, captured.node_lines(), trying.fit,
+                   with_layout=unreadable_whole)
+    as_drawn = labels.TextTroubles(trying.figure.layout)
+    return slide if _kept(trying.figure, as_drawn, slide, slide_room, trying.shown) else None
+
+
+def _tried(captured: CapturedFigure, png_max_side: int | None,
+           lines: Mapping[str, int | None], fit: Fit, **options: Any) -> Any:
+    """Draw the graph in another layout; None where Graphviz refuses it (it is not kept)."""
+    from course_assets.render import graphviz
+
+    try:
+        return graphviz.draw(captured.dot_source, png_max_side, lines, fit.apply, **options)
+    except FigureError:
+        return None
+
+
+def _shape(drawn: Any, counted: bool = False) -> fitting.Shape:
+    from course_assets.layout import fitting
+    from course_assets.render import graphviz
+
+    width, height = graphviz.svg_points(drawn.svg)
+    # Crossings are counted where two read layouts are compared (the chapter's drawings).
+    crossings = fitting.crossings(drawn.layout) if counted and drawn.layout else 0
+    return fitting.Shape(width * fitting.PX_PER_PT, height * fitting.PX_PER_PT, crossings)
+
+
+def _kept(figure: fitting.Figure, as_drawn: TextTroubles, drawn: Any,
+          room: fitting.Room, old: fitting.Shape, counted: bool = False) -> bool:
+    """Say whether a drawing in another layout is the one to show in `room` instead of `old`.
+
+    Better to read, and no line through more words, no more texts piled up or away from their
+    edges than the author's layout (rows can stack labels): the build's geometry promise holds
+    for a fitted layout too.
+    """
+    from course_assets.layout import fitting, labels
+
+    if drawn is None or not fitting.improves(figure, room, _shape(drawn, counted), old):
+        return False
+    if not drawn.layout:
+        return True
+    troubles = labels.TextTroubles(drawn.layout)
+    return (troubles.lines_through <= as_drawn.lines_through
+            and troubles.astray <= as_drawn.astray)
 
 
 def _fit_record(light: Variant) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from course_assets.render.figure import (
     prepare_worker_quietly,
     render_figure,
     render_light,
+    render_slides,
 )
 from course_assets.render.processes import adopt_orphans, die_with_parent
 from course_assets.render.scratch import make_owned_folder, remove_folder, sweep_abandoned
@@ -34,11 +35,14 @@ from course_assets.render.scratch import make_owned_folder, remove_folder, sweep
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    # A figure's first stage gives its light SVG (or its failure); the second, split in a
-    # part per theme that workers make at once, each theme's variant (or its failure).
+    # A figure's first stage gives its light SVG (or its failure); the slides' stage, where
+    # fitting named a layout for them, the same drawing with it; the second, split in a part
+    # per theme that workers make at once, each theme's variant (or its failure).
     Stage = Future[LightDrawing | Variant | FigureOutcome]
 
 T = TypeVar("T")
+# What `_Stages` notes of a slides' stage in hand, where it notes a second stage's theme.
+SLIDES = "slides"
 
 
 class WorkerPool:
@@ -354,6 +358,8 @@ class _Stages:
         self.in_flight: dict[Stage, FigureTask] = {}
         self._themes: dict[Stage, str] = {}  # which theme's part a second-stage task makes
         self._lights: collections.deque[FigureTask] = collections.deque()
+        # Light SVGs shown whose slides' layout is still to draw (before their parts).
+        self._slides: collections.deque[tuple[FigureTask, LightDrawing]] = collections.deque()
         self._seconds: collections.deque[tuple[FigureTask, LightDrawing, str]] = (
             collections.deque())
         self._workers = 1
@@ -369,6 +375,7 @@ class _Stages:
         self.in_flight = {}
         self._themes = {}
         self._lights = collections.deque(tasks)
+        self._slides = collections.deque()
         self._hand_out(executor)
         return executor
 
@@ -380,13 +387,15 @@ class _Stages:
     def cancel(self) -> None:
         """Start nothing more, and cancel what the workers have not started."""
         self._lights.clear()
+        self._slides.clear()
         self._seconds.clear()
         for future in list(self.in_flight):
             if future.cancel():
                 del self.in_flight[future]
 
     def _hand_out(self, executor: ProcessPoolExecutor) -> None:
-        while len(self.in_flight) < self._room() and (self._lights or self._seconds):
+        while (len(self.in_flight) < self._room()
+               and (self._lights or self._slides or self._seconds)):
             # Taken off its queue only once submitted: a broken pool refuses the submission,
             # and the figure must still be rendered again alone.
             if self._lights:
@@ -394,6 +403,12 @@ class _Stages:
                 first: Stage = executor.submit(render_light, task)
                 self._lights.popleft()
                 self.in_flight[first] = task
+            elif self._slides:
+                task, light = self._slides[0]
+                slides: Stage = executor.submit(render_slides, task, light)
+                self._slides.popleft()
+                self.in_flight[slides] = task
+                self._themes[slides] = SLIDES
             else:
                 task, light, theme = self._seconds[0]
                 second: Stage = executor.submit(finish_part, task, light, theme)
@@ -480,12 +495,19 @@ class _Stages:
                         continue
                     if isinstance(result, LightDrawing):
                         drawn[task.name] = result
-                        if not stopping:
+                        if stopping:
+                            continue
+                        if theme is None:  # a first stage: its light SVG is shown at once
+                            shown.append(result)
+                        if result.slides_to_try is not None:
+                            self._slides.append((task, result))
+                        else:
                             parts[task.name] = {}
                             self._seconds.extend((task, result, part)
                                                  for part in finish_parts(task))
-                            shown.append(result)
-                    elif theme is None:  # a first stage's failure
+                    elif theme in (None, SLIDES):  # a first stage's failure, or the slides'
+                        if theme == SLIDES:
+                            drawn.pop(task.name, None)  # its scratch folder is gone with it
                         if not stopping and isinstance(result, FigureOutcome):
                             told.add(task.name)
                             finished.append(result)
@@ -508,7 +530,7 @@ class _Stages:
                     if died is not None:
                         died(exc)
                     if not stopping:  # none of these was in hand: new workers render them
-                        self._unstarted += [*self._lights,
+                        self._unstarted += [*self._lights, *(t for t, _ in self._slides),
                                             *dict.fromkeys(t for t, _, _ in self._seconds)]
                     self.cancel()
                 # Told once the workers have their next tasks: showing a light SVG writes files.
