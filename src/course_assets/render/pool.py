@@ -155,7 +155,8 @@ def _outcomes(tasks: list[FigureTask], jobs: int, course_root: Path,
         # Again, in new workers, for the figures a worker's death left unstarted.
         while tasks:
             with _scratch_folder() as scratch, \
-                    _executor(workers, _start_worker, (os.getpid(), scratch)) as executor, \
+                    _executor(workers, _start_prepared_worker,
+                              (os.getpid(), scratch, course_root)) as executor, \
                     _ended_if_interrupted(executor, stages):
                 yield from stages.run(stages.start(executor, tasks, workers), meanwhile,
                                       end_workers=functools.partial(_end_workers, executor))
@@ -302,6 +303,16 @@ def _start_worker(parent: int, scratch: str) -> None:
     die_with_parent(parent, signal.SIGTERM)
     adopt_orphans()
     _watch_parent(parent)
+
+
+def _start_prepared_worker(parent: int, scratch: str, course_root: Path) -> None:
+    """Tie this worker to `parent`, and load what every figure needs before its first task.
+
+    Every worker of a build gets a figure's stage soon: the second of a one-figure build gets
+    its dark part as soon as the light SVG is drawn, and would load it all only then.
+    """
+    _start_worker(parent, scratch)
+    prepare_worker_quietly(course_root)
 
 
 def _start_warm_worker(parent: int, scratch: str, course_root: Path) -> None:
