@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import time
 import textwrap
 from collections.abc import Callable, Iterator
@@ -197,6 +199,23 @@ def wait_until_gone(pid: int, seconds: float = 10) -> bool:
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     return not alive(pid)
+
+
+@contextlib.contextmanager
+def course_process(course: Course, *args: str,
+                   env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """Run `course-assets ARGS` on `course` in a session of its own (stderr piped); kill it
+    if a test leaves it running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course_assets", "-C", str(course.root), *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=env)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def assert_none_outlived(what: str, worker: int, sleeper: int) -> None:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Course, alive, assert_none_outlived, recording_worker, wait_until_gone
+from conftest import (
+    Course, alive, assert_none_outlived, course_process, recording_worker, wait_until_gone,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc, signals")
 
@@ -39,18 +41,30 @@ def environment(temporary: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def command(course: Course, temporary: Path, *args: str) -> Iterator[subprocess.Popen]:
+def slow_figure_rendering(course: Course, temporary: Path, tmp_path: Path,
+                          *args: str) -> Iterator[tuple[subprocess.Popen, int, int]]:
+    """Run `course-assets ARGS -j 1` on a figure whose script starts a `sleep` and waits; yield
+    the command's process once the script runs, with its worker's and its sleep's ids."""
+    started = tmp_path / "started"
+    course.figure("slow", SLOW.format(started=str(started)))
+    with command(course, temporary, *args, "-j", "1") as process:
+        worker, sleeper = map(int, wait_for_text(started, time.monotonic() + 90).split())
+        yield process, worker, sleeper
+
+
+def assert_stopped_cleanly(process: subprocess.Popen, stderr: str, code: int, temporary: Path,
+                           what: str, *pids: int) -> None:
+    """Assert the command exited with `code`, quietly, and left no process and no folder."""
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr, stderr
+    assert_none_outlived(what, *pids)
+    assert scratch_folders(temporary) == []
+
+
+def command(course: Course, temporary: Path,
+            *args: str) -> contextlib.AbstractContextManager[subprocess.Popen]:
     """Run `course-assets ARGS` with TMPDIR at `temporary`; kill it if a test leaves it."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "course_assets", "-C", str(course.root), *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        env=environment(temporary))
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    return course_process(course, *args, env=environment(temporary))
 
 
 def wait_for_text(path: Path, deadline: float) -> str:
@@ -119,30 +133,22 @@ def test_sigterm_to_watch_during_a_figure_stops_at_once_and_leaves_nothing(
         os.kill(process.pid, signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
         took = time.monotonic() - sent
-    assert process.returncode == 143, stderr
     assert took < 10, f"SIGTERM took {took:.1f} s: it waited for the figure"
-    assert "Traceback" not in stderr, stderr
-    assert_none_outlived("watch", worker, sleeper)
-    assert scratch_folders(temporary) == []
+    assert_stopped_cleanly(process, stderr, 143, temporary, "watch", worker, sleeper)
 
 
 def test_sigterm_to_a_build_mid_render_leaves_nothing_and_keeps_earlier_outputs(
         course: Course, temporary: Path, tmp_path: Path) -> None:
-    started = tmp_path / "started"
     course.figure("done")
     course.chapter("intro", '# Intro\n\n{{ diagram("done") }}\n')
     assert build(course, temporary).returncode == 0
     svg = course.built("diagrams/done.svg").read_bytes()
-    course.figure("slow", SLOW.format(started=str(started)))
-    with command(course, temporary, "build", "-j", "1") as process:
-        worker, sleeper = map(int, wait_for_text(started, time.monotonic() + 90).split())
+    with slow_figure_rendering(course, temporary, tmp_path, "build") as (
+            process, worker, sleeper):
         os.kill(process.pid, signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 143, stderr
     assert "stopped by SIGTERM" in stderr
-    assert "Traceback" not in stderr, stderr
-    assert_none_outlived("the build", worker, sleeper)
-    assert scratch_folders(temporary) == []
+    assert_stopped_cleanly(process, stderr, 143, temporary, "the build", worker, sleeper)
     assert course.built("diagrams/done.svg").read_bytes() == svg
     # Let go of, not left for the next build to take over.
     assert (course.root / "build" / ".lock").read_bytes() == b""
@@ -150,10 +156,8 @@ def test_sigterm_to_a_build_mid_render_leaves_nothing_and_keeps_earlier_outputs(
 
 def test_a_build_killed_mid_render_leaves_a_folder_the_next_build_removes(
         course: Course, temporary: Path, tmp_path: Path) -> None:
-    started = tmp_path / "started"
-    course.figure("slow", SLOW.format(started=str(started)))
-    with command(course, temporary, "build", "-j", "1") as process:
-        worker, sleeper = map(int, wait_for_text(started, time.monotonic() + 90).split())
+    with slow_figure_rendering(course, temporary, tmp_path, "build") as (
+            process, worker, sleeper):
         os.kill(process.pid, signal.SIGKILL)  # no cleanup at all, as an out-of-memory kill
         process.communicate(timeout=30)
     assert_none_outlived("the build", worker, sleeper)
@@ -177,10 +181,8 @@ def test_a_build_removes_no_live_watch_folder_nor_one_the_tool_did_not_mark(
     foreign = temporary / "course-assets-someone-elses"
     (foreign / "inside").mkdir(parents=True)
     # A build of the other course killed mid-render leaves its folder, owner gone.
-    started = tmp_path / "started"
-    other.figure("slow", SLOW.format(started=str(started)))
-    with command(other, temporary, "build", "-j", "1") as killed:
-        worker, sleeper = map(int, wait_for_text(started, time.monotonic() + 90).split())
+    with slow_figure_rendering(other, temporary, tmp_path, "build") as (
+            killed, worker, sleeper):
         os.kill(killed.pid, signal.SIGKILL)
         killed.communicate(timeout=30)
     assert_none_outlived("the build", worker, sleeper)
@@ -195,9 +197,9 @@ def test_a_build_removes_no_live_watch_folder_nor_one_the_tool_did_not_mark(
         assert not abandoned.exists()  # the watch's own pool removed it on starting
 
         # The same again, while the watch runs: the next build removes the killed one's only.
-        started.unlink()
-        with command(other, temporary, "build", "-j", "1") as killed:
-            worker, sleeper = map(int, wait_for_text(started, deadline).split())
+        (tmp_path / "started").unlink()
+        with slow_figure_rendering(other, temporary, tmp_path, "build") as (
+                killed, worker, sleeper):
             os.kill(killed.pid, signal.SIGKILL)
             killed.communicate(timeout=30)
         assert_none_outlived("the build", worker, sleeper)
@@ -323,10 +325,8 @@ def test_a_build_stopped_while_a_chapter_renders_leaves_no_scratch_folder_for_lo
 
 def test_sigterm_to_check_rebuild_mid_render_leaves_nothing(course: Course, temporary: Path,
                                                             tmp_path: Path) -> None:
-    started = tmp_path / "started"
-    course.figure("slow", SLOW.format(started=str(started)))
-    with command(course, temporary, "check", "--rebuild", "-j", "1") as process:
-        worker, sleeper = map(int, wait_for_text(started, time.monotonic() + 90).split())
+    with slow_figure_rendering(course, temporary, tmp_path, "check", "--rebuild") as (
+            process, worker, sleeper):
         sent = time.monotonic()
         os.kill(process.pid, signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
@@ -339,17 +339,12 @@ def test_sigterm_to_check_rebuild_mid_render_leaves_nothing(course: Course, temp
 
 def test_a_closed_terminal_stops_a_build_and_what_its_script_started(
         course: Course, temporary: Path, tmp_path: Path) -> None:
-    started = tmp_path / "started"
-    course.figure("slow", SLOW.format(started=str(started)))
-    with command(course, temporary, "build", "-j", "1") as process:
-        worker, sleeper = map(int, wait_for_text(started, time.monotonic() + 90).split())
+    with slow_figure_rendering(course, temporary, tmp_path, "build") as (
+            process, worker, sleeper):
         # A closed terminal hangs up the whole process group: the build and its workers.
         os.killpg(process.pid, signal.SIGHUP)
         _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 129, stderr
-    assert "Traceback" not in stderr, stderr
-    assert_none_outlived("the build", worker, sleeper)
-    assert scratch_folders(temporary) == []
+    assert_stopped_cleanly(process, stderr, 129, temporary, "the build", worker, sleeper)
 
 
 def test_a_watch_that_ignores_sighup_as_nohup_makes_it_goes_on(

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import (Course, alive, assert_none_outlived, custom_icon_figure, library_icon,
-                      recording_worker, wait_until_gone)
+from conftest import (Course, alive, assert_none_outlived, course_process, custom_icon_figure,
+                      library_icon, recording_worker, wait_until_gone)
 from svgtools import parse, texts
 
 from course_assets.build import BuildOptions
@@ -41,20 +41,9 @@ def watching(course, **options) -> Iterator[queue.Queue]:
     assert not watcher.is_alive()
 
 
-@contextlib.contextmanager
-def watch_process(course) -> Iterator:
+def watch_process(course):
     """Run `course-assets watch -j 1` in a session of its own; kill it if a test leaves it."""
-    import subprocess
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "course_assets", "-C", str(course.root), "watch", "-j", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    return course_process(course, "watch", "-j", "1")
 
 
 def wait_for_text(path, deadline: float) -> str:
