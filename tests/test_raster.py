@@ -349,3 +349,27 @@ def test_at_most_half_a_pools_workers_paint_a_png_at_once(tmp_path, painters):
     finally:
         isolate.keep_scratch_in(None)
         isolate.paint_at_most(1)
+
+
+def test_a_clear_figure_as_wide_as_the_largest_png_setting_is_written(course):
+    # A clear page keeps its alpha: four bytes a pixel, so a 16,384-pixel row is 64 KiB, more
+    # than Pillow hands out at once when asked for rows padded with their filter byte.
+    course.write("pyproject.toml", '[tool.course-assets]\npng_max_side = 16384\n'
+                 'formats = ["svg", "png"]\nfit = false\n')
+    course.write("diagrams/long.py", '''
+        """A long chain on no background."""
+        from diagrams import Diagram, Node
+
+        with Diagram("Long", show=False, graph_attr={"bgcolor": "transparent"}):
+            chain = [Node(f"step {i}", shape="box") for i in range(90)]
+            for tail, head in zip(chain, chain[1:]):
+                tail >> head
+    ''')
+    result = course.run("build", "-q")
+    assert result.exit_code == 0, result.output
+    width, height = svg_pixels(course, "long")
+    assert width * 2 >= 16384  # the PNG is as wide as the setting allows
+    with Image.open(course.built("diagrams/long.png")) as image:
+        assert image.mode == "RGBA" and image.size == (16384, round(height * 16384 / width))
+        image.load()
+        assert image.getpixel((0, 0))[3] == 0

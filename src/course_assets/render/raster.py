@@ -136,13 +136,30 @@ def _unfiltered_rows(image: Image.Image) -> bytearray:
     filtered as libpng and Pillow choose (7.2 against 7.8 MB for 46 figures' PNGs), and
     choosing the filters cost twice the compressing.
     """
+    from PIL import ImageFile
+
     row_bytes = image.width * len(image.getbands())
+    # Pillow's tobytes hands its encoder this many bytes at a time; a padded row must fit, or
+    # it fails ("encoder error -8"): an RGBA picture 16,384 pixels wide, which a clear page
+    # reaches at the largest png_max_side. Those rows are copied one by one instead.
+    if row_bytes + 1 > max(ImageFile.MAXBLOCK, image.width * 4):
+        return _rows_copied_one_by_one(image, row_bytes)
     # Pillow ends each row with zeros up to the stride asked for: one zero byte, which is the
     # next row's filter type. The first row's goes in front, the last row's zero is dropped.
     padded = image.tobytes("raw", (image.mode, row_bytes + 1))
     rows = bytearray(1)
     rows += padded
     del padded, rows[-1]
+    return rows
+
+
+def _rows_copied_one_by_one(image: Image.Image, row_bytes: int) -> bytearray:
+    """Return the picture's rows for PNG, each behind filter type 0, copied a row at a time."""
+    pixels = memoryview(image.tobytes())
+    rows = bytearray((row_bytes + 1) * image.height)  # zero: each row's filter byte is "none"
+    for row in range(image.height):
+        start = row * (row_bytes + 1) + 1
+        rows[start:start + row_bytes] = pixels[row * row_bytes:(row + 1) * row_bytes]
     return rows
 
 
