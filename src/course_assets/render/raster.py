@@ -103,7 +103,7 @@ def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
 
 
 def encoded_png(image: Image.Image) -> bytes:
-    """Return the picture as a PNG whose bytes depend on its pixels alone, on every machine.
+    """Return the picture as a PNG whose bytes depend on its pixels and profile alone, anywhere.
 
     The rows are stored unfiltered and libdeflate compresses them. Python and Pillow compress
     with the system's zlib, whose output differs from one build to another (zlib-ng's, say):
@@ -114,10 +114,10 @@ def encoded_png(image: Image.Image) -> bytes:
     import deflate
 
     colour_type = _COLOUR_TYPES.get(image.mode)
-    # A grey or colour picture with one transparent colour (tRNS) is rare: Pillow writes it.
+    # A palette, 1-bit or 16-bit icon, or a rare grey or colour one with a transparent colour
+    # (a tRNS chunk): Pillow writes its chunks.
     if colour_type is None or (image.mode in ("L", "RGB")
                                and image.info.get("transparency") is not None):
-        # A palette, 1-bit or 16-bit icon: Pillow writes its chunks.
         before, rows, after = _rows_as_pillow_filters_them(image)
     else:
         header = struct.pack(">IIBBBBB", image.width, image.height, 8, colour_type, 0, 0, 0)
