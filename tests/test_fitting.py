@@ -472,3 +472,18 @@ def test_crossings_counts_what_comparing_every_pair_of_edges_counts(spread):
         counted += expected
     # Not a vacuous comparison: crossings happened (a column's straight chords never cross).
     assert counted > 0 or spread == "column"
+
+
+def test_edges_end_to_end_on_one_line_never_cross_whatever_the_rounding():
+    # Four nodes on one line, as Graphviz writes positions (two decimals): the two edges lie
+    # end to end. Rounding puts each edge's ends a hair on both sides of the other's line, so
+    # comparing every pair counted a crossing; their spans do not overlap, so the sweep never
+    # compares them, and counts none, as the geometry says.
+    from course_assets.layout import fitting
+
+    positions = ["-76.51,2289.21", "9.99,2195.46", "27.29,2176.71", "89.57,2109.21"]
+    layout = {"objects": [{"_gvid": n, "name": f"n{n}", "pos": p, "width": "0.5",
+                           "height": "0.5"} for n, p in enumerate(positions)],
+              "edges": [{"tail": 0, "head": 1}, {"tail": 2, "head": 3}]}
+    assert _crossing_pairs_one_by_one(layout) == 1  # the rounding this is about
+    assert fitting.crossings(layout) == 0

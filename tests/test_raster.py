@@ -349,3 +349,110 @@ def test_at_most_half_a_pools_workers_paint_a_png_at_once(tmp_path, painters):
     finally:
         isolate.keep_scratch_in(None)
         isolate.paint_at_most(1)
+
+
+def test_a_clear_figure_as_wide_as_the_largest_png_setting_is_written(course):
+    # A clear page keeps its alpha: four bytes a pixel, so a 16,384-pixel row is 64 KiB, more
+    # than Pillow hands out at once when asked for rows padded with their filter byte.
+    course.write("pyproject.toml", '[tool.course-assets]\npng_max_side = 16384\n'
+                 'formats = ["svg", "png"]\nfit = false\n')
+    course.write("diagrams/long.py", '''
+        """A long chain on no background."""
+        from diagrams import Diagram, Node
+
+        with Diagram("Long", show=False, graph_attr={"bgcolor": "transparent"}):
+            chain = [Node(f"step {i}", shape="box") for i in range(90)]
+            for tail, head in zip(chain, chain[1:]):
+                tail >> head
+    ''')
+    result = course.run("build", "-q")
+    assert result.exit_code == 0, result.output
+    width, height = svg_pixels(course, "long")
+    assert width * 2 >= 16384  # the PNG is as wide as the setting allows
+    with Image.open(course.built("diagrams/long.png")) as image:
+        assert image.mode == "RGBA" and image.size == (16384, round(height * 16384 / width))
+        image.load()
+        assert image.getpixel((0, 0))[3] == 0
+
+
+def png_chunk_bodies(data: bytes) -> dict[str, bytes]:
+    """Return each chunk type's data (the image data's chunks joined)."""
+    import struct
+
+    bodies: dict[str, bytes] = {}
+    at = 8
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        name = kind.decode("ascii")
+        bodies[name] = bodies.get(name, b"") + data[at + 8:at + 8 + length]
+        at += 12 + length
+    return bodies
+
+
+def rgb_profile() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def test_a_jpeg_icons_colour_profile_goes_with_it_into_the_figure(course):
+    # A photo saved in a wide colour space shows its colours through its profile: a browser
+    # reading the PNG without it shows them duller (or shifted).
+    import zlib
+
+    import deflate
+    from svgtools import placed_icons, parse
+
+    from course_assets.render.raster import PNG_DEFLATE_LEVEL
+
+    profile = rgb_profile()
+    (course.root / "icons").mkdir()
+    Image.new("RGB", (64, 64), (200, 60, 20)).save(course.root / "icons/photo.jpg",
+                                                    format="JPEG", icc_profile=profile)
+    course.write("diagrams/photo.py", '''
+        """A JPEG icon with a colour profile."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("Photo", show=False):
+            Custom("photo", "icons/photo.jpg")
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    (uri,) = {i.uri for i in placed_icons(parse(course.built("diagrams/photo.svg")))}
+    data = base64.b64decode(uri.split(",", 1)[1])
+    with Image.open(io.BytesIO(data)) as icon:
+        assert icon.info.get("icc_profile") == profile
+    # Compressed by libdeflate like the image data: the same bytes on every machine.
+    name, compressed = png_chunk_bodies(data)["iCCP"].split(b"\0", 1)
+    assert compressed[0] == 0  # compression method 0: deflate
+    assert zlib.decompress(compressed[1:]) == profile
+    assert compressed[1:] == bytes(deflate.zlib_compress(profile, PNG_DEFLATE_LEVEL))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "P", "I;16"])
+def test_a_profile_is_kept_only_where_it_describes_the_pngs_colours(mode):
+    from PIL import ImageCms
+
+    from course_assets.render.raster import encoded_png
+
+    grey = mode in ("L", "I;16")
+    image = Image.new(mode, (3, 2), 7)
+    for profile, fits in ((rgb_profile(), not grey),
+                          (ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes(),
+                           False)):
+        image.info["icc_profile"] = profile  # what a reader leaves there for a converted picture
+        with Image.open(io.BytesIO(encoded_png(image))) as written:
+            assert written.info.get("icc_profile") == (profile if fits else None), mode
+            assert written.convert("RGB").tobytes() == image.convert("RGB").tobytes()
+
+
+@pytest.mark.parametrize(("mode", "clear"), [("L", 0), ("RGB", (0, 0, 0))])
+def test_a_grey_or_colour_picture_keeps_its_transparent_colour(mode, clear):
+    from course_assets.render.raster import encoded_png
+
+    image = Image.new(mode, (4, 4), clear)
+    image.paste(200 if mode == "L" else (200, 10, 10), (1, 1, 3, 3))
+    image.info["transparency"] = clear
+    with Image.open(io.BytesIO(encoded_png(image))) as written:
+        rgba = written.convert("RGBA")
+    assert rgba.getpixel((0, 0))[3] == 0 and rgba.getpixel((1, 1))[3] == 255

@@ -103,7 +103,7 @@ def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
 
 
 def encoded_png(image: Image.Image) -> bytes:
-    """Return the picture as a PNG whose bytes depend on its pixels alone, on every machine.
+    """Return the picture as a PNG whose bytes depend on its pixels and profile alone, anywhere.
 
     The rows are stored unfiltered and libdeflate compresses them. Python and Pillow compress
     with the system's zlib, whose output differs from one build to another (zlib-ng's, say):
@@ -114,15 +114,39 @@ def encoded_png(image: Image.Image) -> bytes:
     import deflate
 
     colour_type = _COLOUR_TYPES.get(image.mode)
-    if colour_type is None:  # a palette, 1-bit or 16-bit icon: Pillow writes its chunks
+    # A palette, 1-bit or 16-bit icon, or a rare grey or colour one with a transparent colour
+    # (a tRNS chunk): Pillow writes its chunks.
+    if colour_type is None or (image.mode in ("L", "RGB")
+                               and image.info.get("transparency") is not None):
         before, rows, after = _rows_as_pillow_filters_them(image)
     else:
         header = struct.pack(">IIBBBBB", image.width, image.height, 8, colour_type, 0, 0, 0)
         before, rows, after = [(b"IHDR", header)], _unfiltered_rows(image), []
     packed = bytes(deflate.zlib_compress(rows, PNG_DEFLATE_LEVEL))
     del rows
-    # The chunks before the image data (its header), all of it in one chunk, the end.
-    return _chunked([*before, (b"IDAT", packed), *after, (b"IEND", b"")])
+    # The header, the colour profile, the rest before the image data (a palette), all of it
+    # in one chunk, the end.
+    return _chunked([*before[:1], *_profile(image), *before[1:], (b"IDAT", packed), *after,
+                     (b"IEND", b"")])
+
+
+def _profile(image: Image.Image) -> list[tuple[bytes, bytes]]:
+    """Return the picture's colour profile as an iCCP chunk, where PNG can use it.
+
+    A JPEG photo's profile says what its colours are (a wide-gamut one shows duller without
+    it). Compressed by libdeflate, not Pillow's zlib, for the same bytes on every machine. A
+    profile of other colours (a print JPEG's CMYK one, its picture converted) is left out: PNG
+    allows only a grey one for grey pictures and an RGB one for the rest.
+    """
+    import deflate
+
+    profile = image.info.get("icc_profile")
+    colours = b"GRAY" if image.mode in ("1", "L", "LA", "I", "I;16") else b"RGB "
+    if not isinstance(profile, bytes) or profile[16:20] != colours:
+        return []
+    # A name, then compression method 0 (deflate).
+    return [(b"iCCP", b"ICC Profile\0\0" + bytes(deflate.zlib_compress(profile,
+                                                                      PNG_DEFLATE_LEVEL)))]
 
 
 # PNG's colour type for each Pillow mode stored as it is, 8 bits a channel.
@@ -136,7 +160,14 @@ def _unfiltered_rows(image: Image.Image) -> bytearray:
     filtered as libpng and Pillow choose (7.2 against 7.8 MB for 46 figures' PNGs), and
     choosing the filters cost twice the compressing.
     """
+    from PIL import ImageFile
+
     row_bytes = image.width * len(image.getbands())
+    # Pillow's tobytes hands its encoder this many bytes at a time; a padded row must fit, or
+    # it fails ("encoder error -8"): an RGBA picture 16,384 pixels wide, which a clear page
+    # reaches at the largest png_max_side. Those rows are copied one by one instead.
+    if row_bytes + 1 > max(ImageFile.MAXBLOCK, image.width * 4):
+        return _rows_copied_one_by_one(image, row_bytes)
     # Pillow ends each row with zeros up to the stride asked for: one zero byte, which is the
     # next row's filter type. The first row's goes in front, the last row's zero is dropped.
     padded = image.tobytes("raw", (image.mode, row_bytes + 1))
@@ -146,13 +177,24 @@ def _unfiltered_rows(image: Image.Image) -> bytearray:
     return rows
 
 
+def _rows_copied_one_by_one(image: Image.Image, row_bytes: int) -> bytearray:
+    """Return the picture's rows for PNG, each behind filter type 0, copied a row at a time."""
+    pixels = memoryview(image.tobytes())
+    rows = bytearray((row_bytes + 1) * image.height)  # zero: each row's filter byte is "none"
+    for row in range(image.height):
+        start = row * (row_bytes + 1) + 1
+        rows[start:start + row_bytes] = pixels[row * row_bytes:(row + 1) * row_bytes]
+    return rows
+
+
 def _rows_as_pillow_filters_them(image: Image.Image,
                                  ) -> tuple[list[tuple[bytes, bytes]], bytearray,
                                             list[tuple[bytes, bytes]]]:
     """Return Pillow's chunks around the image data, and the image data's filtered rows."""
     unpacked = _PngChunks()
     # No text chunks, no timestamps, fixed settings: Pillow's rows, filtered, stored as they are.
-    image.save(unpacked, format="PNG", optimize=False, compress_level=0)
+    # No profile either: `_profile` writes it.
+    image.save(unpacked, format="PNG", optimize=False, compress_level=0, icc_profile=None)
     return unpacked.before, unpacked.rows, [c for c in unpacked.after if c[0] != b"IEND"]
 
 
