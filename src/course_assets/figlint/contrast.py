@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import functools
 import io
+import itertools
+import operator
 import re
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 from course_assets.figlint.findings import Finding
 from course_assets.figlint.geometry import Geometry, Node
 from course_assets.figlint.placement import _lines, describe, owner_line
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 TEXT_CONTRAST = 4.5  # WCAG 2.1, 1.4.3: text
 GRAPHICS_CONTRAST = 3.0  # WCAG 2.1, 1.4.11: graphical objects such as edges and arrowheads
@@ -31,6 +39,7 @@ ICON_LOST_SHARE = 0.12
 ICON_SAMPLE = 128
 
 RGB = tuple[float, float, float]
+Colour8 = tuple[int, int, int]  # an sRGB colour in 8-bit channels
 # Graphviz colours that paint nothing: what lies behind shows through.
 CLEAR = frozenset({"transparent", "none", "invis"})
 HSV = re.compile(r"([0-9]*\.?[0-9]+)[,\s]+([0-9]*\.?[0-9]+)[,\s]+([0-9]*\.?[0-9]+)")
@@ -167,6 +176,11 @@ def lost_share(data_uri: str, behind: RGB) -> float:
     so the yellow half of the Python logo stands out against its blue half; a part that meets
     (almost) nothing but the background is lost.
     """
+    return _lost_share(data_uri, behind, _LUMINANCE_SCALE)
+
+
+def _lost_share(data_uri: str, behind: RGB, scale: int) -> float:
+    """Return lost_share, numbering colours by luminance at `scale` (see _numbered)."""
     from PIL import Image
 
     raw = base64.b64decode(data_uri.split(",", 1)[1])
@@ -174,72 +188,249 @@ def lost_share(data_uri: str, behind: RGB) -> float:
         icon = source.convert("RGBA")
     # About the pixels it is shown at: finer detail than that cannot save it either.
     icon.thumbnail((ICON_SAMPLE, ICON_SAMPLE), Image.Resampling.BOX)
-    width, height = icon.size
     flat = Image.new("RGBA", icon.size, (*(round(c * 255) for c in behind), 255))
     flat.alpha_composite(icon)
-    colours = flat.convert("RGB").tobytes()
-    linear = _LINEAR
-    lum = [0.2126 * linear[colours[i]] + 0.7152 * linear[colours[i + 1]]
-           + 0.0722 * linear[colours[i + 2]] for i in range(0, len(colours), 3)]
-    opaque = [a >= 128 for a in icon.getchannel("A").tobytes()]
-    back = luminance(behind)
-    low = [shown and _ratio(value, back) < ICON_PIXEL_CONTRAST
-           for shown, value in zip(opaque, lum)]
-    visible = sum(opaque)
-    reach = max(1, round(max(width, height) * ICON_EDGE_REACH))
-    lost = sum(len(part) for part in _parts(low, width, height)
-               if _edged_share(part, low, opaque, lum, (width, height), reach)
-               < ICON_EDGED_SHARE)
+    shown = icon.getchannel("A").point(lambda alpha: 255 if alpha >= 128 else 0)
+    visible = shown.histogram()[255]
+    reach = max(1, round(max(icon.size) * ICON_EDGE_REACH))
+    # The shown pixels in their colours, the others transparent black. One column more, not
+    # shown, ends each row in the bytes of every mask below, so that a run of set pixels never
+    # wraps onto the next row.
+    shown_pixels = Image.new("RGBA", (icon.width + 1, icon.height), 0)
+    shown_pixels.paste(flat, mask=shown)
+    width, height = shown_pixels.size
+    # An icon is a flat illustration: some hundred colours, anti-aliasing included, among
+    # thousands of pixels. So each colour is judged once, in Python, and Pillow's operations on
+    # whole images carry the verdicts to the pixels. (getcolors, allowed as many colours as
+    # there are pixels, never returns None.)
+    colours = cast(list[tuple[int, tuple[int, int, int, int]]],
+                   shown_pixels.getcolors(width * height))
+    lum = {(red, green, blue): 0.2126 * _LINEAR[red] + 0.7152 * _LINEAR[green]
+           + 0.0722 * _LINEAR[blue]
+           for _, (red, green, blue, alpha) in colours if alpha}
+    order = sorted(lum, key=lum.__getitem__)  # the shown colours, darkest first
+    values = [lum[colour] for colour in order]
+    first, end = _vanishing_band(values, luminance(behind))
+    if first == end:
+        return 0.0  # none of the visible pixels is lost
+
+    numbered, numbers = _numbered(shown_pixels, order, values, scale)
+    luminance_at = dict(zip(numbers, values))
+    lowest, highest = numbers[first], numbers[end - 1]  # the band that vanishes
+    low = _image_math(lambda names: names["convert"](
+        (names["number"] >= lowest) & (names["number"] <= highest), "L"), number=numbered)
+    # Whether a rim pixel meets a colour with 3:1 against it within the reach needs only the
+    # darkest and the brightest strong pixel (shown, not vanishing) there, as the ratio grows
+    # with the difference in luminance on either side: window maxima of the strong pixels'
+    # numbers, counted up from the darkest and down from the brightest, give both.
+    top = numbers[-1] + 1
+    from_darkest = _image_math(
+        lambda names: names["number"] * ((names["number"] < lowest) | (names["number"] > highest)),
+        number=numbered)
+    from_brightest = _image_math(lambda names: (top - names["number"]) % top,
+                                 number=from_darkest)
+    # Both side by side, `reach` apart, take their window maxima in one pass: no window
+    # reaches across the gap of zeros between them.
+    both = Image.new("I", (2 * width + reach, height))
+    both.paste(from_darkest, (0, 0))
+    both.paste(from_brightest, (width + reach, 0))
+    maxima = _window_max(both, reach)
+    brightest = memoryview(maxima.crop((0, 0, width, height)).tobytes()).cast("i")
+    darkest = memoryview(
+        maxima.crop((width + reach, 0, 2 * width + reach, height)).tobytes()).cast("i")
+    number_at = memoryview(numbered.tobytes()).cast("i")
+
+    def edged(index: int) -> bool:
+        own = luminance_at[number_at[index]]
+        return (brightest[index] > 0
+                and _ratio(own, luminance_at[brightest[index]]) >= GRAPHICS_CONTRAST
+                or darkest[index] > 0
+                and _ratio(own, luminance_at[top - darkest[index]]) >= GRAPHICS_CONTRAST)
+
+    rim = _rim(low)
+    lost = 0
+    for part in _parts(low.tobytes(), width):
+        rim_size = sum(rim.count(1, start, end) for start, end in part)
+        part_rim = (match.start() for start, end in part
+                    for match in _SET_PIXEL.finditer(rim, start, end))
+        if not _edged_enough(part_rim, rim_size, edged):
+            lost += sum(end - start for start, end in part)
     return lost / visible if visible else 0.0
+
+
+def _vanishing_band(values: list[float], back: float) -> tuple[int, int]:
+    """Return where, in luminances sorted up, those below 1.5:1 against `back` start and end."""
+    def vanishes(value: float) -> bool:
+        return _ratio(value, back) < ICON_PIXEL_CONTRAST
+
+    # The ratio grows as a luminance moves away from the background's, on either side: the
+    # values that vanish are one run, found by halving instead of testing each.
+    middle = bisect.bisect_left(values, back)
+    first = bisect.bisect_left(values, True, hi=middle, key=vanishes)
+    end = bisect.bisect_left(values, True, lo=middle, key=lambda value: not vanishes(value))
+    return first, end
+
+
+def _numbered(shown_pixels: PILImage, order: list[Colour8], values: list[float],
+              scale: int) -> tuple[PILImage, list[int]]:
+    """Return a number per pixel that rises with its luminance (0: not shown), and per colour.
+
+    `order` holds the shown colours by luminance, `values` their luminances. Pillow adds up
+    each pixel's luminance as an integer: the three channels' shares of it times `scale`,
+    looked up per channel. Those integers keep the order of the exact luminances unless two of
+    the icon's colours are within about 3/scale of each other, so the order is checked; where
+    it fails (about one icon and background in 2,500), each pixel looks up its colour's rank
+    in Python instead, about a millisecond more.
+    """
+    from PIL import Image
+
+    red, green, blue = _luminance_shares(scale)
+    numbers = [red[r] + green[g] + blue[b] + 1 for r, g, b in order]
+    if all(map(operator.lt, numbers, numbers[1:])):
+        *channels, shown = shown_pixels.split()
+        # A pixel not shown is transparent black: a share of 0 in each channel, and no 1 added.
+        shares = [band.point(share, "I") for band, share in zip(channels, (red, green, blue))]
+        numbered = _image_math(
+            lambda names: names["red"] + names["green"] + names["blue"] + names["shown"],
+            red=shares[0], green=shares[1], blue=shares[2],
+            shown=shown.point([0] + [1] * 255, "I"))
+        return numbered, numbers
+    # Equal luminances share the rank of the first of them.
+    numbers = [bisect.bisect_left(values, value) + 1 for value in values]
+    # A pixel's colour and alpha packed in one integer, as the image's bytes hold them.
+    by_pixel = {int.from_bytes(bytes((*colour, 255)), sys.byteorder): number
+                for colour, number in zip(order, numbers)}
+    by_pixel[0] = 0  # not shown: transparent black
+    numbered = Image.new("I", shown_pixels.size)
+    numbered.putdata(list(map(by_pixel.__getitem__,
+                              memoryview(shown_pixels.tobytes()).cast("I"))))
+    return numbered, numbers
+
+
+# Pillow's luminances are integers below 2**31: each of the three shares below 2**30.
+_LUMINANCE_SCALE = 2**30
+
+
+@functools.lru_cache(maxsize=4)
+def _luminance_shares(scale: int) -> tuple[list[int], list[int], list[int]]:
+    """Return each channel's 8-bit values' shares of WCAG's relative luminance, times `scale`."""
+    red, green, blue = ([round(weight * linear * scale) for linear in _LINEAR]
+                        for weight in (0.2126, 0.7152, 0.0722))
+    return red, green, blue
 
 
 # sRGB's 8-bit values made linear, for WCAG's relative luminance.
 _LINEAR = [v / 255 / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4
            for v in range(256)]
+# A set pixel, and a run of them, in a mask of one byte per pixel.
+_SET_PIXEL = re.compile(rb"[^\x00]")
+_SET_RUN = re.compile(rb"[^\x00]+")
 
 
 def _ratio(first: float, second: float) -> float:
     return (max(first, second) + 0.05) / (min(first, second) + 0.05)
 
 
-def _parts(mask: list[bool], width: int, height: int) -> Iterator[list[int]]:
-    """Yield each connected area (4-neighbours) of the pixels set in `mask`."""
-    seen = [False] * len(mask)
-    for start, wanted in enumerate(mask):
-        if not wanted or seen[start]:
-            continue
-        seen[start] = True
-        part, queue = [], [start]
-        while queue:
-            index = queue.pop()
-            part.append(index)
-            x, y = index % width, index // width
-            for nx, ny in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
-                other = ny * width + nx
-                if 0 <= nx < width and 0 <= ny < height and mask[other] and not seen[other]:
-                    seen[other] = True
-                    queue.append(other)
-        yield part
+def _edged_enough(rim: Iterator[int], rim_size: int, edged: Callable[[int], bool]) -> bool:
+    """Say whether at least ICON_EDGED_SHARE of a part's `rim_size` rim pixels are edged."""
+    if not rim_size:
+        return False  # no rim, no share
+    # The fewest edged pixels that make the share, found with the same division that states
+    # it. Testing stops as soon as the verdict is known: when that many are found, or when
+    # too few pixels are left to find them.
+    needed = next(count for count in range(rim_size + 1)
+                  if count / rim_size >= ICON_EDGED_SHARE)
+    found, untested = 0, rim_size
+    for index in rim:
+        if found >= needed or found + untested < needed:
+            break
+        found += edged(index)
+        untested -= 1
+    return found >= needed
 
 
-def _edged_share(part: list[int], low: list[bool], opaque: list[bool], lum: list[float],
-                 size: tuple[int, int], distance: int) -> float:
-    """Return the share of a part's rim that meets an icon colour contrasting 3:1 with it."""
-    width, height = size
-    members = set(part)
-    rim = edged = 0
-    reach = range(-distance, distance + 1)
-    for index in part:
-        x, y = index % width, index // width
-        if all(0 <= nx < width and 0 <= ny < height and ny * width + nx in members
-               for nx, ny in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1))):
-            continue  # inside the part, not on its rim
-        rim += 1
-        edged += any(
-            0 <= x + dx < width and 0 <= y + dy < height
-            and opaque[other] and not low[other]
-            and _ratio(lum[index], lum[other]) >= GRAPHICS_CONTRAST
-            for dy in reach for dx in reach
-            for other in ((y + dy) * width + x + dx,)
-        )
-    return edged / rim if rim else 0.0
+def _image_math(formula: Callable[[dict[str, Any]], Any], **images: PILImage) -> PILImage:
+    """Return the image Pillow's ImageMath computes by `formula` from the named images."""
+    from PIL import ImageMath
+
+    result: PILImage = ImageMath.lambda_eval(formula, **images)
+    return result
+
+
+def _rim(mask: PILImage) -> bytes:
+    """Return, a byte per pixel, which set pixels have a 4-neighbour unset or off the image."""
+    from PIL import ImageChops
+
+    width, height = mask.size
+    inside = mask
+    for step_x, step_y in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        # Cropped past its edge the mask reads 0 there: the image's edge is a rim too.
+        inside = ImageChops.darker(
+            inside, mask.crop((step_x, step_y, width + step_x, height + step_y)))
+    return ImageChops.subtract(mask, inside).tobytes()
+
+
+def _window_max(image: PILImage, reach: int) -> PILImage:
+    """Return each pixel's largest value within `reach` pixels across and down, on the image."""
+    width, height = image.size
+    span = 2 * reach + 1
+    # Widened by `reach` on each side with 0, which no number beats, then narrowed back by
+    # taking maxima of copies shifted against each other, doubling the span covered each step.
+    grid = image.crop((-reach, -reach, width + reach, height + reach))
+    for across in (True, False):
+        covered = 1
+        while covered < span:
+            step = min(covered, span - covered)
+            right, bottom = grid.size
+            if across:
+                near, far = (grid.crop((0, 0, right - step, bottom)),
+                             grid.crop((step, 0, right, bottom)))
+            else:
+                near, far = (grid.crop((0, 0, right, bottom - step)),
+                             grid.crop((0, step, right, bottom)))
+            grid = _image_math(lambda names: names["max"](names["near"], names["far"]),
+                               near=near, far=far)
+            covered += step
+    return grid
+
+
+def _parts(mask: bytes, width: int) -> Iterator[list[tuple[int, int]]]:
+    """Yield each connected area (4-neighbours) of the pixels set in `mask`, as runs in rows.
+
+    `mask` holds rows of `width` bytes, each ending in a 0. A run is the (start, end) indices of
+    set pixels side by side in one row; runs in adjacent rows that share a column belong
+    together. Joining runs, not pixels, takes a few hundred steps where a flood fill takes one
+    per pixel.
+    """
+    runs: list[tuple[int, int]] = []
+    joined: list[int] = []  # per run, a run of the same part (itself: the part's representative)
+
+    def representative(run: int) -> int:
+        while joined[run] != run:
+            joined[run] = joined[joined[run]]
+            run = joined[run]
+        return run
+
+    row = -1
+    above: list[tuple[int, int, int]] = []  # the runs of the row above, moved down a row
+    here: list[tuple[int, int, int]] = []
+    upper = 0
+    for match in _SET_RUN.finditer(mask):
+        start, end = match.span()
+        if start // width != row:
+            above = here if start // width == row + 1 else []
+            here, row, upper = [], start // width, 0
+        run = len(runs)
+        runs.append((start, end))
+        joined.append(run)
+        here.append((start + width, end + width, run))
+        # The runs above are in column order: those ending before this run starts cannot meet
+        # it or the runs after it; the next ones meet it until one starts past its end.
+        while upper < len(above) and above[upper][1] <= start:
+            upper += 1
+        for _, _, other in itertools.takewhile(lambda span: span[0] < end, above[upper:]):
+            joined[representative(run)] = representative(other)
+    parts: dict[int, list[tuple[int, int]]] = {}
+    for run, span in enumerate(runs):
+        parts.setdefault(representative(run), []).append(span)
+    yield from parts.values()
