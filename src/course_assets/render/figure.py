@@ -183,7 +183,8 @@ def render_slides(task: FigureTask, light: LightDrawing) -> LightDrawing | Figur
     first waits for no slide. A failure is the figure's outcome, with its problem.
     """
     import dataclasses
-    import shutil
+
+    from course_assets.render import isolate
 
     if light.slides_to_try is None:
         return light
@@ -194,7 +195,7 @@ def render_slides(task: FigureTask, light: LightDrawing) -> LightDrawing | Figur
         made = FigureOutcome(task.name, problem=Problem(task.script, None, clock.message()),
                              seconds=light.seconds + time.perf_counter() - started)
     if isinstance(made, FigureOutcome):
-        shutil.rmtree(light.scratch, ignore_errors=True)
+        isolate.remove_scratch_folder(light.scratch)
         return made
     return dataclasses.replace(made, seconds=light.seconds + time.perf_counter() - started)
 
