@@ -116,6 +116,9 @@ class LightDrawing:
     slide_layout: Mapping[str, Any] = field(default_factory=dict)
     # A layout for the slides still to draw and judge (`render_slides`), if fitting named one.
     slides_to_try: SlidesToTry | None = None
+    # Seconds of the first stage's time limit the light SVG took: the slides' layout, drawn
+    # after it, has what is left (one `timeout` for the script, layout and fitting).
+    limit_used: float = 0.0
 
 
 def render_figure(task: FigureTask) -> FigureOutcome:
@@ -135,6 +138,8 @@ def render_light(task: FigureTask) -> LightDrawing | FigureOutcome:
     This is what an author looks at first, so it does nothing else: no PNG, no dark variant,
     no lint (`finish_figure` makes those). A failure is the outcome, with its problem.
     """
+    import dataclasses
+
     from course_assets.render import isolate
 
     started = time.perf_counter()
@@ -144,13 +149,16 @@ def render_light(task: FigureTask) -> LightDrawing | FigureOutcome:
         return FigureOutcome(task.name, problem=Problem(task.script, None, exc.message))
     # The script and its layout have `timeout` in their child; this stage, icons included,
     # has as much.
+    limited = time.perf_counter()
     with limits.time_limit(task.timeout) as clock:
         light = _light_within(task, started)
     if clock.expired and not isinstance(light, FigureOutcome):  # its alarm went unheard
         isolate.remove_scratch_folder(light.scratch)
         return FigureOutcome(task.name, problem=Problem(task.script, None, clock.message()),
                              seconds=time.perf_counter() - started)
-    return light
+    if isinstance(light, FigureOutcome):
+        return light
+    return dataclasses.replace(light, limit_used=time.perf_counter() - limited)
 
 
 def _light_within(task: FigureTask, started: float) -> LightDrawing | FigureOutcome:
@@ -180,7 +188,9 @@ def render_slides(task: FigureTask, light: LightDrawing) -> LightDrawing | Figur
     """Draw the slides' layout the light SVG's fitting named; return the drawing with it kept.
 
     It is drawn in an isolated child after the light SVG is shown: what an author looks at
-    first waits for no slide. A failure is the figure's outcome, with its problem.
+    first waits for no slide. It has what the light SVG left of the first stage's time limit
+    (`timeout` covers the script, its layout and fitting together, as when one stage drew
+    them all). A failure is the figure's outcome, with its problem.
     """
     import dataclasses
 
@@ -189,8 +199,10 @@ def render_slides(task: FigureTask, light: LightDrawing) -> LightDrawing | Figur
     if light.slides_to_try is None:
         return light
     started = time.perf_counter()
-    with limits.time_limit(task.timeout) as clock:
-        made = _slides_within(task, light, started)
+    # A moment at least: a light SVG that took all its time was told by its own clock.
+    left = max(task.timeout - light.limit_used, 0.001)
+    with limits.time_limit(left, told=task.timeout) as clock:
+        made = _slides_within(task, light, started, left)
     if clock.expired and not isinstance(made, FigureOutcome):  # its alarm went unheard
         made = FigureOutcome(task.name, problem=Problem(task.script, None, clock.message()),
                              seconds=light.seconds + time.perf_counter() - started)
@@ -200,8 +212,8 @@ def render_slides(task: FigureTask, light: LightDrawing) -> LightDrawing | Figur
     return dataclasses.replace(made, seconds=light.seconds + time.perf_counter() - started)
 
 
-def _slides_within(task: FigureTask, light: LightDrawing,
-                   started: float) -> LightDrawing | FigureOutcome:
+def _slides_within(task: FigureTask, light: LightDrawing, started: float,
+                   left: float) -> LightDrawing | FigureOutcome:
     import dataclasses
 
     from course_assets.render import downloads, isolate
@@ -222,7 +234,7 @@ def _slides_within(task: FigureTask, light: LightDrawing,
                 return _slides_drawn(captured, None, trying)
 
         with limits.located_at(task.script, None):
-            slide, _ = isolate.run_isolated(job, task.timeout)
+            slide, _ = isolate.run_isolated(job, left, told=task.timeout)
         if slide is None:
             return dataclasses.replace(light, slides_to_try=None)
         slide_svg = _postprocessed(task, LIGHT, captured, slide.svg, "slide")

@@ -148,8 +148,11 @@ def _child_scratch() -> contextlib.AbstractContextManager[str]:
     return tempfile.TemporaryDirectory(prefix=scratch.PREFIX, dir=_scratch_root)
 
 
-def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
+def run_isolated(job: Callable[[], T], timeout: float,
+                 told: float | None = None) -> tuple[T, str]:
     """Return `job()` and what it printed, run in a forked child; raise FigureError on failure.
+
+    `told` is the limit a timeout's message names, where `timeout` is what is left of it.
 
     The child gets its own working directory (a temporary folder that is deleted afterwards), its
     own sys.path, modules and globals, and no terminal: whatever the script changes, writes there
@@ -188,7 +191,7 @@ def run_isolated(job: Callable[[], T], timeout: float) -> tuple[T, str]:
         error: FigureError = pickle.loads(payload[len(_FAILED):])
         error.output = output
         raise error
-    error = _death_error(status, timeout, output, stage)
+    error = _death_error(status, timeout if told is None else told, output, stage)
     error.line = int(stage_line) if stage_line.isdigit() else None
     raise error
 

@@ -183,13 +183,14 @@ class Clock:
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[Clock]:
+def time_limit(seconds: float, told: float | None = None) -> Iterator[Clock]:
     """Raise FigureTookTooLong in this thread once `seconds` have passed (Unix, main thread).
 
     The figure's script and layout run in a child with a limit of their own; this one covers
-    what the worker does with the result too: fitting its icons, the lint, the PNG.
+    what the worker does with the result too: fitting its icons, the lint, the PNG. `told` is
+    the limit its message names, where `seconds` are what a stage has left of it.
     """
-    clock = Clock(seconds)
+    clock = Clock(seconds if told is None else told)
     if not hasattr(signal, "setitimer"):  # pragma: no cover - Windows
         yield clock
         return

@@ -1,0 +1,202 @@
+"""The slides' own layout is drawn in a stage of its own: its failures and cancellations."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_raster import CHAIN
+
+from conftest import Course, course_process, wait_until_gone
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc, signals")
+
+
+def chain(course: Course, name: str, steps: int) -> Path:
+    return course.write(f"diagrams/{name}.py",
+                        CHAIN.replace("STEPS", str(steps)).replace('"Chain"', repr(name)))
+
+
+def scratch_folders(temporary: Path) -> list[Path]:
+    return sorted(p for p in temporary.glob("course-assets-*")
+                  if not p.name.startswith("course-assets-fonts-"))
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+DARK_FAILS = '''
+    """A chain whose dark variant fails."""
+    import os
+    from diagrams import Diagram
+    from diagrams.onprem.compute import Server
+
+    with Diagram("Dark fails", show=False, direction="TB"):
+        steps = [Server(f"step {i}") for i in range(20)]
+        for a, b in zip(steps, steps[1:]):
+            a >> b
+        if os.environ["COURSE_ASSETS_THEME"] == "dark":
+            raise RuntimeError("only in the dark")
+'''
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_dark_error_in_a_figure_with_slides_names_its_script_and_spares_the_others(
+        course, tmp_path, jobs):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    chain(course, "chain", 20)
+    course.figure("small")
+    course.write("diagrams/darkfails.py", DARK_FAILS)
+    course.chapter("ch", '{{ diagram("chain") }}\n\n{{ diagram("small") }}\n\n'
+                   '{{ diagram("darkfails") }}\n')
+    with course_process(course, "build", "-j", jobs,
+                        env={**os.environ, "TMPDIR": str(temporary)}) as process:
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode != 0, stderr
+    assert "darkfails.py" in stderr and "only in the dark" in stderr, stderr
+    assert "Traceback" not in stderr
+    built = {p.name for p in course.built("diagrams").iterdir()}
+    assert {"chain.svg", "chain.slide.svg", "chain.slide.dark.svg", "small.svg"} <= built
+    assert not any(n.startswith("darkfails.") and n.endswith((".svg", ".png")) for n in built)
+    assert scratch_folders(temporary) == []
+
+
+def wait_for_line(process: subprocess.Popen, text: str, deadline: float) -> list[str]:
+    assert process.stderr is not None
+    lines = []
+    while True:
+        line = process.stderr.readline()
+        lines.append(line)
+        if text in line:
+            return lines
+        assert time.monotonic() < deadline and process.poll() is None, "never said " + text
+
+
+def test_a_worker_killed_in_the_slides_stage_renders_the_figure_again_alone(course, tmp_path):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    chain(course, "chain", 2000)  # its slides' layout takes seconds
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg", "dark"]\n')
+    course.chapter("ch", '{{ diagram("chain") }}\n')
+    with course_process(course, "watch", "-j", "1",
+                        env={**os.environ, "TMPDIR": str(temporary)}) as process:
+        deadline = time.monotonic() + 120
+        wait_for_line(process, "drew chain", deadline)
+        assert not course.built("diagrams/chain.slide.svg").exists()
+        # The one worker now draws the slides' layout, in a child of its own.
+        workers = children(process.pid)
+        busy = [w for w in workers if children(w)]
+        while not busy:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+            busy = [w for w in children(process.pid) if children(w)]
+        os.kill(busy[0], signal.SIGKILL)
+        said = wait_for_line(process, "1 figure", deadline)
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=60)
+    said_all = "".join(said) + rest
+    assert "failed" not in said_all, said_all
+    assert "Traceback" not in said_all, said_all
+    assert course.built("diagrams/chain.slide.svg").is_file()
+    assert course.built("diagrams/chain.slide.dark.svg").is_file()
+    assert all(wait_until_gone(worker) for worker in workers)
+    assert scratch_folders(temporary) == []
+
+
+def snapshot(course: Course) -> dict[str, bytes]:
+    root = course.root / "build"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != ".hash-cache.json"}
+
+
+def test_a_save_during_the_slides_stage_cancels_it_and_slide_files_follow_the_figure(course):
+    from test_watch import watching
+
+    from course_assets.build import BuildOptions
+
+    chain(course, "chain", 2000)  # its slides' layout takes seconds
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg", "dark"]\n')
+    course.figure("small")
+    course.chapter("ch", '## Chain\n\n{{ diagram("chain") }}\n\n## Small\n\n'
+                   '{{ diagram("small") }}\n')
+    slide = course.built("diagrams/chain.slide.svg")
+    drew: list[tuple[str, bool]] = []
+    saves = {"chain": CHAIN.replace("STEPS", "2").replace('"Chain"', "'chain'")}
+
+    def on_light(name: str) -> None:
+        drew.append((name, slide.exists()))
+        if name in saves:  # a save while its slides' layout is drawn
+            time.sleep(0.3)
+            course.write("diagrams/chain.py", saves.pop(name))
+
+    with watching(course, options=BuildOptions(jobs=1, on_light=on_light)) as results:
+        first = results.get(timeout=120)
+        # The stale build is cancelled; the next one builds the 2-step chain.
+        while first.cancelled or slide.exists():  # a build the save cancelled, if told
+            first = results.get(timeout=120)
+        assert first.ok, [p.message for p in first.problems]
+        assert not slide.exists()
+        short = snapshot(course)
+        drew.clear()
+        chain(course, "chain", 20)
+        again = results.get(timeout=120)
+        assert again.ok
+    # The light SVG was told before its slide SVG was on disk.
+    assert drew == [("chain", False)]
+    assert slide.is_file()
+    watched = snapshot(course)
+    assert course.run("check").exit_code == 0
+    assert course.run("check", "--rebuild").exit_code == 0
+    assert snapshot(course) == watched
+    assert "chain.slide.svg" not in "".join(short)
+    manifest = watched["manifest.json"].decode()
+    assert "chain.slide.svg" in manifest
+    assert "chain.slide.svg" in watched["slides/ch.marp.md"].decode()
+    assert "chain.slide.svg" not in short["slides/ch.marp.md"].decode()
+
+
+def test_the_slides_layout_counts_against_the_first_stages_time_limit(course):
+    """`timeout` bounds a figure's script, layout and fitting together, the slides' layout
+    included, as when one stage drew them all: the slides' stage gets what is left."""
+    from course_assets.config import load_settings
+    from course_assets.render.figure import (
+        FigureOutcome, FigureTask, render_light, render_slides,
+    )
+    from course_assets.render.isolate import remove_scratch_folder
+
+    script = chain(course, "chain", 2000)  # each of its two layouts takes seconds
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg"]\n')
+    course.chapter("ch", '{{ diagram("chain") }}\n')
+    settings = load_settings(course.root)
+    task = FigureTask("chain", script, settings.root, settings.padding, 60, settings.formats,
+                      settings.png_max_side, settings.fit)
+    # Measured here, on this machine: the light stage, then both stages together.
+    light = render_light(task)
+    assert not isinstance(light, FigureOutcome) and light.slides_to_try is not None
+    both = render_slides(task, light)
+    assert not isinstance(both, FigureOutcome) and both.slide_svg is not None
+    remove_scratch_folder(light.scratch)
+    # A limit the light stage keeps well within, and both stages together overrun.
+    limit = round(both.seconds * 0.75, 1)
+    if not (light.seconds * 1.3 < limit and both.seconds - light.seconds < limit / 1.3):
+        pytest.skip(f"stages too uneven to tell: {light.seconds:.2f} s, {both.seconds:.2f} s")
+    result = course.run("build", "-j", "1", "--timeout", f"{limit:g}")
+    assert result.exit_code != 0, result.output
+    assert f"diagrams/chain.py:5: stopped after {limit:g} s" in result.output, result.output
+    assert not course.built("diagrams/chain.slide.svg").exists()
