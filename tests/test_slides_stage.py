@@ -200,3 +200,57 @@ def test_the_slides_layout_counts_against_the_first_stages_time_limit(course):
     assert result.exit_code != 0, result.output
     assert f"diagrams/chain.py:5: stopped after {limit:g} s" in result.output, result.output
     assert not course.built("diagrams/chain.slide.svg").exists()
+
+
+LOGGING_CHAIN = '''
+    """A chain that notes each run's theme."""
+    import os
+    from diagrams import Diagram
+    from diagrams.onprem.compute import Server
+
+    with open(LOG, "a") as log:
+        log.write(os.environ["COURSE_ASSETS_THEME"] + " " + NAME + "\\n")
+    with Diagram(NAME, show=False, direction="TB"):
+        steps = [Server(f"step {i}") for i in range(20)]
+        for a, b in zip(steps, steps[1:]):
+            a >> b
+'''
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_every_light_svg_is_drawn_before_any_dark_variant_with_slides_between(
+        course, tmp_path, jobs):
+    from test_svg_first import logged, logging_body
+
+    log = tmp_path / "runs.log"
+    for name in ("a", "b"):
+        course.write(f"diagrams/{name}.py", LOGGING_CHAIN.replace("LOG", repr(str(log)))
+                     .replace("NAME", repr(name)))
+    course.figure("c", logging_body(log, "c"))
+    result = course.run("build", "-j", jobs)
+    assert result.exit_code == 0, result.output
+    themes = [run.split()[0] for run in logged(log)]
+    assert themes == ["light"] * 3 + ["dark"] * 3, logged(log)
+    for name in ("a", "b"):
+        assert course.built(f"diagrams/{name}.slide.dark.png").is_file()
+
+
+def test_a_chapter_rebuilt_beside_an_unchanged_figure_with_slides_shows_its_chapter_svg(course):
+    """A figure left alone is embedded from its manifest record, whose outputs are sorted:
+    its slide SVG (`x.slide.svg` sorts before `x.svg`) is for the decks, not the chapter."""
+    chain(course, "chain", 20)
+    small = course.figure("small", 'Mlflow("first")')
+    course.chapter("ch", '## Chain\n\n{{ diagram("chain") }}\n\n## Small\n\n'
+                   '{{ diagram("small") }}\n')
+    assert course.run("build", "-j", "1").exit_code == 0
+    assert course.built("diagrams/chain.slide.svg").is_file()
+    small.write_text(small.read_text().replace('"first"', '"second"'))
+    result = course.run("build", "-j", "1")
+    assert result.exit_code == 0 and "1 rebuilt, 1 unchanged" in result.output, result.output
+    chapter = course.built("chapters/ch.md").read_text()
+    assert 'src="../diagrams/chain.svg"' in chapter, chapter
+    assert "chain.slide" not in chapter
+    # The same bytes as a build from scratch: chapter, decks and manifest.
+    incremental = snapshot(course)
+    assert course.run("build", "-j", "1", "--force").exit_code == 0
+    assert snapshot(course) == incremental

@@ -401,9 +401,12 @@ def renderer_for(settings: Settings, facts: dict[str, FigureRecord],
     """Return a renderer that embeds the figures whose last build `facts` records."""
     refs = {}
     for name, fact in facts.items():
-        svg = next((p for p in fact.outputs if p.endswith(".svg") and ".dark." not in p), None)
-        dark = next((p for p in fact.outputs if p.endswith(".dark.svg")), None)
-        outline = next((p for p in fact.outputs if p.endswith(".outline.md")), None)
+        # By name, not by suffix: a figure's outputs include its slides' own layout
+        # (`name.slide.svg`), and a record read back from the manifest lists them sorted.
+        paths = settings.outputs
+        svg, dark, outline = (p if p in fact.outputs else None for p in (
+            paths.figure_file(f"{name}.svg"), paths.figure_file(f"{name}.dark.svg"),
+            paths.figure_outline(name)))
         if svg is not None:
             refs[name] = FigureRef(name, settings.root / svg, fact.title, fact.description,
                                    settings.root / dark if dark is not None else None,
