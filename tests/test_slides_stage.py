@@ -254,3 +254,46 @@ def test_a_chapter_rebuilt_beside_an_unchanged_figure_with_slides_shows_its_chap
     incremental = snapshot(course)
     assert course.run("build", "-j", "1", "--force").exit_code == 0
     assert snapshot(course) == incremental
+
+
+def test_a_save_while_a_figures_slides_stage_is_queued_cancels_it(course, tmp_path):
+    import threading
+
+    from test_svg_first import logged
+    from test_watch import watching
+
+    from course_assets.build import BuildOptions
+
+    log, slow = tmp_path / "runs.log", tmp_path / "slow"
+    chain(course, "chain", 2000)
+    # Its light run waits while `slow` exists: the one worker is busy, the chain's slides'
+    # stage waits in the queue.
+    course.figure("zz", "import os, pathlib, time\n"
+                  f"open({str(log)!r}, 'a').write(os.environ['COURSE_ASSETS_THEME'] + '\\n')\n"
+                  f"while pathlib.Path({str(slow)!r}).exists():\n"
+                  "    time.sleep(0.05)\n"
+                  'Mlflow("zz")\n')
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg", "dark"]\n')
+    course.chapter("ch", '{{ diagram("chain") }}\n\n{{ diagram("zz") }}\n')
+    slide = course.built("diagrams/chain.slide.svg")
+    slow.write_text("zz's light run waits")
+    saved: list[bool] = []
+
+    def on_light(name: str) -> None:
+        if name == "chain" and not saved:
+            saved.append(logged(log) == ["light"])  # zz's light run had started, and waits
+            chain(course, "chain", 2)
+            threading.Timer(1.5, slow.unlink).start()
+
+    with watching(course, options=BuildOptions(jobs=1, on_light=on_light)) as results:
+        built = results.get(timeout=120)
+        while built.cancelled or built.figures_rebuilt == 0:
+            built = results.get(timeout=120)
+        assert built.ok, [p.message for p in built.problems]
+    assert saved == [True]
+    assert not slide.exists()
+    watched = snapshot(course)
+    assert "chain.slide" not in watched["manifest.json"].decode()
+    assert course.run("check").exit_code == 0
+    assert course.run("check", "--rebuild").exit_code == 0
+    assert snapshot(course) == watched
