@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from svgtools import parse, texts
 from test_raster import CHAIN
 
 from conftest import Course, course_process, wait_until_gone
@@ -171,31 +172,36 @@ def test_a_save_during_the_slides_stage_cancels_it_and_slide_files_follow_the_fi
     assert "chain.slide.svg" not in short["slides/ch.marp.md"].decode()
 
 
-def test_the_slides_layout_counts_against_the_first_stages_time_limit(course):
-    """`timeout` bounds a figure's script, layout and fitting together, the slides' layout
-    included, as when one stage drew them all: the slides' stage gets what is left."""
+def overrun_limit(course: Course, script: Path) -> float:
+    """Return a time limit a big chain's light SVG keeps well within, and its light SVG and
+    slides' layout together overrun, as measured on this machine (skip where none is)."""
     from course_assets.config import load_settings
     from course_assets.render.figure import (
         FigureOutcome, FigureTask, render_light, render_slides,
     )
     from course_assets.render.isolate import remove_scratch_folder
 
-    script = chain(course, "chain", 2000)  # each of its two layouts takes seconds
-    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg"]\n')
-    course.chapter("ch", '{{ diagram("chain") }}\n')
     settings = load_settings(course.root)
-    task = FigureTask("chain", script, settings.root, settings.padding, 60, settings.formats,
-                      settings.png_max_side, settings.fit)
-    # Measured here, on this machine: the light stage, then both stages together.
+    task = FigureTask(script.stem, script, settings.root, settings.padding, 60,
+                      settings.formats, settings.png_max_side, settings.fit)
     light = render_light(task)
     assert not isinstance(light, FigureOutcome) and light.slides_to_try is not None
     both = render_slides(task, light)
     assert not isinstance(both, FigureOutcome) and both.slide_svg is not None
     remove_scratch_folder(light.scratch)
-    # A limit the light stage keeps well within, and both stages together overrun.
     limit = round(both.seconds * 0.75, 1)
     if not (light.seconds * 1.3 < limit and both.seconds - light.seconds < limit / 1.3):
         pytest.skip(f"stages too uneven to tell: {light.seconds:.2f} s, {both.seconds:.2f} s")
+    return limit
+
+
+def test_the_slides_layout_counts_against_the_first_stages_time_limit(course):
+    """`timeout` bounds a figure's script, layout and fitting together, the slides' layout
+    included, as when one stage drew them all: the slides' stage gets what is left."""
+    script = chain(course, "chain", 2000)  # each of its two layouts takes seconds
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg"]\n')
+    course.chapter("ch", '{{ diagram("chain") }}\n')
+    limit = overrun_limit(course, script)
     result = course.run("build", "-j", "1", "--timeout", f"{limit:g}")
     assert result.exit_code != 0, result.output
     assert f"diagrams/chain.py:5: stopped after {limit:g} s" in result.output, result.output
@@ -297,3 +303,38 @@ def test_a_save_while_a_figures_slides_stage_is_queued_cancels_it(course, tmp_pa
     assert course.run("check").exit_code == 0
     assert course.run("check", "--rebuild").exit_code == 0
     assert snapshot(course) == watched
+
+
+
+def test_a_figure_whose_slides_stage_fails_in_watch_keeps_its_last_good_files(course, tmp_path):
+    """Its new light SVG was shown before its slides' stage overran the limit: the figure's
+    last good files are back, whole, the error names its script, the other figure builds."""
+    from test_watch import watching
+
+    from course_assets.build import BuildOptions
+
+    big = tmp_path / "chain.py"
+    chain(course, "chain", 2000).rename(big)
+    script = chain(course, "chain", 20)
+    small = course.figure("small", 'Mlflow("first")')
+    course.write("pyproject.toml", '[tool.course-assets]\nformats = ["svg", "dark"]\n')
+    course.chapter("ch", '{{ diagram("chain") }}\n\n{{ diagram("small") }}\n')
+    limit = overrun_limit(course, course.write("diagrams/measured.py", big.read_text()))
+    (course.root / "diagrams/measured.py").unlink()
+    files = ("chain.svg", "chain.dark.svg", "chain.slide.svg", "chain.slide.dark.svg")
+    drew: list[str] = []
+    options = BuildOptions(jobs=1, timeout=limit, on_light=drew.append)
+    with watching(course, options=options) as results:
+        assert results.get(timeout=120).ok
+        good = {name: course.built(f"diagrams/{name}").read_bytes() for name in files}
+        drew.clear()
+        script.write_text(big.read_text())
+        small.write_text(small.read_text().replace('"first"', '"second"'))
+        failed = results.get(timeout=120)
+        while failed.cancelled or failed.figures_failed == 0:  # saves told in two builds
+            failed = results.get(timeout=120)
+    assert "chain" in drew  # its new light SVG was shown, then its slides' stage overran
+    assert [(str(p.path.name), p.line) for p in failed.problems
+            if f"stopped after {limit:g} s" in p.message] == [("chain.py", 5)]
+    assert {name: course.built(f"diagrams/{name}").read_bytes() for name in files} == good
+    assert "second" in " ".join(texts(parse(course.built("diagrams/small.svg"))))
