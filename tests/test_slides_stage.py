@@ -287,7 +287,10 @@ def test_a_save_while_a_figures_slides_stage_is_queued_cancels_it(course, tmp_pa
 
     def on_light(name: str) -> None:
         if name == "chain" and not saved:
-            saved.append(logged(log) == ["light"])  # zz's light run had started, and waits
+            deadline = time.monotonic() + 30
+            while logged(log) != ["light"] and time.monotonic() < deadline:
+                time.sleep(0.02)  # zz's light run, queued behind the chain's, starts and waits
+            saved.append(logged(log) == ["light"])
             chain(course, "chain", 2)
             threading.Timer(1.5, slow.unlink).start()
 
