@@ -260,6 +260,12 @@ def test_a_chapter_rebuilt_beside_an_unchanged_figure_with_slides_shows_its_chap
     incremental = snapshot(course)
     assert course.run("build", "-j", "1", "--force").exit_code == 0
     assert snapshot(course) == incremental
+    # `check --diff` renders an edited chapter from the manifest's records: only the edit.
+    chapter_source = course.root / "chapters/ch.md"
+    chapter_source.write_text(chapter_source.read_text() + "\n## More\n")
+    checked = course.run("check", "--diff")
+    assert "+## More" in checked.output, checked.output
+    assert "chain.slide" not in checked.output, checked.output
 
 
 def test_a_save_while_a_figures_slides_stage_is_queued_cancels_it(course, tmp_path):
