@@ -218,6 +218,27 @@ def course_process(course: Course, *args: str,
             process.communicate()
 
 
+def scratch_folders(temporary: Path) -> list[Path]:
+    """Return the tool's scratch folders in `temporary` (not the shared font cache)."""
+    return sorted(p for p in temporary.glob("course-assets-*")
+                  if not p.name.startswith("course-assets-fonts-"))
+
+
+def processes_where(field: int, value: int) -> list[int]:
+    """Return the living processes whose /proc stat field `field` (after the name) is `value`:
+    0 the state, 1 the parent, 2 the process group."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[field]) == value and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
 def assert_none_outlived(what: str, worker: int, sleeper: int) -> None:
     """Assert a worker and the process its figure's script started both ended with `what`."""
     import signal

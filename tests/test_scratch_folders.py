@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from conftest import (
-    Course, alive, assert_none_outlived, course_process, recording_worker, wait_until_gone,
+    Course, alive, assert_none_outlived, course_process, recording_worker, scratch_folders,
+    wait_until_gone,
 )
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc, signals")
@@ -28,12 +29,6 @@ SLOW = """
     open({started!r}, "w").write(f"{{os.getppid()}} {{sleeper.pid}}")
     time.sleep(60)
 """
-
-
-def scratch_folders(temporary: Path) -> list[Path]:
-    """Return the tool's scratch folders in `temporary` (not the shared font cache)."""
-    return sorted(p for p in temporary.glob("course-assets-*")
-                  if not p.name.startswith("course-assets-fonts-"))
 
 
 def environment(temporary: Path) -> dict[str, str]:

@@ -13,7 +13,7 @@ import pytest
 from svgtools import parse, texts
 from test_raster import CHAIN
 
-from conftest import Course, course_process, wait_until_gone
+from conftest import Course, course_process, processes_where, scratch_folders, wait_until_gone
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc, signals")
 
@@ -23,22 +23,8 @@ def chain(course: Course, name: str, steps: int) -> Path:
                         CHAIN.replace("STEPS", str(steps)).replace('"Chain"', repr(name)))
 
 
-def scratch_folders(temporary: Path) -> list[Path]:
-    return sorted(p for p in temporary.glob("course-assets-*")
-                  if not p.name.startswith("course-assets-fonts-"))
-
-
 def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    return processes_where(1, pid)
 
 
 DARK_FAILS = '''

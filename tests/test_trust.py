@@ -155,16 +155,9 @@ def test_a_machine_file_that_is_a_link_out_of_the_course_is_not_written_through(
 # -- 2. processes never outlive the build; a lock left behind is taken over -----------------------
 
 def group_members(group: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == group and fields[0] != "Z":
-                members.append(int(entry.name))
-    return members
+    from conftest import processes_where
+
+    return processes_where(2, group)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
