@@ -6,7 +6,6 @@ import collections
 import contextlib
 import functools
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -530,7 +529,7 @@ class _Stages:
                             continue  # the figure's other part is still being made
                         light = drawn.pop(task.name)
                         del parts[task.name]
-                        shutil.rmtree(light.scratch, ignore_errors=True)
+                        remove_folder(str(light.scratch))
                         if not stopping:  # else made from sources a newer save changed
                             told.add(task.name)
                             finished.append(_put_together(task, light, [made[p] for p in wanted]))
@@ -555,7 +554,7 @@ class _Stages:
                 finished.clear()
         finally:
             for light in drawn.values():
-                shutil.rmtree(light.scratch, ignore_errors=True)
+                remove_folder(str(light.scratch))
         if not stopping:
             alone = sorted({t for t in caught_in_a_death if t.name not in told},
                            key=lambda t: t.name)
