@@ -13,6 +13,7 @@ import functools
 import io
 import itertools
 import math
+import posixpath
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -63,6 +64,11 @@ MONO_FONT = ("DejaVu Sans Mono", "020B0609030804020204", "49")
 CONTROL_CHARACTERS = {code: (" " if chr(code) in "\x0b\x0c" else None)
                       for code in [*range(0x09), *range(0x0b, 0x20), 0xFFFE, 0xFFFF]}
 CONTROL_PATTERN = re.compile("[%s]" % "".join(re.escape(chr(code)) for code in CONTROL_CHARACTERS))
+# What an XML attribute's text cannot hold (lxml refuses it), and what lxml escapes in one.
+NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+ATTRIBUTE_SPECIAL = re.compile('[&<>"\t\n\r]')
+ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                                   "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"})
 # The zip epoch: every entry gets it, and the package's dates are this day too.
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -127,9 +133,8 @@ class _Package:
     svg_parts: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     files: dict[str, bytes | None] = field(default_factory=dict)
-    # The deck's first notes page as python-pptx made it, before its text (empty until then):
-    # the others are copies of it.
-    first_notes_page: list[Any] = field(default_factory=list)
+    # The deck's notes master, once its first notes page is made.
+    notes_master: list[Any] = field(default_factory=list)
     # The deck's image parts by their content's SHA-1.
     image_parts: dict[str, Any] = field(default_factory=dict)
     # Each raster file's python-pptx image (its SHA-1, format and size, worked out once) and
@@ -148,7 +153,7 @@ class _Package:
     outlines: dict[str, list[str]] = field(default_factory=dict)
     notes_pages: dict[str, Any] = field(default_factory=dict)
     # The numbers of its next notes page and image part, as python-pptx numbers them: no gap.
-    notes_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(2))
+    notes_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     image_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def file(self, path: str) -> bytes | None:
@@ -170,7 +175,10 @@ def preload() -> None:
     from pptx import Presentation  # noqa: F401
     from pptx.dml.color import RGBColor  # noqa: F401
 
-    _blank_presentation()
+    _notes_model()
+    _blank_slide()
+    for kind in ("text box", "rectangle", "picture"):
+        _shape_model(kind)
 
 
 @functools.cache
@@ -241,8 +249,6 @@ def _pictures_apart(slide: Slide) -> Slide:
 def _add_slide(package: _Package, slide: Slide, title: str,
                views: dict[int, list[SlideView]]) -> None:
     """Add one slide: paper, its heading (and rule), its text and figures, and its notes."""
-    from pptx.enum.shapes import MSO_SHAPE
-
     palette = package.palette
     added = _new_slide(package)
     # Every shape is added through this slide's shapes: python-pptx may count their ids on
@@ -277,8 +283,7 @@ def _add_slide(package: _Package, slide: Slide, title: str,
     top += heading_height
     if slide.heading is not None:
         # The accent rule under a section's heading, as in the HTML deck.
-        rule = added.shapes.add_shape(MSO_SHAPE.RECTANGLE, _emu(MARGIN_X), _emu(top + 4),
-                                      _emu(width), _emu(3))
+        rule = _add_shape(added, "rectangle", MARGIN_X, top + 4, width, 3)
         properties = rule._element.spPr  # noqa: SLF001 - its look is copied, with no API
         if package.rule_look:
             properties.extend(copy.deepcopy(package.rule_look))
@@ -299,14 +304,36 @@ def _new_slide(package: _Package) -> PptxSlide:
     """Add a slide of the blank layout, as `slides.add_slide` does.
 
     It has no placeholder to copy: python-pptx would look for them, shape by shape, each time.
+    Nor does it parse the new slide's XML, look for the next free slide id and part name, or
+    search the presentation's relationships for one to this new slide: a deck's slides are
+    all added here, numbered on from the template's none.
     """
+    from pptx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+    from pptx.opc.packuri import PackURI
+    from pptx.parts.slide import SlidePart
+
     presentation = package.presentation
     layout = presentation.slide_layouts[6]
     if package.layout_placeholders:
         return presentation.slides.add_slide(layout)  # type: ignore[no-any-return]
-    slide_id, added = presentation.part.add_slide(layout)
-    presentation.slides._sldIdLst.add_sldId(slide_id)  # noqa: SLF001 - add_slide's own step
-    return added  # type: ignore[no-any-return]
+    slide_ids = presentation.slides._sldIdLst  # noqa: SLF001 - add_slide's own steps, below
+    number = len(slide_ids) + 1
+    part = SlidePart(PackURI(f"/ppt/slides/slide{number}.xml"), CONTENT_TYPE.PML_SLIDE,
+                     presentation.part.package, copy.deepcopy(_blank_slide()))
+    part.relate_to(layout.part, RELATIONSHIP_TYPE.SLIDE_LAYOUT)
+    rel_id = presentation.part._rels._add_relationship(  # noqa: SLF001
+        RELATIONSHIP_TYPE.SLIDE, part)
+    # Slide ids run from 256, one more than the highest: the template has no slide.
+    slide_ids._add_sldId(id=255 + number, rId=rel_id)  # noqa: SLF001
+    return part.slide  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _blank_slide() -> Any:
+    """Return the element python-pptx makes a new slide of: parsed once, then copied."""
+    from pptx.oxml.slide import CT_Slide
+
+    return CT_Slide.new()
 
 
 def _groups(blocks: list[Block]) -> list[tuple[str, list[Block]]]:
@@ -421,7 +448,7 @@ def _text_box(package: _Package, slide: PptxSlide, x: int, y: int, width: int, h
     from pptx.enum.text import MSO_AUTO_SIZE
     from pptx.oxml.ns import qn
 
-    box = slide.shapes.add_textbox(_emu(x), _emu(y), _emu(width), _emu(height))
+    box = _add_shape(slide, "text box", x, y, width, height)
     frame = box.text_frame
     body = frame._txBody  # noqa: SLF001 - its properties are copied, with no API
     if package.text_box_look:
@@ -670,6 +697,7 @@ def _add_raster(package: _Package, slide: PptxSlide, raster: str, x: int, y: int
     size is given.
     """
     from pptx.opc.constants import RELATIONSHIP_TYPE
+    from pptx.oxml.ns import qn
     from pptx.parts.image import Image, ImagePart
 
     image = package.images.get(raster)
@@ -684,13 +712,59 @@ def _add_raster(package: _Package, slide: PptxSlide, raster: str, x: int, y: int
                          pptx_package, image.blob, image.filename)
         package.image_parts[image.sha1] = part
     rel = slide.part.relate_to(part, RELATIONSHIP_TYPE.IMAGE)
-    shapes: Any = slide.shapes
     # add_picture's own steps (_add_pic_from_image_part), less its scaling: the size is given.
-    shape_id = shapes._next_shape_id  # noqa: SLF001
-    element = shapes._grpSp.add_pic(  # noqa: SLF001
-        shape_id, f"Picture {shape_id - 1}", part.desc, rel, _emu(x), _emu(y), _emu(width),
-        _emu(height))
-    return shapes._shape_factory(element)  # noqa: SLF001
+    # Its name and description are the view's, set by the caller.
+    picture = _add_shape(slide, "picture", x, y, width, height)
+    picture._element.blipFill.find(qn("a:blip")).set(qn("r:embed"), rel)  # noqa: SLF001
+    return picture
+
+
+def _add_shape(slide: PptxSlide, kind: str, x: int, y: int, width: int, height: int) -> Any:
+    """Add a text box, rectangle or picture at a place in px, as `slide.shapes` adds one.
+
+    python-pptx parses each new shape's XML from its template and then, to know what kind of
+    shape it made, searches it for a placeholder: the element is copied from one parsed once
+    per process, and the shape made of the kind asked for.
+    """
+    from pptx.oxml.ns import qn
+
+    shapes: Any = slide.shapes
+    made, name, proxy = _shape_model(kind)
+    element = copy.deepcopy(made)
+    shape_id = shapes._next_shape_id  # noqa: SLF001 - the shape tree's own count
+    properties = element[0][0]  # its cNvPr, first in its non-visual properties
+    properties.set("id", str(shape_id))
+    properties.set("name", f"{name} {shape_id - 1}")
+    transform = element.find(f"{qn('p:spPr')}/{qn('a:xfrm')}")
+    offset, extent = transform[0], transform[1]
+    offset.set("x", str(_emu(x)))
+    offset.set("y", str(_emu(y)))
+    extent.set("cx", str(_emu(width)))
+    extent.set("cy", str(_emu(height)))
+    shapes._grpSp.insert_element_before(element, "p:extLst")  # noqa: SLF001 - as add_* do
+    return proxy(element, shapes)
+
+
+@functools.cache
+def _shape_model(kind: str) -> tuple[Any, str, Any]:
+    """Return a new shape's element as python-pptx makes it, its name, and its proxy class."""
+    from pptx.enum.shapes import MSO_SHAPE
+    from pptx.oxml.shapes.autoshape import CT_Shape
+    from pptx.oxml.shapes.picture import CT_Picture
+    from pptx.shapes.autoshape import AutoShapeType, Shape
+    from pptx.shapes.picture import Picture
+
+    # Their makers carry no type hints.
+    new_textbox: Any = CT_Shape.new_textbox_sp
+    new_picture: Any = CT_Picture.new_pic
+    if kind == "text box":
+        return new_textbox(0, "", 0, 0, 0, 0), "TextBox", Shape
+    if kind == "picture":
+        return new_picture(0, "", "", "", 0, 0, 0, 0), "Picture", Picture
+    assert kind == "rectangle"
+    rectangle = AutoShapeType(MSO_SHAPE.RECTANGLE)
+    return (CT_Shape.new_autoshape_sp(0, "", rectangle.prst, 0, 0, 0, 0), rectangle.basename,
+            Shape)
 
 
 def _next_image_name(package: _Package, ext: str) -> Any:
@@ -725,36 +799,69 @@ def _write_notes(package: _Package, slide: PptxSlide, groups: list[tuple[str, li
 
 
 def _add_notes(package: _Package, slide: PptxSlide, text: str) -> None:
-    """Give `slide` its notes page of `text`: the page python-pptx makes, copied after the first.
+    """Give `slide` its notes page of `text`: a copy of the page python-pptx makes.
 
-    python-pptx makes each notes page afresh from the notes master (a third of a deck's time);
-    every one comes out the same until its text is set, and a figure's zoomed slides have the
-    same notes as its overview: a page is made once for each text.
+    python-pptx makes each notes page afresh from the notes master (a third of a deck's time),
+    and the deck's notes master and its theme from its templates; every page comes out the
+    same until its text is set, and so do they: each is made once per process (`_notes_model`)
+    and copied. A figure's zoomed slides have the same notes as its overview: a page is made
+    once for each text.
     """
     from pptx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+    from pptx.opc.package import XmlPart
     from pptx.opc.packuri import PackURI
-    from pptx.parts.slide import NotesSlidePart
+    from pptx.parts.slide import NotesMasterPart, NotesSlidePart
 
-    if not package.first_notes_page:
-        page = slide.notes_slide._element  # noqa: SLF001 - no API
-        package.first_notes_page.append(copy.deepcopy(page))
-        _set_text(_notes_body(page), text)
-        package.notes_pages[text] = copy.deepcopy(page)
-        return
+    model = _notes_model()
+    pptx_package = slide.part.package
+    if not package.notes_master:
+        # As NotesMasterPart.create_default makes the deck's notes master and its theme, and
+        # the presentation part relates it, when the first notes page is made.
+        master = NotesMasterPart(PackURI(model.master_name), CONTENT_TYPE.PML_NOTES_MASTER,
+                                 pptx_package, copy.deepcopy(model.master))
+        theme = XmlPart(PackURI(model.theme_name), CONTENT_TYPE.OFC_THEME, pptx_package,
+                        copy.deepcopy(model.theme))
+        master.relate_to(theme, RELATIONSHIP_TYPE.THEME)
+        pptx_package.presentation_part.relate_to(master, RELATIONSHIP_TYPE.NOTES_MASTER)
+        package.notes_master.append(master)
     if text not in package.notes_pages:
-        page = copy.deepcopy(package.first_notes_page[0])
+        page = copy.deepcopy(model.page)
         _set_text(_notes_body(page), text)
         package.notes_pages[text] = page
-    pptx_package = slide.part.package
-    master = pptx_package.presentation_part.notes_master_part
     # As NotesSlidePart.new and SlidePart._add_notes_slide_part relate them, in their order.
     # Numbered as python-pptx numbers them, without walking the package: from 1, no gap.
     name = PackURI(f"/ppt/notesSlides/notesSlide{next(package.notes_numbers)}.xml")
     part = NotesSlidePart(name, CONTENT_TYPE.PML_NOTES_SLIDE, pptx_package,
                           copy.deepcopy(package.notes_pages[text]))
-    part.relate_to(master, RELATIONSHIP_TYPE.NOTES_MASTER)
+    part.relate_to(package.notes_master[0], RELATIONSHIP_TYPE.NOTES_MASTER)
     part.relate_to(slide.part, RELATIONSHIP_TYPE.SLIDE)
     slide.part.relate_to(part, RELATIONSHIP_TYPE.NOTES_SLIDE)
+
+
+@dataclass(frozen=True)
+class _NotesModel:
+    """What python-pptx makes a blank deck's first notes page of: to copy, never to change."""
+
+    master_name: str
+    master: Any
+    theme_name: str
+    theme: Any
+    page: Any  # a notes page before its text, its placeholders cloned from the master
+
+
+@functools.cache
+def _notes_model() -> _NotesModel:
+    """Return the notes master, its theme and a notes page as python-pptx makes them."""
+    from pptx.opc.constants import RELATIONSHIP_TYPE
+
+    presentation = copy.deepcopy(_blank_presentation())
+    slide = presentation.slides.add_slide(presentation.slide_layouts[6])
+    page = slide.notes_slide
+    master = presentation.part.notes_master_part
+    theme = master.part_related_by(RELATIONSHIP_TYPE.THEME)
+    assert page.part.partname == "/ppt/notesSlides/notesSlide1.xml"  # numbered on from 1
+    return _NotesModel(master.partname, master._element,  # noqa: SLF001 - no API
+                       theme.partname, theme._element, page._element)  # noqa: SLF001
 
 
 def _notes_body(page: Any) -> Any:
@@ -1066,18 +1173,55 @@ def _package_bytes(presentation: Any) -> bytes:
 def _relationships_xml(relationships: Any) -> bytes:
     """Return a .rels item's bytes, as python-pptx's `_Relationships.xml` writes them.
 
-    python-pptx parses a new element from a string for each relationship: a tenth of a deck's
-    time. The same elements, in its order (by number), with its attributes in its order.
+    python-pptx parses a new element from a string for each relationship, and works out each
+    target's relative path afresh: a tenth of a deck's time. The same bytes, written as text:
+    its order (by number), its attributes in its order, escaped as lxml escapes them.
     """
-    from lxml import etree
+    items = []
+    for rel_id in sorted(relationships.keys(), key=_rel_number):
+        rel = relationships[rel_id]
+        external = rel.is_external
+        target = rel.target_ref if external else _relative_ref(rel.target_part.partname,
+                                                               rel._base_uri)  # noqa: SLF001
+        values = (rel.rId, rel.reltype, target)
+        if any(NOT_IN_XML.search(value) for value in values):
+            return _relationships_element_xml(relationships)  # lxml's own error, as before
+        rel_id, reltype, target = map(_attribute_text, values)
+        mode = ' TargetMode="External"' if external else ""
+        items.append(f'<Relationship Id="{rel_id}" Type="{reltype}" Target="{target}"{mode}/>')
+    return (f"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+            f'<Relationships xmlns="{RELATIONSHIPS_NAMESPACE}">{"".join(items)}</Relationships>'
+            if items else
+            f"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+            f'<Relationships xmlns="{RELATIONSHIPS_NAMESPACE}"/>').encode("utf-8")
 
-    def number(rel_id: str) -> tuple[int, str]:
-        return (int(rel_id[3:]) if rel_id.startswith("rId") and rel_id[3:].isdigit() else 0,
-                rel_id)
+
+def _rel_number(rel_id: str) -> tuple[int, str]:
+    """Return what python-pptx orders relationships by: rId's number, then the id."""
+    return (int(rel_id[3:]) if rel_id.startswith("rId") and rel_id[3:].isdigit() else 0, rel_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative_ref(partname: str, base_uri: str) -> str:
+    """Return a part's name relative to a folder, as python-pptx's `PackURI.relative_ref` does.
+
+    Each deck relates its slides to the same few names: worked out once per process.
+    """
+    return partname[1:] if base_uri == "/" else posixpath.relpath(partname, base_uri)
+
+
+def _attribute_text(value: str) -> str:
+    """Return `value` escaped for an XML attribute in double quotes, as lxml writes it."""
+    return value.translate(ATTRIBUTE_ESCAPES) if ATTRIBUTE_SPECIAL.search(value) else value
+
+
+def _relationships_element_xml(relationships: Any) -> bytes:
+    """Return a .rels item's bytes made with lxml, which refuses what XML cannot hold."""
+    from lxml import etree
 
     root = etree.Element(f"{{{RELATIONSHIPS_NAMESPACE}}}Relationships",
                          nsmap={None: RELATIONSHIPS_NAMESPACE})
-    for rel_id in sorted(relationships.keys(), key=number):
+    for rel_id in sorted(relationships.keys(), key=_rel_number):
         rel = relationships[rel_id]
         attributes = {"Id": rel.rId, "Type": rel.reltype, "Target": rel.target_ref}
         if rel.is_external:
