@@ -54,6 +54,7 @@ MAX_ZOOM = 2.0
 SVG_EXTENSION_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
 SVG_NAMESPACE = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
 DRAWING_NAMESPACE = "http://schemas.openxmlformats.org/drawingml/2006/main"
+CONTENT_TYPES_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/content-types"
 RELATIONSHIPS_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Named with its PANOSE class and pitch family, so a reader without it picks a sans-serif
 # (Arial, Helvetica, Calibri) and, for code, a fixed-width face.
@@ -176,7 +177,7 @@ def preload() -> None:
     from pptx.dml.color import RGBColor  # noqa: F401
 
     _notes_model()
-    _blank_slide()
+    _blank_slide_max_id()
     for kind in ("text box", "rectangle", "picture"):
         _shape_model(kind)
 
@@ -252,8 +253,13 @@ def _add_slide(package: _Package, slide: Slide, title: str,
     palette = package.palette
     added = _new_slide(package)
     # Every shape is added through this slide's shapes: python-pptx may count their ids on
-    # rather than search the slide for the highest at each one.
-    added.shapes.turbo_add_enabled = True
+    # rather than search the slide for the highest at each one (`turbo_add_enabled`). A new
+    # slide of the blank layout has its blank ids, which need no search either.
+    shapes: Any = added.shapes
+    if package.layout_placeholders:
+        shapes.turbo_add_enabled = True
+    else:
+        shapes._cached_max_shape_id = _blank_slide_max_id()  # noqa: SLF001
     if package.paper:
         added._element.cSld.insert(0, copy.deepcopy(package.paper[0]))  # noqa: SLF001
     else:
@@ -326,6 +332,12 @@ def _new_slide(package: _Package) -> PptxSlide:
     # Slide ids run from 256, one more than the highest: the template has no slide.
     slide_ids._add_sldId(id=255 + number, rId=rel_id)  # noqa: SLF001
     return part.slide  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _blank_slide_max_id() -> int:
+    """Return the highest id in a new slide, from which its shapes' ids count on."""
+    return int(copy.deepcopy(_blank_slide()).cSld.spTree.max_shape_id)
 
 
 @functools.cache
@@ -737,10 +749,11 @@ def _add_shape(slide: PptxSlide, kind: str, x: int, y: int, width: int, height: 
     properties.set("name", f"{name} {shape_id - 1}")
     transform = element.find(f"{qn('p:spPr')}/{qn('a:xfrm')}")
     offset, extent = transform[0], transform[1]
-    offset.set("x", str(_emu(x)))
-    offset.set("y", str(_emu(y)))
-    extent.set("cx", str(_emu(width)))
-    extent.set("cy", str(_emu(height)))
+    # As python-pptx writes a length: its whole EMU.
+    offset.set("x", str(round(x * EMU_PER_PX)))
+    offset.set("y", str(round(y * EMU_PER_PX)))
+    extent.set("cx", str(round(width * EMU_PER_PX)))
+    extent.set("cy", str(round(height * EMU_PER_PX)))
     shapes._grpSp.insert_element_before(element, "p:extLst")  # noqa: SLF001 - as add_* do
     return proxy(element, shapes)
 
@@ -833,9 +846,12 @@ def _add_notes(package: _Package, slide: PptxSlide, text: str) -> None:
     name = PackURI(f"/ppt/notesSlides/notesSlide{next(package.notes_numbers)}.xml")
     part = NotesSlidePart(name, CONTENT_TYPE.PML_NOTES_SLIDE, pptx_package,
                           copy.deepcopy(package.notes_pages[text]))
-    part.relate_to(package.notes_master[0], RELATIONSHIP_TYPE.NOTES_MASTER)
-    part.relate_to(slide.part, RELATIONSHIP_TYPE.SLIDE)
-    slide.part.relate_to(part, RELATIONSHIP_TYPE.NOTES_SLIDE)
+    # Added as relate_to adds them, less its search for one already there: both parts are new
+    # to each other, and the page to the master.
+    part._rels._add_relationship(  # noqa: SLF001
+        RELATIONSHIP_TYPE.NOTES_MASTER, package.notes_master[0])
+    part._rels._add_relationship(RELATIONSHIP_TYPE.SLIDE, slide.part)  # noqa: SLF001
+    slide.part._rels._add_relationship(RELATIONSHIP_TYPE.NOTES_SLIDE, part)  # noqa: SLF001
 
 
 @dataclass(frozen=True)
@@ -1145,7 +1161,7 @@ def _package_bytes(presentation: Any) -> bytes:
         def _write(self) -> None:
             with zipfile.ZipFile(self._pkg_file, "w", zipfile.ZIP_STORED) as archive:
                 entries = _StoredEntries(archive)
-                self._write_content_types_stream(entries)  # type: ignore[arg-type]
+                entries.write("/[Content_Types].xml", _content_types_xml(self._parts))
                 self._write_pkg_rels(entries)
                 self._write_parts(entries)
 
@@ -1168,6 +1184,39 @@ def _package_bytes(presentation: Any) -> bytes:
     # attribute its save() passes.
     StoredPackageWriter.write(buffer, package._rels, tuple(package.iter_parts()))  # noqa: SLF001
     return buffer.getvalue()
+
+
+def _content_types_xml(parts: Iterable[Any]) -> bytes:
+    """Return [Content_Types].xml as python-pptx's `_ContentTypesItem` writes it, as text.
+
+    Defaults by extension (lower case), then overrides by part name, each in order.
+    """
+    from pptx.opc.constants import CONTENT_TYPE
+    from pptx.opc.oxml import serialize_part_xml
+    from pptx.opc.serialized import _ContentTypesItem
+    from pptx.opc.spec import default_content_types
+
+    defaults = {"rels": CONTENT_TYPE.OPC_RELATIONSHIPS, "xml": CONTENT_TYPE.XML}
+    overrides: dict[str, str] = {}
+    for part in parts:
+        partname, content_type = part.partname, part.content_type
+        ext = partname.ext.lower()
+        if (ext, content_type) in default_content_types:
+            defaults[ext] = content_type
+        else:
+            overrides[partname] = content_type
+    values = [*defaults.items(), *overrides.items()]
+    if any(NOT_IN_XML.search(value) for pair in values for value in pair):
+        # lxml's own error, as before.
+        return serialize_part_xml(_ContentTypesItem.xml_for(tuple(parts)))
+    items = [f'<Default Extension="{_attribute_text(ext)}" '
+             f'ContentType="{_attribute_text(content_type)}"/>'
+             for ext, content_type in sorted(defaults.items())]
+    items += [f'<Override PartName="{_attribute_text(partname)}" '
+              f'ContentType="{_attribute_text(content_type)}"/>'
+              for partname, content_type in sorted(overrides.items())]
+    return (f"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+            f'<Types xmlns="{CONTENT_TYPES_NAMESPACE}">{"".join(items)}</Types>').encode("utf-8")
 
 
 def _relationships_xml(relationships: Any) -> bytes:
