@@ -1287,12 +1287,38 @@ class _StoredEntries:
     archive: zipfile.ZipFile
 
     def write(self, pack_uri: str, blob: bytes) -> None:
+        """Add an entry as `writestr` adds it to a seekable file, less its file-like steps.
+
+        writestr writes the entry's header, its data through a writer object, and its header
+        again with the data's CRC: a twentieth of a deck's time, for a deck's hundred and more
+        small parts. Here the CRC is worked out first and the same header written once; the
+        archive writes its central directory from its list of entries, as after writestr.
+        """
+        import zlib
+
         name = pack_uri.lstrip("/")  # a part's name, /ppt/slides/slide1.xml, as a zip member
         info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
         info.create_system = 0
         info.external_attr = 0
         info.compress_type = zipfile.ZIP_STORED
-        self.archive.writestr(info, blob)
+        archive: Any = self.archive
+        if len(blob) * 1.05 > zipfile.ZIP64_LIMIT or name in archive.NameToInfo:
+            archive.writestr(info, blob)  # its zip64 header, or its warning
+            return
+        # What writestr sets: its size, CRC and no flags, and, for an entry with no attributes,
+        # a file's read and write permission.
+        info.file_size = info.compress_size = len(blob)
+        info.CRC = zlib.crc32(blob)
+        info.flag_bits = 0
+        info.external_attr = 0o600 << 16
+        stream = archive.fp
+        stream.seek(archive.start_dir)
+        info.header_offset = stream.tell()
+        stream.write(info.FileHeader(False))
+        stream.write(blob)
+        archive.start_dir = stream.tell()
+        archive.filelist.append(info)
+        archive.NameToInfo[name] = info
 
 
 def _emu(px: float) -> Length:
