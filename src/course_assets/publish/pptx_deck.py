@@ -55,6 +55,8 @@ SVG_EXTENSION_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
 SVG_NAMESPACE = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
 DRAWING_NAMESPACE = "http://schemas.openxmlformats.org/drawingml/2006/main"
 CONTENT_TYPES_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/content-types"
+# r:embed, the attribute by which a picture names its image's relationship.
+EMBED_ATTRIBUTE = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed"
 RELATIONSHIPS_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Named with its PANOSE class and pitch family, so a reader without it picks a sans-serif
 # (Arial, Helvetica, Calibri) and, for code, a fixed-width face.
@@ -136,6 +138,8 @@ class _Package:
     files: dict[str, bytes | None] = field(default_factory=dict)
     # The deck's notes master, once its first notes page is made.
     notes_master: list[Any] = field(default_factory=list)
+    # Each slide's relationships to image parts, by the slide's part's and the image part's id.
+    slide_images: dict[tuple[int, int], str] = field(default_factory=dict)
     # The deck's image parts by their content's SHA-1.
     image_parts: dict[str, Any] = field(default_factory=dict)
     # Each raster file's python-pptx image (its SHA-1, format and size, worked out once) and
@@ -176,7 +180,7 @@ def preload() -> None:
     from pptx import Presentation  # noqa: F401
     from pptx.dml.color import RGBColor  # noqa: F401
 
-    _notes_model()
+    _notes_page_text()
     _blank_slide_max_id()
     for kind in ("text box", "rectangle", "picture"):
         _shape_model(kind)
@@ -669,16 +673,24 @@ def _read_pixel_size(package: _Package, path: str) -> tuple[float, float] | None
 def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y: int,
                  width: int, height: int) -> None:
     from lxml import etree
-    from pptx.opc.constants import RELATIONSHIP_TYPE
     from pptx.opc.package import Part
-    from pptx.oxml.ns import qn
 
     picture = _add_raster(package, slide, view.raster, x, y, width, height)
+    # The picture's elements, by their place in python-pptx's p:pic: alt text, the crop and the
+    # SVG have no API, and looking each up by name cost more than the rest of a picture.
+    element = picture._element  # noqa: SLF001
+    properties, fill = element[0][0], element[1]  # nvPicPr/cNvPr, blipFill
+    blip = fill[0]
     if view.crop is not None:
-        picture.crop_left, picture.crop_top = view.crop.left, view.crop.top
-        picture.crop_right, picture.crop_bottom = view.crop.right, view.crop.bottom
-    element: Any = picture._element  # noqa: SLF001 - alt text and the SVG have no API
-    properties = element.nvPicPr.cNvPr
+        # As the crop_* properties set it: a:srcRect after the blip, each side in thousandths
+        # of a percent, in their order, a side not cut left out.
+        rect = etree.SubElement(fill, f"{{{DRAWING_NAMESPACE}}}srcRect")
+        blip.addnext(rect)
+        crop = view.crop
+        for side, fraction in (("l", crop.left), ("t", crop.top), ("r", crop.right),
+                               ("b", crop.bottom)):
+            if fraction != 0.0:
+                rect.set(side, str(int(round(fraction * 100000.0))))
     properties.set("name", view.figure or view.raster.rsplit("/", 1)[-1])
     properties.set("descr", _without_controls(view.description))
     svg = package.file(view.svg) if view.svg else None
@@ -689,14 +701,29 @@ def _add_picture(package: _Package, slide: PptxSlide, view: SlideView, x: int, y
         pptx_package = package.presentation.part.package
         part = Part(_next_image_name(package, "svg"), "image/svg+xml", pptx_package, svg)
         package.svg_parts[view.svg] = part
-    rel = slide.part.relate_to(part, RELATIONSHIP_TYPE.IMAGE)
-    blip = element.blipFill.find(qn("a:blip"))
-    extensions = etree.SubElement(blip, qn("a:extLst"))
-    extension = etree.SubElement(extensions, qn("a:ext"))
+    rel = _relate_image(package, slide, part)
+    extensions = etree.SubElement(blip, f"{{{DRAWING_NAMESPACE}}}extLst")
+    extension = etree.SubElement(extensions, f"{{{DRAWING_NAMESPACE}}}ext")
     extension.set("uri", SVG_EXTENSION_URI)
     svg_blip = etree.SubElement(extension, f"{{{SVG_NAMESPACE}}}svgBlip",
                                 nsmap={"asvg": SVG_NAMESPACE})
-    svg_blip.set(qn("r:embed"), rel)
+    svg_blip.set(EMBED_ATTRIBUTE, rel)
+
+
+def _relate_image(package: _Package, slide: PptxSlide, part: Any) -> str:
+    """Return the id of the slide's relationship to an image part, as `relate_to` gives it.
+
+    relate_to searches the slide's relationships, each time, for one to the part: the slide's
+    images are all related here, so the ones it has are known.
+    """
+    from pptx.opc.constants import RELATIONSHIP_TYPE
+
+    key = (id(slide.part), id(part))  # both live as long as the deck: their ids are theirs
+    rel = package.slide_images.get(key)
+    if rel is None:
+        rel = package.slide_images[key] = slide.part._rels._add_relationship(  # noqa: SLF001
+            RELATIONSHIP_TYPE.IMAGE, part)
+    return rel
 
 
 def _add_raster(package: _Package, slide: PptxSlide, raster: str, x: int, y: int,
@@ -708,8 +735,6 @@ def _add_raster(package: _Package, slide: PptxSlide, raster: str, x: int, y: int
     It also reads the image's size with Pillow, twice a picture, to scale a picture whose
     size is given.
     """
-    from pptx.opc.constants import RELATIONSHIP_TYPE
-    from pptx.oxml.ns import qn
     from pptx.parts.image import Image, ImagePart
 
     image = package.images.get(raster)
@@ -723,11 +748,11 @@ def _add_raster(package: _Package, slide: PptxSlide, raster: str, x: int, y: int
         part = ImagePart(_next_image_name(package, image.ext), image.content_type,
                          pptx_package, image.blob, image.filename)
         package.image_parts[image.sha1] = part
-    rel = slide.part.relate_to(part, RELATIONSHIP_TYPE.IMAGE)
+    rel = _relate_image(package, slide, part)
     # add_picture's own steps (_add_pic_from_image_part), less its scaling: the size is given.
     # Its name and description are the view's, set by the caller.
     picture = _add_shape(slide, "picture", x, y, width, height)
-    picture._element.blipFill.find(qn("a:blip")).set(qn("r:embed"), rel)  # noqa: SLF001
+    picture._element[1][0].set(EMBED_ATTRIBUTE, rel)  # noqa: SLF001 - blipFill/blip
     return picture
 
 
@@ -837,15 +862,15 @@ def _add_notes(package: _Package, slide: PptxSlide, text: str) -> None:
         master.relate_to(theme, RELATIONSHIP_TYPE.THEME)
         pptx_package.presentation_part.relate_to(master, RELATIONSHIP_TYPE.NOTES_MASTER)
         package.notes_master.append(master)
-    if text not in package.notes_pages:
-        page = copy.deepcopy(model.page)
-        _set_text(_notes_body(page), text)
-        package.notes_pages[text] = page
+    page = package.notes_pages.get(text)
+    if page is None:
+        page = package.notes_pages[text] = _notes_page(text)
+    else:  # the same notes again, on a page of its own; the first is never changed
+        page = copy.deepcopy(page)
     # As NotesSlidePart.new and SlidePart._add_notes_slide_part relate them, in their order.
     # Numbered as python-pptx numbers them, without walking the package: from 1, no gap.
     name = PackURI(f"/ppt/notesSlides/notesSlide{next(package.notes_numbers)}.xml")
-    part = NotesSlidePart(name, CONTENT_TYPE.PML_NOTES_SLIDE, pptx_package,
-                          copy.deepcopy(package.notes_pages[text]))
+    part = NotesSlidePart(name, CONTENT_TYPE.PML_NOTES_SLIDE, pptx_package, page)
     # Added as relate_to adds them, less its search for one already there: both parts are new
     # to each other, and the page to the master.
     part._rels._add_relationship(  # noqa: SLF001
@@ -895,27 +920,42 @@ def _notes_body(page: Any) -> Any:
     raise AssertionError("the default notes master has a body placeholder")
 
 
-def _set_text(body: Any, text: str) -> None:
-    """Set a text body's text as python-pptx's `TextFrame.text` does: a paragraph a line.
+def _notes_page(text: str) -> Any:
+    """Return a notes page of `text`, as python-pptx's `TextFrame.text` sets it: a paragraph a line.
 
-    Its paragraphs are parsed from one string rather than made element by element: notes hold
-    a figure's whole outline, and making their elements one by one was a fifth of a deck's time.
+    The page is parsed whole, its paragraphs inside the model page's text: notes hold a figure's
+    whole outline, and making their elements one by one was a fifth of a deck's time.
     """
     from xml.sax.saxutils import escape
 
     from lxml import etree
     from pptx.oxml.text import CT_RegularTextRun
 
-    body.clear_content()
+    before, after = _notes_page_text()
     # python-pptx's own escapes, for what a text run cannot hold (none is left in notes).
     lines = CT_RegularTextRun._escape_ctrl_chars(text).split("\n")  # noqa: SLF001
     # python-pptx adds no run for an empty line.
     paragraphs = "".join(f"<a:p><a:r><a:t>{escape(line)}</a:t></a:r></a:p>" if line else "<a:p/>"
                          for line in lines)
-    holder = etree.fromstring(f'<a:txBody xmlns:a="{DRAWING_NAMESPACE}">{paragraphs}</a:txBody>',
-                              _text_parser())
-    # Moved into the page, they take its declaration of the a: namespace: the same XML.
-    body.extend(list(holder))
+    return etree.fromstring(f"{before}{paragraphs}{after}", _text_parser())
+
+
+@functools.cache
+def _notes_page_text() -> tuple[str, str]:
+    """Return the model notes page's XML before and after its text's paragraphs.
+
+    That is the page with its body's paragraphs cleared, as `TextFrame.text` clears them
+    before it adds its own at the body's end.
+    """
+    from lxml import etree
+
+    page = copy.deepcopy(_notes_model().page)
+    body = _notes_body(page)
+    body.clear_content()
+    mark = "course-assets: the notes' paragraphs"
+    body.append(etree.Comment(mark))
+    before, after = etree.tostring(page, encoding="unicode").split(f"<!--{mark}-->")
+    return before, after
 
 
 @functools.cache
