@@ -72,6 +72,10 @@ NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 ATTRIBUTE_SPECIAL = re.compile('[&<>"\t\n\r]')
 ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
                                    "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"})
+NORM_AUTOFIT = f"{{{DRAWING_NAMESPACE}}}normAutofit"
+# What lxml escapes in an element's text.
+TEXT_SPECIAL = re.compile("[&<>]")
+TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # The zip epoch: every entry gets it, and the package's dates are this day too.
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -149,11 +153,10 @@ class _Package:
     # The properties elements of the paragraph and run looks set so far, to copy.
     paragraph_looks: dict[tuple[object, ...], Any] = field(default_factory=dict)
     run_looks: dict[tuple[object, ...], Any] = field(default_factory=dict)
-    # The first slide's background (the theme's paper), accent rule's look and text box's
-    # properties (empty until then): the others have copies of them.
+    # The first slide's background (the theme's paper) and accent rule's look (empty until
+    # then): the others have copies of them.
     paper: list[Any] = field(default_factory=list)
     rule_look: list[Any] = field(default_factory=list)
-    text_box_look: list[Any] = field(default_factory=list)
     # Each figure's outline as notes, and each notes page made, by its text.
     outlines: dict[str, list[str]] = field(default_factory=dict)
     notes_pages: dict[str, Any] = field(default_factory=dict)
@@ -461,28 +464,109 @@ def _size_of(paragraph: Paragraph, size: int) -> int:
 
 def _text_box(package: _Package, slide: PptxSlide, x: int, y: int, width: int, height: int,
               font_scale: float = 1.0) -> Any:
-    from pptx.enum.text import MSO_AUTO_SIZE
-    from pptx.oxml.ns import qn
-
+    """Add a text box that wraps its text and shrinks it to fit (see `_shape_model`)."""
     box = _add_shape(slide, "text box", x, y, width, height)
-    frame = box.text_frame
-    body = frame._txBody  # noqa: SLF001 - its properties are copied, with no API
-    if package.text_box_look:
-        body.replace(body.bodyPr, copy.deepcopy(package.text_box_look[0]))
-    else:
-        frame.word_wrap = True
-        # A reader whose fonts are wider than DejaVu Sans shrinks the text rather than overflow.
-        frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
-        package.text_box_look.append(copy.deepcopy(body.bodyPr))
     if font_scale < 1:
         # PowerPoint shrinks by the scale written, in thousandths of a percent, from 1%.
-        fit = frame._txBody.bodyPr.find(qn("a:normAutofit"))  # noqa: SLF001 - no API for it
+        fit = box._element[-1][0].find(NORM_AUTOFIT)  # noqa: SLF001 - txBody/bodyPr: no API
         fit.set("fontScale", str(max(1000, int(font_scale * 100000))))
     return box
 
 
 def _fill_text(package: _Package, box: Any, paragraphs: list[Paragraph], size: int) -> None:
     """Write paragraphs into a text box: each paragraph's and run's look as python-pptx sets it.
+
+    The paragraphs are written as XML and parsed at once, each look's properties as python-pptx
+    sets them (`_paragraph_look_xml`, `_run_look_xml`): setting them through its properties
+    cost a call per element. A run with a link has a relationship of its own: a text box with
+    one is written through python-pptx.
+    """
+    from lxml import etree
+
+    if not paragraphs:
+        return
+    if any(run.link for paragraph in paragraphs for run in paragraph.runs):
+        _fill_linked_text(package, box, paragraphs, size)
+        return
+    palette = package.palette
+    written = []
+    for paragraph in paragraphs:
+        px = _size_of(paragraph, size)
+        number = _literal_number(paragraph)
+        runs = ((Run(f"{number}. "),) if number else ()) + paragraph.runs
+        parts = [_paragraph_look_xml(size, paragraph.bullet, paragraph.continued,
+                                     paragraph.level)]
+        for run in runs:
+            if run.line_break:
+                parts.append("<a:br/>")
+                continue
+            look = _run_look_xml(px, run.bold or paragraph.kind == "heading",
+                                 run.italic or paragraph.kind == "quote",
+                                 palette.muted if paragraph.kind == "quote" else palette.ink,
+                                 MONO_FONT if run.code or paragraph.kind == "code" else FONT)
+            parts.append(f"<a:r>{look}<a:t>{_element_text(_without_controls(run.text))}</a:t>"
+                         "</a:r>")
+        written.append(f"<a:p>{''.join(parts)}</a:p>")
+    holder = etree.fromstring(f'<a:txBody xmlns:a="{DRAWING_NAMESPACE}">{"".join(written)}'
+                              "</a:txBody>", _text_parser())
+    body = box._element[-1]  # noqa: SLF001 - its txBody, last in a text box
+    # In place of the box's one empty paragraph; moved into the slide, they take its declaration
+    # of the a: namespace: the same XML.
+    body.remove(body[-1])
+    body.extend(list(holder))
+
+
+def _element_text(text: str) -> str:
+    """Return `text` escaped for an element's content, as lxml escapes it."""
+    return text.translate(TEXT_ESCAPES) if TEXT_SPECIAL.search(text) else text
+
+
+@functools.lru_cache(maxsize=256)
+def _paragraph_look_xml(size: int, bullet: str | None, continued: bool, level: int) -> str:
+    """Return the properties (a:pPr) python-pptx gives a paragraph of this look, as XML.
+
+    Made once per process for each look, on a paragraph of its own.
+    """
+    from pptx.oxml import parse_xml
+    from pptx.text.text import _Paragraph
+
+    element = parse_xml(f'<a:p xmlns:a="{DRAWING_NAMESPACE}"/>')
+    no_parent: Any = None  # the paragraph's look is its element's alone
+    paragraph = _Paragraph(element, no_parent)
+    _set_paragraph_look(paragraph, Paragraph((), "body", level, bullet, continued), size)
+    return _without_declaration(element.pPr)
+
+
+@functools.lru_cache(maxsize=256)
+def _run_look_xml(px: int, bold: bool, italic: bool, colour: str,
+                  face: tuple[str, str, str]) -> str:
+    """Return the properties (a:rPr) python-pptx gives a run of this look, as XML.
+
+    Made once per process for each look, on a run of its own.
+    """
+    from pptx.oxml import parse_xml
+    from pptx.text.text import _Run
+
+    element = parse_xml(f'<a:r xmlns:a="{DRAWING_NAMESPACE}"><a:t/></a:r>')
+    no_parent: Any = None  # the run's look is its element's alone
+    run = _Run(element, no_parent)
+    _set_run_look(run, px, bold, italic, colour, face)
+    return _without_declaration(element.rPr)
+
+
+def _without_declaration(element: Any) -> str:
+    """Return an a: element's XML without its a: declaration, which the text body makes."""
+    from lxml import etree
+
+    text: str = etree.tostring(element, encoding="unicode")
+    declaration = f' xmlns:a="{DRAWING_NAMESPACE}"'
+    assert text.count(declaration) == 1, text  # its one namespace, declared on it alone
+    return text.replace(declaration, "", 1)
+
+
+def _fill_linked_text(package: _Package, box: Any, paragraphs: list[Paragraph],
+                      size: int) -> None:
+    """Write paragraphs, some runs with links, into a text box through python-pptx.
 
     Setting a look through python-pptx's properties costs a call per element; a deck has few
     looks, so each is set once and its properties' element copied after that.
@@ -522,8 +606,6 @@ def _fill_text(package: _Package, box: Any, paragraphs: list[Paragraph], size: i
 def _paragraph_look(package: _Package, paragraph: _Paragraph, model: Paragraph,
                     size: int) -> None:
     """Set a paragraph's spacing and bullet, or copy them from a paragraph set the same."""
-    from pptx.util import Pt
-
     element = paragraph._p  # noqa: SLF001 - the look's element has no API
     look = (size, model.bullet, model.continued, model.level)
     made = package.paragraph_looks.get(look)
@@ -531,11 +613,18 @@ def _paragraph_look(package: _Package, paragraph: _Paragraph, model: Paragraph,
         element.insert(0, copy.deepcopy(made))  # pPr comes first in a paragraph
         return
     fresh = element.pPr is None
+    _set_paragraph_look(paragraph, model, size)
+    if fresh and made is None:
+        package.paragraph_looks[look] = copy.deepcopy(element.pPr)
+
+
+def _set_paragraph_look(paragraph: _Paragraph, model: Paragraph, size: int) -> None:
+    """Set a paragraph's spacing and bullet through python-pptx's properties."""
+    from pptx.util import Pt
+
     paragraph.space_after = Pt(size * PT_PER_PX * 0.3)
     paragraph.line_spacing = 1.1
     _bullet(paragraph, model, size)
-    if fresh and made is None:
-        package.paragraph_looks[look] = copy.deepcopy(element.pPr)
 
 
 def _set_run_look(run: Any, px: int, bold: bool, italic: bool, colour: str,
@@ -785,8 +874,12 @@ def _add_shape(slide: PptxSlide, kind: str, x: int, y: int, width: int, height: 
 
 @functools.cache
 def _shape_model(kind: str) -> tuple[Any, str, Any]:
-    """Return a new shape's element as python-pptx makes it, its name, and its proxy class."""
+    """Return a new shape's element as python-pptx makes it, its name, and its proxy class.
+
+    A text box is the deck's: one that wraps its text and shrinks it to fit.
+    """
     from pptx.enum.shapes import MSO_SHAPE
+    from pptx.enum.text import MSO_AUTO_SIZE
     from pptx.oxml.shapes.autoshape import CT_Shape
     from pptx.oxml.shapes.picture import CT_Picture
     from pptx.shapes.autoshape import AutoShapeType, Shape
@@ -796,7 +889,12 @@ def _shape_model(kind: str) -> tuple[Any, str, Any]:
     new_textbox: Any = CT_Shape.new_textbox_sp
     new_picture: Any = CT_Picture.new_pic
     if kind == "text box":
-        return new_textbox(0, "", 0, 0, 0, 0), "TextBox", Shape
+        box = new_textbox(0, "", 0, 0, 0, 0)
+        frame = Shape(box, None).text_frame  # type: ignore[arg-type] # its element's alone
+        frame.word_wrap = True
+        # A reader whose fonts are wider than DejaVu Sans shrinks the text rather than overflow.
+        frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+        return box, "TextBox", Shape
     if kind == "picture":
         return new_picture(0, "", "", "", 0, 0, 0, 0), "Picture", Picture
     assert kind == "rectangle"
