@@ -55,8 +55,10 @@ SVG_EXTENSION_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
 SVG_NAMESPACE = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
 DRAWING_NAMESPACE = "http://schemas.openxmlformats.org/drawingml/2006/main"
 CONTENT_TYPES_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/content-types"
-# r:embed, the attribute by which a picture names its image's relationship.
+# r:embed, by which a picture names its image's relationship, and r:id, by which others do.
 EMBED_ATTRIBUTE = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed"
+ID_ATTRIBUTE = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+SLIDE_ID_TAG = "{http://schemas.openxmlformats.org/presentationml/2006/main}sldId"
 RELATIONSHIPS_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Named with its PANOSE class and pitch family, so a reader without it picks a sans-serif
 # (Arial, Helvetica, Calibri) and, for code, a fixed-width face.
@@ -136,7 +138,8 @@ class _Package:
     presentation: Any
     palette: Palette
     read: Reader
-    layout_placeholders: bool  # whether the slides' layout (the blank one) has any to copy
+    layout: Any  # the slides' layout: the blank one
+    layout_placeholders: bool  # whether it has any to copy
     svg_parts: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     files: dict[str, bytes | None] = field(default_factory=dict)
@@ -209,9 +212,9 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
     _drop_thumbnail(presentation)
     presentation.slide_width = _emu(SLIDE_PX[0])
     presentation.slide_height = _emu(SLIDE_PX[1])
-    layout_placeholders = any(True for _ in presentation.slide_layouts[6]
-                              .iter_cloneable_placeholders())
-    package = _Package(presentation, DARK if dark else LIGHT, read, layout_placeholders)
+    layout = presentation.slide_layouts[6]
+    layout_placeholders = any(True for _ in layout.iter_cloneable_placeholders())
+    package = _Package(presentation, DARK if dark else LIGHT, read, layout, layout_placeholders)
     _set_theme(presentation, package.palette)
     for slide in map(_pictures_apart, slides):
         views = {id(block): views_of(block, chapter_path, dark, paths, figures)
@@ -325,8 +328,10 @@ def _new_slide(package: _Package) -> PptxSlide:
     from pptx.opc.packuri import PackURI
     from pptx.parts.slide import SlidePart
 
+    from lxml import etree
+
     presentation = package.presentation
-    layout = presentation.slide_layouts[6]
+    layout = package.layout
     if package.layout_placeholders:
         return presentation.slides.add_slide(layout)  # type: ignore[no-any-return]
     slide_ids = presentation.slides._sldIdLst  # noqa: SLF001 - add_slide's own steps, below
@@ -336,8 +341,9 @@ def _new_slide(package: _Package) -> PptxSlide:
     part.relate_to(layout.part, RELATIONSHIP_TYPE.SLIDE_LAYOUT)
     rel_id = presentation.part._rels._add_relationship(  # noqa: SLF001
         RELATIONSHIP_TYPE.SLIDE, part)
-    # Slide ids run from 256, one more than the highest: the template has no slide.
-    slide_ids._add_sldId(id=255 + number, rId=rel_id)  # noqa: SLF001
+    # Slide ids run from 256, one more than the highest: the template has no slide. Added last,
+    # its id and then its relationship's, as `add_sldId` adds it.
+    etree.SubElement(slide_ids, SLIDE_ID_TAG, {"id": str(255 + number), ID_ATTRIBUTE: rel_id})
     return part.slide  # type: ignore[no-any-return]
 
 
@@ -1367,20 +1373,34 @@ def _relationships_xml(relationships: Any) -> bytes:
     items = []
     for rel_id in sorted(relationships.keys(), key=_rel_number):
         rel = relationships[rel_id]
-        external = rel.is_external
-        target = rel.target_ref if external else _relative_ref(rel.target_part.partname,
-                                                               rel._base_uri)  # noqa: SLF001
-        values = (rel.rId, rel.reltype, target)
-        if any(NOT_IN_XML.search(value) for value in values):
+        if rel.is_external:
+            item = _relationship_xml(rel.rId, rel.reltype, rel.target_ref, True)
+        else:
+            item = _relationship_xml(rel.rId, rel.reltype, _relative_ref(
+                rel.target_part.partname, rel._base_uri), False)  # noqa: SLF001
+        if item is None:
             return _relationships_element_xml(relationships)  # lxml's own error, as before
-        rel_id, reltype, target = map(_attribute_text, values)
-        mode = ' TargetMode="External"' if external else ""
-        items.append(f'<Relationship Id="{rel_id}" Type="{reltype}" Target="{target}"{mode}/>')
+        items.append(item)
     return (f"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
             f'<Relationships xmlns="{RELATIONSHIPS_NAMESPACE}">{"".join(items)}</Relationships>'
             if items else
             f"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
             f'<Relationships xmlns="{RELATIONSHIPS_NAMESPACE}"/>').encode("utf-8")
+
+
+@functools.lru_cache(maxsize=4096)
+def _relationship_xml(rel_id: str, reltype: str, target: str, external: bool) -> str | None:
+    """Return one relationship's element as XML, or None if XML cannot hold its text.
+
+    A deck's slides relate to the same layout, masters and images as the next deck's: each
+    element is written once per process.
+    """
+    values = (rel_id, reltype, target)
+    if any(NOT_IN_XML.search(value) for value in values):
+        return None
+    rel_id, reltype, target = map(_attribute_text, values)
+    mode = ' TargetMode="External"' if external else ""
+    return f'<Relationship Id="{rel_id}" Type="{reltype}" Target="{target}"{mode}/>'
 
 
 def _rel_number(rel_id: str) -> tuple[int, str]:
