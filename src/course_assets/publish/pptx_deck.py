@@ -58,6 +58,7 @@ CONTENT_TYPES_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/conten
 # r:embed, by which a picture names its image's relationship, and r:id, by which others do.
 EMBED_ATTRIBUTE = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed"
 ID_ATTRIBUTE = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+EXTENSIONS_TAG = "{http://schemas.openxmlformats.org/presentationml/2006/main}extLst"
 SLIDE_ID_TAG = "{http://schemas.openxmlformats.org/presentationml/2006/main}sldId"
 RELATIONSHIPS_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Named with its PANOSE class and pitch family, so a reader without it picks a sans-serif
@@ -858,29 +859,33 @@ def _add_shape(slide: PptxSlide, kind: str, x: int, y: int, width: int, height: 
     shape it made, searches it for a placeholder: the element is copied from one parsed once
     per process, and the shape made of the kind asked for.
     """
-    from pptx.oxml.ns import qn
-
     shapes: Any = slide.shapes
-    made, name, proxy = _shape_model(kind)
+    made, name, proxy, place = _shape_model(kind)
     element = copy.deepcopy(made)
     shape_id = shapes._next_shape_id  # noqa: SLF001 - the shape tree's own count
     properties = element[0][0]  # its cNvPr, first in its non-visual properties
     properties.set("id", str(shape_id))
     properties.set("name", f"{name} {shape_id - 1}")
-    transform = element.find(f"{qn('p:spPr')}/{qn('a:xfrm')}")
+    transform = element[place][0]  # spPr/xfrm
     offset, extent = transform[0], transform[1]
     # As python-pptx writes a length: its whole EMU.
     offset.set("x", str(round(x * EMU_PER_PX)))
     offset.set("y", str(round(y * EMU_PER_PX)))
     extent.set("cx", str(round(width * EMU_PER_PX)))
     extent.set("cy", str(round(height * EMU_PER_PX)))
-    shapes._grpSp.insert_element_before(element, "p:extLst")  # noqa: SLF001 - as add_* do
+    # As add_* put it: last, before the tree's extensions if it has them (last, by the schema).
+    tree = shapes._spTree  # noqa: SLF001
+    if len(tree) and tree[-1].tag == EXTENSIONS_TAG:
+        tree[-1].addprevious(element)
+    else:
+        tree.append(element)
     return proxy(element, shapes)
 
 
 @functools.cache
-def _shape_model(kind: str) -> tuple[Any, str, Any]:
-    """Return a new shape's element as python-pptx makes it, its name, and its proxy class.
+def _shape_model(kind: str) -> tuple[Any, str, Any, int]:
+    """Return a new shape's element as python-pptx makes it, its name, its proxy class, and
+    where its properties (spPr) are among its children.
 
     A text box is the deck's: one that wraps its text and shrinks it to fit.
     """
@@ -900,13 +905,13 @@ def _shape_model(kind: str) -> tuple[Any, str, Any]:
         frame.word_wrap = True
         # A reader whose fonts are wider than DejaVu Sans shrinks the text rather than overflow.
         frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
-        return box, "TextBox", Shape
+        return box, "TextBox", Shape, 1
     if kind == "picture":
-        return new_picture(0, "", "", "", 0, 0, 0, 0), "Picture", Picture
+        return new_picture(0, "", "", "", 0, 0, 0, 0), "Picture", Picture, 2
     assert kind == "rectangle"
     rectangle = AutoShapeType(MSO_SHAPE.RECTANGLE)
     return (CT_Shape.new_autoshape_sp(0, "", rectangle.prst, 0, 0, 0, 0), rectangle.basename,
-            Shape)
+            Shape, 1)
 
 
 def _next_image_name(package: _Package, ext: str) -> Any:
