@@ -148,11 +148,11 @@ class _Package:
     notes_master: list[Any] = field(default_factory=list)
     # Each slide's relationships to image parts, by the slide's part's and the image part's id.
     slide_images: dict[tuple[int, int], str] = field(default_factory=dict)
-    # The deck's image parts by their content's SHA-1.
-    image_parts: dict[str, Any] = field(default_factory=dict)
-    # Each raster file's python-pptx image (its SHA-1, format and size, worked out once) and
-    # each picture file's size in px: a figure shown zoomed is on several slides.
-    images: dict[str, Any] = field(default_factory=dict)
+    # The deck's raster image parts by their size in bytes (one per content), and by the file
+    # each was first made of: a figure shown zoomed is on several slides.
+    image_parts: dict[int, list[Any]] = field(default_factory=dict)
+    raster_parts: dict[str, Any] = field(default_factory=dict)
+    # Each picture file's size in px.
     sizes: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     # The properties elements of the paragraph and run looks set so far, to copy.
     paragraph_looks: dict[tuple[object, ...], Any] = field(default_factory=dict)
@@ -833,17 +833,21 @@ def _add_raster(package: _Package, slide: PptxSlide, raster: str, x: int, y: int
     """
     from pptx.parts.image import Image, ImagePart
 
-    image = package.images.get(raster)
-    if image is None:
+    part = package.raster_parts.get(raster)
+    if part is None:
         blob = package.file(raster)
         assert blob is not None  # _picture_size said it is there
-        image = package.images[raster] = Image.from_blob(blob)
-    part = package.image_parts.get(image.sha1)
-    if part is None:
-        pptx_package = package.presentation.part.package
-        part = ImagePart(_next_image_name(package, image.ext), image.content_type,
-                         pptx_package, image.blob, image.filename)
-        package.image_parts[image.sha1] = part
+        # One part for each content, as python-pptx finds the same image by its SHA-1; compared
+        # whole with those of its size rather than hashed: hashing every image took longer.
+        same_size = package.image_parts.setdefault(len(blob), [])
+        part = next((made for made in same_size if made.blob == blob), None)
+        if part is None:
+            image = Image.from_blob(blob)
+            pptx_package = package.presentation.part.package
+            part = ImagePart(_next_image_name(package, image.ext), image.content_type,
+                             pptx_package, image.blob, image.filename)
+            same_size.append(part)
+        package.raster_parts[raster] = part
     rel = _relate_image(package, slide, part)
     # add_picture's own steps (_add_pic_from_image_part), less its scaling: the size is given.
     # Its name and description are the view's, set by the caller.
