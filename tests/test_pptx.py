@@ -441,3 +441,34 @@ def test_a_view_with_a_crop_box_shows_that_part_of_the_figure_at_its_aspect(repo
         assert shape._element.blipFill.find(f"{A}srcRect").get("r") == "50000"
         width, height = Image.open(io.BytesIO(png.blob)).size
         assert abs(shape.width / shape.height - width / 2 / height) < 0.01
+
+
+def test_the_same_image_under_two_names_is_one_part_of_the_deck(course):
+    # A deck holds each image once, however many files and slides show it.
+    course.write("pyproject.toml", "[tool.course-assets]\n")
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 32), "teal").save(buffer, format="PNG")
+    for name in ("first.png", "second.png"):
+        path = course.root / "chapters" / "images" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(buffer.getvalue())
+    other = io.BytesIO()
+    Image.new("RGB", (64, 32), "orange").save(other, format="PNG")
+    (course.root / "chapters" / "images" / "other.png").write_bytes(other.getvalue())
+    # Read from the built chapter, in build/chapters/.
+    shown_from = "../../chapters/images"
+    course.chapter("ch", f"# Ch\n\n## One\n\n![first]({shown_from}/first.png)\n\n"
+                         f"## Two\n\n![second]({shown_from}/second.png)\n\n"
+                         f"## Three\n\n![other]({shown_from}/other.png)\n")
+    result = course.run("build", "-q")
+    assert result.exit_code == 0, result.output
+    deck = course.built("slides/ch.pptx")
+    media = sorted(name for name in pptx_parts(deck) if name.startswith("ppt/media/"))
+    assert media == ["ppt/media/image1.png", "ppt/media/image2.png"]
+    shown = []
+    for slide in slides_of(deck).slides:
+        for shape in slide.shapes:
+            if shape.shape_type == 13:  # MSO_SHAPE_TYPE.PICTURE
+                blip = shape._element.blipFill.find(f"{A}blip")
+                shown.append(str(slide.part.related_part(blip.get(f"{R}embed")).partname))
+    assert shown == ["/ppt/media/image1.png", "/ppt/media/image1.png", "/ppt/media/image2.png"]
