@@ -274,3 +274,50 @@ def test_slides_command_builds_and_names_the_decks(course):
             "build/slides/a.dark.pptx") in result.output
     assert course.built("slides/a.html").is_file()
     assert course.run("check").exit_code == 0
+
+
+def outline_bodies(seed: int, count: int) -> list[list[str]]:
+    """Return outline sections as the HTML deck reads them: headings, nested items, labels."""
+    import random
+
+    rng = random.Random(seed)
+    # Mostly plain words, sometimes a character Markdown gives a meaning, a digit first, an
+    # odd space: each outline either stays plain or leaves the plain path.
+    pieces = ["redis", "kafka 0", "Postgres", "→", "pod", "x = 1", '"quoted"', "it's", "(a)",
+              "é", "3", "1.", "-", "+", "*b*", "_c_", "`d`", "[e]", "<f>", "a & b", "#g", "h|i",
+              "~~j~~", "!k", "\\l", "  ", " ", "\t", "\x00", "a:b", "http://m.n", "50%", "ü"]
+    bodies = []
+    for _ in range(count):
+        body, depth = [], 0
+        for _ in range(rng.randint(0, 14)):
+            roll = rng.random()
+            words = " ".join(rng.choice(pieces) if rng.random() < 0.3 else rng.choice(pieces[:8])
+                             for _ in range(rng.randint(1, 3)))
+            if roll < 0.12:
+                body.append(f"## {words}")
+                depth = 0
+                continue
+            depth = max(0, min(depth + rng.choice([-1, 0, 0, 1, 1, 2]), 4))
+            if roll < 0.3:
+                body.append(f"{'  ' * depth}- **{words}** (group)")
+            else:
+                body.append(f"{'  ' * depth}- {words}")
+        bodies.append(body)
+    return bodies
+
+
+def test_an_outline_in_the_html_deck_reads_as_the_markdown_parser_reads_it():
+    # The HTML deck renders a plain outline itself: it must be the parser's HTML, byte for byte.
+    from course_assets.publish import markdown
+    from course_assets.publish.deck_figures import _plain_outline_html
+
+    plain = 0
+    for body in outline_bodies(seed=7, count=6000):
+        rendered = _plain_outline_html(body)
+        if rendered is None:
+            continue
+        plain += 1
+        text = "\n".join(f"\n**{line[3:]}**\n" if line.startswith("## ") else line
+                         for line in body)
+        assert rendered == markdown.render(markdown.parse(text)), body
+    assert plain > 500  # the outlines the build writes take the plain path
