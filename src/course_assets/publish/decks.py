@@ -45,7 +45,7 @@ def build_decks(chapter_text: str, chapter_path: str, html_path: str, marp_path:
     html = html_deck(slides, title, chapter_path, html_path, read, views_of)
     marp = marp_deck(slides, chapter_text.splitlines(), title, chapter_path, marp_path, read,
                      views_of)
-    return Decks(html.encode("utf-8"), marp.encode("utf-8"))
+    return Decks(html, marp.encode("utf-8"))
 
 
 def build_pptx_deck(chapter_text: str, chapter_path: str, dark: bool, paths: OutputPaths,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import re
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ TEMPLATES = Path(__file__).parent.parent / "templates" / "slides"
 
 
 def html_deck(slides: list[Slide], title: str, chapter_path: str, deck_path: str,
-              read: Reader, views_of: ViewsOf | None = None) -> str:
-    """Return the HTML deck of `slides`; it loads nothing and runs only its own script.
+              read: Reader, views_of: ViewsOf | None = None) -> bytes:
+    """Return the HTML deck of `slides`, as UTF-8; it loads nothing and runs only its own script.
 
     With `views_of`, each figure shows its slide views: the layout fitted to slides, and after
     its slide one zoomed slide per crop where the whole figure is too small to read.
@@ -28,6 +29,16 @@ def html_deck(slides: list[Slide], title: str, chapter_path: str, deck_path: str
 
     css = (TEMPLATES / "deck.css").read_text(encoding="utf-8")
     script = (TEMPLATES / "deck.js").read_text(encoding="utf-8")
+    # The style sheet, script and slides' bodies (each figure inlined: most of the deck) go
+    # into the page after the template has laid it out round a mark for each (`_filled`). A
+    # mark is markup: the template escapes every other value, so no text of the chapter's can
+    # read as one.
+    fills: list[str] = []
+
+    def mark(fill: str) -> Markup:
+        fills.append(fill)
+        return Markup(f"<!--course-assets fill {len(fills) - 1}-->")
+
     rendered: list[dict[str, Any]] = []
     embedded: dict[str, str] = {}  # each figure drawing zoomed slides cut, carried once
     for slide in slides:
@@ -41,19 +52,35 @@ def html_deck(slides: list[Slide], title: str, chapter_path: str, deck_path: str
         if slide.has_text:
             kinds.append("has-text")
         rendered.append({"number": len(rendered) + 1, "classes": " ".join(kinds),
-                         "body": Markup(body), "label": slide.heading or title})
+                         "body": mark(body), "label": slide.heading or title})
         for caption, zoomed in _zoomed_slides(slide, chapter_path, read, views_of, embedded):
             heading = f"{slide.heading or title}: {caption}"
             rendered.append({"number": len(rendered) + 1, "classes": "slide has-figure deck-zoom",
-                             "body": Markup(f"<h2>{escape(heading)}</h2>\n"
-                                            f'<div class="deck-figure">{zoomed}</div>\n'),
+                             "body": mark(f"<h2>{escape(heading)}</h2>\n"
+                                          f'<div class="deck-figure">{zoomed}</div>\n'),
                              "label": heading})
     # The page may run our script and nothing else, and load nothing at all.
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     policy = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
               f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
-    return str(deck_template().render(title=title, slides=rendered, count=len(rendered),
-                                      css=Markup(css), script=Markup(script), policy=policy))
+    page = deck_template().render(title=title, slides=rendered, count=len(rendered),
+                                  css=mark(css), script=mark(script), policy=policy)
+    return _filled(str(page), fills)
+
+
+MARK = re.compile("<!--course-assets fill ([0-9]+)-->")
+
+
+def _filled(page: str, fills: list[str]) -> bytes:
+    """Return the page with each mark replaced by its fill, as UTF-8.
+
+    Rendered into the page, the fills (megabytes of figures) would be copied by the template
+    and the page made one string, then encoded: each is encoded once here instead.
+    """
+    pieces = MARK.split(page)
+    assert sorted(map(int, pieces[1::2])) == list(range(len(fills))), "the template's marks"
+    return b"".join((piece if index % 2 == 0 else fills[int(piece)]).encode("utf-8")
+                    for index, piece in enumerate(pieces))
 
 
 @functools.cache
