@@ -79,6 +79,8 @@ NORM_AUTOFIT = f"{{{DRAWING_NAMESPACE}}}normAutofit"
 # What lxml escapes in an element's text.
 TEXT_SPECIAL = re.compile("[&<>]")
 TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# The most entries a zip holds without zip64.
+ZIP_MOST_ENTRIES = 0xFFFF
 # The zip epoch: every entry gets it, and the package's dates are this day too.
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -1304,38 +1306,76 @@ def _package_bytes(presentation: Any) -> bytes:
 
     Stored, not deflated: zlib's output differs between its builds (zlib, zlib-ng, Apple's),
     so a deflated package would differ between machines; and deflating the PNGs again, which
-    are compressed already, was half the time a deck took. python-pptx's writer lays out the
-    parts (content types first, then the relationships and parts, in a fixed order); only its
-    zip file is ours.
+    are compressed already, was half the time a deck took. The parts are laid out as
+    python-pptx's PackageWriter lays them out (content types first, then the package's
+    relationships, then each part and its relationships, in its order); only the zip is ours.
     """
-    from pptx.opc.serialized import PackageWriter
-
-    class StoredPackageWriter(PackageWriter):
-        def _write(self) -> None:
-            with zipfile.ZipFile(self._pkg_file, "w", zipfile.ZIP_STORED) as archive:
-                entries = _StoredEntries(archive)
-                entries.write("/[Content_Types].xml", _content_types_xml(self._parts))
-                self._write_pkg_rels(entries)
-                self._write_parts(entries)
-
-        # As PackageWriter writes them, each relationships item by _relationships_xml.
-        def _write_parts(self, phys_writer: Any) -> None:
-            for part in self._parts:
-                phys_writer.write(part.partname, part.blob)
-                if part._rels:  # noqa: SLF001
-                    phys_writer.write(part.partname.rels_uri,
-                                      _relationships_xml(part._rels))  # noqa: SLF001
-
-        def _write_pkg_rels(self, phys_writer: Any) -> None:
-            from pptx.opc.packuri import PACKAGE_URI
-
-            phys_writer.write(PACKAGE_URI.rels_uri, _relationships_xml(self._pkg_rels))
+    from pptx.opc.packuri import PACKAGE_URI
 
     package = presentation.part.package
+    parts = tuple(package.iter_parts())
+    entries = [("[Content_Types].xml", _content_types_xml(parts)),
+               (PACKAGE_URI.rels_uri, _relationships_xml(package._rels))]  # noqa: SLF001
+    for part in parts:
+        entries.append((part.partname, part.blob))
+        if part._rels:  # noqa: SLF001 - each relationships item, as PackageWriter writes it
+            entries.append((part.partname.rels_uri, _relationships_xml(part._rels)))  # noqa: SLF001
+    return _stored_zip([(name.lstrip("/"), blob) for name, blob in entries])
+
+
+def _stored_zip(entries: list[tuple[str, bytes]]) -> bytes:
+    """Return a zip of entries stored, each dated FIXED_DATE, as `zipfile` writes it.
+
+    Byte for byte what `_zipfile_stored` makes: zipfile adds each entry through a writer
+    object and writes its header twice, a twentieth of a deck's time for its hundred and more
+    small parts. A package that might need zip64 (over 1 GiB, or 65,535 entries) is zipfile's,
+    and so is one with a name beyond ASCII (none of python-pptx's part names).
+    """
+    import struct
+    import zlib
+
+    try:
+        names = [name.encode("ascii") for name, _ in entries]
+    except UnicodeEncodeError:  # zipfile writes such a name as UTF-8, with a flag
+        return _zipfile_stored(entries)
+    # Headers and names included, with room to spare.
+    if len(entries) > ZIP_MOST_ENTRIES or sum(
+            100 + 2 * len(name) + len(blob) for name, blob in entries) > zipfile.ZIP64_LIMIT // 2:
+        return _zipfile_stored(entries)
+    year, month, day, hour, minute, second = FIXED_DATE
+    date = (year - 1980) << 9 | month << 5 | day
+    time = hour << 11 | minute << 5 | second // 2
+    chunks: list[bytes] = []
+    directory: list[bytes] = []
+    offset = 0
+    for name, (_, blob) in zip(names, entries):
+        crc, size = zlib.crc32(blob), len(blob)
+        # zipfile's local header (ZipInfo.FileHeader) and central directory record: version
+        # 2.0 to make and read it, made on MS-DOS (create_system 0), no flags, stored, and a
+        # file's read and write permission, as writestr gives an entry with no attributes.
+        header = struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 0, time, date, crc, size,
+                             size, len(name), 0)
+        directory.append(struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 0, 20, 0, 0, 0, time,
+                                     date, crc, size, size, len(name), 0, 0, 0, 0, 0o600 << 16,
+                                     offset) + name)
+        chunks += (header, name, blob)
+        offset += len(header) + len(name) + size
+    central = b"".join(directory)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries),
+                      len(central), offset, 0)
+    return b"".join([*chunks, central, end])
+
+
+def _zipfile_stored(entries: list[tuple[str, bytes]]) -> bytes:
+    """Return a zip of entries stored, each dated FIXED_DATE, written by `zipfile`."""
     buffer = io.BytesIO()
-    # python-pptx's own save, less its zip: the package's relationships are the same private
-    # attribute its save() passes.
-    StoredPackageWriter.write(buffer, package._rels, tuple(package.iter_parts()))  # noqa: SLF001
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, blob in entries:
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+            info.create_system = 0
+            info.external_attr = 0
+            info.compress_type = zipfile.ZIP_STORED
+            archive.writestr(info, blob)
     return buffer.getvalue()
 
 
@@ -1445,47 +1485,6 @@ def _relationships_element_xml(relationships: Any) -> bytes:
         etree.SubElement(root, f"{{{RELATIONSHIPS_NAMESPACE}}}Relationship", attributes)
     data: bytes = etree.tostring(root, encoding="UTF-8", standalone=True)
     return data
-
-
-@dataclass(frozen=True)
-class _StoredEntries:
-    """Write package parts as zip entries with one fixed date and no file attributes."""
-
-    archive: zipfile.ZipFile
-
-    def write(self, pack_uri: str, blob: bytes) -> None:
-        """Add an entry as `writestr` adds it to a seekable file, less its file-like steps.
-
-        writestr writes the entry's header, its data through a writer object, and its header
-        again with the data's CRC: a twentieth of a deck's time, for a deck's hundred and more
-        small parts. Here the CRC is worked out first and the same header written once; the
-        archive writes its central directory from its list of entries, as after writestr.
-        """
-        import zlib
-
-        name = pack_uri.lstrip("/")  # a part's name, /ppt/slides/slide1.xml, as a zip member
-        info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-        info.create_system = 0
-        info.external_attr = 0
-        info.compress_type = zipfile.ZIP_STORED
-        archive: Any = self.archive
-        if len(blob) * 1.05 > zipfile.ZIP64_LIMIT or name in archive.NameToInfo:
-            archive.writestr(info, blob)  # its zip64 header, or its warning
-            return
-        # What writestr sets: its size, CRC and no flags, and, for an entry with no attributes,
-        # a file's read and write permission.
-        info.file_size = info.compress_size = len(blob)
-        info.CRC = zlib.crc32(blob)
-        info.flag_bits = 0
-        info.external_attr = 0o600 << 16
-        stream = archive.fp
-        stream.seek(archive.start_dir)
-        info.header_offset = stream.tell()
-        stream.write(info.FileHeader(False))
-        stream.write(blob)
-        archive.start_dir = stream.tell()
-        archive.filelist.append(info)
-        archive.NameToInfo[name] = info
 
 
 def _emu(px: float) -> Length:
