@@ -327,11 +327,10 @@ def _new_slide(package: _Package) -> PptxSlide:
     search the presentation's relationships for one to this new slide: a deck's slides are
     all added here, numbered on from the template's none.
     """
+    from lxml import etree
     from pptx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
     from pptx.opc.packuri import PackURI
     from pptx.parts.slide import SlidePart
-
-    from lxml import etree
 
     presentation = package.presentation
     layout = package.layout
