@@ -81,6 +81,8 @@ TEXT_SPECIAL = re.compile("[&<>]")
 TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # The most entries a zip holds without zip64.
 ZIP_MOST_ENTRIES = 0xFFFF
+# The declaration lxml writes before a part's XML, as python-pptx serialises a part.
+XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
 # The zip epoch: every entry gets it, and the package's dates are this day too.
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -163,9 +165,8 @@ class _Package:
     # then): the others have copies of them.
     paper: list[Any] = field(default_factory=list)
     rule_look: list[Any] = field(default_factory=list)
-    # Each figure's outline as notes, and each notes page made, by its text.
+    # Each figure's outline as notes.
     outlines: dict[str, list[str]] = field(default_factory=dict)
-    notes_pages: dict[str, Any] = field(default_factory=dict)
     # The numbers of its next notes page and image part, as python-pptx numbers them: no gap.
     notes_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     image_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -960,9 +961,9 @@ def _add_notes(package: _Package, slide: PptxSlide, text: str) -> None:
     once for each text.
     """
     from pptx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
-    from pptx.opc.package import XmlPart
+    from pptx.opc.package import Part, XmlPart
     from pptx.opc.packuri import PackURI
-    from pptx.parts.slide import NotesMasterPart, NotesSlidePart
+    from pptx.parts.slide import NotesMasterPart
 
     model = _notes_model()
     pptx_package = slide.part.package
@@ -976,15 +977,11 @@ def _add_notes(package: _Package, slide: PptxSlide, text: str) -> None:
         master.relate_to(theme, RELATIONSHIP_TYPE.THEME)
         pptx_package.presentation_part.relate_to(master, RELATIONSHIP_TYPE.NOTES_MASTER)
         package.notes_master.append(master)
-    page = package.notes_pages.get(text)
-    if page is None:
-        page = package.notes_pages[text] = _notes_page(text)
-    else:  # the same notes again, on a page of its own; the first is never changed
-        page = copy.deepcopy(page)
     # As NotesSlidePart.new and SlidePart._add_notes_slide_part relate them, in their order.
-    # Numbered as python-pptx numbers them, without walking the package: from 1, no gap.
+    # Numbered as python-pptx numbers them, without walking the package: from 1, no gap. The
+    # page is its bytes: nothing changes it once made.
     name = PackURI(f"/ppt/notesSlides/notesSlide{next(package.notes_numbers)}.xml")
-    part = NotesSlidePart(name, CONTENT_TYPE.PML_NOTES_SLIDE, pptx_package, page)
+    part = Part(name, CONTENT_TYPE.PML_NOTES_SLIDE, pptx_package, _notes_page(text))
     # Added as relate_to adds them, less its search for one already there: both parts are new
     # to each other, and the page to the master.
     part._rels._add_relationship(  # noqa: SLF001
@@ -1034,11 +1031,14 @@ def _notes_body(page: Any) -> Any:
     raise AssertionError("the default notes master has a body placeholder")
 
 
-def _notes_page(text: str) -> Any:
+@functools.lru_cache(maxsize=512)
+def _notes_page(text: str) -> bytes:
     """Return a notes page of `text`, as python-pptx's `TextFrame.text` sets it: a paragraph a line.
 
-    The page is parsed whole, its paragraphs inside the model page's text: notes hold a figure's
-    whole outline, and making their elements one by one was a fifth of a deck's time.
+    The page's XML is written whole, as lxml would write it, its paragraphs inside the model
+    page's: notes hold a figure's whole outline, and making, copying and writing their elements
+    one by one was a fifth of a deck's time. A figure's zoomed slides have its overview's notes,
+    and a chapter's light and dark decks the same notes: a page is written once per process.
     """
     from xml.sax.saxutils import escape
 
@@ -1048,10 +1048,14 @@ def _notes_page(text: str) -> Any:
     before, after = _notes_page_text()
     # python-pptx's own escapes, for what a text run cannot hold (none is left in notes).
     lines = CT_RegularTextRun._escape_ctrl_chars(text).split("\n")  # noqa: SLF001
-    # python-pptx adds no run for an empty line.
+    # python-pptx adds no run for an empty line; escape() escapes as lxml writes a text.
     paragraphs = "".join(f"<a:p><a:r><a:t>{escape(line)}</a:t></a:r></a:p>" if line else "<a:p/>"
                          for line in lines)
-    return etree.fromstring(f"{before}{paragraphs}{after}", _text_parser())
+    page = f"{before}{paragraphs}{after}"
+    if NOT_IN_XML.search(page):  # lxml's own error, as when the page was parsed
+        return etree.tostring(etree.fromstring(page, _text_parser()),  # type: ignore[no-any-return]
+                              encoding="UTF-8", standalone=True)
+    return (XML_DECLARATION + page).encode("utf-8")
 
 
 @functools.cache
@@ -1407,8 +1411,8 @@ def _content_types_xml(parts: Iterable[Any]) -> bytes:
     items += [f'<Override PartName="{_attribute_text(partname)}" '
               f'ContentType="{_attribute_text(content_type)}"/>'
               for partname, content_type in sorted(overrides.items())]
-    return (f"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
-            f'<Types xmlns="{CONTENT_TYPES_NAMESPACE}">{"".join(items)}</Types>').encode("utf-8")
+    return (f'{XML_DECLARATION}<Types xmlns="{CONTENT_TYPES_NAMESPACE}">{"".join(items)}'
+            "</Types>").encode("utf-8")
 
 
 def _relationships_xml(relationships: Any) -> bytes:
@@ -1429,11 +1433,9 @@ def _relationships_xml(relationships: Any) -> bytes:
         if item is None:
             return _relationships_element_xml(relationships)  # lxml's own error, as before
         items.append(item)
-    return (f"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
-            f'<Relationships xmlns="{RELATIONSHIPS_NAMESPACE}">{"".join(items)}</Relationships>'
-            if items else
-            f"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
-            f'<Relationships xmlns="{RELATIONSHIPS_NAMESPACE}"/>').encode("utf-8")
+    root = f'<Relationships xmlns="{RELATIONSHIPS_NAMESPACE}"'
+    return (f'{XML_DECLARATION}{root}>{"".join(items)}</Relationships>' if items
+            else f"{XML_DECLARATION}{root}/>").encode("utf-8")
 
 
 @functools.lru_cache(maxsize=4096)
