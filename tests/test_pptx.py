@@ -491,3 +491,26 @@ def test_a_deck_is_zipped_as_zipfile_zips_it(names):
     with zipfile.ZipFile(io.BytesIO(made)) as package:
         assert package.testzip() is None
         assert [(info.filename, package.read(info)) for info in package.infolist()] == entries
+
+
+def test_notes_pages_are_written_as_lxml_writes_them(course):
+    # Notes pages are written as text: each must be the XML lxml writes for what it holds.
+    from lxml import etree
+
+    course.figure("one")
+    course.chapter("ch", '# Ch\n\n## Odd words\n\nA & b < c > d "q" \'x\' tab\there, é ☃ '
+                         "\x0cform feed, \x01gone, `code` and **bold**.\n\n"
+                         "1. first\n2. second\n\n"
+                         '## A figure\n\n{{ diagram("one") }}\n')
+    result = course.run("build", "-q")
+    assert result.exit_code == 0, result.output
+    for deck in ("ch.pptx", "ch.dark.pptx"):
+        pages = {name: data for name, data in pptx_parts(course.built(f"slides/{deck}")).items()
+                 if name.startswith("ppt/notesSlides/notesSlide")}
+        assert len(pages) == 2  # the title slide has no notes
+        for name, data in pages.items():
+            rewritten = etree.tostring(etree.fromstring(data), encoding="UTF-8", standalone=True)
+            assert data == rewritten, name
+        texts = b"".join(pages.values()).decode()
+        # A form feed is a space, other control characters are dropped.
+        assert "A &amp; b &lt; c &gt; d \"q\" 'x' tab\there, é ☃  form feed, gone" in texts
