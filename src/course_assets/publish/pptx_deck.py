@@ -232,7 +232,8 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
             for caption, view in zoomed_views(block, chapter_path, dark, paths, figures):
                 zoomed = Slide(f"{slide.heading or title}: {caption}", [block])
                 _add_slide(package, zoomed, title, {id(block): [view]})
-    _set_properties(presentation, title)
+    # Every notes page is numbered from one, on: the number the next would take, less one.
+    _set_properties(presentation, title, next(package.notes_numbers) - 1)
     problems = tuple(Problem(paths.absolute(chapter_path), None,
                              f"the PowerPoint deck shows no picture for {path}: it is missing "
                              "or unreadable",
@@ -1276,8 +1277,8 @@ def _drop_thumbnail(presentation: Any) -> None:
             package.drop_rel(rel.rId)
 
 
-def _set_properties(presentation: Any, title: str) -> None:
-    """Fix the package's properties: no clock, no machine, no user name."""
+def _set_properties(presentation: Any, title: str, notes: int) -> None:
+    """Fix the package's properties: no clock, no machine, no user name; `notes` pages."""
     import datetime as dt
 
     properties = presentation.core_properties
@@ -1295,7 +1296,6 @@ def _set_properties(presentation: Any, title: str) -> None:
     package = presentation.part.package
     # The template's application properties describe it (a 4:3 show, no slides), not the deck.
     slides = presentation.slides
-    notes = sum(1 for slide in slides if slide.has_notes_slide)
     package.part_related_by(RELATIONSHIP_TYPE.EXTENDED_PROPERTIES).blob = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
@@ -1322,8 +1322,14 @@ def _package_bytes(presentation: Any) -> bytes:
     for part in parts:
         entries.append((part.partname, part.blob))
         if part._rels:  # noqa: SLF001 - each relationships item, as PackageWriter writes it
-            entries.append((part.partname.rels_uri, _relationships_xml(part._rels)))  # noqa: SLF001
+            entries.append((_rels_name(part.partname), _relationships_xml(part._rels)))  # noqa: SLF001
     return _stored_zip([(name.lstrip("/"), blob) for name, blob in entries])
+
+
+@functools.lru_cache(maxsize=4096)
+def _rels_name(partname: Any) -> str:
+    """Return the name of a part's relationships item (`rels_uri`): the same few each deck."""
+    return str(partname.rels_uri)
 
 
 def _stored_zip(entries: list[tuple[str, bytes]]) -> bytes:
