@@ -1321,8 +1321,9 @@ def _package_bytes(presentation: Any) -> bytes:
                (PACKAGE_URI.rels_uri, _relationships_xml(package._rels))]  # noqa: SLF001
     for part in parts:
         entries.append((part.partname, part.blob))
-        if part._rels:  # noqa: SLF001 - each relationships item, as PackageWriter writes it
-            entries.append((_rels_name(part.partname), _relationships_xml(part._rels)))  # noqa: SLF001
+        relationships = part._rels  # noqa: SLF001 - each part's item, as PackageWriter writes it
+        if relationships:
+            entries.append((_rels_name(part.partname), _relationships_xml(relationships)))
     return _stored_zip([(name.lstrip("/"), blob) for name, blob in entries])
 
 
