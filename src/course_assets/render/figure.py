@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from course_assets.layout.labels import TextTroubles
     from course_assets.render.capture import CapturedFigure
     from course_assets.render.downloads import Fetch
-    from course_assets.render.graphviz import Drawing
+    from course_assets.render.graphviz import Drawing, Positions
     from course_assets.render.theme import IconTiles
 
 
@@ -116,6 +116,9 @@ class LightDrawing:
     slide_layout: Mapping[str, Any] = field(default_factory=dict)
     # A layout for the slides still to draw and judge (`render_slides`), if fitting named one.
     slides_to_try: SlidesToTry | None = None
+    # The chapter's and the slides' drawings as laid out: their PNGs are painted from these.
+    positions: Positions | None = None
+    slide_positions: Positions | None = None
     # Seconds of the first stage's time limit the light SVG took: the slides' layout, drawn
     # after it, has what is left (one `timeout` for the script, layout and fitting).
     limit_used: float = 0.0
@@ -181,7 +184,7 @@ def _light_within(task: FigureTask, started: float) -> LightDrawing | FigureOutc
     # The slides show the chapter's drawing until a layout of their own proves better.
     return LightDrawing(task.name, svg, captured, drawing.messages, output,
                         time.perf_counter() - started, scratch, drawing.layout, fits, None,
-                        drawing.layout, trying)
+                        drawing.layout, trying, drawing.positions)
 
 
 def render_slides(task: FigureTask, light: LightDrawing) -> LightDrawing | FigureOutcome:
@@ -243,7 +246,7 @@ def _slides_within(task: FigureTask, light: LightDrawing, started: float,
     fits = Fits(light.fits.chapter, trying.fit, slide_readable=not slide.layout)
     # The slides' drawing carries its layout only where it is shown zoomed (empty: whole).
     return dataclasses.replace(light, fits=fits, slide_svg=slide_svg, slide_layout=slide.layout,
-                               slides_to_try=None)
+                               slides_to_try=None, slide_positions=slide.positions)
 
 
 def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
@@ -436,7 +439,9 @@ def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
             if chosen is not None:
                 drawn, slide = _drawn_as_chosen(task, captured, png_max_side, chosen)
                 return captured, drawn, chosen, slide, None
-            drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines())
+            # The light SVG's drawings keep their layout: the light PNG is painted from it.
+            drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
+                                    keep_positions=True)
             fits, drawing, trying = _fitted(task, captured, drawing, png_max_side)
         return captured, drawing, fits, None, trying
 
@@ -521,30 +526,45 @@ def _finished_variant(task: FigureTask, theme: str, captured: CapturedFigure,
 
 
 def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
-    """Lay the light graph out again in a child, for its PNGs; the lint reads the first layout."""
+    """Paint the light PNG in a child, from the layout the light SVG was drawn from.
+
+    The PNG shows the slides' layout where they have one of their own, else the chapter's.
+    The lint reads the light SVG's layout.
+    """
     from course_assets.render import graphviz, isolate
     from course_assets.render.theme import LIGHT
 
     captured = light.captured
-    chapter = graphviz.Drawing(light.svg, None, light.warnings, light.layout)
-    slide = None
     png_max_side = _png_max_side(task)
+    png = None
     if png_max_side is not None:
-        def job() -> tuple[graphviz.Drawing | None, graphviz.Drawing | None]:
+        for_slides = light.fits.slide is not None
+        positions = light.slide_positions if for_slides else light.positions
+
+        def job() -> bytes | None:
             isolate.announce("graphviz", captured.line)
             with limits.located_at(task.script, captured.line):
-                # The lint reads the first stage's layout: this drawing is for the PNGs.
-                if light.fits.slide is not None:  # only the slides' layout has a PNG
-                    return None, _drawn_for_slides(captured, png_max_side, light.fits)
+                if positions is not None:
+                    return graphviz.paint(positions, png_max_side)
+                # A drawing that kept no layout (Graphviz would not write it): laid out again,
+                # Graphviz lays the same graph out the same way.
+                if for_slides:
+                    slide = _drawn_for_slides(captured, png_max_side, light.fits)
+                    return slide.png if slide is not None else None
                 return _drawn_as_chosen(task, captured, png_max_side, light.fits,
-                                        with_layout=False)
+                                        with_layout=False)[0].png
 
         with limits.located_at(task.script, None):
-            (painted, slide), _ = isolate.run_isolated(job, task.timeout)
-        if painted is not None:
-            chapter = graphviz.Drawing(light.svg, painted.png, light.warnings, light.layout)
+            png, _ = isolate.run_isolated(job, task.timeout)
+        if for_slides:
+            slide = graphviz.Drawing(light.slide_svg or b"", png, ())
+            chapter = graphviz.Drawing(light.svg, None, light.warnings, light.layout)
+            return _finished_variant(task, LIGHT, captured, chapter, light.svg, light.warnings,
+                                     light.output, light.fits, slide, light.slide_svg,
+                                     light.slide_layout)
+    chapter = graphviz.Drawing(light.svg, png, light.warnings, light.layout)
     return _finished_variant(task, LIGHT, captured, chapter, light.svg, light.warnings,
-                             light.output, light.fits, slide, light.slide_svg, light.slide_layout)
+                             light.output, light.fits, None, light.slide_svg, light.slide_layout)
 
 
 def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
@@ -586,7 +606,7 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
     author = _shape(drawing, True)
     # The best estimates in turn, a few at most: one that reads better may strike words out.
     for choice in fitting.ranked(figure, chapter_room, _shape(drawing))[:fitting.TRIED]:
-        fitted = _tried(captured, png_max_side, lines, choice.fit)
+        fitted = _tried(captured, png_max_side, lines, choice.fit, keep_positions=True)
         if _kept(figure, as_drawn, fitted, chapter_room, author, counted=True):
             chapter_fit, drawing = choice.fit, fitted
             break
@@ -631,7 +651,7 @@ def _slides_drawn(captured: CapturedFigure, png_max_side: int | None,
                                     trying.figure.smallest_text) < slide_room.minimum
 
     slide = _tried(captured, png_max_side, captured.node_lines(), trying.fit,
-                   with_layout=unreadable_whole)
+                   with_layout=unreadable_whole, keep_positions=True)
     as_drawn = labels.TextTroubles(trying.figure.layout)
     return slide if _kept(trying.figure, as_drawn, slide, slide_room, trying.shown) else None
 

@@ -41,6 +41,14 @@ TOO_SMALL = re.compile(r"node '?(n[0-9]+)'?, graph .* size too small for label")
 NODE_ID = re.compile(r"'?\b(n[0-9]+)\b'?")
 SVG_SIZE = re.compile(rb'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
 FONT_ATTRIBUTE = re.compile(rb'font-family="[^"]*"')
+# The drawing operations Graphviz's JSON output leaves in a graph's attributes: "dot" output
+# writes them too, and a graph read back with them paints their page over its own (a clear
+# page comes out white).
+# Record shapes do not come back as they were drawn: read back from "dot" output, a record
+# grows by a point. Their graphs are laid out again for their PNG.
+RECORD_SHAPE = re.compile(r"\bshape\s*=\s*\"?m?record\b", re.IGNORECASE)
+XDOT_ATTRIBUTES = re.compile(rb'\b_(?:l|h|t|hl|tl)?draw_="(?:[^"\\]|\\.)*",?\s*'
+                             rb'|\bxdotversion=[0-9.]+,?\s*', re.DOTALL)
 
 _fonts_ready = False
 _warm = False
@@ -58,6 +66,24 @@ class Drawing:
     # Every object's position and drawing operations, as Graphviz's JSON output gives them:
     # what the figure lint reads.
     layout: Mapping[str, Any] = field(default_factory=dict)
+    # The graph as laid out and drawn (where asked for): its PNG is painted from it later,
+    # in another process, without laying the graph out again.
+    positions: Positions | None = None
+
+
+@dataclass(frozen=True)
+class Positions:
+    """A laid-out graph as Graphviz's "dot" output gives it, with the size of its SVG's page.
+
+    Every node, edge, label and cluster carries its position, so the "nop2" engine draws it
+    again as it was, routing nothing: a fifth of the CPU of laying it out again (`paint`).
+    Graphviz writes five significant digits, a tenth of a point on a page a metre high:
+    nothing a PNG's pixels show.
+    """
+
+    dot: bytes
+    points: tuple[float, float]  # the SVG's page, in points: the PNG's size follows it
+    html_images: bool  # an HTML label holds an <IMG>: Cairo's own PNG paints those
 
 
 class Layout(Mapping[str, Any]):
@@ -179,7 +205,8 @@ def warm_up() -> None:
 def draw(source: str, png_max_side: int | None = None,
          node_lines: Mapping[str, int | None] | None = None,
          adjust: Callable[[Any], None] | None = None,
-         with_layout: bool | Callable[[bytes], bool] = True) -> Drawing:
+         with_layout: bool | Callable[[bytes], bool] = True,
+         keep_positions: bool = False) -> Drawing:
     """Lay `source` out once, then draw it as SVG and, with `png_max_side`, as PNG.
 
     The PNG is twice the SVG's size, or smaller so that its longer side stays within
@@ -190,7 +217,8 @@ def draw(source: str, png_max_side: int | None = None,
     this in a process that forks no more: the build calls it in the child that ran the script.
     `adjust` changes the parsed graph before its layout (fitting's other layouts); without
     `with_layout` (or where it says so of the SVG drawn), the Drawing's layout is left empty:
-    Graphviz's JSON costs more than the SVG.
+    Graphviz's JSON costs more than the SVG. With `keep_positions`, the Drawing keeps the laid-out
+    graph, for `paint` (unless it has record shapes, which `RECORD_SHAPE` says why).
     """
     from pygraphviz import graphviz as gv
 
@@ -222,6 +250,13 @@ def draw(source: str, png_max_side: int | None = None,
                 layout_status, layout = (gv.gvRenderData(context, graph.handle, b"json")
                                          if wanted and status == 0 else (1, b""))
             _drained()  # JSON loads no images and says so for each: the SVG's words are enough
+            positions = None
+            if keep_positions and status == 0 and not RECORD_SHAPE.search(source):
+                placed_status, placed = gv.gvRenderData(context, graph.handle, b"dot")
+                _drained()  # the same words again
+                if placed_status == 0 and placed:
+                    positions = Positions(XDOT_ATTRIBUTES.sub(b"", placed), svg_points(svg),
+                                          "<img" in source.lower())
             png = None
             if status == 0 and png_max_side is not None:
                 status, png = _painted_png(context, graph, svg_points(svg), png_max_side,
@@ -238,12 +273,38 @@ def draw(source: str, png_max_side: int | None = None,
         detail = "; ".join(messages) or "Graphviz could not draw the graph"
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
-                   messages, laid_out)
+                   messages, laid_out, positions)
+
+
+def paint(positions: Positions, png_max_side: int) -> bytes:
+    """Return the PNG of a graph `draw` laid out and kept (`keep_positions`), laid out no more.
+
+    Call it in a process that forks no more, as `draw`.
+    """
+    from pygraphviz import graphviz as gv
+
+    graph = parse(positions.dot.decode("utf-8"))
+    context = gv.gvContextWithBuiltins()
+    try:
+        if gv.gvLayout(context, graph.handle, b"nop2") != 0:
+            raise FigureError(_rejected("the layout failed"))
+        try:
+            status, png = _painted_png(context, graph, positions.points, png_max_side,
+                                       html_images=positions.html_images)
+        finally:
+            gv.gvFreeLayout(context, graph.handle)
+    finally:
+        gv.gvFreeContext(context)
+    messages = explain(_drained(), graph, {}, Layout(b""))
+    if status != 0 or not png or any(m.startswith("Error") for m in messages):
+        detail = "; ".join(messages) or "Graphviz could not paint the graph"
+        raise FigureError(f"Graphviz rejected the graph: {detail}")
+    return png
 
 
 def _painted_png(context: Any, graph: Any, points: tuple[float, float], max_side: int,
                  html_images: bool = False) -> tuple[int, bytes | None]:
-    """Paint the laid-out graph as its PNG: Cairo's pixels, encoded once (`raster.encoded_png`).
+    """Paint the laid-out graph as its PNG: Cairo's pixels, encoded once (`raster.painted_png`).
 
     The PNG is twice the SVG's size, or smaller to fit a slide `max_side` pixels wide.
     `html_images`: the graph's source has an HTML label's <IMG>.
@@ -258,13 +319,13 @@ def _painted_png(context: Any, graph: Any, points: tuple[float, float], max_side
     zoom = raster.png_zoom(svg_pixels, max_side)
     cairo = _cairo() if not html_images and _images_fill_their_boxes(graph) else None
     if cairo is not None:
-        # Painting holds the picture twice (Cairo's and Pillow's): half the pool's workers at
-        # most paint at once, so that their peaks do not all add up.
+        # Painting holds the picture: half the pool's workers at most paint at once, so that
+        # their peaks do not all add up. Its rows are packed and compressed from it after.
         with painting_turn():
-            picture = _painted_in_place(cairo, context, graph, size, zoom)
-        if picture is not None:
-            png = raster.encoded_png(picture)
-            del picture
+            painted = _painted_in_place(cairo, context, graph, size, zoom)
+        png = raster.painted_png(*painted) if painted is not None else None
+        del painted
+        if png is not None:
             return 0, png
     # A page that is not opaque (`bgcolor="transparent"`): Cairo's own PNG keeps its alpha.
     # (Or an image at its own size, or a pygraphviz whose Cairo cannot be reached: the same
@@ -334,14 +395,11 @@ def _images_fill_their_boxes(graph: Any) -> bool:
     return True
 
 
-def _painted_in_place(cairo: Any, context: Any, graph: Any, size: tuple[int, int],
-                      zoom: float) -> Any | None:
-    """Paint the graph into a picture of exactly `size`; None unless every pixel is opaque.
-
-    Nothing is compressed or written: the pixels go from the build's memory to Pillow's.
+def _painted_in_place(cairo: Any, context: Any, graph: Any, size: tuple[int, int], zoom: float,
+                      ) -> tuple[ctypes.Array[ctypes.c_char], tuple[int, int], int] | None:
+    """Paint the graph into pixels of the build's own, exactly `size`: the pixels, the size, and
+    the bytes from one row to the next. None where Graphviz would not paint it there.
     """
-    from course_assets.render import raster
-
     try:
         addresses = int(context), int(graph.handle)
     except (TypeError, ValueError):  # another pygraphviz's handles: Cairo's own PNG instead
@@ -369,7 +427,7 @@ def _painted_in_place(cairo: Any, context: Any, graph: Any, size: tuple[int, int
     finally:
         cairo.cairo_destroy(painter)
         cairo.cairo_surface_destroy(surface)
-    return raster.opaque_picture(pixels, size, stride)
+    return pixels, size, stride
 
 
 def _place_labels(context: Any, graph: Any) -> bytes | None:
