@@ -323,7 +323,7 @@ def _part_within(task: FigureTask, light: LightDrawing, theme: str,
             return _light_variant(task, light)
         # The tiles outlive the figure in its pool's folder: most icons recur.
         tiles = isolate.shared_scratch("dark-tiles") or light.scratch
-        return _render_variant(task, theme, IconTiles(tiles), light.fits)
+        return _render_variant(task, theme, IconTiles(tiles), light)
     except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
         # A later variant's own output is not the author's to read: the light one's is.
         return _failed(task, exc, light.captured.line, [light.output], started, light.seconds)
@@ -407,13 +407,15 @@ def _png_max_side(task: FigureTask) -> int | None:
 
 def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
                     png_max_side: int | None, chosen: Fits | None,
+                    model: LightDrawing | None = None,
                     ) -> tuple[CapturedFigure, Drawing, Fits, Drawing | None,
                                SlidesToTry | None, str]:
     """Capture the script in `theme` and lay its graph out, both in one isolated child.
 
     Without `chosen` (the light theme's first stage) the child also chooses the chapter's
     layout (fitting), and names the slides' layout to try next; a later variant is drawn in
-    the layouts `chosen` names.
+    the layouts `chosen` names, where the same graph in the light theme (`model`) was laid
+    out if it is that graph in other colours.
     """
     from course_assets.render import capture, graphviz, isolate
     from course_assets.render.theme import applied, paint_tiles
@@ -437,7 +439,8 @@ def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
         isolate.announce("graphviz", captured.line)
         with limits.located_at(task.script, captured.line):
             if chosen is not None:
-                drawn, slide = _drawn_as_chosen(task, captured, png_max_side, chosen)
+                drawn, slide = _drawn_as_chosen(task, captured, png_max_side, chosen,
+                                                model=model)
                 return captured, drawn, chosen, slide, None
             # The light SVG's drawings keep their layout: the light PNG is painted from it.
             drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
@@ -457,30 +460,49 @@ def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
 
 
 def _drawn_as_chosen(task: FigureTask, captured: CapturedFigure, png_max_side: int | None,
-                     chosen: Fits, with_layout: bool = True) -> tuple[Drawing, Drawing | None]:
+                     chosen: Fits, with_layout: bool = True,
+                     model: LightDrawing | None = None) -> tuple[Drawing, Drawing | None]:
     """Draw the graph in the layouts the light variant chose: the chapter's and the slides'.
 
     The PNG is painted for the layout the slides show: the chapter's has none where the
-    slides have a layout of their own.
+    slides have a layout of their own. Where `model` (the light variant) kept its layouts and
+    this is its graph in other colours, they are drawn as the model was laid out, not laid
+    out again.
     """
     from course_assets.render import graphviz
 
     chapter_png = png_max_side if chosen.slide is None else None
-    drawing = graphviz.draw(captured.dot_source, chapter_png, captured.node_lines(),
-                            chosen.chapter.apply, with_layout=with_layout)
-    return drawing, _drawn_for_slides(captured, png_max_side, chosen)
+    lines = captured.node_lines()
+    drawing = None
+    if model is not None and model.positions is not None:
+        drawing = graphviz.draw_recoloured(captured.dot_source, model.captured.dot_source,
+                                           model.positions, chapter_png, lines, with_layout)
+    if drawing is None:
+        drawing = graphviz.draw(captured.dot_source, chapter_png, lines, chosen.chapter.apply,
+                                with_layout=with_layout)
+    return drawing, _drawn_for_slides(captured, png_max_side, chosen, model)
 
 
 def _drawn_for_slides(captured: CapturedFigure, png_max_side: int | None,
-                      chosen: Fits) -> Drawing | None:
-    """Draw the graph in the slides' own layout, with its PNG; None where they have none."""
+                      chosen: Fits, model: LightDrawing | None = None) -> Drawing | None:
+    """Draw the graph in the slides' own layout, with its PNG; None where they have none.
+
+    As the light variant (`model`) laid it out, where it can be (see `_drawn_as_chosen`).
+    """
     from course_assets.render import graphviz
 
     if chosen.slide is None:
         return None
+    lines = captured.node_lines()
+    if model is not None and model.slide_positions is not None:
+        drawing = graphviz.draw_recoloured(captured.dot_source, model.captured.dot_source,
+                                           model.slide_positions, png_max_side, lines,
+                                           with_layout=False)
+        if drawing is not None:
+            return drawing
     # Its layout is the light one's, read in the first stage.
-    return graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
-                         chosen.slide.apply, with_layout=False)
+    return graphviz.draw(captured.dot_source, png_max_side, lines, chosen.slide.apply,
+                         with_layout=False)
 
 
 def _name_theme(exc: FigureError, theme: str) -> None:
@@ -568,10 +590,11 @@ def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
 
 
 def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
-                    chosen: Fits) -> Variant:
-    """Capture the script in `theme` and lay it out in a child; post-process what it drew."""
+                    light: LightDrawing) -> Variant:
+    """Capture the script in `theme` and draw it in a child as the light variant was laid out;
+    post-process what it drew."""
     captured, drawing, fits, slide, _, output = _drawn_in_child(
-        task, theme, icon_filter, _png_max_side(task), chosen)
+        task, theme, icon_filter, _png_max_side(task), light.fits, light)
     svg = _postprocessed(task, theme, captured, drawing.svg)
     slide_svg = (_postprocessed(task, theme, captured, slide.svg, "slide")
                  if slide is not None else None)

@@ -47,6 +47,19 @@ FONT_ATTRIBUTE = re.compile(rb'font-family="[^"]*"')
 # Record shapes do not come back as they were drawn: read back from "dot" output, a record
 # grows by a point. Their graphs are laid out again for their PNG.
 RECORD_SHAPE = re.compile(r"\bshape\s*=\s*\"?m?record\b", re.IGNORECASE)
+# What a theme may change without moving anything: colours, and icons (the dark theme's are
+# on tiles). An assignment of one of them, or a quoted string (skipped whole: a label's words).
+PAINT_ATTRIBUTES = ("bgcolor", "color", "fillcolor", "fontcolor", "labelfontcolor", "pencolor",
+                    "image")
+PAINT_ASSIGNMENT = re.compile(
+    r'"(?:[^"\\]|\\.)*"'
+    rf'|\b({"|".join(PAINT_ATTRIBUTES)})\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,;\]]+)[\s,;]*',
+    re.DOTALL)
+# How far an icon's shape may be from the one its box was fitted to (a dark tile's rounded
+# margins): at most a point on a 100-point icon, where the box is letterboxed.
+SAME_SHAPE = 0.01
+# An HTML-like label: its colours are in its text.
+HTML_LABEL = re.compile(r"=\s*<")
 XDOT_ATTRIBUTES = re.compile(rb'\b_(?:l|h|t|hl|tl)?draw_="(?:[^"\\]|\\.)*",?\s*'
                              rb'|\bxdotversion=[0-9.]+,?\s*', re.DOTALL)
 
@@ -218,7 +231,7 @@ def draw(source: str, png_max_side: int | None = None,
     `adjust` changes the parsed graph before its layout (fitting's other layouts); without
     `with_layout` (or where it says so of the SVG drawn), the Drawing's layout is left empty:
     Graphviz's JSON costs more than the SVG. With `keep_positions`, the Drawing keeps the laid-out
-    graph, for `paint` (unless it has record shapes, which `RECORD_SHAPE` says why).
+    graph, for `paint` and `draw_recoloured` (unless it has record shapes: see `RECORD_SHAPE`).
     """
     from pygraphviz import graphviz as gv
 
@@ -240,31 +253,77 @@ def draw(source: str, png_max_side: int | None = None,
         if gv.gvLayout(context, graph.handle, b"dot") != 0:
             raise FigureError(_rejected("the layout failed"))
         unchanged = _place_labels(context, graph)
-        try:
-            status, svg = gv.gvRenderData(context, graph.handle, b"svg")
-            said = _drained()
-            if unchanged is not None:  # nothing moved: the JSON the placement read is this
-                layout_status, layout = 0, unchanged
-            else:
-                wanted = with_layout(svg) if callable(with_layout) else with_layout
-                layout_status, layout = (gv.gvRenderData(context, graph.handle, b"json")
-                                         if wanted and status == 0 else (1, b""))
-            _drained()  # JSON loads no images and says so for each: the SVG's words are enough
-            positions = None
-            if keep_positions and status == 0 and not RECORD_SHAPE.search(source):
-                placed_status, placed = gv.gvRenderData(context, graph.handle, b"dot")
-                _drained()  # the same words again
-                if placed_status == 0 and placed:
-                    positions = Positions(XDOT_ATTRIBUTES.sub(b"", placed), svg_points(svg),
-                                          "<img" in source.lower())
-            png = None
-            if status == 0 and png_max_side is not None:
-                status, png = _painted_png(context, graph, svg_points(svg), png_max_side,
-                                           html_images="<img" in source.lower())
-        finally:
-            gv.gvFreeLayout(context, graph.handle)
+        keep = keep_positions and not RECORD_SHAPE.search(source)
+        return _rendered(context, graph, "<img" in source.lower(), png_max_side, node_lines,
+                         with_layout, keep, unchanged)
     finally:
         gv.gvFreeContext(context)
+
+
+def draw_recoloured(source: str, model_source: str, model: Positions,
+                    png_max_side: int | None = None,
+                    node_lines: Mapping[str, int | None] | None = None,
+                    with_layout: bool = True) -> Drawing | None:
+    """Draw `source` where `model` holds the layout of `model_source`, without laying it out.
+
+    The same graph in other colours and icons (the dark theme's, say) is laid out as its model
+    was: Graphviz places nothing by colour, and an icon scaled to its node's fixed size
+    (`fitted_image`) is drawn within the box the model's icon was fitted to. None where
+    `source` is another graph: anything but colours and such icons differs, or an HTML label
+    (its colours are its text). Raise FigureError as `draw` does.
+    """
+    from pygraphviz import graphviz as gv
+
+    if _unpainted(source) != _unpainted(model_source) or HTML_LABEL.search(source):
+        return None
+    colours = parse(source)
+    graph = parse(model.dot.decode("utf-8"))
+    if not _recoloured(graph, colours):
+        return None
+    context = gv.gvContextWithBuiltins()
+    try:
+        # Every position is in the model's attributes, its labels placed: nop2 moves nothing.
+        if gv.gvLayout(context, graph.handle, b"nop2") != 0:
+            raise FigureError(_rejected("the layout failed"))
+        return _rendered(context, graph, False, png_max_side, node_lines, with_layout,
+                         False, None)
+    finally:
+        gv.gvFreeContext(context)
+
+
+def _rendered(context: Any, graph: Any, html_images: bool, png_max_side: int | None,
+              node_lines: Mapping[str, int | None] | None,
+              with_layout: bool | Callable[[bytes], bool], keep_positions: bool,
+              unchanged: bytes | None) -> Drawing:
+    """Draw the laid-out graph as SVG, its JSON layout and PNG where asked; free its layout.
+
+    `unchanged`: the JSON label placement read, where it moved nothing.
+    """
+    from pygraphviz import graphviz as gv
+
+    try:
+        status, svg = gv.gvRenderData(context, graph.handle, b"svg")
+        said = _drained()
+        if unchanged is not None:  # nothing moved: the JSON the placement read is this
+            layout_status, layout = 0, unchanged
+        else:
+            wanted = with_layout(svg) if callable(with_layout) else with_layout
+            layout_status, layout = (gv.gvRenderData(context, graph.handle, b"json")
+                                     if wanted and status == 0 else (1, b""))
+        _drained()  # JSON loads no images and says so for each: the SVG's words are enough
+        positions = None
+        if keep_positions and status == 0:
+            placed_status, placed = gv.gvRenderData(context, graph.handle, b"dot")
+            _drained()  # the same words again
+            if placed_status == 0 and placed:
+                positions = Positions(XDOT_ATTRIBUTES.sub(b"", placed), svg_points(svg),
+                                      html_images)
+        png = None
+        if status == 0 and png_max_side is not None:
+            status, png = _painted_png(context, graph, svg_points(svg), png_max_side,
+                                       html_images=html_images)
+    finally:
+        gv.gvFreeLayout(context, graph.handle)
     laid_out = Layout(layout if layout_status == 0 else b"")
     messages = explain(said + _drained(), graph, node_lines or {}, laid_out)
     # Graphviz goes on after most errors (a malformed HTML label is drawn as plain text, say),
@@ -274,6 +333,80 @@ def draw(source: str, png_max_side: int | None = None,
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
                    messages, laid_out, positions)
+
+
+def _unpainted(source: str) -> str:
+    """Return the DOT with every colour left out, and every image named but not said.
+
+    A colour set or not moves nothing; an image set or not may (`_recoloured` says where).
+    """
+    def leave_out(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name is None:
+            return found.group(0)  # a quoted string: its words, as they are
+        return "image=? " if name == "image" else ""
+
+    return PAINT_ASSIGNMENT.sub(leave_out, source)
+
+
+def _alike(image: str, model_image: str) -> bool:
+    """Say whether an image fills the box its model was fitted to, to a point in a hundred.
+
+    A dark tile keeps its icon's shape to the rounding of its margins.
+    """
+    from course_assets.layout.nodes import pixel_size
+
+    size, model_size = pixel_size(image), pixel_size(model_image)
+    if size is None or model_size is None:
+        return False
+    aspect, model_aspect = size[0] / size[1], model_size[0] / model_size[1]
+    return abs(aspect - model_aspect) <= SAME_SHAPE * model_aspect
+
+
+def _recoloured(graph: Any, colours: Any) -> bool:
+    """Give every part of `graph` the colours and images its part in `colours` has.
+
+    Say False where the two are not the same graph's parts, or a node's other image would
+    change its size.
+    """
+    from course_assets.layout.fitting import ROW_EDGE_KEY
+    from course_assets.layout.nodes import fitted_image
+
+    def recolour(attributes: Any, model: Any) -> None:
+        for name in PAINT_ATTRIBUTES:
+            value = model.get(name)
+            if value is not None or attributes.get(name) is not None:
+                attributes[name] = value or ""
+
+    from course_assets.layout.labels import subgraphs
+
+    recolour(graph.graph_attr, colours.graph_attr)
+    mine_by_name = {str(sub.name): sub for sub in subgraphs(graph)}
+    for sub in subgraphs(colours):
+        mine = mine_by_name.get(str(sub.name))
+        if mine is None:
+            return False
+        recolour(mine.graph_attr, sub.graph_attr)
+    for node in colours.nodes_iter():
+        if not graph.has_node(node):
+            return False
+        mine = graph.get_node(node)
+        image, model_image = node.attr.get("image"), mine.attr.get("image")
+        if image != model_image and not (fitted_image(node.attr)
+                                         and _alike(str(image), str(model_image))):
+            return False  # it would size its node, or fit it otherwise
+        recolour(mine.attr, node.attr)
+    edges: dict[tuple[str, str], list[Any]] = {}
+    for edge in graph.edges_iter():
+        # The build's own (fitting's invisible rows) are in the model's layout alone.
+        if not str(edge.key or "").startswith(ROW_EDGE_KEY):
+            edges.setdefault((str(edge[0]), str(edge[1])), []).append(edge)
+    for edge in colours.edges_iter():
+        same_ends = edges.get((str(edge[0]), str(edge[1])))
+        if not same_ends:
+            return False
+        recolour(same_ends.pop(0).attr, edge.attr)
+    return not any(edges.values())
 
 
 def paint(positions: Positions, png_max_side: int) -> bytes:
