@@ -536,3 +536,16 @@ def test_a_graph_with_a_record_is_laid_out_again_for_its_png(course):
     assert course.run("build", "-q").exit_code == 0
     width, height = svg_pixels(course, "stages")
     assert png_pixels(course, "stages") == (width * 2, height * 2)
+
+
+def test_a_figure_larger_than_graphviz_writes_exactly_is_laid_out_again_for_its_png():
+    # Graphviz writes coordinates to five digits: beyond 10,000 points, whole points or worse.
+    from course_assets.render import graphviz
+
+    chain = " -> ".join(f"n{i}" for i in range(160))
+    tall = graphviz.draw(f"digraph {{ {chain} }}", keep_positions=True)
+    assert max(graphviz.svg_points(tall.svg)) > graphviz.EXACT_POSITIONS
+    assert tall.positions is None
+    short = graphviz.draw(f"digraph {{ {' -> '.join(f'n{i}' for i in range(20))} }}",
+                          keep_positions=True)
+    assert short.positions is not None

@@ -234,7 +234,7 @@ def _slides_within(task: FigureTask, light: LightDrawing, started: float,
         def job() -> Drawing | None:
             isolate.announce("graphviz", captured.line)
             with limits.located_at(task.script, captured.line):
-                return _slides_drawn(captured, None, trying)
+                return _slides_drawn(captured, None, trying, _drawn_again(task))
 
         with limits.located_at(task.script, None):
             slide, _ = isolate.run_isolated(job, left, told=task.timeout)
@@ -401,6 +401,11 @@ def _lint_outcome(task: FigureTask, variants: list[Variant],
     return tuple(f.to_json() for f in unique), sizes, light.outline.encode("utf-8")
 
 
+def _drawn_again(task: FigureTask) -> bool:
+    """Say whether the light SVG's layout is drawn again: as PNG, or in the dark theme."""
+    return "png" in task.formats or "dark" in task.formats
+
+
 def _png_max_side(task: FigureTask) -> int | None:
     return task.png_max_side if "png" in task.formats else None
 
@@ -442,9 +447,10 @@ def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
                 drawn, slide = _drawn_as_chosen(task, captured, png_max_side, chosen,
                                                 model=model)
                 return captured, drawn, chosen, slide, None
-            # The light SVG's drawings keep their layout: the light PNG is painted from it.
+            # The light SVG's drawings keep their layout where the PNG and dark variant are
+            # drawn from it.
             drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
-                                    keep_positions=True)
+                                    keep_positions=_drawn_again(task))
             fits, drawing, trying = _fitted(task, captured, drawing, png_max_side)
         return captured, drawing, fits, None, trying
 
@@ -629,7 +635,8 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
     author = _shape(drawing, True)
     # The best estimates in turn, a few at most: one that reads better may strike words out.
     for choice in fitting.ranked(figure, chapter_room, _shape(drawing))[:fitting.TRIED]:
-        fitted = _tried(captured, png_max_side, lines, choice.fit, keep_positions=True)
+        fitted = _tried(captured, png_max_side, lines, choice.fit,
+                        keep_positions=_drawn_again(task))
         if _kept(figure, as_drawn, fitted, chapter_room, author, counted=True):
             chapter_fit, drawing = choice.fit, fitted
             break
@@ -660,7 +667,7 @@ class SlidesToTry:
 
 
 def _slides_drawn(captured: CapturedFigure, png_max_side: int | None,
-                  trying: SlidesToTry) -> Drawing | None:
+                  trying: SlidesToTry, keep_positions: bool = False) -> Drawing | None:
     """Draw the slides' layout `trying` names; return it where it proves better, else None."""
     from course_assets.layout import fitting, labels
     from course_assets.render import graphviz
@@ -674,7 +681,7 @@ def _slides_drawn(captured: CapturedFigure, png_max_side: int | None,
                                     trying.figure.smallest_text) < slide_room.minimum
 
     slide = _tried(captured, png_max_side, captured.node_lines(), trying.fit,
-                   with_layout=unreadable_whole, keep_positions=True)
+                   with_layout=unreadable_whole, keep_positions=keep_positions)
     as_drawn = labels.TextTroubles(trying.figure.layout)
     return slide if _kept(trying.figure, as_drawn, slide, slide_room, trying.shown) else None
 

@@ -44,6 +44,10 @@ FONT_ATTRIBUTE = re.compile(rb'font-family="[^"]*"')
 # The drawing operations Graphviz's JSON output leaves in a graph's attributes: "dot" output
 # writes them too, and a graph read back with them paints their page over its own (a clear
 # page comes out white).
+# Graphviz writes a layout's coordinates to five significant digits: a twentieth of a point
+# on a page smaller than this (in points), whole points on a larger one. Larger figures are
+# laid out again rather than drawn from a kept layout.
+EXACT_POSITIONS = 10_000.0
 # Record shapes do not come back as they were drawn: read back from "dot" output, a record
 # grows by a point. Their graphs are laid out again for their PNG.
 RECORD_SHAPE = re.compile(r"\bshape\s*=\s*\"?m?record\b", re.IGNORECASE)
@@ -90,8 +94,8 @@ class Positions:
 
     Every node, edge, label and cluster carries its position, so the "nop2" engine draws it
     again as it was, routing nothing: a fifth of the CPU of laying it out again (`paint`).
-    Graphviz writes five significant digits, a tenth of a point on a page a metre high:
-    nothing a PNG's pixels show.
+    Graphviz writes five significant digits: kept only for pages it writes to a twentieth of
+    a point (`EXACT_POSITIONS`).
     """
 
     dot: bytes
@@ -312,7 +316,7 @@ def _rendered(context: Any, graph: Any, html_images: bool, png_max_side: int | N
                                      if wanted and status == 0 else (1, b""))
         _drained()  # JSON loads no images and says so for each: the SVG's words are enough
         positions = None
-        if keep_positions and status == 0:
+        if keep_positions and status == 0 and max(svg_points(svg)) < EXACT_POSITIONS:
             placed_status, placed = gv.gvRenderData(context, graph.handle, b"dot")
             _drained()  # the same words again
             if placed_status == 0 and placed:
