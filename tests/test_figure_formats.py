@@ -272,3 +272,61 @@ def test_a_png_on_an_opaque_page_is_flattened_onto_it_and_one_on_a_clear_page_st
     clear.paste((10, 20, 30, 255), (5, 5, 15, 15))
     kept = Image.open(io.BytesIO(normalized_png(encoded(clear), (40, 30))))
     assert kept.mode == "RGBA" and kept.tobytes() == clear.tobytes()
+
+
+def drawn_texts(root: ET.Element) -> list[tuple[str, float, float]]:
+    """Return every text of the SVG with where it is drawn."""
+    return sorted((t.text or "", float(t.get("x")), float(t.get("y")))
+                  for t in root.iter(f"{SVG}text"))
+
+
+def test_a_dark_figure_is_laid_out_as_its_light_one(course):
+    # The dark variant is the light figure in other colours: switching themes moves nothing,
+    # the page keeps its size. Mlflow's icon is wide, its dark tile a little less so: the tile
+    # is drawn in the box the light icon was fitted to.
+    course.figure("pipeline", """
+        with Cluster("Tracking"):
+            runs = Mlflow("runs")
+            board = Mlflow("board")
+        runs >> Edge(label="logs to") >> board >> Airflow("retrain") >> Node("deploy")
+        runs >> Airflow("schedule") >> Edge(label="reads") >> board
+    """)
+    assert course.run("build", "-q").exit_code == 0
+    light = svg_root(course.built("diagrams/pipeline.svg"))
+    dark = svg_root(course.built("diagrams/pipeline.dark.svg"))
+    assert (light.get("width"), light.get("height")) == (dark.get("width"), dark.get("height"))
+    assert drawn_texts(light) == drawn_texts(dark)
+    icons, tiles = placed_icons(light), placed_icons(dark)
+    assert len(icons) == len(tiles) == 4
+    for icon, tile in zip(icons, tiles, strict=True):
+        assert abs(icon.x + icon.width / 2 - (tile.x + tile.width / 2)) < 0.6
+        assert abs(icon.y + icon.height / 2 - (tile.y + tile.height / 2)) < 0.6
+        assert abs(icon.width - tile.width) <= 0.01 * icon.width + 0.6
+        assert abs(icon.height - tile.height) <= 0.01 * icon.height + 0.6
+    # In its own colours.
+    assert rgb(background(dark)) == rgb(DARK_DEFAULTS.background)
+    assert {rgb(fill) for fill in text_fills(dark)} <= {rgb(DARK_DEFAULTS.text),
+                                                         rgb(DARK_DEFAULTS.muted)}
+
+
+@pytest.mark.parametrize("dark_only", [
+    'Node("night shift")',  # another node
+    'Edge(label="a much longer label in the dark")',  # other words, another size
+])
+def test_a_script_that_draws_another_graph_in_the_dark_gets_a_layout_of_its_own(course,
+                                                                              dark_only):
+    body = f"""
+        import os
+        a, b = Mlflow("runs"), Airflow("retrain")
+        if os.environ.get("COURSE_ASSETS_THEME") == "dark":
+            a >> {dark_only} >> b
+        else:
+            a >> b
+    """
+    course.figure("moody", body)
+    assert course.run("build", "-q").exit_code == 0
+    light = svg_root(course.built("diagrams/moody.svg"))
+    dark = svg_root(course.built("diagrams/moody.dark.svg"))
+    words = {t.text for t in dark.iter(f"{SVG}text")}
+    assert {"night shift"} <= words or {"a much longer label in the dark"} <= words
+    assert light.get("width") != dark.get("width")  # laid out for what it draws

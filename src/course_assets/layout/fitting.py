@@ -45,6 +45,9 @@ TRIED = 3
 WORTH_A_SLIDE_LAYOUT = 0.6
 WORTH_A_SLIDE_LAYOUT_GROWTH = 3.0
 
+# The names of the invisible edges a fit adds to line its rows up (prefix; a number follows).
+ROW_EDGE_KEY = "course-assets-row-"
+
 
 @dataclass(frozen=True)
 class Room:
@@ -107,7 +110,7 @@ class Fit:
             # nodes there would have the missing ends added, drawn as nodes named by their ids.
             if not (graph.has_node(tail) and graph.has_node(head)):
                 continue
-            graph.add_edge(tail, head, key=f"course-assets-row-{number}", style="invis",
+            graph.add_edge(tail, head, key=f"{ROW_EDGE_KEY}{number}", style="invis",
                            arrowhead="none", label="", xlabel="")
 
     def to_json(self) -> dict[str, Any]:

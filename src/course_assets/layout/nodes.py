@@ -87,13 +87,18 @@ def _icon_place(found: FittedNode, height: float) -> str:
     return "mc" if clear else at_edge
 
 
+def fitted_image(attributes: Any) -> bool:
+    """Say whether a node's image is scaled into the node's fixed size, whatever its own."""
+    if str(attributes.get("fixedsize") or "false").lower() != "true":
+        return False  # a node that grows with its label: Graphviz sizes it, not the library
+    return str(attributes.get("imagescale") or "false").lower() in ("true", "both")
+
+
 def fitted_node(attributes: Any, icon: str, name: str) -> FittedNode | None:
     """Return the box that fits a node to its icon and label (None: leave the node alone)."""
-    if str(attributes.get("fixedsize") or "false").lower() != "true":
-        return None  # a node that grows with its label: Graphviz sizes it, not the library
-    scale = str(attributes.get("imagescale") or "false").lower()
-    if scale not in ("true", "both"):
+    if not fitted_image(attributes):
         return None
+    scale = str(attributes.get("imagescale")).lower()
     label_at = str(attributes.get("labelloc") or "c").lower()[:1]
     label = str(attributes.get("label") or "")
     if label == "\\N":
@@ -125,7 +130,7 @@ def label_height(label: str, font_size: float) -> float:
 
 def drawn_icon(icon: str, width: float, height: float, scale: str) -> IconBox | None:
     """Return the size Graphviz draws `icon` at in a `width` x `height` pt node."""
-    size = _pixel_size(icon)
+    size = pixel_size(icon)
     if size is None:
         return None
     pixels_wide, pixels_high = size
@@ -136,7 +141,8 @@ def drawn_icon(icon: str, width: float, height: float, scale: str) -> IconBox | 
 
 
 @functools.lru_cache(maxsize=512)
-def _pixel_size(icon: str) -> tuple[int, int] | None:
+def pixel_size(icon: str) -> tuple[int, int] | None:
+    """Return an image file's width and height in pixels; None where Pillow cannot read it."""
     from PIL import Image, UnidentifiedImageError
 
     try:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from course_assets.layout.labels import TextTroubles
     from course_assets.render.capture import CapturedFigure
     from course_assets.render.downloads import Fetch
-    from course_assets.render.graphviz import Drawing
+    from course_assets.render.graphviz import Drawing, Positions
     from course_assets.render.theme import IconTiles
 
 
@@ -116,6 +116,9 @@ class LightDrawing:
     slide_layout: Mapping[str, Any] = field(default_factory=dict)
     # A layout for the slides still to draw and judge (`render_slides`), if fitting named one.
     slides_to_try: SlidesToTry | None = None
+    # The chapter's and the slides' drawings as laid out: their PNGs are painted from these.
+    positions: Positions | None = None
+    slide_positions: Positions | None = None
     # Seconds of the first stage's time limit the light SVG took: the slides' layout, drawn
     # after it, has what is left (one `timeout` for the script, layout and fitting).
     limit_used: float = 0.0
@@ -181,7 +184,7 @@ def _light_within(task: FigureTask, started: float) -> LightDrawing | FigureOutc
     # The slides show the chapter's drawing until a layout of their own proves better.
     return LightDrawing(task.name, svg, captured, drawing.messages, output,
                         time.perf_counter() - started, scratch, drawing.layout, fits, None,
-                        drawing.layout, trying)
+                        drawing.layout, trying, drawing.positions)
 
 
 def render_slides(task: FigureTask, light: LightDrawing) -> LightDrawing | FigureOutcome:
@@ -231,7 +234,7 @@ def _slides_within(task: FigureTask, light: LightDrawing, started: float,
         def job() -> Drawing | None:
             isolate.announce("graphviz", captured.line)
             with limits.located_at(task.script, captured.line):
-                return _slides_drawn(captured, None, trying)
+                return _slides_drawn(captured, None, trying, _drawn_again(task))
 
         with limits.located_at(task.script, None):
             slide, _ = isolate.run_isolated(job, left, told=task.timeout)
@@ -243,7 +246,7 @@ def _slides_within(task: FigureTask, light: LightDrawing, started: float,
     fits = Fits(light.fits.chapter, trying.fit, slide_readable=not slide.layout)
     # The slides' drawing carries its layout only where it is shown zoomed (empty: whole).
     return dataclasses.replace(light, fits=fits, slide_svg=slide_svg, slide_layout=slide.layout,
-                               slides_to_try=None)
+                               slides_to_try=None, slide_positions=slide.positions)
 
 
 def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
@@ -320,7 +323,7 @@ def _part_within(task: FigureTask, light: LightDrawing, theme: str,
             return _light_variant(task, light)
         # The tiles outlive the figure in its pool's folder: most icons recur.
         tiles = isolate.shared_scratch("dark-tiles") or light.scratch
-        return _render_variant(task, theme, IconTiles(tiles), light.fits)
+        return _render_variant(task, theme, IconTiles(tiles), light)
     except Exception as exc:  # noqa: BLE001 - every failure is this figure's, not the worker's
         # A later variant's own output is not the author's to read: the light one's is.
         return _failed(task, exc, light.captured.line, [light.output], started, light.seconds)
@@ -398,19 +401,26 @@ def _lint_outcome(task: FigureTask, variants: list[Variant],
     return tuple(f.to_json() for f in unique), sizes, light.outline.encode("utf-8")
 
 
+def _drawn_again(task: FigureTask) -> bool:
+    """Say whether the light SVG's layout is drawn again: as PNG, or in the dark theme."""
+    return "png" in task.formats or "dark" in task.formats
+
+
 def _png_max_side(task: FigureTask) -> int | None:
     return task.png_max_side if "png" in task.formats else None
 
 
 def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
                     png_max_side: int | None, chosen: Fits | None,
+                    model: LightDrawing | None = None,
                     ) -> tuple[CapturedFigure, Drawing, Fits, Drawing | None,
                                SlidesToTry | None, str]:
     """Capture the script in `theme` and lay its graph out, both in one isolated child.
 
     Without `chosen` (the light theme's first stage) the child also chooses the chapter's
     layout (fitting), and names the slides' layout to try next; a later variant is drawn in
-    the layouts `chosen` names.
+    the layouts `chosen` names, where the same graph in the light theme (`model`) was laid
+    out if it is that graph in other colours.
     """
     from course_assets.render import capture, graphviz, isolate
     from course_assets.render.theme import applied, paint_tiles
@@ -434,9 +444,13 @@ def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
         isolate.announce("graphviz", captured.line)
         with limits.located_at(task.script, captured.line):
             if chosen is not None:
-                drawn, slide = _drawn_as_chosen(task, captured, png_max_side, chosen)
+                drawn, slide = _drawn_as_chosen(task, captured, png_max_side, chosen,
+                                                model=model)
                 return captured, drawn, chosen, slide, None
-            drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines())
+            # The light SVG's drawings keep their layout where the PNG and dark variant are
+            # drawn from it.
+            drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
+                                    keep_positions=_drawn_again(task))
             fits, drawing, trying = _fitted(task, captured, drawing, png_max_side)
         return captured, drawing, fits, None, trying
 
@@ -452,30 +466,49 @@ def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
 
 
 def _drawn_as_chosen(task: FigureTask, captured: CapturedFigure, png_max_side: int | None,
-                     chosen: Fits, with_layout: bool = True) -> tuple[Drawing, Drawing | None]:
+                     chosen: Fits, with_layout: bool = True,
+                     model: LightDrawing | None = None) -> tuple[Drawing, Drawing | None]:
     """Draw the graph in the layouts the light variant chose: the chapter's and the slides'.
 
     The PNG is painted for the layout the slides show: the chapter's has none where the
-    slides have a layout of their own.
+    slides have a layout of their own. Where `model` (the light variant) kept its layouts and
+    this is its graph in other colours, they are drawn as the model was laid out, not laid
+    out again.
     """
     from course_assets.render import graphviz
 
     chapter_png = png_max_side if chosen.slide is None else None
-    drawing = graphviz.draw(captured.dot_source, chapter_png, captured.node_lines(),
-                            chosen.chapter.apply, with_layout=with_layout)
-    return drawing, _drawn_for_slides(captured, png_max_side, chosen)
+    lines = captured.node_lines()
+    drawing = None
+    if model is not None and model.positions is not None:
+        drawing = graphviz.draw_recoloured(captured.dot_source, model.captured.dot_source,
+                                           model.positions, chapter_png, lines, with_layout)
+    if drawing is None:
+        drawing = graphviz.draw(captured.dot_source, chapter_png, lines, chosen.chapter.apply,
+                                with_layout=with_layout)
+    return drawing, _drawn_for_slides(captured, png_max_side, chosen, model)
 
 
 def _drawn_for_slides(captured: CapturedFigure, png_max_side: int | None,
-                      chosen: Fits) -> Drawing | None:
-    """Draw the graph in the slides' own layout, with its PNG; None where they have none."""
+                      chosen: Fits, model: LightDrawing | None = None) -> Drawing | None:
+    """Draw the graph in the slides' own layout, with its PNG; None where they have none.
+
+    As the light variant (`model`) laid it out, where it can be (see `_drawn_as_chosen`).
+    """
     from course_assets.render import graphviz
 
     if chosen.slide is None:
         return None
+    lines = captured.node_lines()
+    if model is not None and model.slide_positions is not None:
+        drawing = graphviz.draw_recoloured(captured.dot_source, model.captured.dot_source,
+                                           model.slide_positions, png_max_side, lines,
+                                           with_layout=False)
+        if drawing is not None:
+            return drawing
     # Its layout is the light one's, read in the first stage.
-    return graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
-                         chosen.slide.apply, with_layout=False)
+    return graphviz.draw(captured.dot_source, png_max_side, lines, chosen.slide.apply,
+                         with_layout=False)
 
 
 def _name_theme(exc: FigureError, theme: str) -> None:
@@ -521,37 +554,53 @@ def _finished_variant(task: FigureTask, theme: str, captured: CapturedFigure,
 
 
 def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
-    """Lay the light graph out again in a child, for its PNGs; the lint reads the first layout."""
+    """Paint the light PNG in a child, from the layout the light SVG was drawn from.
+
+    The PNG shows the slides' layout where they have one of their own, else the chapter's.
+    The lint reads the light SVG's layout.
+    """
     from course_assets.render import graphviz, isolate
     from course_assets.render.theme import LIGHT
 
     captured = light.captured
-    chapter = graphviz.Drawing(light.svg, None, light.warnings, light.layout)
-    slide = None
     png_max_side = _png_max_side(task)
+    png = None
     if png_max_side is not None:
-        def job() -> tuple[graphviz.Drawing | None, graphviz.Drawing | None]:
+        for_slides = light.fits.slide is not None
+        positions = light.slide_positions if for_slides else light.positions
+
+        def job() -> bytes | None:
             isolate.announce("graphviz", captured.line)
             with limits.located_at(task.script, captured.line):
-                # The lint reads the first stage's layout: this drawing is for the PNGs.
-                if light.fits.slide is not None:  # only the slides' layout has a PNG
-                    return None, _drawn_for_slides(captured, png_max_side, light.fits)
+                if positions is not None:
+                    return graphviz.paint(positions, png_max_side)
+                # A drawing that kept no layout (Graphviz would not write it): laid out again,
+                # Graphviz lays the same graph out the same way.
+                if for_slides:
+                    slide = _drawn_for_slides(captured, png_max_side, light.fits)
+                    return slide.png if slide is not None else None
                 return _drawn_as_chosen(task, captured, png_max_side, light.fits,
-                                        with_layout=False)
+                                        with_layout=False)[0].png
 
         with limits.located_at(task.script, None):
-            (painted, slide), _ = isolate.run_isolated(job, task.timeout)
-        if painted is not None:
-            chapter = graphviz.Drawing(light.svg, painted.png, light.warnings, light.layout)
+            png, _ = isolate.run_isolated(job, task.timeout)
+        if for_slides:
+            slide = graphviz.Drawing(light.slide_svg or b"", png, ())
+            chapter = graphviz.Drawing(light.svg, None, light.warnings, light.layout)
+            return _finished_variant(task, LIGHT, captured, chapter, light.svg, light.warnings,
+                                     light.output, light.fits, slide, light.slide_svg,
+                                     light.slide_layout)
+    chapter = graphviz.Drawing(light.svg, png, light.warnings, light.layout)
     return _finished_variant(task, LIGHT, captured, chapter, light.svg, light.warnings,
-                             light.output, light.fits, slide, light.slide_svg, light.slide_layout)
+                             light.output, light.fits, None, light.slide_svg, light.slide_layout)
 
 
 def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,
-                    chosen: Fits) -> Variant:
-    """Capture the script in `theme` and lay it out in a child; post-process what it drew."""
+                    light: LightDrawing) -> Variant:
+    """Capture the script in `theme` and draw it in a child as the light variant was laid out;
+    post-process what it drew."""
     captured, drawing, fits, slide, _, output = _drawn_in_child(
-        task, theme, icon_filter, _png_max_side(task), chosen)
+        task, theme, icon_filter, _png_max_side(task), light.fits, light)
     svg = _postprocessed(task, theme, captured, drawing.svg)
     slide_svg = (_postprocessed(task, theme, captured, slide.svg, "slide")
                  if slide is not None else None)
@@ -586,7 +635,8 @@ def _fitted(task: FigureTask, captured: CapturedFigure, drawing: Any, png_max_si
     author = _shape(drawing, True)
     # The best estimates in turn, a few at most: one that reads better may strike words out.
     for choice in fitting.ranked(figure, chapter_room, _shape(drawing))[:fitting.TRIED]:
-        fitted = _tried(captured, png_max_side, lines, choice.fit)
+        fitted = _tried(captured, png_max_side, lines, choice.fit,
+                        keep_positions=_drawn_again(task))
         if _kept(figure, as_drawn, fitted, chapter_room, author, counted=True):
             chapter_fit, drawing = choice.fit, fitted
             break
@@ -617,7 +667,7 @@ class SlidesToTry:
 
 
 def _slides_drawn(captured: CapturedFigure, png_max_side: int | None,
-                  trying: SlidesToTry) -> Drawing | None:
+                  trying: SlidesToTry, keep_positions: bool = False) -> Drawing | None:
     """Draw the slides' layout `trying` names; return it where it proves better, else None."""
     from course_assets.layout import fitting, labels
     from course_assets.render import graphviz
@@ -631,7 +681,7 @@ def _slides_drawn(captured: CapturedFigure, png_max_side: int | None,
                                     trying.figure.smallest_text) < slide_room.minimum
 
     slide = _tried(captured, png_max_side, captured.node_lines(), trying.fit,
-                   with_layout=unreadable_whole)
+                   with_layout=unreadable_whole, keep_positions=keep_positions)
     as_drawn = labels.TextTroubles(trying.figure.layout)
     return slide if _kept(trying.figure, as_drawn, slide, slide_room, trying.shown) else None
 

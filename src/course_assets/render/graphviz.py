@@ -41,6 +41,31 @@ TOO_SMALL = re.compile(r"node '?(n[0-9]+)'?, graph .* size too small for label")
 NODE_ID = re.compile(r"'?\b(n[0-9]+)\b'?")
 SVG_SIZE = re.compile(rb'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
 FONT_ATTRIBUTE = re.compile(rb'font-family="[^"]*"')
+# The drawing operations Graphviz's JSON output leaves in a graph's attributes: "dot" output
+# writes them too, and a graph read back with them paints their page over its own (a clear
+# page comes out white).
+# Graphviz writes a layout's coordinates to five significant digits: a twentieth of a point
+# on a page smaller than this (in points), whole points on a larger one. Larger figures are
+# laid out again rather than drawn from a kept layout.
+EXACT_POSITIONS = 10_000.0
+# Record shapes do not come back as they were drawn: read back from "dot" output, a record
+# grows by a point. Their graphs are laid out again for their PNG.
+RECORD_SHAPE = re.compile(r"\bshape\s*=\s*\"?m?record\b", re.IGNORECASE)
+# What a theme may change without moving anything: colours, and icons (the dark theme's are
+# on tiles). An assignment of one of them, or a quoted string (skipped whole: a label's words).
+PAINT_ATTRIBUTES = ("bgcolor", "color", "fillcolor", "fontcolor", "labelfontcolor", "pencolor",
+                    "image")
+PAINT_ASSIGNMENT = re.compile(
+    r'"(?:[^"\\]|\\.)*"'
+    rf'|\b({"|".join(PAINT_ATTRIBUTES)})\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,;\]]+)[\s,;]*',
+    re.DOTALL)
+# How far an icon's shape may be from the one its box was fitted to (a dark tile's rounded
+# margins): at most a point on a 100-point icon, where the box is letterboxed.
+SAME_SHAPE = 0.01
+# An HTML-like label: its colours are in its text.
+HTML_LABEL = re.compile(r"=\s*<")
+XDOT_ATTRIBUTES = re.compile(rb'\b_(?:l|h|t|hl|tl)?draw_="(?:[^"\\]|\\.)*",?\s*'
+                             rb'|\bxdotversion=[0-9.]+,?\s*', re.DOTALL)
 
 _fonts_ready = False
 _warm = False
@@ -58,6 +83,24 @@ class Drawing:
     # Every object's position and drawing operations, as Graphviz's JSON output gives them:
     # what the figure lint reads.
     layout: Mapping[str, Any] = field(default_factory=dict)
+    # The graph as laid out and drawn (where asked for): its PNG is painted from it later,
+    # in another process, without laying the graph out again.
+    positions: Positions | None = None
+
+
+@dataclass(frozen=True)
+class Positions:
+    """A laid-out graph as Graphviz's "dot" output gives it, with the size of its SVG's page.
+
+    Every node, edge, label and cluster carries its position, so the "nop2" engine draws it
+    again as it was, routing nothing: a fifth of the CPU of laying it out again (`paint`).
+    Graphviz writes five significant digits: kept only for pages it writes to a twentieth of
+    a point (`EXACT_POSITIONS`).
+    """
+
+    dot: bytes
+    points: tuple[float, float]  # the SVG's page, in points: the PNG's size follows it
+    html_images: bool  # an HTML label holds an <IMG>: Cairo's own PNG paints those
 
 
 class Layout(Mapping[str, Any]):
@@ -179,7 +222,8 @@ def warm_up() -> None:
 def draw(source: str, png_max_side: int | None = None,
          node_lines: Mapping[str, int | None] | None = None,
          adjust: Callable[[Any], None] | None = None,
-         with_layout: bool | Callable[[bytes], bool] = True) -> Drawing:
+         with_layout: bool | Callable[[bytes], bool] = True,
+         keep_positions: bool = False) -> Drawing:
     """Lay `source` out once, then draw it as SVG and, with `png_max_side`, as PNG.
 
     The PNG is twice the SVG's size, or smaller so that its longer side stays within
@@ -190,7 +234,8 @@ def draw(source: str, png_max_side: int | None = None,
     this in a process that forks no more: the build calls it in the child that ran the script.
     `adjust` changes the parsed graph before its layout (fitting's other layouts); without
     `with_layout` (or where it says so of the SVG drawn), the Drawing's layout is left empty:
-    Graphviz's JSON costs more than the SVG.
+    Graphviz's JSON costs more than the SVG. With `keep_positions`, the Drawing keeps the laid-out
+    graph, for `paint` and `draw_recoloured` (unless it has record shapes: see `RECORD_SHAPE`).
     """
     from pygraphviz import graphviz as gv
 
@@ -212,24 +257,77 @@ def draw(source: str, png_max_side: int | None = None,
         if gv.gvLayout(context, graph.handle, b"dot") != 0:
             raise FigureError(_rejected("the layout failed"))
         unchanged = _place_labels(context, graph)
-        try:
-            status, svg = gv.gvRenderData(context, graph.handle, b"svg")
-            said = _drained()
-            if unchanged is not None:  # nothing moved: the JSON the placement read is this
-                layout_status, layout = 0, unchanged
-            else:
-                wanted = with_layout(svg) if callable(with_layout) else with_layout
-                layout_status, layout = (gv.gvRenderData(context, graph.handle, b"json")
-                                         if wanted and status == 0 else (1, b""))
-            _drained()  # JSON loads no images and says so for each: the SVG's words are enough
-            png = None
-            if status == 0 and png_max_side is not None:
-                status, png = _painted_png(context, graph, svg_points(svg), png_max_side,
-                                           html_images="<img" in source.lower())
-        finally:
-            gv.gvFreeLayout(context, graph.handle)
+        keep = keep_positions and not RECORD_SHAPE.search(source)
+        return _rendered(context, graph, "<img" in source.lower(), png_max_side, node_lines,
+                         with_layout, keep, unchanged)
     finally:
         gv.gvFreeContext(context)
+
+
+def draw_recoloured(source: str, model_source: str, model: Positions,
+                    png_max_side: int | None = None,
+                    node_lines: Mapping[str, int | None] | None = None,
+                    with_layout: bool = True) -> Drawing | None:
+    """Draw `source` where `model` holds the layout of `model_source`, without laying it out.
+
+    The same graph in other colours and icons (the dark theme's, say) is laid out as its model
+    was: Graphviz places nothing by colour, and an icon scaled to its node's fixed size
+    (`fitted_image`) is drawn within the box the model's icon was fitted to. None where
+    `source` is another graph: anything but colours and such icons differs, or an HTML label
+    (its colours are its text). Raise FigureError as `draw` does.
+    """
+    from pygraphviz import graphviz as gv
+
+    if _unpainted(source) != _unpainted(model_source) or HTML_LABEL.search(source):
+        return None
+    colours = parse(source)
+    graph = parse(model.dot.decode("utf-8"))
+    if not _recoloured(graph, colours):
+        return None
+    context = gv.gvContextWithBuiltins()
+    try:
+        # Every position is in the model's attributes, its labels placed: nop2 moves nothing.
+        if gv.gvLayout(context, graph.handle, b"nop2") != 0:
+            raise FigureError(_rejected("the layout failed"))
+        return _rendered(context, graph, False, png_max_side, node_lines, with_layout,
+                         False, None)
+    finally:
+        gv.gvFreeContext(context)
+
+
+def _rendered(context: Any, graph: Any, html_images: bool, png_max_side: int | None,
+              node_lines: Mapping[str, int | None] | None,
+              with_layout: bool | Callable[[bytes], bool], keep_positions: bool,
+              unchanged: bytes | None) -> Drawing:
+    """Draw the laid-out graph as SVG, its JSON layout and PNG where asked; free its layout.
+
+    `unchanged`: the JSON label placement read, where it moved nothing.
+    """
+    from pygraphviz import graphviz as gv
+
+    try:
+        status, svg = gv.gvRenderData(context, graph.handle, b"svg")
+        said = _drained()
+        if unchanged is not None:  # nothing moved: the JSON the placement read is this
+            layout_status, layout = 0, unchanged
+        else:
+            wanted = with_layout(svg) if callable(with_layout) else with_layout
+            layout_status, layout = (gv.gvRenderData(context, graph.handle, b"json")
+                                     if wanted and status == 0 else (1, b""))
+        _drained()  # JSON loads no images and says so for each: the SVG's words are enough
+        positions = None
+        if keep_positions and status == 0 and max(svg_points(svg)) < EXACT_POSITIONS:
+            placed_status, placed = gv.gvRenderData(context, graph.handle, b"dot")
+            _drained()  # the same words again
+            if placed_status == 0 and placed:
+                positions = Positions(XDOT_ATTRIBUTES.sub(b"", placed), svg_points(svg),
+                                      html_images)
+        png = None
+        if status == 0 and png_max_side is not None:
+            status, png = _painted_png(context, graph, svg_points(svg), png_max_side,
+                                       html_images=html_images)
+    finally:
+        gv.gvFreeLayout(context, graph.handle)
     laid_out = Layout(layout if layout_status == 0 else b"")
     messages = explain(said + _drained(), graph, node_lines or {}, laid_out)
     # Graphviz goes on after most errors (a malformed HTML label is drawn as plain text, say),
@@ -238,12 +336,112 @@ def draw(source: str, png_max_side: int | None = None,
         detail = "; ".join(messages) or "Graphviz could not draw the graph"
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
-                   messages, laid_out)
+                   messages, laid_out, positions)
+
+
+def _unpainted(source: str) -> str:
+    """Return the DOT with every colour left out, and every image named but not said.
+
+    A colour set or not moves nothing; an image set or not may (`_recoloured` says where).
+    """
+    def leave_out(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name is None:
+            return found.group(0)  # a quoted string: its words, as they are
+        return "image=? " if name == "image" else ""
+
+    return PAINT_ASSIGNMENT.sub(leave_out, source)
+
+
+def _alike(image: str, model_image: str) -> bool:
+    """Say whether an image fills the box its model was fitted to, to a point in a hundred.
+
+    A dark tile keeps its icon's shape to the rounding of its margins.
+    """
+    from course_assets.layout.nodes import pixel_size
+
+    size, model_size = pixel_size(image), pixel_size(model_image)
+    if size is None or model_size is None:
+        return False
+    aspect, model_aspect = size[0] / size[1], model_size[0] / model_size[1]
+    return abs(aspect - model_aspect) <= SAME_SHAPE * model_aspect
+
+
+def _recoloured(graph: Any, colours: Any) -> bool:
+    """Give every part of `graph` the colours and images its part in `colours` has.
+
+    Say False where the two are not the same graph's parts, or a node's other image would
+    change its size.
+    """
+    from course_assets.layout.fitting import ROW_EDGE_KEY
+    from course_assets.layout.nodes import fitted_image
+
+    def recolour(attributes: Any, model: Any) -> None:
+        for name in PAINT_ATTRIBUTES:
+            value = model.get(name)
+            if value is not None or attributes.get(name) is not None:
+                attributes[name] = value or ""
+
+    from course_assets.layout.labels import subgraphs
+
+    recolour(graph.graph_attr, colours.graph_attr)
+    mine_by_name = {str(sub.name): sub for sub in subgraphs(graph)}
+    for sub in subgraphs(colours):
+        mine = mine_by_name.get(str(sub.name))
+        if mine is None:
+            return False
+        recolour(mine.graph_attr, sub.graph_attr)
+    for node in colours.nodes_iter():
+        if not graph.has_node(node):
+            return False
+        mine = graph.get_node(node)
+        image, model_image = node.attr.get("image"), mine.attr.get("image")
+        if image != model_image and not (fitted_image(node.attr)
+                                         and _alike(str(image), str(model_image))):
+            return False  # it would size its node, or fit it otherwise
+        recolour(mine.attr, node.attr)
+    edges: dict[tuple[str, str], list[Any]] = {}
+    for edge in graph.edges_iter():
+        # The build's own (fitting's invisible rows) are in the model's layout alone.
+        if not str(edge.key or "").startswith(ROW_EDGE_KEY):
+            edges.setdefault((str(edge[0]), str(edge[1])), []).append(edge)
+    for edge in colours.edges_iter():
+        same_ends = edges.get((str(edge[0]), str(edge[1])))
+        if not same_ends:
+            return False
+        recolour(same_ends.pop(0).attr, edge.attr)
+    return not any(edges.values())
+
+
+def paint(positions: Positions, png_max_side: int) -> bytes:
+    """Return the PNG of a graph `draw` laid out and kept (`keep_positions`), laid out no more.
+
+    Call it in a process that forks no more, as `draw`.
+    """
+    from pygraphviz import graphviz as gv
+
+    graph = parse(positions.dot.decode("utf-8"))
+    context = gv.gvContextWithBuiltins()
+    try:
+        if gv.gvLayout(context, graph.handle, b"nop2") != 0:
+            raise FigureError(_rejected("the layout failed"))
+        try:
+            status, png = _painted_png(context, graph, positions.points, png_max_side,
+                                       html_images=positions.html_images)
+        finally:
+            gv.gvFreeLayout(context, graph.handle)
+    finally:
+        gv.gvFreeContext(context)
+    messages = explain(_drained(), graph, {}, Layout(b""))
+    if status != 0 or not png or any(m.startswith("Error") for m in messages):
+        detail = "; ".join(messages) or "Graphviz could not paint the graph"
+        raise FigureError(f"Graphviz rejected the graph: {detail}")
+    return png
 
 
 def _painted_png(context: Any, graph: Any, points: tuple[float, float], max_side: int,
                  html_images: bool = False) -> tuple[int, bytes | None]:
-    """Paint the laid-out graph as its PNG: Cairo's pixels, encoded once (`raster.encoded_png`).
+    """Paint the laid-out graph as its PNG: Cairo's pixels, encoded once (`raster.painted_png`).
 
     The PNG is twice the SVG's size, or smaller to fit a slide `max_side` pixels wide.
     `html_images`: the graph's source has an HTML label's <IMG>.
@@ -258,13 +456,13 @@ def _painted_png(context: Any, graph: Any, points: tuple[float, float], max_side
     zoom = raster.png_zoom(svg_pixels, max_side)
     cairo = _cairo() if not html_images and _images_fill_their_boxes(graph) else None
     if cairo is not None:
-        # Painting holds the picture twice (Cairo's and Pillow's): half the pool's workers at
-        # most paint at once, so that their peaks do not all add up.
+        # Painting holds the picture: half the pool's workers at most paint at once, so that
+        # their peaks do not all add up. Its rows are packed and compressed from it after.
         with painting_turn():
-            picture = _painted_in_place(cairo, context, graph, size, zoom)
-        if picture is not None:
-            png = raster.encoded_png(picture)
-            del picture
+            painted = _painted_in_place(cairo, context, graph, size, zoom)
+        png = raster.painted_png(*painted) if painted is not None else None
+        del painted
+        if png is not None:
             return 0, png
     # A page that is not opaque (`bgcolor="transparent"`): Cairo's own PNG keeps its alpha.
     # (Or an image at its own size, or a pygraphviz whose Cairo cannot be reached: the same
@@ -334,14 +532,11 @@ def _images_fill_their_boxes(graph: Any) -> bool:
     return True
 
 
-def _painted_in_place(cairo: Any, context: Any, graph: Any, size: tuple[int, int],
-                      zoom: float) -> Any | None:
-    """Paint the graph into a picture of exactly `size`; None unless every pixel is opaque.
-
-    Nothing is compressed or written: the pixels go from the build's memory to Pillow's.
+def _painted_in_place(cairo: Any, context: Any, graph: Any, size: tuple[int, int], zoom: float,
+                      ) -> tuple[ctypes.Array[ctypes.c_char], tuple[int, int], int] | None:
+    """Paint the graph into pixels of the build's own, exactly `size`: the pixels, the size, and
+    the bytes from one row to the next. None where Graphviz would not paint it there.
     """
-    from course_assets.render import raster
-
     try:
         addresses = int(context), int(graph.handle)
     except (TypeError, ValueError):  # another pygraphviz's handles: Cairo's own PNG instead
@@ -369,7 +564,7 @@ def _painted_in_place(cairo: Any, context: Any, graph: Any, size: tuple[int, int
     finally:
         cairo.cairo_destroy(painter)
         cairo.cairo_surface_destroy(surface)
-    return raster.opaque_picture(pixels, size, stride)
+    return pixels, size, stride
 
 
 def _place_labels(context: Any, graph: Any) -> bytes | None:

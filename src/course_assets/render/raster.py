@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+import struct
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -55,9 +57,9 @@ def png_size(svg_pixels: tuple[int, int], max_side: int) -> tuple[int, int]:
     return max(1, round(svg_pixels[0] * zoom)), max(1, round(svg_pixels[1] * zoom))
 
 
-def opaque_picture(pixels: ctypes.Array[ctypes.c_char], size: tuple[int, int],
-                   stride: int) -> Image.Image | None:
-    """Return Cairo's picture in `pixels` as an RGB picture; None where a pixel is not opaque.
+def painted_png(pixels: ctypes.Array[ctypes.c_char], size: tuple[int, int],
+                stride: int) -> bytes | None:
+    """Return Cairo's picture in `pixels` as an RGB PNG; None where a pixel is not opaque.
 
     `pixels` holds Cairo's ARGB32 format: a 32-bit number a pixel in the machine's byte order,
     rows `stride` bytes apart. A page that is not opaque keeps Cairo's own PNG, with its alpha.
@@ -65,18 +67,24 @@ def opaque_picture(pixels: ctypes.Array[ctypes.c_char], size: tuple[int, int],
     from PIL import Image
 
     little = sys.byteorder == "little"
-    # Read in place as four channels whatever their order, only for the extremes of alpha
-    # (the last byte of a pixel on a little-endian machine, the first on a big-endian one).
+    # Seen in place as four channels whatever their order (Pillow copies nothing): alpha is
+    # the last byte of a pixel on a little-endian machine, the first on a big-endian one.
     # Pillow reads any buffer; its type hints name only bytes and arrays.
     as_is = Image.frombuffer("RGBA", size, pixels, "raw", "RGBA", stride, 1)  # type: ignore[arg-type]
     alpha = as_is.getchannel(3 if little else 0)  # one band copied, not all four
-    del as_is
     if alpha.getextrema() != (255, 255):
         return None
     del alpha
-    # Opaque, so Cairo's premultiplied colours are the colours: copied out as red, green, blue.
-    return Image.frombuffer("RGB", size, pixels, "raw",  # type: ignore[arg-type]
-                            "BGRX" if little else "XRGB", stride, 1)
+    # Opaque, so Cairo's premultiplied colours are the colours.
+    if little:
+        # Blue, green, red, alpha in memory, which Pillow reads as red, green, blue, alpha: its
+        # "BGR" rows are the true colours, packed straight from Cairo's pixels, each row
+        # followed by a zero byte (the next row's filter type).
+        padded = as_is.tobytes("raw", ("BGR", size[0] * 3 + 1))
+        del as_is
+        return _png([(b"IHDR", _header(size, _COLOUR_TYPES["RGB"]))], _compressed_rows(padded))
+    picture = Image.frombuffer("RGB", size, pixels, "raw", "XRGB", stride, 1)  # type: ignore[arg-type]
+    return encoded_png(picture)
 
 
 def normalized_png(data: bytes, size: tuple[int, int]) -> bytes:
@@ -109,7 +117,6 @@ def encoded_png(image: Image.Image) -> bytes:
     with the system's zlib, whose output differs from one build to another (zlib-ng's, say):
     two authors' machines would then write other bytes for the same figure.
     """
-    import struct
 
     import deflate
 
@@ -119,15 +126,60 @@ def encoded_png(image: Image.Image) -> bytes:
     if colour_type is None or (image.mode in ("L", "RGB")
                                and image.info.get("transparency") is not None):
         before, rows, after = _rows_as_pillow_filters_them(image)
+        packed = bytes(deflate.zlib_compress(rows, PNG_DEFLATE_LEVEL))
+        del rows
     else:
-        header = struct.pack(">IIBBBBB", image.width, image.height, 8, colour_type, 0, 0, 0)
-        before, rows, after = [(b"IHDR", header)], _unfiltered_rows(image), []
-    packed = bytes(deflate.zlib_compress(rows, PNG_DEFLATE_LEVEL))
-    del rows
-    # The header, the colour profile, the rest before the image data (a palette), all of it
-    # in one chunk, the end.
-    return _chunked([*before[:1], *_profile(image), *before[1:], (b"IDAT", packed), *after,
-                     (b"IEND", b"")])
+        before, after = [(b"IHDR", _header(image.size, colour_type))], []
+        packed = _compressed_rows(_padded_rows(image))
+    return _png(before, packed, after, _profile(image))
+
+
+def _header(size: tuple[int, int], colour_type: int) -> bytes:
+    """Return the IHDR chunk's data: 8 bits a channel, no interlacing."""
+    return struct.pack(">IIBBBBB", size[0], size[1], 8, colour_type, 0, 0, 0)
+
+
+def _png(before: list[tuple[bytes, bytes]], packed: bytes,
+         after: list[tuple[bytes, bytes]] | None = None,
+         profile: list[tuple[bytes, bytes]] | None = None) -> bytes:
+    """Return the PNG file: the header, the profile, the rest before the image data (a palette),
+    the image data in one chunk, what follows it, the end."""
+    return _chunked([*before[:1], *(profile or []), *before[1:], (b"IDAT", packed),
+                     *(after or []), (b"IEND", b"")])
+
+
+def _compressed_rows(padded: bytes | bytearray) -> bytes:
+    """Return PNG's image data for rows that `padded` holds each followed by a zero byte.
+
+    PNG wants each row behind its filter type, zero (none) here: the zlib stream holds the
+    first row's zero alone, in a stored block of one byte, then libdeflate's blocks of the
+    rows as they are, less the last zero. Copying the rows behind a zero instead cost as much
+    as compressing them.
+    """
+    import zlib
+
+    import deflate
+
+    rows = memoryview(padded)[:-1]
+    # Adler-32 is one exact sum, whichever zlib computes it.
+    checksum = zlib.adler32(rows, zlib.adler32(FIRST_FILTER_TYPE))
+    return b"".join((_zlib_header(), STORED_FIRST_FILTER_TYPE,
+                     deflate.deflate_compress(rows, PNG_DEFLATE_LEVEL),
+                     struct.pack(">I", checksum)))
+
+
+# A zlib stream's first block holding the first row's filter type (0): not the last block
+# (bit 0), stored (bits 1-2), then its length, 1, and that length's complement, little-endian.
+FIRST_FILTER_TYPE = b"\x00"
+STORED_FIRST_FILTER_TYPE = b"\x00" + struct.pack("<HH", 1, 0xFFFE) + FIRST_FILTER_TYPE
+
+
+@functools.cache
+def _zlib_header() -> bytes:
+    """Return the two bytes libdeflate begins a zlib stream with at the PNGs' level."""
+    import deflate
+
+    return bytes(deflate.zlib_compress(b"", PNG_DEFLATE_LEVEL))[:2]
 
 
 def _profile(image: Image.Image) -> list[tuple[bytes, bytes]]:
@@ -153,12 +205,12 @@ def _profile(image: Image.Image) -> list[tuple[bytes, bytes]]:
 _COLOUR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}
 
 
-def _unfiltered_rows(image: Image.Image) -> bytearray:
-    """Return the picture's rows for PNG, each behind filter type 0 (none).
+def _padded_rows(image: Image.Image) -> bytes | bytearray:
+    """Return the picture's rows, each followed by a zero byte (the next row's filter type).
 
-    A figure is mostly flat colour: its unfiltered rows compress smaller than the rows each
-    filtered as libpng and Pillow choose (7.2 against 7.8 MB for 46 figures' PNGs), and
-    choosing the filters cost twice the compressing.
+    Stored unfiltered: a figure is mostly flat colour, and its unfiltered rows compress smaller
+    than the rows each filtered as libpng and Pillow choose (7.2 against 7.8 MB for 46
+    figures' PNGs), where choosing the filters cost twice the compressing.
     """
     from PIL import ImageFile
 
@@ -168,21 +220,16 @@ def _unfiltered_rows(image: Image.Image) -> bytearray:
     # reaches at the largest png_max_side. Those rows are copied one by one instead.
     if row_bytes + 1 > max(ImageFile.MAXBLOCK, image.width * 4):
         return _rows_copied_one_by_one(image, row_bytes)
-    # Pillow ends each row with zeros up to the stride asked for: one zero byte, which is the
-    # next row's filter type. The first row's goes in front, the last row's zero is dropped.
-    padded = image.tobytes("raw", (image.mode, row_bytes + 1))
-    rows = bytearray(1)
-    rows += padded
-    del padded, rows[-1]
-    return rows
+    # Pillow ends each row with zeros up to the stride asked for: one zero byte.
+    return image.tobytes("raw", (image.mode, row_bytes + 1))
 
 
 def _rows_copied_one_by_one(image: Image.Image, row_bytes: int) -> bytearray:
-    """Return the picture's rows for PNG, each behind filter type 0, copied a row at a time."""
+    """Return the picture's rows, each followed by a zero byte, copied a row at a time."""
     pixels = memoryview(image.tobytes())
     rows = bytearray((row_bytes + 1) * image.height)  # zero: each row's filter byte is "none"
     for row in range(image.height):
-        start = row * (row_bytes + 1) + 1
+        start = row * (row_bytes + 1)
         rows[start:start + row_bytes] = pixels[row * row_bytes:(row + 1) * row_bytes]
     return rows
 
@@ -200,7 +247,6 @@ def _rows_as_pillow_filters_them(image: Image.Image,
 
 def _chunked(chunks: list[tuple[bytes, bytes]]) -> bytes:
     """Return the PNG file of these chunks: the signature, each chunk with its CRC."""
-    import struct
     import zlib
 
     written = [PNG_SIGNATURE]

@@ -151,14 +151,20 @@ def tile_icon(raw: bytes, colour: tuple[int, int, int], where: Path | None = Non
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise FigureError(f"icon file is not an image Pillow can read: {where} ({exc})") from None
     width, height = icon.size
-    margin = max(2, round(min(width, height) * 0.08))
-    size = (width + 2 * margin, height + 2 * margin)
+    # Margins in proportion: the tile has its icon's shape, so it fills the box the light
+    # figure fitted the icon to, and the dark figure is laid out as the light one.
+    margins = (max(2, round(width * TILE_MARGIN)), max(2, round(height * TILE_MARGIN)))
+    size = (width + 2 * margins[0], height + 2 * margins[1])
     tile = Image.new("RGBA", size, (*colour, 0))
     tile.putalpha(_tile_shape(size))
-    tile.alpha_composite(icon, (margin, margin))
+    tile.alpha_composite(icon, margins)
     from course_assets.render.raster import encoded_png
 
     return encoded_png(tile)
+
+
+# A tile's margin around its icon, a share of the icon's width (left and right) and height.
+TILE_MARGIN = 0.08
 
 
 @functools.lru_cache(maxsize=16)
