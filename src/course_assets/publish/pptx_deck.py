@@ -216,6 +216,7 @@ def pptx_deck(slides: list[Slide], title: str, chapter_path: str, dark: bool,
     _drop_thumbnail(presentation)
     presentation.slide_width = _emu(SLIDE_PX[0])
     presentation.slide_height = _emu(SLIDE_PX[1])
+    assert not len(presentation.slides), "slides are numbered on from the blank deck's none"
     layout = presentation.slide_layouts[6]
     layout_placeholders = any(True for _ in layout.iter_cloneable_placeholders())
     package = _Package(presentation, DARK if dark else LIGHT, read, layout, layout_placeholders)
