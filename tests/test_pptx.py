@@ -474,25 +474,6 @@ def test_the_same_image_under_two_names_is_one_part_of_the_deck(course):
     assert shown == ["/ppt/media/image1.png", "/ppt/media/image1.png", "/ppt/media/image2.png"]
 
 
-@pytest.mark.parametrize("names", [
-    ["[Content_Types].xml", "_rels/.rels", "ppt/slides/slide1.xml", "ppt/media/image1.png"],
-    ["ppt/empty.xml"], [], ["ppt/médias/ïmage.png", "ppt/b.xml"],
-])
-def test_a_deck_is_zipped_as_zipfile_zips_it(names):
-    # The deck's zip is written by hand for speed: byte for byte zipfile's, and readable.
-    import random
-
-    from course_assets.publish.pptx_deck import _stored_zip, _zipfile_stored
-
-    rng = random.Random(len(names))
-    entries = [(name, rng.randbytes(rng.choice([0, 7, 4096, 300_000]))) for name in names]
-    made = _stored_zip(entries)
-    assert made == _zipfile_stored(entries)
-    with zipfile.ZipFile(io.BytesIO(made)) as package:
-        assert package.testzip() is None
-        assert [(info.filename, package.read(info)) for info in package.infolist()] == entries
-
-
 def test_notes_pages_are_written_as_lxml_writes_them(course):
     # Notes pages are written as text: each must be the XML lxml writes for what it holds.
     from lxml import etree

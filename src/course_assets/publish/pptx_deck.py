@@ -79,8 +79,6 @@ NORM_AUTOFIT = f"{{{DRAWING_NAMESPACE}}}normAutofit"
 # What lxml escapes in an element's text.
 TEXT_SPECIAL = re.compile("[&<>]")
 TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-# The most entries a zip holds without zip64.
-ZIP_MOST_ENTRIES = 0xFFFF
 # The declaration lxml writes before a part's XML, as python-pptx serialises a part.
 XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
 # The zip epoch: every entry gets it, and the package's dates are this day too.
@@ -1312,7 +1310,7 @@ def _package_bytes(presentation: Any) -> bytes:
     so a deflated package would differ between machines; and deflating the PNGs again, which
     are compressed already, was half the time a deck took. The parts are laid out as
     python-pptx's PackageWriter lays them out (content types first, then the package's
-    relationships, then each part and its relationships, in its order); only the zip is ours.
+    relationships, then each part and its relationships, in its order); zipfile zips them.
     """
     from pptx.opc.packuri import PACKAGE_URI
 
@@ -1335,50 +1333,7 @@ def _rels_name(partname: Any) -> str:
 
 
 def _stored_zip(entries: list[tuple[str, bytes]]) -> bytes:
-    """Return a zip of entries stored, each dated FIXED_DATE, as `zipfile` writes it.
-
-    Byte for byte what `_zipfile_stored` makes: zipfile adds each entry through a writer
-    object and writes its header twice, a twentieth of a deck's time for its hundred and more
-    small parts. A package that might need zip64 (over 1 GiB, or 65,535 entries) is zipfile's,
-    and so is one with a name beyond ASCII (none of python-pptx's part names).
-    """
-    import struct
-    import zlib
-
-    try:
-        names = [name.encode("ascii") for name, _ in entries]
-    except UnicodeEncodeError:  # zipfile writes such a name as UTF-8, with a flag
-        return _zipfile_stored(entries)
-    # Headers and names included, with room to spare.
-    if len(entries) > ZIP_MOST_ENTRIES or sum(
-            100 + 2 * len(name) + len(blob) for name, blob in entries) > zipfile.ZIP64_LIMIT // 2:
-        return _zipfile_stored(entries)
-    year, month, day, hour, minute, second = FIXED_DATE
-    date = (year - 1980) << 9 | month << 5 | day
-    time = hour << 11 | minute << 5 | second // 2
-    chunks: list[bytes] = []
-    directory: list[bytes] = []
-    offset = 0
-    for name, (_, blob) in zip(names, entries):
-        crc, size = zlib.crc32(blob), len(blob)
-        # zipfile's local header (ZipInfo.FileHeader) and central directory record: version
-        # 2.0 to make and read it, made on MS-DOS (create_system 0), no flags, stored, and a
-        # file's read and write permission, as writestr gives an entry with no attributes.
-        header = struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 0, time, date, crc, size,
-                             size, len(name), 0)
-        directory.append(struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 0, 20, 0, 0, 0, time,
-                                     date, crc, size, size, len(name), 0, 0, 0, 0, 0o600 << 16,
-                                     offset) + name)
-        chunks += (header, name, blob)
-        offset += len(header) + len(name) + size
-    central = b"".join(directory)
-    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries),
-                      len(central), offset, 0)
-    return b"".join([*chunks, central, end])
-
-
-def _zipfile_stored(entries: list[tuple[str, bytes]]) -> bytes:
-    """Return a zip of entries stored, each dated FIXED_DATE, written by `zipfile`."""
+    """Return a zip of entries stored, each dated FIXED_DATE, with no file attributes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for name, blob in entries:
