@@ -158,16 +158,29 @@ class OutputFolder:
 
     def __init__(self, outputs: OutputPaths) -> None:
         self.outputs = outputs
+        self._real_build: Path | None = None
+
+    def _checked_build_folder(self) -> Path:
+        """Return where the build folder really is, once it is known to be inside the course.
+
+        Worked out once a build (each of its files is checked two or three times): a folder
+        swapped for a link later is still caught, as every file's own folder is resolved.
+        """
+        if self._real_build is None:
+            build = self.outputs.build_dir
+            root = self.outputs.root.resolve()
+            real_build = build.resolve()
+            if real_build != root and root not in real_build.parents:
+                raise OutputError(f"{build}: the build folder is a link to {real_build}, "
+                                  "outside the course; the build writes only inside the course: "
+                                  "replace the link with a folder")
+            self._real_build = real_build
+        return self._real_build
 
     def target(self, path: Path) -> Path:
         """Return `path` if the build may write or delete it; raise OutputError otherwise."""
         build = self.outputs.build_dir
-        root = self.outputs.root.resolve()
-        real_build = build.resolve()
-        if real_build != root and root not in real_build.parents:
-            raise OutputError(f"{build}: the build folder is a link to {real_build}, outside "
-                              "the course; the build writes only inside the course: replace "
-                              "the link with a folder")
+        real_build = self._checked_build_folder()
         try:
             inside = path.relative_to(build)
         except ValueError:
