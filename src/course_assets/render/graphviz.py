@@ -48,9 +48,16 @@ FONT_ATTRIBUTE = re.compile(rb'font-family="[^"]*"')
 # on a page smaller than this (in points), whole points on a larger one. Larger figures are
 # laid out again rather than drawn from a kept layout.
 EXACT_POSITIONS = 10_000.0
-# Record shapes do not come back as they were drawn: read back from "dot" output, a record
-# grows by a point. Their graphs are laid out again for their PNG.
-RECORD_SHAPE = re.compile(r"\bshape\s*=\s*\"?m?record\b", re.IGNORECASE)
+# Graphs that do not come back as they were drawn, so are laid out again: read back from
+# "dot" output, a record grows by a point, a node with more than one outline (doublecircle,
+# peripheries) by the outlines' gap, a leaning or skewed one by a few points; and a graph's
+# `ratio` stretches its nodes once more (not their edges).
+LAID_OUT_AGAIN = re.compile(
+    r"\bshape\s*=\s*\"?(?:m?record|double\w*|triple\w*|egg|parallelogram)\b"
+    r"|\b(?:peripheries|skew|distortion|ratio)\s*=", re.IGNORECASE)
+# How far nop2's page may be from the kept layout's, in points: Graphviz writes the kept one
+# to a hundredth (five digits) and nop2's to a point, so rounding is all this allows.
+SAME_PAGE = 0.6
 # What a theme may change without moving anything: colours, and icons (the dark theme's are
 # on tiles). An assignment of one of them, or a quoted string (skipped whole: a label's words).
 PAINT_ATTRIBUTES = ("bgcolor", "color", "fillcolor", "fontcolor", "labelfontcolor", "pencolor",
@@ -235,7 +242,8 @@ def draw(source: str, png_max_side: int | None = None,
     `adjust` changes the parsed graph before its layout (fitting's other layouts); without
     `with_layout` (or where it says so of the SVG drawn), the Drawing's layout is left empty:
     Graphviz's JSON costs more than the SVG. With `keep_positions`, the Drawing keeps the laid-out
-    graph, for `paint` and `draw_recoloured` (unless it has record shapes: see `RECORD_SHAPE`).
+    graph, for `paint` and `draw_recoloured` (unless nop2 would not draw it as it was:
+    `LAID_OUT_AGAIN`).
     """
     from pygraphviz import graphviz as gv
 
@@ -257,7 +265,7 @@ def draw(source: str, png_max_side: int | None = None,
         if gv.gvLayout(context, graph.handle, b"dot") != 0:
             raise FigureError(_rejected("the layout failed"))
         unchanged = _place_labels(context, graph)
-        keep = keep_positions and not RECORD_SHAPE.search(source)
+        keep = keep_positions and not LAID_OUT_AGAIN.search(source)
         return _rendered(context, graph, "<img" in source.lower(), png_max_side, node_lines,
                          with_layout, keep, unchanged)
     finally:
@@ -287,8 +295,8 @@ def draw_recoloured(source: str, model_source: str, model: Positions,
     context = gv.gvContextWithBuiltins()
     try:
         # Every position is in the model's attributes, its labels placed: nop2 moves nothing.
-        if gv.gvLayout(context, graph.handle, b"nop2") != 0:
-            raise FigureError(_rejected("the layout failed"))
+        if not _laid_out_as_kept(context, graph):
+            return None
         return _rendered(context, graph, False, png_max_side, node_lines, with_layout,
                          False, None)
     finally:
@@ -413,9 +421,10 @@ def _recoloured(graph: Any, colours: Any) -> bool:
     return not any(edges.values())
 
 
-def paint(positions: Positions, png_max_side: int) -> bytes:
+def paint(positions: Positions, png_max_side: int) -> bytes | None:
     """Return the PNG of a graph `draw` laid out and kept (`keep_positions`), laid out no more.
 
+    None where nop2 would not draw it on the kept page (`_laid_out_as_kept`): lay it out again.
     Call it in a process that forks no more, as `draw`.
     """
     from pygraphviz import graphviz as gv
@@ -423,8 +432,8 @@ def paint(positions: Positions, png_max_side: int) -> bytes:
     graph = parse(positions.dot.decode("utf-8"))
     context = gv.gvContextWithBuiltins()
     try:
-        if gv.gvLayout(context, graph.handle, b"nop2") != 0:
-            raise FigureError(_rejected("the layout failed"))
+        if not _laid_out_as_kept(context, graph):
+            return None
         try:
             status, png = _painted_png(context, graph, positions.points, png_max_side,
                                        html_images=positions.html_images)
@@ -437,6 +446,32 @@ def paint(positions: Positions, png_max_side: int) -> bytes:
         detail = "; ".join(messages) or "Graphviz could not paint the graph"
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return png
+
+
+def _laid_out_as_kept(context: Any, graph: Any) -> bool:
+    """Lay a kept layout out with nop2; say whether it lies on the page dot gave it.
+
+    nop2 sizes the page by what it draws, not by the kept `bb`: dot leaves room around a
+    cluster at the page's edge, which nop2 would leave out, moving everything. Where the pages
+    differ, the layout is freed (False): the graph is laid out again.
+    """
+    from pygraphviz import graphviz as gv
+
+    kept = _numbers(graph.graph_attr.get("bb"))
+    if gv.gvLayout(context, graph.handle, b"nop2") != 0:
+        raise FigureError(_rejected("the layout failed"))
+    drawn = _numbers(graph.graph_attr.get("bb"))
+    if len(kept) == len(drawn) == 4 and all(abs(a - b) <= SAME_PAGE
+                                            for a, b in zip(kept, drawn, strict=True)):
+        return True
+    gv.gvFreeLayout(context, graph.handle)
+    return False
+
+
+def _numbers(value: Any) -> list[float]:
+    """Return the numbers of a Graphviz point list ("0,0,86,140" or "0 0 86 140")."""
+    return [float(number) for number in re.findall(r"-?[0-9.]+(?:e[-+]?[0-9]+)?",
+                                                    str(value or ""))]
 
 
 def _painted_png(context: Any, graph: Any, points: tuple[float, float], max_side: int,
