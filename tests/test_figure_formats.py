@@ -438,3 +438,23 @@ def test_the_dark_figure_draws_its_objects_in_the_light_figures_order(course):
     light = svg_root(course.built("diagrams/order.svg"))
     dark = svg_root(course.built("diagrams/order.dark.svg"))
     assert drawing_order(light, "order.g.") == drawing_order(dark, "order.dark.g.")
+
+
+def test_clusters_of_one_name_in_different_places_each_get_the_dark_colours(course):
+    # Two clusters named alike, one inside another cluster: each is its own box, and each is
+    # dark in the dark variant, so the light text inside stays readable.
+    course.figure("teams", """
+        with Cluster("Team"):
+            a = Node("a")
+        with Cluster("Ops"):
+            with Cluster("Team"):
+                b = Node("b")
+        a >> b
+    """)
+    assert course.run("build", "-q").exit_code == 0
+    dark = svg_root(course.built("diagrams/teams.dark.svg"))
+    boxes = [group.find(f"{SVG}path") for group in dark.iter(f"{SVG}g")
+             if group.get("class") == "cluster"]
+    assert len(boxes) == 3
+    for box in boxes:
+        assert contrast_ratio(rgb(DARK_DEFAULTS.text), rgb(box.get("fill"))) >= 4.5, box.get("fill")

@@ -390,12 +390,11 @@ def _recoloured(graph: Any, colours: Any) -> bool:
             if value is not None or attributes.get(name) is not None:
                 attributes[name] = value or ""
 
-    from course_assets.layout.labels import subgraphs
-
     recolour(graph.graph_attr, colours.graph_attr)
-    mine_by_name = {str(sub.name): sub for sub in subgraphs(graph)}
-    for sub in subgraphs(colours):
-        mine = mine_by_name.get(str(sub.name))
+    # By where they are, not by name alone: clusters named alike in two places are two boxes.
+    mine_by_place = dict(_subgraphs_by_place(graph))
+    for place, sub in _subgraphs_by_place(colours):
+        mine = mine_by_place.get(place)
         if mine is None:
             return False
         recolour(mine.graph_attr, sub.graph_attr)
@@ -419,6 +418,15 @@ def _recoloured(graph: Any, colours: Any) -> bool:
             return False
         recolour(same_ends.pop(0).attr, edge.attr)
     return not any(edges.values())
+
+
+def _subgraphs_by_place(graph: Any, within: tuple[str, ...] = ()
+                        ) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Yield every subgraph with the names of the subgraphs it is in, and its own, in turn."""
+    for sub in graph.subgraphs_iter():
+        place = (*within, str(sub.name))
+        yield place, sub
+        yield from _subgraphs_by_place(sub, place)
 
 
 def paint(positions: Positions, png_max_side: int) -> bytes | None:
