@@ -458,3 +458,17 @@ def test_clusters_of_one_name_in_different_places_each_get_the_dark_colours(cour
     assert len(boxes) == 3
     for box in boxes:
         assert contrast_ratio(rgb(DARK_DEFAULTS.text), rgb(box.get("fill"))) >= 4.5, box.get("fill")
+
+
+def test_words_that_name_graphviz_drawing_attributes_stay_in_the_dark_figure(course):
+    # A course about Graphviz may well quote its output: the dark figure says it all too.
+    course.figure("xdot", r'''
+        a = Node("xdot output: xdotversion=1.7, then _draw_ operations")
+        a >> Edge(label='_ldraw_="F 14" sets the font') >> Node("b")
+    ''')
+    assert course.run("build", "-q").exit_code == 0
+    light = svg_root(course.built("diagrams/xdot.svg"))
+    dark = svg_root(course.built("diagrams/xdot.dark.svg"))
+    words = " ".join(text for text, _, _ in drawn_texts(dark))
+    assert "xdotversion=1.7," in words and '_ldraw_="F 14"' in words
+    assert drawn_texts(light) == drawn_texts(dark)

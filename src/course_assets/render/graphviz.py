@@ -50,11 +50,12 @@ FONT_ATTRIBUTE = re.compile(rb'font-family="[^"]*"')
 EXACT_POSITIONS = 10_000.0
 # Graphs that do not come back as they were drawn, so are laid out again: read back from
 # "dot" output, a record grows by a point, a node with more than one outline (doublecircle,
-# peripheries) by the outlines' gap, a leaning or skewed one by a few points; and a graph's
-# `ratio` stretches its nodes once more (not their edges).
+# peripheries) by the outlines' gap, a leaning or skewed one by a few points; a graph's
+# `ratio` stretches its nodes once more (not their edges); and words that look like the
+# drawing operations `XDOT_ATTRIBUTES` strips from the kept text would be cut out of a label.
 LAID_OUT_AGAIN = re.compile(
     r"\bshape\s*=\s*\"?(?:m?record|double\w*|triple\w*|egg|parallelogram)\b"
-    r"|\b(?:peripheries|skew|distortion|ratio)\s*=", re.IGNORECASE)
+    r"|\b(?:peripheries|skew|distortion|ratio)\s*=|draw_\s*=|xdotversion\s*=", re.IGNORECASE)
 # How far nop2's page may be from the kept layout's, in points: Graphviz writes the kept one
 # to a hundredth (five digits) and nop2's to a point, so rounding is all this allows.
 SAME_PAGE = 0.6
