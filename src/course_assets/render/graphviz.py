@@ -56,6 +56,11 @@ EXACT_POSITIONS = 10_000.0
 LAID_OUT_AGAIN = re.compile(
     r"\bshape\s*=\s*\"?(?:m?record|double\w*|triple\w*|egg|parallelogram)\b"
     r"|\b(?:peripheries|skew|distortion|ratio)\s*=|draw_\s*=|xdotversion\s*=", re.IGNORECASE)
+# A node name "dot" output writes as it is, unquoted.
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# In a default statement's attributes: a quoted string (skipped whole), an HTML value's start,
+# or the statement's end.
+DEFAULTS_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[<\]]', re.DOTALL)
 # How far nop2's page may be from the kept layout's, in points: Graphviz writes the kept one
 # to a hundredth (five digits) and nop2's to a point, so rounding is all this allows.
 SAME_PAGE = 0.6
@@ -329,8 +334,8 @@ def _rendered(context: Any, graph: Any, html_images: bool, png_max_side: int | N
             placed_status, placed = gv.gvRenderData(context, graph.handle, b"dot")
             _drained()  # the same words again
             if placed_status == 0 and placed:
-                positions = Positions(XDOT_ATTRIBUTES.sub(b"", placed), svg_points(svg),
-                                      html_images)
+                kept = _in_drawing_order(XDOT_ATTRIBUTES.sub(b"", placed), graph)
+                positions = Positions(kept, svg_points(svg), html_images)
         png = None
         if status == 0 and png_max_side is not None:
             status, png = _painted_png(context, graph, svg_points(svg), png_max_side,
@@ -346,6 +351,33 @@ def _rendered(context: Any, graph: Any, html_images: bool, png_max_side: int | N
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
                    messages, laid_out, positions)
+
+
+def _in_drawing_order(placed: bytes, graph: Any) -> bytes:
+    """Return the kept "dot" output with every node named first, in the order `graph` made them.
+
+    Graphviz draws (and numbers) nodes, and each node's edges, in the order they were made;
+    "dot" output writes a cluster's nodes before the others, so a graph read back from it would
+    draw them first, on top of another order than its SVG's. Named just after the graph's node
+    defaults (which apply to nodes made after them), they are made in the graph's own order.
+    Left as it is where that could change an attribute: a subgraph's own node defaults, an HTML
+    default, or a name that would need quoting.
+    """
+    names = [str(node) for node in graph.nodes_iter()]
+    defaults = placed.find(b"\n\tnode [")
+    if (not names or defaults < 0 or placed.count(b"node [") != 1
+            or not all(PLAIN_NAME.fullmatch(name) for name in names)):
+        return placed
+    for token in DEFAULTS_TOKEN.finditer(placed, defaults + len(b"\n\tnode [")):
+        if token.group() == b"<":
+            return placed
+        if token.group() == b"]":
+            after = placed.find(b"\n", token.end()) + 1
+            if after == 0:
+                return placed
+            declared = ("\t" + "; ".join(names) + ";\n").encode()
+            return placed[:after] + declared + placed[after:]
+    return placed
 
 
 def _unpainted(source: str) -> str:
