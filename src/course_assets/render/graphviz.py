@@ -41,9 +41,6 @@ TOO_SMALL = re.compile(r"node '?(n[0-9]+)'?, graph .* size too small for label")
 NODE_ID = re.compile(r"'?\b(n[0-9]+)\b'?")
 SVG_SIZE = re.compile(rb'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
 FONT_ATTRIBUTE = re.compile(rb'font-family="[^"]*"')
-# The drawing operations Graphviz's JSON output leaves in a graph's attributes: "dot" output
-# writes them too, and a graph read back with them paints their page over its own (a clear
-# page comes out white).
 # Graphviz writes a layout's coordinates to five significant digits: a twentieth of a point
 # on a page smaller than this (in points), whole points on a larger one. Larger figures are
 # laid out again rather than drawn from a kept layout.
@@ -62,7 +59,7 @@ PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # or the statement's end.
 DEFAULTS_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[<\]]', re.DOTALL)
 # How far nop2's page may be from the kept layout's, in points: Graphviz writes the kept one
-# to a hundredth (five digits) and nop2's to a point, so rounding is all this allows.
+# to five digits (`EXACT_POSITIONS`) and nop2's to a point, so rounding is all this allows.
 SAME_PAGE = 0.6
 # What a theme may change without moving anything: colours, and icons (the dark theme's are
 # on tiles). An assignment of one of them, or a quoted string (skipped whole: a label's words).
@@ -77,6 +74,9 @@ PAINT_ASSIGNMENT = re.compile(
 SAME_SHAPE = 0.01
 # An HTML-like label: its colours are in its text.
 HTML_LABEL = re.compile(r"=\s*<")
+# The drawing operations Graphviz's JSON output leaves in a graph's attributes: "dot" output
+# writes them too, and a graph read back with them paints their page over its own (a clear
+# page comes out white).
 XDOT_ATTRIBUTES = re.compile(rb'\b_(?:l|h|t|hl|tl)?draw_="(?:[^"\\]|\\.)*",?\s*'
                              rb'|\bxdotversion=[0-9.]+,?\s*', re.DOTALL)
 
