@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import runpy
+import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -330,3 +331,141 @@ def test_a_script_that_draws_another_graph_in_the_dark_gets_a_layout_of_its_own(
     words = {t.text for t in dark.iter(f"{SVG}text")}
     assert {"night shift"} <= words or {"a much longer label in the dark"} <= words
     assert light.get("width") != dark.get("width")  # laid out for what it draws
+
+
+def ink_box(image: Image.Image) -> tuple[int, int, int, int]:
+    """Return the box around everything drawn on the page (the page's colour is its corner's)."""
+    from PIL import ImageChops
+
+    rgb_image = image.convert("RGB")
+    page = Image.new("RGB", rgb_image.size, rgb_image.getpixel((0, 0)))
+    box = ImageChops.difference(rgb_image, page).convert("L").point(lambda v: v > 60).getbbox()
+    assert box is not None, "an empty picture"
+    return box
+
+
+def svg_as_seen(svg: Path, png: Image.Image) -> Image.Image:
+    """Return the SVG drawn by librsvg at the PNG's size on the PNG's page: what a viewer shows."""
+    import io
+    import subprocess
+
+    drawn = subprocess.run(["rsvg-convert", "-w", str(png.width), "-h", str(png.height),
+                            str(svg)], check=True, capture_output=True).stdout
+    seen = Image.new("RGBA", png.size, png.convert("RGBA").getpixel((0, 0)))
+    seen.alpha_composite(Image.open(io.BytesIO(drawn)).convert("RGBA"))
+    return seen
+
+
+def outlines(root: ET.Element) -> list[tuple[float, ...]]:
+    """Return every ellipse and polygon the SVG draws, as numbers, in drawing order's set."""
+    shapes = []
+    for element in root.iter():
+        if element.tag == f"{SVG}ellipse":
+            shapes.append(tuple(float(element.get(k)) for k in ("cx", "cy", "rx", "ry")))
+        elif element.tag == f"{SVG}polygon":
+            points = element.get("points").replace(",", " ").split()
+            shapes.append(tuple(float(v) for v in points))
+    return sorted(shapes)
+
+
+@pytest.mark.parametrize(("body", "graph_attr"), [
+    # Shapes Graphviz draws bigger when read back from its own "dot" output.
+    ('Node("start", shape="doublecircle") >> Node("stop", shape="circle", peripheries="2")', {}),
+    ('Node("egg", shape="egg") >> Node("lean", shape="parallelogram")', {}),
+    # Graphviz leaves room around a cluster at the page's edge; drawn again from its own
+    # positions, it would not.
+    ('with Cluster("Inside"):\n'
+     '    Node("a", shape="ellipse", fixedsize="false") >> '
+     'Node("b", shape="ellipse", fixedsize="false")', {}),
+    # nop2 leaves the title less room than dot did: the picture would sit lower on its page.
+    ('Node("one", shape="box") >> Edge(label="to") >> Node("two", shape="ellipse")', {}),
+    # Drawn again from its own positions, a stretched graph's nodes are stretched once more.
+    ('a, b, c = (Node(x, shape="ellipse", fixedsize="false") for x in "abc")\n'
+     'a >> b >> c\na >> c', {"ratio": "2", "rankdir": "TB"}),
+], ids=["two outlines", "leaning shapes", "cluster at the edge", "title",
+        "stretched"])
+def test_the_dark_figure_and_the_pngs_are_drawn_as_the_light_svg(course, body, graph_attr):
+    course.write("diagrams/shapes.py", f'''
+        """Shapes Graphviz draws."""
+        from diagrams import Cluster, Diagram, Edge, Node
+
+        with Diagram("Shapes", show=False, graph_attr={graph_attr!r}):
+{textwrap.indent(body, " " * 12)}
+    ''')
+    assert course.run("build", "-q").exit_code == 0
+    light_svg, dark_svg = (course.built(f"diagrams/shapes{v}.svg") for v in ("", ".dark"))
+    light, dark = svg_root(light_svg), svg_root(dark_svg)
+    # The dark figure is the light one in other colours: the same page, every outline the same.
+    assert (light.get("width"), light.get("height")) == (dark.get("width"), dark.get("height"))
+    assert drawn_texts(light) == drawn_texts(dark)
+    for mine, theirs in zip(outlines(light), outlines(dark), strict=True):
+        assert max(abs(a - b) for a, b in zip(mine, theirs, strict=True)) < 0.6
+    # Each PNG shows its SVG, where a viewer draws it: nothing moved, nothing grown.
+    for svg in (light_svg, dark_svg):
+        with Image.open(svg.with_suffix(".png")) as png:
+            seen = svg_as_seen(svg, png)
+            assert all(abs(a - b) <= 3 for a, b in zip(ink_box(png), ink_box(seen),
+                                                        strict=True)), svg.name
+
+
+def drawing_order(root: ET.Element, variant: str) -> list[tuple[str, str]]:
+    """Return each node and edge group of the SVG, in the order drawn, as a node's id and words,
+    or where an edge's line starts."""
+    order = []
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") == "node":
+            words = " ".join(t.text or "" for t in group.iter(f"{SVG}text"))
+            order.append((group.get("id").replace(variant, ""), words))
+        elif group.get("class") == "edge":
+            order.append(("edge", group.find(f"{SVG}path").get("d").split("C")[0]))
+    return order
+
+
+def test_the_dark_figure_draws_its_objects_in_the_light_figures_order(course):
+    # What overlaps lies on top in both variants, and the same node has the same id.
+    course.figure("order", """
+        a, b = Node("a"), Node("b")
+        a >> Edge(color="red") >> b
+        with Cluster("Later"):
+            c = Node("c")
+        c >> Edge(color="blue") >> a
+        b >> c
+    """)
+    assert course.run("build", "-q").exit_code == 0
+    light = svg_root(course.built("diagrams/order.svg"))
+    dark = svg_root(course.built("diagrams/order.dark.svg"))
+    assert drawing_order(light, "order.g.") == drawing_order(dark, "order.dark.g.")
+
+
+def test_clusters_of_one_name_in_different_places_each_get_the_dark_colours(course):
+    # Two clusters named alike, one inside another cluster: each is its own box, and each is
+    # dark in the dark variant, so the light text inside stays readable.
+    course.figure("teams", """
+        with Cluster("Team"):
+            a = Node("a")
+        with Cluster("Ops"):
+            with Cluster("Team"):
+                b = Node("b")
+        a >> b
+    """)
+    assert course.run("build", "-q").exit_code == 0
+    dark = svg_root(course.built("diagrams/teams.dark.svg"))
+    boxes = [group.find(f"{SVG}path") for group in dark.iter(f"{SVG}g")
+             if group.get("class") == "cluster"]
+    assert len(boxes) == 3
+    for box in boxes:
+        assert contrast_ratio(rgb(DARK_DEFAULTS.text), rgb(box.get("fill"))) >= 4.5, box.get("fill")
+
+
+def test_words_that_name_graphviz_drawing_attributes_stay_in_the_dark_figure(course):
+    # A course about Graphviz may well quote its output: the dark figure says it all too.
+    course.figure("xdot", r'''
+        a = Node("xdot output: xdotversion=1.7, then _draw_ operations")
+        a >> Edge(label='_ldraw_="F 14" sets the font') >> Node("b")
+    ''')
+    assert course.run("build", "-q").exit_code == 0
+    light = svg_root(course.built("diagrams/xdot.svg"))
+    dark = svg_root(course.built("diagrams/xdot.dark.svg"))
+    words = " ".join(text for text, _, _ in drawn_texts(dark))
+    assert "xdotversion=1.7," in words and '_ldraw_="F 14"' in words
+    assert drawn_texts(light) == drawn_texts(dark)

@@ -572,10 +572,13 @@ def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
         def job() -> bytes | None:
             isolate.announce("graphviz", captured.line)
             with limits.located_at(task.script, captured.line):
-                if positions is not None:
-                    return graphviz.paint(positions, png_max_side)
-                # A drawing that kept no layout (Graphviz would not write it): laid out again,
-                # Graphviz lays the same graph out the same way.
+                painted = (graphviz.paint(positions, png_max_side)
+                           if positions is not None else None)
+                if painted is not None:
+                    return painted
+                # A drawing that kept no layout (Graphviz would not write it), or one nop2
+                # would not draw as it was: laid out again, Graphviz lays the same graph out
+                # the same way.
                 if for_slides:
                     slide = _drawn_for_slides(captured, png_max_side, light.fits)
                     return slide.png if slide is not None else None

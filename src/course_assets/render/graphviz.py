@@ -41,16 +41,26 @@ TOO_SMALL = re.compile(r"node '?(n[0-9]+)'?, graph .* size too small for label")
 NODE_ID = re.compile(r"'?\b(n[0-9]+)\b'?")
 SVG_SIZE = re.compile(rb'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
 FONT_ATTRIBUTE = re.compile(rb'font-family="[^"]*"')
-# The drawing operations Graphviz's JSON output leaves in a graph's attributes: "dot" output
-# writes them too, and a graph read back with them paints their page over its own (a clear
-# page comes out white).
 # Graphviz writes a layout's coordinates to five significant digits: a twentieth of a point
 # on a page smaller than this (in points), whole points on a larger one. Larger figures are
 # laid out again rather than drawn from a kept layout.
 EXACT_POSITIONS = 10_000.0
-# Record shapes do not come back as they were drawn: read back from "dot" output, a record
-# grows by a point. Their graphs are laid out again for their PNG.
-RECORD_SHAPE = re.compile(r"\bshape\s*=\s*\"?m?record\b", re.IGNORECASE)
+# Graphs that do not come back as they were drawn, so are laid out again: read back from
+# "dot" output, a record grows by a point, a node with more than one outline (doublecircle,
+# peripheries) by the outlines' gap, a leaning or skewed one by a few points; a graph's
+# `ratio` stretches its nodes once more (not their edges); and words that look like the
+# drawing operations `XDOT_ATTRIBUTES` strips from the kept text would be cut out of a label.
+LAID_OUT_AGAIN = re.compile(
+    r"\bshape\s*=\s*\"?(?:m?record|double\w*|triple\w*|egg|parallelogram)\b"
+    r"|\b(?:peripheries|skew|distortion|ratio)\s*=|draw_\s*=|xdotversion\s*=", re.IGNORECASE)
+# A node name "dot" output writes as it is, unquoted.
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# In a default statement's attributes: a quoted string (skipped whole), an HTML value's start,
+# or the statement's end.
+DEFAULTS_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[<\]]', re.DOTALL)
+# How far nop2's page may be from the kept layout's, in points: Graphviz writes the kept one
+# to five digits (`EXACT_POSITIONS`) and nop2's to a point, so rounding is all this allows.
+SAME_PAGE = 0.6
 # What a theme may change without moving anything: colours, and icons (the dark theme's are
 # on tiles). An assignment of one of them, or a quoted string (skipped whole: a label's words).
 PAINT_ATTRIBUTES = ("bgcolor", "color", "fillcolor", "fontcolor", "labelfontcolor", "pencolor",
@@ -64,6 +74,9 @@ PAINT_ASSIGNMENT = re.compile(
 SAME_SHAPE = 0.01
 # An HTML-like label: its colours are in its text.
 HTML_LABEL = re.compile(r"=\s*<")
+# The drawing operations Graphviz's JSON output leaves in a graph's attributes: "dot" output
+# writes them too, and a graph read back with them paints their page over its own (a clear
+# page comes out white).
 XDOT_ATTRIBUTES = re.compile(rb'\b_(?:l|h|t|hl|tl)?draw_="(?:[^"\\]|\\.)*",?\s*'
                              rb'|\bxdotversion=[0-9.]+,?\s*', re.DOTALL)
 
@@ -235,7 +248,8 @@ def draw(source: str, png_max_side: int | None = None,
     `adjust` changes the parsed graph before its layout (fitting's other layouts); without
     `with_layout` (or where it says so of the SVG drawn), the Drawing's layout is left empty:
     Graphviz's JSON costs more than the SVG. With `keep_positions`, the Drawing keeps the laid-out
-    graph, for `paint` and `draw_recoloured` (unless it has record shapes: see `RECORD_SHAPE`).
+    graph, for `paint` and `draw_recoloured` (unless nop2 would not draw it as it was:
+    `LAID_OUT_AGAIN`).
     """
     from pygraphviz import graphviz as gv
 
@@ -257,7 +271,7 @@ def draw(source: str, png_max_side: int | None = None,
         if gv.gvLayout(context, graph.handle, b"dot") != 0:
             raise FigureError(_rejected("the layout failed"))
         unchanged = _place_labels(context, graph)
-        keep = keep_positions and not RECORD_SHAPE.search(source)
+        keep = keep_positions and not LAID_OUT_AGAIN.search(source)
         return _rendered(context, graph, "<img" in source.lower(), png_max_side, node_lines,
                          with_layout, keep, unchanged)
     finally:
@@ -287,8 +301,8 @@ def draw_recoloured(source: str, model_source: str, model: Positions,
     context = gv.gvContextWithBuiltins()
     try:
         # Every position is in the model's attributes, its labels placed: nop2 moves nothing.
-        if gv.gvLayout(context, graph.handle, b"nop2") != 0:
-            raise FigureError(_rejected("the layout failed"))
+        if not _laid_out_as_kept(context, graph):
+            return None
         return _rendered(context, graph, False, png_max_side, node_lines, with_layout,
                          False, None)
     finally:
@@ -320,8 +334,8 @@ def _rendered(context: Any, graph: Any, html_images: bool, png_max_side: int | N
             placed_status, placed = gv.gvRenderData(context, graph.handle, b"dot")
             _drained()  # the same words again
             if placed_status == 0 and placed:
-                positions = Positions(XDOT_ATTRIBUTES.sub(b"", placed), svg_points(svg),
-                                      html_images)
+                kept = _in_drawing_order(XDOT_ATTRIBUTES.sub(b"", placed), graph)
+                positions = Positions(kept, svg_points(svg), html_images)
         png = None
         if status == 0 and png_max_side is not None:
             status, png = _painted_png(context, graph, svg_points(svg), png_max_side,
@@ -337,6 +351,33 @@ def _rendered(context: Any, graph: Any, html_images: bool, png_max_side: int | N
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
                    messages, laid_out, positions)
+
+
+def _in_drawing_order(placed: bytes, graph: Any) -> bytes:
+    """Return the kept "dot" output with every node named first, in the order `graph` made them.
+
+    Graphviz draws (and numbers) nodes, and each node's edges, in the order they were made;
+    "dot" output writes a cluster's nodes before the others, so a graph read back from it would
+    draw them first, on top of another order than its SVG's. Named just after the graph's node
+    defaults (which apply to nodes made after them), they are made in the graph's own order.
+    Left as it is where that could change an attribute: a subgraph's own node defaults, an HTML
+    default, or a name that would need quoting.
+    """
+    names = [str(node) for node in graph.nodes_iter()]
+    defaults = placed.find(b"\n\tnode [")
+    if (not names or defaults < 0 or placed.count(b"node [") != 1
+            or not all(PLAIN_NAME.fullmatch(name) for name in names)):
+        return placed
+    for token in DEFAULTS_TOKEN.finditer(placed, defaults + len(b"\n\tnode [")):
+        if token.group() == b"<":
+            return placed
+        if token.group() == b"]":
+            after = placed.find(b"\n", token.end()) + 1
+            if after == 0:
+                return placed
+            declared = ("\t" + "; ".join(names) + ";\n").encode()
+            return placed[:after] + declared + placed[after:]
+    return placed
 
 
 def _unpainted(source: str) -> str:
@@ -382,12 +423,11 @@ def _recoloured(graph: Any, colours: Any) -> bool:
             if value is not None or attributes.get(name) is not None:
                 attributes[name] = value or ""
 
-    from course_assets.layout.labels import subgraphs
-
     recolour(graph.graph_attr, colours.graph_attr)
-    mine_by_name = {str(sub.name): sub for sub in subgraphs(graph)}
-    for sub in subgraphs(colours):
-        mine = mine_by_name.get(str(sub.name))
+    # By where they are, not by name alone: clusters named alike in two places are two boxes.
+    mine_by_place = dict(_subgraphs_by_place(graph))
+    for place, sub in _subgraphs_by_place(colours):
+        mine = mine_by_place.get(place)
         if mine is None:
             return False
         recolour(mine.graph_attr, sub.graph_attr)
@@ -413,9 +453,19 @@ def _recoloured(graph: Any, colours: Any) -> bool:
     return not any(edges.values())
 
 
-def paint(positions: Positions, png_max_side: int) -> bytes:
+def _subgraphs_by_place(graph: Any, within: tuple[str, ...] = ()
+                        ) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Yield every subgraph with the names of the subgraphs it is in, and its own, in turn."""
+    for sub in graph.subgraphs_iter():
+        place = (*within, str(sub.name))
+        yield place, sub
+        yield from _subgraphs_by_place(sub, place)
+
+
+def paint(positions: Positions, png_max_side: int) -> bytes | None:
     """Return the PNG of a graph `draw` laid out and kept (`keep_positions`), laid out no more.
 
+    None where nop2 would not draw it on the kept page (`_laid_out_as_kept`): lay it out again.
     Call it in a process that forks no more, as `draw`.
     """
     from pygraphviz import graphviz as gv
@@ -423,8 +473,8 @@ def paint(positions: Positions, png_max_side: int) -> bytes:
     graph = parse(positions.dot.decode("utf-8"))
     context = gv.gvContextWithBuiltins()
     try:
-        if gv.gvLayout(context, graph.handle, b"nop2") != 0:
-            raise FigureError(_rejected("the layout failed"))
+        if not _laid_out_as_kept(context, graph):
+            return None
         try:
             status, png = _painted_png(context, graph, positions.points, png_max_side,
                                        html_images=positions.html_images)
@@ -437,6 +487,32 @@ def paint(positions: Positions, png_max_side: int) -> bytes:
         detail = "; ".join(messages) or "Graphviz could not paint the graph"
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return png
+
+
+def _laid_out_as_kept(context: Any, graph: Any) -> bool:
+    """Lay a kept layout out with nop2; say whether it lies on the page dot gave it.
+
+    nop2 sizes the page by what it draws, not by the kept `bb`: dot leaves room around a
+    cluster at the page's edge, which nop2 would leave out, moving everything. Where the pages
+    differ, the layout is freed (False): the graph is laid out again.
+    """
+    from pygraphviz import graphviz as gv
+
+    kept = _numbers(graph.graph_attr.get("bb"))
+    if gv.gvLayout(context, graph.handle, b"nop2") != 0:
+        raise FigureError(_rejected("the layout failed"))
+    drawn = _numbers(graph.graph_attr.get("bb"))
+    if len(kept) == len(drawn) == 4 and all(abs(a - b) <= SAME_PAGE
+                                            for a, b in zip(kept, drawn, strict=True)):
+        return True
+    gv.gvFreeLayout(context, graph.handle)
+    return False
+
+
+def _numbers(value: Any) -> list[float]:
+    """Return the numbers of a Graphviz point list ("0,0,86,140" or "0 0 86 140")."""
+    return [float(number) for number in re.findall(r"-?[0-9.]+(?:e[-+]?[0-9]+)?",
+                                                    str(value or ""))]
 
 
 def _painted_png(context: Any, graph: Any, points: tuple[float, float], max_side: int,
