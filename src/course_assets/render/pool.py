@@ -427,14 +427,17 @@ class _Stages:
                 self._themes[second] = theme
 
     def _room(self) -> int:
-        """Return how many tasks the workers may hold: one light SVG more than they can start.
+        """Return how many tasks the workers may hold: one more than they can start.
 
         The extra one waits in the executor's own queue (which holds one more than there are
-        workers), so a worker done with a light SVG starts the next at once instead of waiting
-        for this process, busy writing the last one, to hand it out. Second stages are handed
-        out only as workers come free: a newer save must find them still here to cancel.
+        workers), so a worker done with a task starts the next at once instead of waiting for
+        this process, busy writing the last figure's files, to hand it out. Where a newer save
+        may cancel the build (a watch), second stages are handed out only as workers come
+        free: the save must find them still here to cancel.
         """
-        return self._workers + 1 if self._lights else self._workers
+        if self._lights or self.cancelled is None:
+            return self._workers + 1
+        return self._workers
 
     def run(self, executor: ProcessPoolExecutor, meanwhile: Callable[[], None] | None,
             died: Callable[[BaseException], None] | None = None,
