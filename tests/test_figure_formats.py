@@ -469,3 +469,20 @@ def test_words_that_name_graphviz_drawing_attributes_stay_in_the_dark_figure(cou
     words = " ".join(text for text, _, _ in drawn_texts(dark))
     assert "xdotversion=1.7," in words and '_ldraw_="F 14"' in words
     assert drawn_texts(light) == drawn_texts(dark)
+
+
+def test_a_node_named_like_a_dot_keyword_gets_its_png_and_dark_figure(course):
+    # A script may name its nodes (`nodeid`): one called "Edge" or "graph" must be quoted
+    # wherever the kept layout names it again, or Graphviz cannot read that layout back.
+    course.figure("keywords", """
+        with Cluster("Steps"):
+            a = Node("first", nodeid="Edge")
+            b = Node("second", nodeid="graph")
+        a >> b >> Node("third", nodeid="strict")
+    """)
+    result = course.run("build", "-q")
+    assert result.exit_code == 0, result.output
+    light = svg_root(course.built("diagrams/keywords.svg"))
+    dark = svg_root(course.built("diagrams/keywords.dark.svg"))
+    assert drawn_texts(light) == drawn_texts(dark)
+    assert course.built("diagrams/keywords.png").is_file()

@@ -53,7 +53,8 @@ EXACT_POSITIONS = 10_000.0
 LAID_OUT_AGAIN = re.compile(
     r"\bshape\s*=\s*\"?(?:m?record|double\w*|triple\w*|egg|parallelogram)\b"
     r"|\b(?:peripheries|skew|distortion|ratio)\s*=|draw_\s*=|xdotversion\s*=", re.IGNORECASE)
-# A node name "dot" output writes as it is, unquoted.
+# A node name that reads the same in double quotes, escaping nothing. Quoted, it names that node
+# even where it is a DOT keyword (a script's `nodeid="Edge"`, say).
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # In a default statement's attributes: a quoted string (skipped whole), an HTML value's start,
 # or the statement's end.
@@ -361,7 +362,7 @@ def _in_drawing_order(placed: bytes, graph: Any) -> bytes:
     draw them first, on top of another order than its SVG's. Named just after the graph's node
     defaults (which apply to nodes made after them), they are made in the graph's own order.
     Left as it is where that could change an attribute: a subgraph's own node defaults, an HTML
-    default, or a name that would need quoting.
+    default, or a name that would need escaping.
     """
     names = [str(node) for node in graph.nodes_iter()]
     defaults = placed.find(b"\n\tnode [")
@@ -375,7 +376,7 @@ def _in_drawing_order(placed: bytes, graph: Any) -> bytes:
             after = placed.find(b"\n", token.end()) + 1
             if after == 0:
                 return placed
-            declared = ("\t" + "; ".join(names) + ";\n").encode()
+            declared = ("\t" + "; ".join(f'"{name}"' for name in names) + ";\n").encode()
             return placed[:after] + declared + placed[after:]
     return placed
 
