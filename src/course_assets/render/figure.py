@@ -252,9 +252,10 @@ def _slides_within(task: FigureTask, light: LightDrawing, started: float,
 def finish_figure(task: FigureTask, light: LightDrawing) -> FigureOutcome:
     """Make the rest of a figure whose light SVG is drawn: PNGs, dark variant, lint, outline.
 
-    The light PNG is painted from the light graph laid out again: Graphviz lays the same graph
-    out the same way, so it shows what the SVG shows. With the "dark" format the script runs a
-    second time, in the dark theme.
+    The light PNG is painted from the layout the light SVG was drawn from, kept (or, where
+    none was kept, from the graph laid out again: Graphviz lays the same graph out the same
+    way), so it shows what the SVG shows. With the "dark" format the script runs a second
+    time, in the dark theme, and is drawn in the light layout where it is the same graph.
     """
     from course_assets.render import isolate
 

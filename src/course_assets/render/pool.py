@@ -356,9 +356,9 @@ def _watch_parent(parent: int) -> None:
 class _Stages:
     """Run each figure in two stages, light SVG then the rest, and say what arrives.
 
-    No more tasks are handed to the workers than they can start (and one light SVG more, see
-    `_room`): the rest wait here, every light SVG before any second stage, so that the order
-    holds and a cancelled build leaves no second stage queued in the workers.
+    No more tasks are handed to the workers than they can start (and one more, see `_room`):
+    the rest wait here, every light SVG before any second stage, so that the order holds and
+    a cancelled build (a watch's) leaves no second stage queued in the workers.
     """
 
     def __init__(self, on_light: Callable[[LightDrawing], None] | None,
