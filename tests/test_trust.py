@@ -600,3 +600,31 @@ def test_a_cmyk_jpeg_icon_is_embedded_in_colour(course):
         image = decode_png(icon).convert("RGBA")
         red, green, blue, _ = image.getpixel((image.width // 2, image.height // 2))
         assert red > 150 and green < 120 and blue < 100, (variant, red, green, blue)
+
+
+@pytest.mark.parametrize("swapped_to", ["outside", "inside the course"])
+def test_a_build_folder_swapped_for_a_link_during_a_build_is_not_written_through(tmp_path,
+                                                                                 swapped_to):
+    # The build folder is resolved once a build: swapped for a link after its first file, by
+    # another program, it must still carry no write anywhere but the build folder it checked.
+    import os
+
+    from course_assets.errors import OutputError
+    from course_assets.outputs import OutputPaths
+    from course_assets.state.files import OutputFolder
+
+    root = tmp_path / "course"
+    build = root / "build"
+    build.mkdir(parents=True)
+    folder = OutputFolder(OutputPaths(root, build))
+    folder.write(build / "first.svg", b"<svg/>")
+    target = tmp_path / "elsewhere" if swapped_to == "outside" else root / "chapters"
+    target.mkdir()
+    build.rename(root / "build.before")
+    build.symlink_to(target, target_is_directory=True)
+    for path in (build / "second.svg", build / "diagrams" / "third.svg"):
+        with pytest.raises(OutputError, match="is a link to"):
+            folder.write(path, b"<svg/>")
+    with pytest.raises(OutputError, match="is a link to"):
+        folder.remove(build / "first.svg")
+    assert os.listdir(target) == []
