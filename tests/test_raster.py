@@ -549,3 +549,20 @@ def test_a_figure_larger_than_graphviz_writes_exactly_is_laid_out_again_for_its_
     short = graphviz.draw(f"digraph {{ {' -> '.join(f'n{i}' for i in range(20))} }}",
                           keep_positions=True)
     assert short.positions is not None
+
+
+def test_a_kept_layout_graphviz_cannot_read_back_is_laid_out_again():
+    # Reading back what Graphviz wrote failing is the build's fault, not the script's: the
+    # figure is drawn from a new layout rather than failed at the author's line.
+    import dataclasses
+
+    from course_assets.render import graphviz
+
+    drawn = graphviz.draw('digraph { a -> b [label="to"] }', keep_positions=True)
+    assert drawn.positions is not None
+    broken = drawn.positions.dot.replace(b"digraph {", b"digraph { ;;[", 1)
+    unreadable = dataclasses.replace(drawn.positions, dot=broken)
+    assert graphviz.paint(drawn.positions, png_max_side=800) is not None
+    assert graphviz.paint(unreadable, png_max_side=800) is None
+    source = 'digraph { a -> b [label="to"] }'
+    assert graphviz.draw_recoloured(source, source, unreadable) is None

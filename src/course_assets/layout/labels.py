@@ -314,7 +314,7 @@ def apply(graph: Any, placement: Placement) -> None:
     for move in placement.labels:
         if move.edge in edges:
             edges[move.edge].attr[move.attribute] = f"{move.centre[0]:g},{move.centre[1]:g}"
-    clusters = {str(sub.name): sub for sub in subgraphs(graph)}
+    clusters = {str(sub.name): sub for sub in _subgraphs(graph)}
     for title in placement.titles:
         if title.cluster in clusters:
             clusters[title.cluster].graph_attr["lp"] = f"{title.centre[0]:g},{title.centre[1]:g}"
@@ -326,7 +326,7 @@ def apply(graph: Any, placement: Placement) -> None:
 
 def _forget_drawing(graph: Any) -> None:
     """Clear the drawing operations a JSON rendering left in the graph's attributes."""
-    for attributes in (graph.graph_attr, *(sub.graph_attr for sub in subgraphs(graph))):
+    for attributes in (graph.graph_attr, *(sub.graph_attr for sub in _subgraphs(graph))):
         for name in XDOT_ATTRIBUTES:
             if attributes.get(name):
                 attributes[name] = ""
@@ -370,7 +370,7 @@ ROOM_WAYS = ("other side", "wider")
 def title_room(graph: Any, stuck: Sequence[StuckTitle]) -> Callable[[str], None]:
     """Return a function that sets the stuck titles' clusters up one of the ROOM_WAYS, or
     back as the script made them ("as made")."""
-    clusters = {str(sub.name): sub for sub in subgraphs(graph)}
+    clusters = {str(sub.name): sub for sub in _subgraphs(graph)}
     made = {t.cluster: (str(clusters[t.cluster].graph_attr.get("labelloc") or ""),
                         str(clusters[t.cluster].graph_attr.get("margin") or ""))
             for t in stuck if t.cluster in clusters}
@@ -393,8 +393,7 @@ def title_room(graph: Any, stuck: Sequence[StuckTitle]) -> Callable[[str], None]
     return set_up
 
 
-def subgraphs(graph: Any) -> Iterator[Any]:
-    """Yield every subgraph of a pygraphviz graph, nested ones after their parent."""
+def _subgraphs(graph: Any) -> Iterator[Any]:
     for sub in graph.subgraphs_iter():
         yield sub
-        yield from subgraphs(sub)
+        yield from _subgraphs(sub)

@@ -49,7 +49,7 @@ EXACT_POSITIONS = 10_000.0
 # "dot" output, a record grows by a point, a node with more than one outline (doublecircle,
 # peripheries) by the outlines' gap, a leaning or skewed one by a few points; a graph's
 # `ratio` stretches its nodes once more (not their edges); and words that look like the
-# drawing operations `XDOT_ATTRIBUTES` strips from the kept text would be cut out of a label.
+# drawing operations `XDOT_DRAWING` strips from the kept text would be cut out of a label.
 LAID_OUT_AGAIN = re.compile(
     r"\bshape\s*=\s*\"?(?:m?record|double\w*|triple\w*|egg|parallelogram)\b"
     r"|\b(?:peripheries|skew|distortion|ratio)\s*=|draw_\s*=|xdotversion\s*=", re.IGNORECASE)
@@ -78,7 +78,7 @@ HTML_LABEL = re.compile(r"=\s*<")
 # The drawing operations Graphviz's JSON output leaves in a graph's attributes: "dot" output
 # writes them too, and a graph read back with them paints their page over its own (a clear
 # page comes out white).
-XDOT_ATTRIBUTES = re.compile(rb'\b_(?:l|h|t|hl|tl)?draw_="(?:[^"\\]|\\.)*",?\s*'
+XDOT_DRAWING = re.compile(rb'\b_(?:l|h|t|hl|tl)?draw_="(?:[^"\\]|\\.)*",?\s*'
                              rb'|\bxdotversion=[0-9.]+,?\s*', re.DOTALL)
 
 _fonts_ready = False
@@ -296,8 +296,8 @@ def draw_recoloured(source: str, model_source: str, model: Positions,
     if _unpainted(source) != _unpainted(model_source) or HTML_LABEL.search(source):
         return None
     colours = parse(source)
-    graph = parse(model.dot.decode("utf-8"))
-    if not _recoloured(graph, colours):
+    graph = _kept_graph(model)
+    if graph is None or not _recoloured(graph, colours):
         return None
     context = gv.gvContextWithBuiltins()
     try:
@@ -335,7 +335,7 @@ def _rendered(context: Any, graph: Any, html_images: bool, png_max_side: int | N
             placed_status, placed = gv.gvRenderData(context, graph.handle, b"dot")
             _drained()  # the same words again
             if placed_status == 0 and placed:
-                kept = _in_drawing_order(XDOT_ATTRIBUTES.sub(b"", placed), graph)
+                kept = _in_drawing_order(XDOT_DRAWING.sub(b"", placed), graph)
                 positions = Positions(kept, svg_points(svg), html_images)
         png = None
         if status == 0 and png_max_side is not None:
@@ -471,7 +471,9 @@ def paint(positions: Positions, png_max_side: int) -> bytes | None:
     """
     from pygraphviz import graphviz as gv
 
-    graph = parse(positions.dot.decode("utf-8"))
+    graph = _kept_graph(positions)
+    if graph is None:
+        return None
     context = gv.gvContextWithBuiltins()
     try:
         if not _laid_out_as_kept(context, graph):
@@ -488,6 +490,17 @@ def paint(positions: Positions, png_max_side: int) -> bytes | None:
         detail = "; ".join(messages) or "Graphviz could not paint the graph"
         raise FigureError(f"Graphviz rejected the graph: {detail}")
     return png
+
+
+def _kept_graph(positions: Positions) -> Any | None:
+    """Return the kept layout read back; None where Graphviz cannot read what it wrote.
+
+    That would be the build's own fault, not the author's: the graph is laid out again.
+    """
+    try:
+        return parse(positions.dot.decode("utf-8"))
+    except FigureError:
+        return None
 
 
 def _laid_out_as_kept(context: Any, graph: Any) -> bool:
