@@ -497,22 +497,16 @@ def _fill_text(package: _Package, box: Any, paragraphs: list[Paragraph], size: i
     if any(run.link for paragraph in paragraphs for run in paragraph.runs):
         _fill_linked_text(package, box, paragraphs, size)
         return
-    palette = package.palette
     written = []
     for paragraph in paragraphs:
         px = _size_of(paragraph, size)
-        number = _literal_number(paragraph)
-        runs = ((Run(f"{number}. "),) if number else ()) + paragraph.runs
         parts = [_paragraph_look_xml(size, paragraph.bullet, paragraph.continued,
                                      paragraph.level)]
-        for run in runs:
+        for run in _numbered_runs(paragraph):
             if run.line_break:
                 parts.append("<a:br/>")
                 continue
-            look = _run_look_xml(px, run.bold or paragraph.kind == "heading",
-                                 run.italic or paragraph.kind == "quote",
-                                 palette.muted if paragraph.kind == "quote" else palette.ink,
-                                 MONO_FONT if run.code or paragraph.kind == "code" else FONT)
+            look = _run_look_xml(px, *_run_look(package.palette, paragraph, run))
             parts.append(f"<a:r>{look}<a:t>{_element_text(_without_controls(run.text))}</a:t>"
                          "</a:r>")
         written.append(f"<a:p>{''.join(parts)}</a:p>")
@@ -523,6 +517,20 @@ def _fill_text(package: _Package, box: Any, paragraphs: list[Paragraph], size: i
     # of the a: namespace: the same XML.
     body.remove(body[-1])
     body.extend(list(holder))
+
+
+def _numbered_runs(paragraph: Paragraph) -> tuple[Run, ...]:
+    """Return a paragraph's runs, behind its number where PowerPoint cannot count it."""
+    number = _literal_number(paragraph)
+    return ((Run(f"{number}. "),) if number else ()) + paragraph.runs
+
+
+def _run_look(palette: Palette, paragraph: Paragraph, run: Run,
+              ) -> tuple[bool, bool, str, tuple[str, str, str]]:
+    """Return a run's bold, italic, colour and typeface, as its paragraph's kind makes them."""
+    return (run.bold or paragraph.kind == "heading", run.italic or paragraph.kind == "quote",
+            palette.muted if paragraph.kind == "quote" else palette.ink,
+            MONO_FONT if run.code or paragraph.kind == "code" else FONT)
 
 
 def _element_text(text: str) -> str:
@@ -580,26 +588,20 @@ def _fill_linked_text(package: _Package, box: Any, paragraphs: list[Paragraph],
     Setting a look through python-pptx's properties costs a call per element; a deck has few
     looks, so each is set once and its properties' element copied after that.
     """
-    palette = package.palette
     frame = box.text_frame
     for index, paragraph in enumerate(paragraphs):
         target = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
         _paragraph_look(package, target, paragraph, size)
         px = _size_of(paragraph, size)
-        number = _literal_number(paragraph)
-        runs = ((Run(f"{number}. "),) if number else ()) + paragraph.runs
-        for run in runs:
+        for run in _numbered_runs(paragraph):
             if run.line_break:
                 target.add_line_break()
                 continue
             added = target.add_run()
             added.text = _without_controls(run.text)
-            bold = run.bold or paragraph.kind == "heading"
-            italic = run.italic or paragraph.kind == "quote"
-            colour = palette.muted if paragraph.kind == "quote" else palette.ink
-            face = MONO_FONT if run.code or paragraph.kind == "code" else FONT
+            bold, italic, colour, face = _run_look(package.palette, paragraph, run)
             if run.link:  # its own relationship: its look is set, not copied
-                _set_run_look(added, px, bold, italic, palette.accent, face, run.link)
+                _set_run_look(added, px, bold, italic, package.palette.accent, face, run.link)
                 continue
             run_element = added._r  # noqa: SLF001 - the look's element has no API
             look = (px, bold, italic, colour, face)

@@ -476,17 +476,9 @@ def _drawn_as_chosen(task: FigureTask, captured: CapturedFigure, png_max_side: i
     this is its graph in other colours, they are drawn as the model was laid out, not laid
     out again.
     """
-    from course_assets.render import graphviz
-
     chapter_png = png_max_side if chosen.slide is None else None
-    lines = captured.node_lines()
-    drawing = None
-    if model is not None and model.positions is not None:
-        drawing = graphviz.draw_recoloured(captured.dot_source, model.captured.dot_source,
-                                           model.positions, chapter_png, lines, with_layout)
-    if drawing is None:
-        drawing = graphviz.draw(captured.dot_source, chapter_png, lines, chosen.chapter.apply,
-                                with_layout=with_layout)
+    drawing = _drawn_like(captured, model, model.positions if model else None, chapter_png,
+                          chosen.chapter, with_layout)
     return drawing, _drawn_for_slides(captured, png_max_side, chosen, model)
 
 
@@ -496,20 +488,28 @@ def _drawn_for_slides(captured: CapturedFigure, png_max_side: int | None,
 
     As the light variant (`model`) laid it out, where it can be (see `_drawn_as_chosen`).
     """
-    from course_assets.render import graphviz
-
     if chosen.slide is None:
         return None
+    # Its layout is the light one's, read in the first stage.
+    return _drawn_like(captured, model, model.slide_positions if model else None, png_max_side,
+                       chosen.slide, with_layout=False)
+
+
+def _drawn_like(captured: CapturedFigure, model: LightDrawing | None,
+                positions: Positions | None, png_max_side: int | None, fit: Fit,
+                with_layout: bool) -> Drawing:
+    """Draw the graph as `positions` (the light variant's, `model`) laid it out, where it is
+    that graph in other colours; else lay it out again in `fit`."""
+    from course_assets.render import graphviz
+
     lines = captured.node_lines()
-    if model is not None and model.slide_positions is not None:
+    if model is not None and positions is not None:
         drawing = graphviz.draw_recoloured(captured.dot_source, model.captured.dot_source,
-                                           model.slide_positions, png_max_side, lines,
-                                           with_layout=False)
+                                           positions, png_max_side, lines, with_layout)
         if drawing is not None:
             return drawing
-    # Its layout is the light one's, read in the first stage.
-    return graphviz.draw(captured.dot_source, png_max_side, lines, chosen.slide.apply,
-                         with_layout=False)
+    return graphviz.draw(captured.dot_source, png_max_side, lines, fit.apply,
+                         with_layout=with_layout)
 
 
 def _name_theme(exc: FigureError, theme: str) -> None:
@@ -565,9 +565,9 @@ def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
 
     captured = light.captured
     png_max_side = _png_max_side(task)
+    for_slides = light.fits.slide is not None  # only the slides' layout has a PNG
     png = None
     if png_max_side is not None:
-        for_slides = light.fits.slide is not None
         positions = light.slide_positions if for_slides else light.positions
 
         def job() -> bytes | None:
@@ -588,15 +588,11 @@ def _light_variant(task: FigureTask, light: LightDrawing) -> Variant:
 
         with limits.located_at(task.script, None):
             png, _ = isolate.run_isolated(job, task.timeout)
-        if for_slides:
-            slide = graphviz.Drawing(light.slide_svg or b"", png, ())
-            chapter = graphviz.Drawing(light.svg, None, light.warnings, light.layout)
-            return _finished_variant(task, LIGHT, captured, chapter, light.svg, light.warnings,
-                                     light.output, light.fits, slide, light.slide_svg,
-                                     light.slide_layout)
-    chapter = graphviz.Drawing(light.svg, png, light.warnings, light.layout)
+    chapter = graphviz.Drawing(light.svg, None if for_slides else png, light.warnings,
+                               light.layout)
+    slide = graphviz.Drawing(light.slide_svg or b"", png, ()) if for_slides else None
     return _finished_variant(task, LIGHT, captured, chapter, light.svg, light.warnings,
-                             light.output, light.fits, None, light.slide_svg, light.slide_layout)
+                             light.output, light.fits, slide, light.slide_svg, light.slide_layout)
 
 
 def _render_variant(task: FigureTask, theme: str, icon_filter: IconTiles | None,

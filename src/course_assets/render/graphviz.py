@@ -345,11 +345,7 @@ def _rendered(context: Any, graph: Any, html_images: bool, png_max_side: int | N
         gv.gvFreeLayout(context, graph.handle)
     laid_out = Layout(layout if layout_status == 0 else b"")
     messages = explain(said + _drained(), graph, node_lines or {}, laid_out)
-    # Graphviz goes on after most errors (a malformed HTML label is drawn as plain text, say),
-    # but a figure that is not what its script says is that figure's error.
-    if status != 0 or not svg or any(m.startswith("Error") for m in messages):
-        detail = "; ".join(messages) or "Graphviz could not draw the graph"
-        raise FigureError(f"Graphviz rejected the graph: {detail}")
+    svg = _made(status, svg, messages, "draw")
     return Drawing(FONT_ATTRIBUTE.sub(f'font-family="{FONT_FAMILY}"'.encode(), svg), png,
                    messages, laid_out, positions)
 
@@ -485,11 +481,19 @@ def paint(positions: Positions, png_max_side: int) -> bytes | None:
             gv.gvFreeLayout(context, graph.handle)
     finally:
         gv.gvFreeContext(context)
-    messages = explain(_drained(), graph, {}, Layout(b""))
-    if status != 0 or not png or any(m.startswith("Error") for m in messages):
-        detail = "; ".join(messages) or "Graphviz could not paint the graph"
+    return _made(status, png, explain(_drained(), graph, {}, Layout(b"")), "paint")
+
+
+def _made(status: int, made: bytes | None, messages: tuple[str, ...], verb: str) -> bytes:
+    """Return what Graphviz made; raise FigureError with its words unless it made it cleanly.
+
+    Graphviz goes on after most errors (a malformed HTML label is drawn as plain text, say),
+    but a figure that is not what its script says is that figure's error.
+    """
+    if status != 0 or not made or any(m.startswith("Error") for m in messages):
+        detail = "; ".join(messages) or f"Graphviz could not {verb} the graph"
         raise FigureError(f"Graphviz rejected the graph: {detail}")
-    return png
+    return made
 
 
 def _kept_graph(positions: Positions) -> Any | None:
