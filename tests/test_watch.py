@@ -391,3 +391,38 @@ def test_a_save_prints_a_few_lines_per_figure_and_counts_the_rest(course):
                      about_busy[-1]), about_busy[-1]
     assert len(warnings) <= 5, "".join(said)  # and at most one about what the save left alone
     assert not any("quiet.py" in line for line in said)
+
+
+def test_the_sources_a_build_stamps_are_the_ones_a_save_of_would_rebuild(course):
+    from course_assets.watching import is_source_change, source_stamps, watched_paths
+
+    settings = load_settings(course.root)
+    script = course.figure("flow")
+    chapter = course.chapter("intro", "# Intro\n")
+    helper = course.write("diagrams/styles/_colours.py", "EDGE = 'black'\n")
+    for ignored in ("diagrams/.flow.py.swp", "diagrams/flow.py~", "diagrams/#flow.py#",
+                    "diagrams/__pycache__/flow.cpython-311.pyc", "build/diagrams/flow.svg"):
+        course.write(ignored, "x")
+    built = course.built("diagrams/flow.svg")
+    (course.root / "diagrams" / "shown.svg").symlink_to(built)  # a link into the build folder
+    stamps = source_stamps(settings, watched_paths(settings))
+    assert set(stamps) == {str(script), str(chapter), str(helper), str(settings.pyproject)}
+    assert set(stamps) == {path for path in stamps if is_source_change(settings, path)}
+    assert stamps[str(script)] == script.stat().st_mtime_ns
+
+
+def test_a_newer_save_is_seen_and_stays_seen(course):
+    from course_assets.watching import _NewerSave, source_stamps, watched_paths
+
+    settings = load_settings(course.root)
+    script = course.figure("flow")
+    paths = watched_paths(settings)
+    newer_save = _NewerSave(settings, paths, source_stamps(settings, paths))
+    time.sleep(newer_save.INTERVAL)
+    assert not newer_save()
+    course.write("diagrams/_style.py", "EDGE = 'black'\n")
+    time.sleep(newer_save.INTERVAL)
+    assert newer_save()
+    course.write("diagrams/_style.py", "")  # gone again, or saved back: the build is stale still
+    script.unlink()
+    assert newer_save()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -62,13 +64,34 @@ def rebuild(settings: Settings, options: BuildOptions, on_build: OnBuild,
     return result
 
 
-def source_stamps(settings: Settings) -> dict[str, int]:
-    """Return the modification time of every watched source file."""
+def source_stamps(settings: Settings, paths: list[Path] | None = None) -> dict[str, int]:
+    """Return the modification time of every source file under `paths` (default: the watched)."""
+    build = settings.build_dir.resolve()
+
+    def outside_build(path: str) -> bool:
+        resolved = Path(path).resolve()
+        return resolved != build and build not in resolved.parents
+
     stamps = {}
-    for root in watched_paths(settings):
-        for path in [root] if root.is_file() else root.rglob("*"):
-            if path.is_file() and is_source_change(settings, str(path)):
-                stamps[str(path)] = path.stat().st_mtime_ns
+    for root in watched_paths(settings) if paths is None else paths:
+        if root.is_file():
+            if is_source_change(settings, str(root)):
+                stamps[str(root)] = root.stat().st_mtime_ns
+            continue
+        # As `is_source_change` judges each file, with one path resolved per folder (and per
+        # linked file) rather than per file: a build asks this often while it runs.
+        for folder, subfolders, files in os.walk(root):
+            subfolders[:] = [name for name in subfolders if name != "__pycache__"
+                             and outside_build(os.path.join(folder, name))]
+            for name in files:
+                path = os.path.join(folder, name)
+                if (name.startswith((".", "#")) or name.endswith(IGNORED_SUFFIXES)
+                        or (os.path.islink(path) and not outside_build(path))):
+                    continue
+                try:
+                    stamps[path] = os.stat(path).st_mtime_ns
+                except OSError:  # deleted meanwhile, or a link to nothing
+                    continue
     return stamps
 
 
@@ -154,14 +177,37 @@ def _rebuild_until_current(settings: Settings, options: BuildOptions, on_build: 
     Return the last build's result and the sources' modification times it started from.
     """
     while True:
-        stamps = source_stamps(settings)
-
-        def newer_save() -> bool:
-            return source_stamps(settings) != stamps
-
+        paths = watched_paths(settings)
+        stamps = source_stamps(settings, paths)
+        newer_save = _NewerSave(settings, paths, stamps)
         result = rebuild(settings, replace(options, cancelled=newer_save), on_build, report)
         if not (isinstance(result, BuildReport) and result.cancelled):
             return result, stamps
+
+
+class _NewerSave:
+    """Say whether a source was saved since a build started, looking at most every 0.1 s.
+
+    The build asks after each part a worker finishes, and every 50 ms: looking each time
+    would take the CPU the workers render with. The folders are those watched when the
+    build started (a folder the build newly depends on is watched after it).
+    """
+
+    INTERVAL = 0.1  # seconds: a newer save cancels the build within this much of being seen
+
+    def __init__(self, settings: Settings, paths: list[Path], stamps: dict[str, int]) -> None:
+        self.settings = settings
+        self.paths = paths
+        self.stamps = stamps
+        self.looked = time.monotonic()
+        self.found = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self.found and now - self.looked >= self.INTERVAL:
+            self.looked = now
+            self.found = source_stamps(self.settings, self.paths) != self.stamps
+        return self.found
 
 
 def _lost(changes: set[tuple[Any, str]], paths: list[Path]) -> bool:

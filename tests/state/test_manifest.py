@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,36 @@ def test_an_unreadable_manifest_is_a_usage_error_naming_it(tmp_path: Path) -> No
     path.mkdir()  # a folder where the file should be
     with pytest.raises(ConfigError, match=r"manifest\.json: cannot read the manifest"):
         load_manifest(path)
+
+
+def test_the_manifest_is_written_as_one_indented_json_document() -> None:
+    # Written from its fields' parts (see `joined_json`), it must stay the bytes one
+    # `json.dumps` of the whole writes: reviewers read it, and a build's bytes never churn.
+    manifest = replace(full_manifest(), failures={"flow": "diagrams/flow.py:3: a\nb"},
+                       pending={"build/diagrams/é.svg": "8" * 64})
+    whole = json.dumps(manifest.sections(), indent=2, sort_keys=True, ensure_ascii=False)
+    assert manifest.to_json() == (whole + "\n").encode()
+    assert Manifest().to_json() == (json.dumps(Manifest().sections(), indent=2, sort_keys=True)
+                                    + "\n").encode()
+
+
+def test_files_announced_ahead_of_the_commit_leave_the_manifest_a_whole_build_writes(
+        tmp_path: Path) -> None:
+    from course_assets.outputs import OutputPaths
+    from course_assets.state.commit import AheadOfCommit
+    from course_assets.state.files import FileHashes, OutputFolder
+
+    root = tmp_path / "course"
+    folder = OutputFolder(OutputPaths(root, root / "build"))
+    ahead = AheadOfCommit(folder, full_manifest(), FileHashes())
+    ahead.write("build/diagrams/new.svg", b"<svg>new</svg>")
+    ahead.write("build/diagrams/flow.svg", b"<svg>flow, drawn again</svg>")
+    written = folder.outputs.manifest.read_bytes()
+    assert written == ahead.manifest.to_json()
+    assert set(load_manifest(folder.outputs.manifest).pending) == {
+        "build/diagrams/flow.svg", "build/diagrams/new.svg"}
+    ahead.undo("build/diagrams/new.svg")
+    assert folder.outputs.manifest.read_bytes() == ahead.manifest.to_json()
+    assert load_manifest(folder.outputs.manifest).pending == {
+        "build/diagrams/flow.svg": ahead.manifest.pending["build/diagrams/flow.svg"]}
+    assert not (root / "build/diagrams/new.svg").exists()

@@ -48,6 +48,8 @@ READER_PAGE: dict[str, RGB] = {"light": (1.0, 1.0, 1.0),
                                "dark": (0x0D / 255, 0x11 / 255, 0x17 / 255)}
 
 
+# A figure names a few colours, and the lint asks of each again for every point it reads.
+@functools.lru_cache(maxsize=4096)
 def parse_colour(value: str, behind: RGB = (1.0, 1.0, 1.0)) -> RGB:
     """Return a Graphviz colour as RGB in 0..1, blended over `behind` when translucent."""
     from PIL import ImageColor

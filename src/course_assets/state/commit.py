@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from course_assets.state.files import FileHashes, OutputFolder, Staging, sha256_bytes
-from course_assets.state.manifest import Manifest
+from course_assets.state.manifest import Manifest, encoded_section, joined_json
 
 
 def commit_outputs(folder: OutputFolder, old: Manifest, final: Manifest,
@@ -69,6 +69,8 @@ class AheadOfCommit:
         # What each written path held before (None: no file) and its pending digest then,
         # put back by `undo` when the figure then fails: it keeps its last good version.
         self._before: dict[str, tuple[bytes | None, str | None]] = {}
+        # The manifest's fields but "pending", encoded once: announcing a file changes only it.
+        self._encoded: dict[str, str] | None = None
 
     def write(self, path: str, data: bytes) -> bool:
         """Write `data` to `path` (relative to the course) now; say whether the file changed."""
@@ -84,7 +86,7 @@ class AheadOfCommit:
                 held = None
             self._before[path] = (held, self.manifest.pending.get(path))
         self.manifest = replace(self.manifest, pending={**self.manifest.pending, path: digest})
-        self.folder.write(self.folder.outputs.manifest, self.manifest.to_json())
+        self._write_manifest()
         self.folder.write(root / path, data)
         self.hashes.remember(root / path, digest)
         return True
@@ -104,4 +106,15 @@ class AheadOfCommit:
         if pending is not None:
             still[path] = pending
         self.manifest = replace(self.manifest, pending=still)
-        self.folder.write(self.folder.outputs.manifest, self.manifest.to_json())
+        self._write_manifest()
+
+    def _write_manifest(self) -> None:
+        """Write the manifest with its pending files as they are now (only they change here)."""
+        if self._encoded is None:
+            self._encoded = {key: encoded_section(value)
+                             for key, value in self.manifest.sections().items()
+                             if key != "pending"}
+        encoded = dict(self._encoded)
+        if self.manifest.pending:
+            encoded["pending"] = encoded_section(dict(sorted(self.manifest.pending.items())))
+        self.folder.write(self.folder.outputs.manifest, joined_json(encoded))

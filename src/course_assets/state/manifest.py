@@ -88,7 +88,11 @@ class Manifest:
         return owned
 
     def to_json(self) -> bytes:
-        data = {
+        return joined_json({key: encoded_section(value) for key, value in self.sections().items()})
+
+    def sections(self) -> dict[str, Any]:
+        """Return the manifest's top-level JSON fields (`to_json` encodes them)."""
+        data: dict[str, Any] = {
             "format": FORMAT,
             "environment": dict(sorted(self.environment.items())),
             "figures": {name: _record_dict(r) for name, r in sorted(self.figures.items())},
@@ -102,7 +106,23 @@ class Manifest:
             data["slides"] = {name: _record_dict(r) for name, r in sorted(self.slides.items())}
         if self.failures:
             data["failures"] = dict(sorted(self.failures.items()))
-        return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        return data
+
+
+def encoded_section(value: Any) -> str:
+    """Return one top-level field's value as `to_json` writes it, indented under the top level."""
+    # JSON strings hold no raw newline (it is escaped): every newline starts a line to indent.
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace("\n", "\n  ")
+
+
+def joined_json(encoded: dict[str, str]) -> bytes:
+    """Return the manifest file from its top-level fields' `encoded_section` texts.
+
+    The same bytes as `json.dumps` of the whole (indented, keys sorted), built from parts: a
+    build that announces one pending file after another encodes only what changed.
+    """
+    fields = ",\n".join(f"  {json.dumps(key)}: {text}" for key, text in sorted(encoded.items()))
+    return ("{\n" + fields + "\n}\n").encode()
 
 
 def _record_dict(record: OutputRecord) -> dict[str, object]:
