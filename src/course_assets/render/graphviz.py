@@ -550,8 +550,8 @@ def _painted_png(context: Any, graph: Any, points: tuple[float, float], max_side
     zoom = raster.png_zoom(svg_pixels, max_side)
     cairo = _cairo() if not html_images and _images_fill_their_boxes(graph) else None
     if cairo is not None:
-        # Painting holds the picture: half the pool's workers at most paint at once, so that
-        # their peaks do not all add up. Its rows are packed and compressed from it after.
+        # Painting holds the picture: half the pool's workers at most (both of two) paint at
+        # once, so that their peaks do not all add up. Its rows are packed and compressed after.
         with painting_turn():
             painted = _painted_in_place(cairo, context, graph, size, zoom)
         png = raster.painted_png(*painted) if painted is not None else None
