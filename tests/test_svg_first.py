@@ -56,6 +56,23 @@ def test_build_draws_every_light_svg_before_any_dark_variant(course, tmp_path):
             assert course.built(f"diagrams/{name}{suffix}").is_file()
 
 
+def test_build_makes_the_costliest_figures_rest_first(course, tmp_path):
+    # The longest parts go first, so that a build does not end on one worker finishing a large
+    # figure alone: a figure's light SVG's time stands for its cost.
+    log = tmp_path / "runs.log"
+    for name in ("a", "b", "c"):
+        body = logging_body(log, name)
+        if name == "b":
+            body = "import os, time\nif os.environ['COURSE_ASSETS_THEME'] == 'light':\n" \
+                   "    time.sleep(0.5)\n" + body
+        course.figure(name, body)
+    result = course.run("build", "-j", "1")
+    assert result.exit_code == 0, result.output
+    runs = logged(log)
+    assert runs[:3] == ["light a", "light b", "light c"], runs
+    assert runs[3] == "dark b", runs
+
+
 def test_watch_writes_the_saved_figures_light_svg_before_its_other_files(course):
     course.figure("fig", 'Mlflow("before")')
     files = {suffix: course.built(f"diagrams/fig{suffix}")

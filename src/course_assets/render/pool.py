@@ -371,8 +371,8 @@ class _Stages:
         self._lights: collections.deque[FigureTask] = collections.deque()
         # Light SVGs shown whose slides' layout is still to draw (before their parts).
         self._slides: collections.deque[tuple[FigureTask, LightDrawing]] = collections.deque()
-        self._seconds: collections.deque[tuple[FigureTask, LightDrawing, str]] = (
-            collections.deque())
+        # Second-stage parts still to hand out: the costliest first (see `_next_second`).
+        self._seconds: list[tuple[FigureTask, LightDrawing, str]] = []
         self._workers = 1
         # Figures a worker's death stopped before they started (none of them killed it).
         self._unstarted: list[FigureTask] = []
@@ -421,11 +421,21 @@ class _Stages:
                 self.in_flight[slides] = task
                 self._themes[slides] = SLIDES
             else:
-                task, light, theme = self._seconds[0]
+                at = self._next_second()
+                task, light, theme = self._seconds[at]
                 second: Stage = executor.submit(finish_part, task, light, theme)
-                self._seconds.popleft()
+                del self._seconds[at]
                 self.in_flight[second] = task
                 self._themes[second] = theme
+
+    def _next_second(self) -> int:
+        """Return where the second-stage part to hand out next is: the costliest figure's.
+
+        Its light SVG's time stands for its cost (a larger graph draws and paints for longer).
+        The longest parts go first, so that the last part of a build is a short one: the
+        workers end together instead of one finishing a large figure alone.
+        """
+        return max(range(len(self._seconds)), key=lambda at: self._seconds[at][1].seconds)
 
     def _room(self) -> int:
         """Return how many tasks the workers may hold: one more than they can start.
