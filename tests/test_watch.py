@@ -426,3 +426,40 @@ def test_a_newer_save_is_seen_and_stays_seen(course):
     course.write("diagrams/_style.py", "")  # gone again, or saved back: the build is stale still
     script.unlink()
     assert newer_save()
+
+
+def test_a_figure_that_shows_a_built_file_makes_no_build_output_a_save(course):
+    # Figure "b" shows figure "a"'s PNG as an icon: the folder it read, in the build folder, is
+    # watched. A build writing there must not count as a save: it would cancel itself.
+    from course_assets.watching import _NewerSave, is_source_change, source_stamps, watched_paths
+
+    course.figure("a")
+    assert course.run("build", "-j", "1").exit_code == 0
+    course.write("diagrams/b.py", '''
+        """Shows figure a as an icon."""
+        from diagrams import Diagram
+        from diagrams.custom import Custom
+        with Diagram("B", show=False):
+            Custom("a", "build/diagrams/a.png")
+    ''')
+    assert course.run("build", "-j", "1").exit_code == 0
+    settings = load_settings(course.root)
+    paths = watched_paths(settings)
+    assert course.built("diagrams") in paths
+    stamps = source_stamps(settings, paths)
+    assert stamps and all(is_source_change(settings, path) for path in stamps), sorted(stamps)
+    newer_save = _NewerSave(settings, paths, stamps)
+    course.built("diagrams/a.svg").write_text("<svg>drawn again</svg>")  # as a build does
+    time.sleep(newer_save.INTERVAL)
+    assert not newer_save()
+
+
+def test_a_link_to_itself_among_the_sources_stops_no_watch(course):
+    from course_assets.watching import is_source_change, source_stamps
+
+    script = course.figure("flow")
+    loop = course.root / "diagrams" / "loop"
+    loop.symlink_to(loop.name)
+    settings = load_settings(course.root)
+    assert set(source_stamps(settings)) == {str(script), str(settings.pyproject)}
+    assert not is_source_change(settings, str(loop))

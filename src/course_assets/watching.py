@@ -47,8 +47,19 @@ def is_source_change(settings: Settings, path: str) -> bool:
         return False
     if "__pycache__" in changed.parts:
         return False
+    resolved = _resolved(changed)
+    if resolved is None:  # a link to itself, or in a circle: nothing a build can read
+        return False
     build = settings.build_dir.resolve()
-    return build != changed.resolve() and build not in changed.resolve().parents
+    return build != resolved and build not in resolved.parents
+
+
+def _resolved(path: Path) -> Path | None:
+    """Return `path` with its links followed, or None where they go round in a circle."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: Python before 3.13 names a loop so
+        return None
 
 
 def rebuild(settings: Settings, options: BuildOptions, on_build: OnBuild,
@@ -69,14 +80,18 @@ def source_stamps(settings: Settings, paths: list[Path] | None = None) -> dict[s
     build = settings.build_dir.resolve()
 
     def outside_build(path: str) -> bool:
-        resolved = Path(path).resolve()
-        return resolved != build and build not in resolved.parents
+        resolved = _resolved(Path(path))
+        return resolved is not None and resolved != build and build not in resolved.parents
 
     stamps = {}
     for root in watched_paths(settings) if paths is None else paths:
         if root.is_file():
             if is_source_change(settings, str(root)):
                 stamps[str(root)] = root.stat().st_mtime_ns
+            continue
+        if not outside_build(str(root)):
+            # A folder inside the build that a figure read from (another figure's PNG, say):
+            # what a build writes there is no save, or each build would cancel itself.
             continue
         # As `is_source_change` judges each file, with one path resolved per folder (and per
         # linked file) rather than per file: a build asks this often while it runs.

@@ -150,3 +150,18 @@ def test_files_announced_ahead_of_the_commit_leave_the_manifest_a_whole_build_wr
     assert load_manifest(folder.outputs.manifest).pending == {
         "build/diagrams/flow.svg": ahead.manifest.pending["build/diagrams/flow.svg"]}
     assert not (root / "build/diagrams/new.svg").exists()
+
+
+@pytest.mark.parametrize("text", ["tab\there", "back\\slash", 'a "quote"', "line\r\nbreak",
+                                  "emoji 😀", "\u2028\u2029", "\x00\x1b\x7f", "}\n  {", ""])
+def test_awkward_text_and_empty_fields_keep_the_manifest_one_json_dump(text: str) -> None:
+    from course_assets.state.manifest import encoded_section, joined_json
+
+    manifest = replace(full_manifest(), environment={text: text, "empty": ""},
+                       failures={text or "x": text}, pending={f"build/{text}.svg": text})
+    whole = json.dumps(manifest.sections(), indent=2, sort_keys=True, ensure_ascii=False)
+    assert manifest.to_json() == (whole + "\n").encode()
+    nested = {"format": 1, "figures": {}, "chapters": {"a": {"b": [], "c": [{}], text: [[]]}},
+              "environment": {text: {"": {}}}}
+    expected = json.dumps(nested, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert joined_json({k: encoded_section(v) for k, v in nested.items()}) == expected.encode()
