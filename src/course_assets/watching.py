@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -87,7 +88,8 @@ def source_stamps(settings: Settings, paths: list[Path] | None = None) -> dict[s
     for root in watched_paths(settings) if paths is None else paths:
         if root.is_file():
             if is_source_change(settings, str(root)):
-                stamps[str(root)] = root.stat().st_mtime_ns
+                with contextlib.suppress(OSError):  # an editor's save replaces it meanwhile
+                    stamps[str(root)] = root.stat().st_mtime_ns
             continue
         if not outside_build(str(root)):
             # A folder inside the build that a figure read from (another figure's PNG, say):
