@@ -210,7 +210,7 @@ class _NewerSave:
     build started (a folder the build newly depends on is watched after it).
     """
 
-    INTERVAL = 0.1  # seconds: a newer save cancels the build within this much of being seen
+    INTERVAL = 0.1  # seconds between two looks: a newer save is seen at most this long after
 
     def __init__(self, settings: Settings, paths: list[Path], stamps: dict[str, int]) -> None:
         self.settings = settings
