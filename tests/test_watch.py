@@ -411,21 +411,39 @@ def test_the_sources_a_build_stamps_are_the_ones_a_save_of_would_rebuild(course)
     assert stamps[str(script)] == script.stat().st_mtime_ns
 
 
-def test_a_newer_save_is_seen_and_stays_seen(course):
+def test_a_newer_save_is_seen_at_the_next_look_and_stays_seen(course, monkeypatch):
+    from course_assets import watching
     from course_assets.watching import _NewerSave, source_stamps, watched_paths
 
     settings = load_settings(course.root)
-    script = course.figure("flow")
+    course.figure("flow")
+    style = course.write("diagrams/_style.py", "EDGE = 'black'\n")
+    first = style.stat()
     paths = watched_paths(settings)
+    clock = [0.0]
+    monkeypatch.setattr(watching.time, "monotonic", lambda: clock[0])
+    looks = []
+
+    def looked(*args):
+        looks.append(source_stamps(*args))
+        return looks[-1]
+
     newer_save = _NewerSave(settings, paths, source_stamps(settings, paths))
-    time.sleep(newer_save.INTERVAL)
-    assert not newer_save()
+    monkeypatch.setattr(watching, "source_stamps", looked)
+    clock[0] = newer_save.INTERVAL
+    assert not newer_save() and len(looks) == 1
+    course.write("diagrams/_style.py", "EDGE = 'grey'\n")
+    clock[0] = 1.5 * newer_save.INTERVAL  # asked again soon after a look: not looked again
+    assert not newer_save() and len(looks) == 1
+    clock[0] = 2 * newer_save.INTERVAL
+    assert newer_save() and len(looks) == 2
+    # Saved back as it was, modification time included: the build is stale still, and no
+    # look is needed to say so.
     course.write("diagrams/_style.py", "EDGE = 'black'\n")
-    time.sleep(newer_save.INTERVAL)
-    assert newer_save()
-    course.write("diagrams/_style.py", "")  # gone again, or saved back: the build is stale still
-    script.unlink()
-    assert newer_save()
+    os.utime(style, ns=(first.st_atime_ns, first.st_mtime_ns))
+    assert source_stamps(settings, paths) == newer_save.stamps
+    clock[0] = 10 * newer_save.INTERVAL
+    assert newer_save() and len(looks) == 2
 
 
 def test_a_figure_that_shows_a_built_file_makes_no_build_output_a_save(course):
