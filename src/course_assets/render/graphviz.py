@@ -550,7 +550,7 @@ def _painted_png(context: Any, graph: Any, points: tuple[float, float], max_side
     zoom = raster.png_zoom(svg_pixels, max_side)
     cairo = _cairo() if not html_images and _images_fill_their_boxes(graph) else None
     if cairo is not None:
-        # Painting holds the picture: half the pool's workers at most (both of two) paint at
+        # Painting holds the picture: half the pool's workers at most (two of 2 or 3) paint at
         # once, so that their peaks do not all add up. Its rows are packed and compressed after.
         with painting_turn():
             painted = _painted_in_place(cairo, context, graph, size, zoom)

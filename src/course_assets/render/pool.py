@@ -250,7 +250,7 @@ def _executor(workers: int, initializer: Callable[..., None],
 
 
 def painters(workers: int) -> int:
-    """Return how many of a pool's workers may paint PNG pixels at once: half, and two of two.
+    """Return how many of a pool's workers may paint PNG pixels at once: half, but two of 2 or 3.
 
     Painting holds a picture of tens of megabytes: with every worker of many painting, the
     peaks add up. Two pictures at once stay well within a small machine's memory, where one
