@@ -115,6 +115,6 @@ class AheadOfCommit:
                              for key, value in self.manifest.sections().items()
                              if key != "pending"}
         encoded = dict(self._encoded)
-        if self.manifest.pending:
-            encoded["pending"] = encoded_section(dict(sorted(self.manifest.pending.items())))
+        encoded.update((key, encoded_section(value))
+                       for key, value in self.manifest.pending_section().items())
         self.folder.write(self.folder.outputs.manifest, joined_json(encoded))

@@ -88,6 +88,7 @@ class Manifest:
         return owned
 
     def to_json(self) -> bytes:
+        """Return the manifest file's bytes."""
         return joined_json({key: encoded_section(value) for key, value in self.sections().items()})
 
     def sections(self) -> dict[str, Any]:
@@ -98,8 +99,7 @@ class Manifest:
             "figures": {name: _record_dict(r) for name, r in sorted(self.figures.items())},
             "chapters": {name: _record_dict(r) for name, r in sorted(self.chapters.items())},
         }
-        if self.pending:
-            data["pending"] = dict(sorted(self.pending.items()))
+        data.update(self.pending_section())
         if self.gallery is not None:
             data["gallery"] = _record_dict(self.gallery)
         if self.slides:
@@ -107,6 +107,10 @@ class Manifest:
         if self.failures:
             data["failures"] = dict(sorted(self.failures.items()))
         return data
+
+    def pending_section(self) -> dict[str, Any]:
+        """Return the "pending" field of `sections`, or nothing where no file is pending."""
+        return {"pending": dict(sorted(self.pending.items()))} if self.pending else {}
 
 
 def encoded_section(value: Any) -> str:
