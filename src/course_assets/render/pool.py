@@ -431,9 +431,10 @@ class _Stages:
     def _next_second(self) -> int:
         """Return where the second-stage part to hand out next is: the costliest figure's.
 
-        Its light SVG's time stands for its cost (a larger graph draws and paints for longer).
-        The longest parts go first, so that the last part of a build is a short one: the
-        workers end together instead of one finishing a large figure alone.
+        Its first stage's time (its light SVG, and its slides' layout where fitting tried one)
+        stands for its cost: a larger graph draws and paints for longer. The longest parts go
+        first, so that the last part of a build is a short one: the workers end together
+        instead of one finishing a large figure alone.
         """
         return max(range(len(self._seconds)), key=lambda at: self._seconds[at][1].seconds)
 
