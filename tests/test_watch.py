@@ -481,3 +481,17 @@ def test_a_link_to_itself_among_the_sources_stops_no_watch(course):
     settings = load_settings(course.root)
     assert set(source_stamps(settings)) == {str(script), str(settings.pyproject)}
     assert not is_source_change(settings, str(loop))
+
+
+def test_settings_replaced_while_a_build_looks_for_a_newer_save_are_no_error(course,
+                                                                            monkeypatch):
+    # An editor saves pyproject.toml by replacing it: it can be gone between the look that
+    # finds it a file and the one that reads its time. Its time missing is a save, not a crash.
+    from pathlib import Path
+
+    from course_assets.watching import source_stamps
+
+    settings = load_settings(course.root)
+    gone = course.root / "settings.toml"
+    monkeypatch.setattr(Path, "is_file", lambda self: self == gone or os.path.isfile(self))
+    assert source_stamps(settings, [gone]) == {}
