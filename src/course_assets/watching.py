@@ -48,11 +48,16 @@ def is_source_change(settings: Settings, path: str) -> bool:
         return False
     if "__pycache__" in changed.parts:
         return False
-    resolved = _resolved(changed)
-    if resolved is None:  # a link to itself, or in a circle: nothing a build can read
-        return False
-    build = settings.build_dir.resolve()
-    return build != resolved and build not in resolved.parents
+    return _outside(settings.build_dir.resolve(), changed)
+
+
+def _outside(build: Path, path: Path) -> bool:
+    """Say whether `path`, its links followed, lies outside the (resolved) `build` folder.
+
+    A link to itself, or in a circle, is in no folder: nothing a build can read.
+    """
+    resolved = _resolved(path)
+    return resolved is not None and resolved != build and build not in resolved.parents
 
 
 def _ignored_name(name: str) -> bool:
@@ -86,8 +91,7 @@ def source_stamps(settings: Settings, paths: list[Path] | None = None) -> dict[s
     build = settings.build_dir.resolve()
 
     def outside_build(path: str) -> bool:
-        resolved = _resolved(Path(path))
-        return resolved is not None and resolved != build and build not in resolved.parents
+        return _outside(build, Path(path))
 
     stamps = {}
     for root in watched_paths(settings) if paths is None else paths:
