@@ -487,3 +487,100 @@ def test_edges_end_to_end_on_one_line_never_cross_whatever_the_rounding():
               "edges": [{"tail": 0, "head": 1}, {"tail": 2, "head": 3}]}
     assert _crossing_pairs_one_by_one(layout) == 1  # the rounding this is about
     assert fitting.crossings(layout) == 0
+
+
+TWO_WIDE_UNITS = """
+digraph {
+    rankdir=TB
+    subgraph cluster_above { a0; a1; a2; a3 }
+    subgraph cluster_below { b0; b1; b2; b3 }
+    a0 -> b0 [constraint=false]
+}
+"""
+
+
+def _laid_out_with(fit) -> dict[str, tuple[float, float]]:
+    """Lay TWO_WIDE_UNITS out with `fit`; return each node's centre, the build's points too."""
+    from course_assets.render import graphviz
+
+    drawing = graphviz.draw(TWO_WIDE_UNITS, adjust=fit.apply)
+    return {str(o["name"]): tuple(float(v) for v in str(o["pos"]).split(",")[:2])
+            for o in drawing.layout["objects"] if "pos" in o}
+
+
+def test_wrapped_rows_put_every_start_of_a_unit_after_every_end_of_the_one_above():
+    from course_assets.layout import ROW_POINT_PREFIX
+    from course_assets.layout.fitting import Fit
+
+    above, below = ("a0", "a1", "a2", "a3"), ("b0", "b1", "b2", "b3")
+    unwrapped = _laid_out_with(Fit("as drawn"))
+    assert len({unwrapped[n][1] for n in above + below}) == 1  # one rank: nothing stacks them
+    centres = _laid_out_with(Fit("1 a row", rows=((above, below),)))
+    # Graphviz's y grows upwards: each start lies below each end.
+    assert max(centres[n][1] for n in below) < min(centres[n][1] for n in above)
+    # Four ends and four starts are stacked through one invisible point, not sixteen edges.
+    assert [n for n in centres if n.startswith(ROW_POINT_PREFIX)] == [f"{ROW_POINT_PREFIX}0"]
+
+
+def test_a_single_node_above_or_below_is_stacked_without_a_point():
+    from course_assets.layout import ROW_POINT_PREFIX
+    from course_assets.layout.fitting import Fit
+
+    for rows in [(("a0",), ("b0", "b1", "b2")), (("a0", "a1", "a2"), ("b0",))]:
+        centres = _laid_out_with(Fit("1 a row", rows=(rows,)))
+        assert max(centres[n][1] for n in rows[1]) < min(centres[n][1] for n in rows[0])
+        # A point would only take room beside the one node: its edges stack the rows.
+        assert not [n for n in centres if n.startswith(ROW_POINT_PREFIX)]
+
+
+def test_rows_name_nodes_the_graph_lacks_and_the_rest_still_stack():
+    from course_assets.layout.fitting import Fit
+
+    # The dark variant's graph may lack nodes the light one had: those are left out.
+    rows = (("a0", "a1", "gone"), ("b0", "b1", "missing"))
+    centres = _laid_out_with(Fit("1 a row", rows=(rows,)))
+    assert "gone" not in centres and "missing" not in centres
+    assert max(centres[n][1] for n in ("b0", "b1")) < min(centres[n][1] for n in ("a0", "a1"))
+
+
+WIDE_TEAMS = '''
+    """Five teams, each four pipelines side by side, handing over to the next."""
+    from diagrams import Cluster, Diagram
+    from diagrams.onprem.compute import Server
+
+    with Diagram("Wide teams", show=False, direction="TB"):
+        previous = None
+        for team in range(5):
+            with Cluster(f"Team {team}"):
+                firsts = [Server(f"intake {team}-{i}") for i in range(4)]
+                lasts = [Server(f"report {team}-{i}") for i in range(4)]
+            for first, last in zip(firsts, lasts):
+                first >> last
+            if previous is not None:
+                previous >> firsts[0]
+            previous = lasts[-1]
+    '''
+
+
+def test_a_figure_wrapped_through_the_builds_points_shows_none_of_them(tmp_path):
+    root = tmp_path / "course"
+    (root / "diagrams").mkdir(parents=True)
+    (root / "chapters").mkdir()
+    (root / "pyproject.toml").write_text('[tool.course-assets]\nformats = ["svg", "dark"]\n')
+    (root / "diagrams" / "wide_teams.py").write_text(textwrap.dedent(WIDE_TEAMS).lstrip())
+    (root / "chapters" / "teams.md").write_text('# Teams\n\n{{ diagram("wide_teams") }}\n')
+    result = run(root, "build")
+    assert result.exit_code == 0, result.output
+    fit = manifest(root)["figures"]["wide_teams"]["fit"]
+    assert "a row" in fit["chapter"], fit  # its teams (four ends, four starts) wrapped
+    # The invisible points are no node of the figure, and the edges that stack the rows
+    # connect nothing: no file, outline or finding names them.
+    assert "__course_assets" not in result.output
+    outline = (root / "build/diagrams/wide_teams.outline.md").read_text()
+    connections = {line[2:] for line in outline.splitlines() if "→" in line}
+    assert connections == {
+        *(f"intake {team}-{i} → report {team}-{i}" for team in range(5) for i in range(4)),
+        *(f"report {team}-3 → intake {team + 1}-0" for team in range(4))}
+    for path in (p for p in (root / "build").rglob("*") if p.is_file()):
+        text = path.read_bytes().replace(b"\\_", b"_")  # Markdown escapes the underscores
+        assert b"__course_assets" not in text, path

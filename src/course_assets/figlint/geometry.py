@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 SVG = "{http://www.w3.org/2000/svg}"
-# The name of the invisible points that hold a relaid figure's corners where Graphviz's own
-# layout put them (layout/labels.py): nothing a reader sees, so the lint and outline skip them.
-CORNER_PREFIX = "__course_assets_corner_"
+# The names of the invisible points the build adds to a graph: those that hold a relaid figure's
+# corners where Graphviz's own layout put them (layout/labels.py), and those that stack a fitted
+# layout's rows (layout/fitting.py). Nothing a reader sees, so the lint and outline skip them.
+BUILD_POINT_PREFIX = "__course_assets_"
+CORNER_PREFIX = f"{BUILD_POINT_PREFIX}corner_"
+ROW_POINT_PREFIX = f"{BUILD_POINT_PREFIX}row_"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 # How far a line of text reaches below and above its baseline, as a share of its font size.
 DESCENT, ASCENT = 0.22, 0.78
@@ -211,7 +214,7 @@ def read_geometry(layout: Mapping[str, Any], svg: bytes,
     subgraphs = [o for o in objects if o.get("_gvid", 0) < count]
     clusters = [o for o in subgraphs if str(o.get("name", "")).startswith("cluster")]
     node_objects = [o for o in objects if o.get("_gvid", 0) >= count
-                    and not str(o.get("name", "")).startswith(CORNER_PREFIX)]
+                    and not str(o.get("name", "")).startswith(BUILD_POINT_PREFIX)]
     names = {o["_gvid"]: str(o["name"]) for o in objects if "_gvid" in o}
     parent_of = {child: str(c["name"]) for c in clusters for child in c.get("subgraphs", [])}
     texts: list[Text] = []

@@ -62,7 +62,9 @@ def _ordered_edges(geometry: Geometry) -> list[Edge]:
         tail = geometry.node(edge.tail)
         return reading_key(geometry, tail.box.centre) if tail else (0.0, 0.0)
 
-    return sorted(geometry.edges, key=key)
+    # An invisible edge (an author's, or the build's that stack a fitted layout's rows) holds
+    # the layout together: it connects nothing a reader sees.
+    return sorted((e for e in geometry.edges if "invis" not in e.style), key=key)
 
 
 def _name(node: Node | None, fallback: str) -> str:
