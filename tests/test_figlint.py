@@ -379,6 +379,24 @@ def test_an_edge_and_label_hidden_with_a_transparent_colour_are_not_judged(cours
     assert not [line for line in found if "contrast]" in line and "light theme" in line], found
 
 
+def test_the_outline_lists_no_connection_a_reader_cannot_see(course):
+    course.write("diagrams/spacers.py", '''
+        """Three steps, two of them held apart by edges nobody is meant to see."""
+        from diagrams import Diagram, Edge, Node
+
+        with Diagram("Spacers", show=False):
+            a, b, c = (Node(name, shape="box") for name in ("load", "train", "serve"))
+            a >> Edge(label="data") >> b
+            a >> Edge(style="invis") >> c
+            b >> Edge(color="transparent") >> c
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    outline = course.built("diagrams/spacers.outline.md").read_text()
+    connections = [line for line in outline.splitlines() if "→" in line]
+    assert connections == ['- load → train: "data"']
+
+
 def test_radial_and_striped_fills_are_judged_by_their_colours(course):
     course.write("diagrams/radial.py", '''
         """White text on dark radial and striped fills, and on a cluster's over its bgcolor."""

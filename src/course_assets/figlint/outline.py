@@ -62,9 +62,15 @@ def _ordered_edges(geometry: Geometry) -> list[Edge]:
         tail = geometry.node(edge.tail)
         return reading_key(geometry, tail.box.centre) if tail else (0.0, 0.0)
 
-    # An invisible edge (an author's, or the build's that stack a fitted layout's rows) holds
-    # the layout together: it connects nothing a reader sees.
-    return sorted((e for e in geometry.edges if "invis" not in e.style), key=key)
+    return sorted((e for e in geometry.edges if _shown(e)), key=key)
+
+
+def _shown(edge: Edge) -> bool:
+    # An invisible or clear edge (an author's spacer, or the build's that stack a fitted
+    # layout's rows) holds the layout together: a reader meets no connection there.
+    from course_assets.figlint.contrast import is_clear
+
+    return "invis" not in edge.style and not is_clear(edge.colour)
 
 
 def _name(node: Node | None, fallback: str) -> str:
