@@ -117,9 +117,9 @@ class Fit:
             if len(links) > len(above) + len(below):
                 # Between two wide units, one invisible point: the ends lead to it, and it leads
                 # to the starts (on its rank or after). As strict as an edge from every end to
-                # every start, with far fewer edges: Graphviz lays such a graph out in two thirds
-                # of the time, and the rows come out closer together. (Where one side is a
-                # single node, the point would only take room beside it.)
+                # every start, with far fewer edges: Graphviz lays such a graph out in 70% of
+                # the time, and the rows come out closer together. (Where one side is a single
+                # node, the point would only take room beside it.)
                 point = f"{ROW_POINT_PREFIX}{number}"
                 graph.add_node(point, shape="point", style="invis", width="0", height="0",
                                label="", xlabel="")
