@@ -9,7 +9,9 @@ edge; a crossed cluster title moves to a free corner of its cluster. Nothing els
 
 from __future__ import annotations
 
+import bisect
 import functools
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -171,7 +173,8 @@ def plan(layout: Mapping[str, Any]) -> Placement:
     obstacles = [*texts, *labels, *(node.box for node in geometry.nodes)]
     centres = {str(o.get("name")): str(o["lp"]) for o in layout.get("objects", [])
                if o.get("lp")}
-    titles, stuck = _moved_titles(geometry, lines, obstacles, centres)
+    tips = ArrowTips(geometry)
+    titles, stuck = _moved_titles(geometry, lines, obstacles, centres, tips)
     return Placement(tuple(moves), titles, carried_ends(layout, geometry, keys), stuck)
 
 
@@ -244,16 +247,45 @@ def _candidates(box: Box, path: Sequence[Point]) -> Iterator[Box]:
             yield Box(cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
 
 
+class ArrowTips:
+    """The points of every arrowhead, found by height: what a title must keep its distance from.
+
+    The lint reads an arrowhead closer than ARROW_LABEL_GAP to a label as landing on it, even
+    where no line crosses the words.
+    """
+
+    def __init__(self, geometry: Geometry) -> None:
+        from course_assets.figlint.placement import ARROW_LABEL_GAP
+
+        self.gap = ARROW_LABEL_GAP
+        self._points = sorted((p[1], p[0]) for edge in geometry.edges
+                              for head in edge.arrowheads for p in head)
+
+    def near(self, box: Box) -> bool:
+        """Say whether an arrowhead lands on `box` (comes closer than the gap)."""
+        low = bisect.bisect_left(self._points, (box.y0 - self.gap, -math.inf))
+        for y, x in self._points[low:]:
+            if y > box.y1 + self.gap:
+                return False
+            if box.distance((x, y)) < self.gap:
+                return True
+        return False
+
+
 def _moved_titles(geometry: Geometry, lines: Lines,
-                  obstacles: Sequence[Box], centres: Mapping[str, str],
+                  obstacles: Sequence[Box], centres: Mapping[str, str], tips: ArrowTips,
                   ) -> tuple[tuple[TitleMove, ...], tuple[StuckTitle, ...]]:
-    """Return a move for each cluster title a line crosses, to the nearest free place along
-    its cluster's top or bottom, and the titles that have none, each with its side."""
+    """Return a move for each cluster title a line crosses or an arrowhead lands on, to the
+    nearest free place along its cluster's top or bottom, and the crossed titles that have
+    none, each with its side."""
     moves: list[TitleMove] = []
     stuck: list[StuckTitle] = []
     for cluster in geometry.clusters:
         box = _label_box(geometry.labels_of("cluster", cluster.key))
-        if box is None or not _crossed(box, lines) or cluster.key not in centres:
+        if box is None or cluster.key not in centres:
+            continue
+        crossed = _crossed(box, lines)
+        if not crossed and not tips.near(box):
             continue
         x, y = (float(v) for v in centres[cluster.key].split(",")[:2])
         left, right = box.x0 - cluster.box.x0, cluster.box.x1 - box.x1
@@ -262,23 +294,25 @@ def _moved_titles(geometry: Geometry, lines: Lines,
         margin = min(left, right)  # kept from the cluster's sides wherever the title goes
         for dy in (0.0, above - below):  # its own side first; y grows upwards
             spot = _free_along(box, dy, cluster.box.x0 + margin, cluster.box.x1 - margin,
-                               lines, obstacles)
+                               lines, obstacles, tips)
             if spot is not None:
                 moves.append(TitleMove(cluster.key, (round(x + spot, 2), round(y + dy, 2))))
                 break
         else:
-            stuck.append(StuckTitle(cluster.key, loc, box.width))
+            # A title an arrowhead only comes close to is left where it is: worth no new layout.
+            if crossed:
+                stuck.append(StuckTitle(cluster.key, loc, box.width))
     return tuple(moves), tuple(stuck)
 
 
 def _free_along(box: Box, dy: float, start: float, stop: float,
-                lines: Lines, obstacles: Sequence[Box]) -> float | None:
+                lines: Lines, obstacles: Sequence[Box], tips: ArrowTips) -> float | None:
     """Return the smallest sideways move (after moving `dy` up) that frees a title, or None."""
     shifts = [start - box.x0 + step * TITLE_STEP
               for step in range(int((stop - start - box.width) / TITLE_STEP) + 1)]
     for dx in sorted(shifts, key=abs):
         moved = Box(box.x0 + dx, box.y0 + dy, box.x1 + dx, box.y1 + dy)
-        if not _crossed(moved, lines) and not any(
+        if not _crossed(moved, lines) and not tips.near(moved) and not any(
                 moved.shrunk(GRAZE).overlap(other) > 0 for other in obstacles):
             return dx
     return None
