@@ -69,6 +69,45 @@ def test_a_cluster_title_an_arrowhead_lands_on_moves_clear_of_it(course):
     assert any("[text-overlap]" in line and "(lines 7, 8)" in line for line in crowded)
 
 
+def test_a_moved_cluster_title_keeps_clear_of_arrowheads_where_they_are_drawn(course):
+    # The arrows into "job 0.0" stop short of its icon and are carried on to its label, after
+    # Graphviz's layout: the "Jobs" title moves clear of them where they end up, not of where
+    # Graphviz first ended them (2 pt from the moved title's "s").
+    course.write("diagrams/carried.py", '''
+        """Arrows carried on to the label they point at, beside a title on its cluster's bottom."""
+        from diagrams import Cluster, Diagram, Edge
+        from diagrams.onprem.compute import Server
+        from diagrams.onprem.workflow import Airflow
+
+        with Diagram("Carried", show=False, direction="LR"):
+            source = Server("in 0")
+            with Cluster("Jobs", graph_attr={"labelloc": "b"}):
+                jobs = [Airflow(f"job 0.{i}") for i in range(3)]
+            source >> Edge() >> jobs[0]
+            source >> Edge(label="every night") >> jobs[0]
+            source >> Edge(label="every night") >> jobs[0]
+            source >> Edge(label="data") >> jobs[0]
+            with Cluster("Serving", graph_attr={"labeljust": "c"}):
+                serving = [Airflow(f"job 1.{i}") for i in range(3)]
+                with Cluster("Workers"):
+                    [Server(f"sub 1.{i}") for i in range(2)]
+            source >> Edge(label="data") >> serving[1]
+            with Cluster("ETL"):
+                etl = [Airflow(f"job 2.{i}") for i in range(3)]
+                with Cluster("A rather long cluster title"):
+                    subs = [Server(f"sub 2.{i}") for i in range(2)]
+                etl[0] >> subs
+            source >> subs[1]
+            source >> subs[0]
+            source >> Edge(label="every night") >> etl[1]
+            serving[-1] >> etl
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    carried = lint_lines(result.output, "carried")
+    assert not [line for line in carried if "cluster label" in line], carried
+
+
 def test_findings_persist_for_check_and_fail_with_strict(upstream):
     upstream.write("diagrams/crowded.py", CROWDED)
     assert upstream.run("build", "-q").exit_code == 0

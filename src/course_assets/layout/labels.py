@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,9 +173,45 @@ def plan(layout: Mapping[str, Any]) -> Placement:
     obstacles = [*texts, *labels, *(node.box for node in geometry.nodes)]
     centres = {str(o.get("name")): str(o["lp"]) for o in layout.get("objects", [])
                if o.get("lp")}
-    tips = ArrowTips(geometry)
-    titles, stuck = _moved_titles(geometry, lines, obstacles, centres, tips)
-    return Placement(tuple(moves), titles, carried_ends(layout, geometry, keys), stuck)
+    # Titles keep clear of the arrows where they are drawn: carried on to their nodes.
+    ends = carried_ends(layout, geometry, keys)
+    heads, extensions = _drawn_arrowheads(geometry, keys, ends)
+    drawn = Lines([*(edge.path for edge in geometry.edges if len(edge.path) >= 2),
+                   *extensions, *heads])
+    titles, stuck = _moved_titles(geometry, drawn, obstacles, centres, ArrowTips(heads))
+    return Placement(tuple(moves), titles, ends, stuck)
+
+
+def _drawn_arrowheads(geometry: Geometry, keys: Sequence[EdgeKey], ends: Sequence[EdgeEnds],
+                      ) -> tuple[list[tuple[Point, ...]], list[tuple[Point, Point]]]:
+    """Return every arrowhead where it is drawn once the carried arrows are moved, and the
+    stretch of line each carried arrow gains (from where Graphviz ended it to its new end)."""
+    routes = {end.edge: end.pos for end in ends}
+    heads: list[tuple[Point, ...]] = []
+    extensions: list[tuple[Point, Point]] = []
+    for key, edge in zip(keys, geometry.edges):
+        route = routes.get(key)
+        moved = [(old, new) for old, new in ((edge.tip, _end(route, "e,")),
+                                             (edge.tail_tip, _end(route, "s,")))
+                 if old is not None and new is not None] if route else []
+        extensions += [(old, new) for old, new in moved if old != new]
+        for head in edge.arrowheads:
+            reach = bounds(head)
+            if not moved or reach is None:
+                heads.append(tuple(head))
+                continue
+            # An arrowhead belongs to the end it is drawn at: the nearer one.
+            old, new = min(moved, key=lambda m: math.dist(m[0], reach.centre))
+            heads.append(tuple((x + new[0] - old[0], y + new[1] - old[1]) for x, y in head))
+    return heads, extensions
+
+
+def _end(route: str, which: str) -> Point | None:
+    for part in route.split():
+        if part.startswith(which):
+            x, y = part[len(which):].split(",")[:2]
+            return float(x), float(y)
+    return None
 
 
 def _label_box(texts: Sequence[Text]) -> Box | None:
@@ -254,12 +290,11 @@ class ArrowTips:
     where no line crosses the words.
     """
 
-    def __init__(self, geometry: Geometry) -> None:
+    def __init__(self, arrowheads: Iterable[Sequence[Point]]) -> None:
         from course_assets.figlint.placement import ARROW_LABEL_GAP
 
         self.gap = ARROW_LABEL_GAP
-        self._points = sorted((p[1], p[0]) for edge in geometry.edges
-                              for head in edge.arrowheads for p in head)
+        self._points = sorted((p[1], p[0]) for head in arrowheads for p in head)
 
     def near(self, box: Box) -> bool:
         """Say whether an arrowhead lands on `box` (comes closer than the gap)."""
