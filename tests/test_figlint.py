@@ -69,6 +69,31 @@ def test_a_cluster_title_an_arrowhead_lands_on_moves_clear_of_it(course):
     assert any("[text-overlap]" in line and "(lines 7, 8)" in line for line in crowded)
 
 
+def test_a_title_an_arrowhead_lands_on_with_no_free_place_stays_and_is_told_at_its_lines(course):
+    # Three arrows into the one job of a cluster too narrow to seat "Jobs" beside them, and no
+    # room under the job: the title stays, and the finding names the edge's and the cluster's
+    # lines of the script.
+    course.write("diagrams/narrow.py", '''
+        """Three arrows into one job, whose cluster is too narrow to seat its title beside them."""
+        from diagrams import Cluster, Diagram, Edge
+        from diagrams.onprem.compute import Server
+        from diagrams.onprem.workflow import Airflow
+
+        with Diagram("Narrow", show=False, direction="TB"):
+            sources = [Server(f"in {i}") for i in range(3)]
+            with Cluster("Jobs", graph_attr={"labeljust": "c"}):
+                job = Airflow("job 0.0")
+            sources[1] >> Edge(label="every night") >> job
+            sources[1] >> Edge() >> job
+            sources[2] >> Edge() >> job
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert lint_lines(result.output, "narrow") == [
+        "diagrams/narrow.py:8: warning: figure lint [edge-crosses-label]: the arrowhead of "
+        'edge "in 1" -> "job 0.0" touches the cluster label "Jobs" (lines 8, 11)']
+
+
 def test_a_moved_cluster_title_keeps_clear_of_arrowheads_where_they_are_drawn(course):
     # The arrows into "job 0.0" stop short of its icon and are carried on to its label, after
     # Graphviz's layout: the "Jobs" title moves clear of them where they end up, not of where
