@@ -133,6 +133,42 @@ def test_a_moved_cluster_title_keeps_clear_of_arrowheads_where_they_are_drawn(co
     assert not [line for line in carried if "cluster label" in line], carried
 
 
+def test_a_moved_cluster_title_keeps_off_the_clusters_inside_it_and_their_titles(course):
+    # Lines run through "Database HA" all along its cluster's top; along its bottom lies the
+    # inner cluster, titled there: the title must not move onto that title, across its border.
+    course.write("diagrams/nested.py", '''
+        """Lines through an outer cluster's title, and an inner cluster titled at its bottom."""
+        from diagrams import Cluster, Diagram, Edge
+        from diagrams.onprem.compute import Server
+        from diagrams.onprem.workflow import Airflow
+
+        with Diagram("Nested", show=False, direction="TB"):
+            sources = [Server(f"in {i}") for i in range(4)]
+            with Cluster("Database HA"):
+                jobs = [Airflow(f"job 0.{i}") for i in range(3)]
+                with Cluster("A rather long cluster title", graph_attr={"labelloc": "b"}):
+                    sub = Server("sub 0.0")
+                jobs[0] >> sub
+            sources[0] >> sub
+            sources[0] >> sub
+            sources[3] >> Edge(label="data") >> jobs[0]
+            sources[1] >> Edge() >> jobs[0]
+            sources[0] >> Edge() >> jobs[0]
+            with Cluster("Q", graph_attr={"labelloc": "b"}):
+                job = Airflow("job 1.0")
+                with Cluster("Stage\\ntwo lines\\nthree", graph_attr={"labelloc": "b"}):
+                    [Server(f"sub 1.{i}") for i in range(2)]
+            sources[1] >> Edge(label="every night") >> job
+            sources[0] >> Edge(label="every night") >> job
+            sources[3] >> Edge(label="every night") >> job
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    nested = lint_lines(result.output, "nested")
+    assert not [line for line in nested
+                if "[text-overlap]" in line or "[text-leaves-cluster]" in line], nested
+
+
 def test_findings_persist_for_check_and_fail_with_strict(upstream):
     upstream.write("diagrams/crowded.py", CROWDED)
     assert upstream.run("build", "-q").exit_code == 0

@@ -315,8 +315,12 @@ def _moved_titles(geometry: Geometry, lines: Lines,
     none, each with its side."""
     moves: list[TitleMove] = []
     stuck: list[StuckTitle] = []
+    # Every title where it is now: a moved one keeps off the others, and off the clusters
+    # inside its own (it would read as theirs, or lie across their borders).
+    titles = {cluster.key: _label_box(geometry.labels_of("cluster", cluster.key))
+              for cluster in geometry.clusters}
     for cluster in geometry.clusters:
-        box = _label_box(geometry.labels_of("cluster", cluster.key))
+        box = titles[cluster.key]
         if box is None or cluster.key not in centres:
             continue
         crossed = _crossed(box, lines)
@@ -327,11 +331,14 @@ def _moved_titles(geometry: Geometry, lines: Lines,
         below, above = box.y0 - cluster.box.y0, cluster.box.y1 - box.y1
         loc = "t" if above <= below else "b"
         margin = min(left, right)  # kept from the cluster's sides wherever the title goes
+        others = [b for key, b in titles.items() if key != cluster.key and b is not None]
+        inner = [c.box for c in geometry.clusters if _inside(geometry, c.key, cluster.key)]
         for dy in (0.0, above - below):  # its own side first; y grows upwards
             spot = _free_along(box, dy, cluster.box.x0 + margin, cluster.box.x1 - margin,
-                               lines, obstacles, tips)
+                               lines, [*obstacles, *others], tips, inner)
             if spot is not None:
                 moves.append(TitleMove(cluster.key, (round(x + spot, 2), round(y + dy, 2))))
+                titles[cluster.key] = Box(box.x0 + spot, box.y0 + dy, box.x1 + spot, box.y1 + dy)
                 break
         else:
             # A title an arrowhead only comes close to is left where it is: worth no new layout.
@@ -340,17 +347,33 @@ def _moved_titles(geometry: Geometry, lines: Lines,
     return tuple(moves), tuple(stuck)
 
 
-def _free_along(box: Box, dy: float, start: float, stop: float,
-                lines: Lines, obstacles: Sequence[Box], tips: ArrowTips) -> float | None:
-    """Return the smallest sideways move (after moving `dy` up) that frees a title, or None."""
+def _free_along(box: Box, dy: float, start: float, stop: float, lines: Lines,
+                obstacles: Sequence[Box], tips: ArrowTips, inner: Sequence[Box] = (),
+                ) -> float | None:
+    """Return the smallest sideways move (after moving `dy` up) that frees a title, or None.
+
+    A free place is clear of lines and arrowheads, overlaps no obstacle (but for a graze),
+    and touches none of the `inner` clusters' boxes.
+    """
     shifts = [start - box.x0 + step * TITLE_STEP
               for step in range(int((stop - start - box.width) / TITLE_STEP) + 1)]
     for dx in sorted(shifts, key=abs):
         moved = Box(box.x0 + dx, box.y0 + dy, box.x1 + dx, box.y1 + dy)
         if not _crossed(moved, lines) and not tips.near(moved) and not any(
-                moved.shrunk(GRAZE).overlap(other) > 0 for other in obstacles):
+                moved.shrunk(GRAZE).overlap(other) > 0 for other in obstacles) and not any(
+                moved.overlap(cluster) > 0 for cluster in inner):
             return dx
     return None
+
+
+def _inside(geometry: Geometry, key: str, outer: str) -> bool:
+    """Say whether cluster `key` lies inside cluster `outer` (at any depth)."""
+    cluster = geometry.cluster(key)
+    while cluster is not None and cluster.parent is not None:
+        if cluster.parent == outer:
+            return True
+        cluster = geometry.cluster(cluster.parent)
+    return False
 
 
 def _crossed(box: Box, lines: Lines) -> bool:
