@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -70,28 +71,31 @@ def test_a_cluster_title_an_arrowhead_lands_on_moves_clear_of_it(course):
 
 
 def test_a_title_an_arrowhead_lands_on_with_no_free_place_stays_and_is_told_at_its_lines(course):
-    # Three arrows into the one job of a cluster too narrow to seat "Jobs" beside them, and no
-    # room under the job: the title stays, and the finding names the edge's and the cluster's
-    # lines of the script.
+    # The arrow from "job 0.0" down into "sub 0.0" ends beside "Serving", whose cluster is too
+    # narrow to seat the title on either side of it, with no room under "sub 0.0": the title
+    # stays, and the finding names the edge's and the cluster's lines of the script.
     course.write("diagrams/narrow.py", '''
-        """Three arrows into one job, whose cluster is too narrow to seat its title beside them."""
+        """An arrow down into an inner cluster too narrow to seat its title beside it."""
         from diagrams import Cluster, Diagram, Edge
         from diagrams.onprem.compute import Server
         from diagrams.onprem.workflow import Airflow
 
         with Diagram("Narrow", show=False, direction="TB"):
             sources = [Server(f"in {i}") for i in range(3)]
-            with Cluster("Jobs", graph_attr={"labeljust": "c"}):
-                job = Airflow("job 0.0")
-            sources[1] >> Edge(label="every night") >> job
-            sources[1] >> Edge() >> job
-            sources[2] >> Edge() >> job
+            with Cluster("Q"):
+                jobs = [Airflow(f"job 0.{i}") for i in range(3)]
+                with Cluster("Serving"):
+                    sub = Server("sub 0.0")
+                jobs[0] >> sub
+            sources[2] >> Edge(label="data") >> jobs[1]
+            sources[2] >> Edge(label="data") >> jobs[0]
+            sources[0] >> Edge() >> jobs[2]
     ''')
     result = course.run("build")
     assert result.exit_code == 0, result.output
     assert lint_lines(result.output, "narrow") == [
-        "diagrams/narrow.py:8: warning: figure lint [edge-crosses-label]: the arrowhead of "
-        'edge "in 1" -> "job 0.0" touches the cluster label "Jobs" (lines 8, 11)']
+        "diagrams/narrow.py:10: warning: figure lint [edge-crosses-label]: the arrowhead of "
+        'edge "job 0.0" -> "sub 0.0" touches the cluster label "Serving" (lines 10, 12)']
 
 
 def test_a_moved_cluster_title_keeps_clear_of_arrowheads_where_they_are_drawn(course):
@@ -167,6 +171,34 @@ def test_a_moved_cluster_title_keeps_off_the_clusters_inside_it_and_their_titles
     nested = lint_lines(result.output, "nested")
     assert not [line for line in nested
                 if "[text-overlap]" in line or "[text-leaves-cluster]" in line], nested
+
+
+def test_a_centred_cluster_title_a_line_crosses_moves_aside_not_to_the_bottom(course):
+    # The arrow into the middle job runs through the centred "Jobs": a step aside along the
+    # cluster's top frees it; at the bottom it would read as the middle job's caption.
+    course.write("diagrams/centred.py", '''
+        """A centred cluster title, and an arrow into the middle job below it."""
+        from diagrams import Cluster, Diagram
+        from diagrams.onprem.compute import Server
+        from diagrams.onprem.workflow import Airflow
+
+        with Diagram("Centred", show=False, direction="TB"):
+            source = Server("source")
+            with Cluster("Jobs", graph_attr={"labeljust": "c"}):
+                jobs = [Airflow(f"job {i}") for i in range(3)]
+            source >> jobs[1]
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    assert not lint_lines(result.output, "centred")
+    svg = course.built("diagrams/centred.svg").read_text()
+
+    def y(text: str) -> float:
+        found = re.search(rf'<text[^>]* y="([-\d.]+)"[^>]*>{text}</text>', svg)
+        assert found, text
+        return float(found.group(1))
+
+    assert y("Jobs") < y("job 1") - 50  # above the jobs, on the cluster's top (SVG y runs down)
 
 
 def test_findings_persist_for_check_and_fail_with_strict(upstream):

@@ -32,6 +32,8 @@ GAP = 4.0
 AWAY = 24.0
 # A cluster title is tried every this many points along its cluster's top or bottom.
 TITLE_STEP = 4.0
+# Graphviz sets a title to its cluster's left or right this far (points) from the side.
+TITLE_SIDE = 8.0
 # Where along its edge a label is tried, as shares of the edge's length: the middle first.
 ALONG = (0.5, 0.4, 0.6, 0.3, 0.7, 0.45, 0.55, 0.35, 0.65, 0.25, 0.75, 0.2, 0.8, 0.15, 0.85)
 
@@ -330,7 +332,9 @@ def _moved_titles(geometry: Geometry, lines: Lines,
         left, right = box.x0 - cluster.box.x0, cluster.box.x1 - box.x1
         below, above = box.y0 - cluster.box.y0, cluster.box.y1 - box.y1
         loc = "t" if above <= below else "b"
-        margin = min(left, right)  # kept from the cluster's sides wherever the title goes
+        # Kept from the cluster's sides wherever the title goes: a centred title's too may
+        # step aside, as far as a title set to one side sits from it.
+        margin = min(left, right, TITLE_SIDE)
         others = [b for key, b in titles.items() if key != cluster.key and b is not None]
         inner = [c.box for c in geometry.clusters if _inside(geometry, c.key, cluster.key)]
         for dy in (0.0, above - below):  # its own side first; y grows upwards
