@@ -108,13 +108,17 @@ class Fit:
             for edge in graph.edges():
                 if (str(edge[0]), str(edge[1])) in loose:
                     edge.attr["constraint"] = "false"
+        # A point's edges to the starts may lie on its rank: with edge labels in the graph,
+        # Graphviz's ordering of such flat edges can abort the whole process (mincross.c,
+        # fixLabelOrder), where an edge from every end to every start never did.
+        pointed = bool(self.rows) and not _labelled(graph)
         for number, (ends, starts) in enumerate(self.rows):
             # The dark variant is drawn in the light one's layout: a script that draws fewer
             # nodes there would have the missing ends added, drawn as nodes named by their ids.
             above = [n for n in ends if graph.has_node(n)]
             below = [n for n in starts if graph.has_node(n)]
             links = [(tail, head, "1") for tail in above for head in below]
-            if len(links) > len(above) + len(below):
+            if pointed and len(links) > len(above) + len(below):
                 # Between two wide units, one invisible point: the ends lead to it, and it leads
                 # to the starts (on its rank or after). As strict as an edge from every end to
                 # every start, with far fewer edges: Graphviz lays such a graph out in 70% of
@@ -135,6 +139,11 @@ class Fit:
 
 
 AS_DRAWN = Fit()
+
+
+def _labelled(graph: Any) -> bool:
+    """Say whether any edge of a pygraphviz AGraph has a label (its own or a default)."""
+    return any(str(edge.attr.get("label") or "").strip() for edge in graph.edges_iter())
 
 
 @dataclass(frozen=True)
