@@ -108,27 +108,25 @@ class Fit:
             for edge in graph.edges():
                 if (str(edge[0]), str(edge[1])) in loose:
                     edge.attr["constraint"] = "false"
-        # A point's edges to the starts may lie on its rank: with edge labels in the graph,
-        # Graphviz's ordering of such flat edges can abort the whole process (mincross.c,
-        # fixLabelOrder), where an edge from every end to every start never did.
-        pointed = bool(self.rows) and not _labelled(graph)
         for number, (ends, starts) in enumerate(self.rows):
             # The dark variant is drawn in the light one's layout: a script that draws fewer
             # nodes there would have the missing ends added, drawn as nodes named by their ids.
             above = [n for n in ends if graph.has_node(n)]
             below = [n for n in starts if graph.has_node(n)]
             links = [(tail, head, "1") for tail in above for head in below]
-            if pointed and len(links) > len(above) + len(below):
+            if len(links) > len(above) + len(below):
                 # Between two wide units, one invisible point: the ends lead to it, and it leads
-                # to the starts (on its rank or after). As strict as an edge from every end to
-                # every start, with far fewer edges: Graphviz lays such a graph out in 70% of
-                # the time, and the rows come out closer together. (Where one side is a single
-                # node, the point would only take room beside it.)
+                # to the starts. As strict as an edge from every end to every start, with far
+                # fewer edges. Its edges keep to ranks of their own: on the starts' rank, a
+                # point would be ordered before every start there, and each row hung below the
+                # one before it (half as large again), and with edge labels in the graph,
+                # Graphviz's ordering of such edges could abort (mincross.c: fixLabelOrder).
+                # (Where one side is a single node, the point would only take room beside it.)
                 point = f"{ROW_POINT_PREFIX}{number}"
                 graph.add_node(point, shape="point", style="invis", width="0", height="0",
                                label="", xlabel="")
                 links = [*((tail, point, "1") for tail in above),
-                         *((point, head, "0") for head in below)]
+                         *((point, head, "1") for head in below)]
             for link, (tail, head, minlen) in enumerate(links):
                 graph.add_edge(tail, head, key=f"{ROW_EDGE_KEY}{number}-{link}", style="invis",
                                arrowhead="none", label="", xlabel="", minlen=minlen)
@@ -139,12 +137,6 @@ class Fit:
 
 
 AS_DRAWN = Fit()
-
-
-def _labelled(graph: Any) -> bool:
-    """Say whether any edge of a pygraphviz AGraph has a label (its own or a default)."""
-    return any(str(edge.attr.get("label") or "").strip() for edge in graph.edges_iter())
-
 
 @dataclass(frozen=True)
 class Shape:
