@@ -138,6 +138,7 @@ class Fit:
 
 AS_DRAWN = Fit()
 
+
 @dataclass(frozen=True)
 class Shape:
     """What a layout gives: its own size (CSS px, margins included) and its edge crossings."""
