@@ -545,6 +545,28 @@ def test_the_outline_lists_no_connection_a_reader_cannot_see(course):
     assert connections == ['- load → train: "data"']
 
 
+def test_the_outline_keeps_every_connection_that_shows_something(course):
+    course.write("diagrams/half_clear.py", '''
+        """Edges with a clear line that still show a label, an arrowhead or another line."""
+        from diagrams import Diagram, Edge, Node
+
+        with Diagram("Half clear", show=False):
+            a, b, c, d, e = (Node(name, shape="box") for name in ("load", "train", "test",
+                                                                 "serve", "watch"))
+            a >> Edge(color="transparent", label="data") >> b
+            b >> Edge(color="transparent", fillcolor="red") >> c
+            c >> Edge(color="red:transparent") >> d
+            d >> Edge(color="transparent", fontcolor="transparent", label="gone") >> e
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    outline = course.built("diagrams/half_clear.outline.md").read_text()
+    connections = [line for line in outline.splitlines() if "→" in line]
+    # A label read without its line, an arrowhead alone and a line in two colours, one clear,
+    # are there for the reader; an edge whose line and label are both clear is not.
+    assert connections == ['- load → train: "data"', "- train → test", "- test → serve"]
+
+
 def test_radial_and_striped_fills_are_judged_by_their_colours(course):
     course.write("diagrams/radial.py", '''
         """White text on dark radial and striped fills, and on a cluster's over its bgcolor."""

@@ -153,6 +153,9 @@ class Edge:
     line: int | None
     # Where the arrowhead at the tail points, if it has one (dir="back" or "both": `a << b`).
     tail_tip: Point | None = None
+    # Whether it shows anything: a line, an arrowhead or a label in a colour that paints.
+    # An invisible edge, or one all clear, only holds the layout together.
+    shown: bool = True
 
 
 @dataclass(frozen=True)
@@ -247,8 +250,9 @@ def read_geometry(layout: Mapping[str, Any], svg: bytes,
         key = str(number)
         draw = obj.get("_draw_", [])
         label = " ".join(t.text for t in _texts(obj.get("_ldraw_", []), "edge", key))
-        for part in ("_ldraw_", "_hldraw_", "_tldraw_"):
-            texts += _texts(obj.get(part, []), "edge", key)
+        own_texts = [t for part in ("_ldraw_", "_hldraw_", "_tldraw_")
+                     for t in _texts(obj.get(part, []), "edge", key)]
+        texts += own_texts
         edges.append(Edge(
             key, tail, head, label, tuple(_path(draw)),
             tuple(tuple(points) for part in ("_hdraw_", "_tdraw_")
@@ -256,6 +260,8 @@ def read_geometry(layout: Mapping[str, Any], svg: bytes,
             _tip(str(obj.get("pos", ""))), _pen(draw) or "black",
             str(obj.get("style", "solid")), lines.get(f"edge:{pair}#{seen[pair]}"),
             _tip(str(obj.get("pos", "")), "s,"),
+            _paints([*draw, *obj.get("_hdraw_", []), *obj.get("_tdraw_", [])])
+            or any(not _clear(t.colour) for t in own_texts),
         ))
     background = str(layout.get("bgcolor", "white"))
     return Geometry(_bb(str(layout.get("bb", "0,0,0,0"))), background, tuple(nodes),
@@ -338,6 +344,33 @@ def _texts(ops: Iterable[Mapping[str, Any]], owner: str, key: str) -> Iterator[T
             left = {"l": x, "r": x - width}.get(str(op.get("align", "c")), x - width / 2)
             yield Text(str(op["text"]), Box(left, y - DESCENT * size, left + width,
                                             y + ASCENT * size), size, colour, owner, key)
+
+
+# Drawing operations that stroke with the pen colour, and those that fill with the fill colour
+# (Graphviz's xdot: filled polygons and ellipses are also outlined with the pen).
+STROKING_OPS = frozenset({"b", "B", "L", "p", "P", "e", "E"})
+FILLING_OPS = frozenset({"B", "P", "E"})
+
+
+def _paints(ops: Iterable[Mapping[str, Any]]) -> bool:
+    """Say whether drawing operations paint a line or shape in a colour that shows."""
+    pen, fill = "black", "black"
+    for op in ops:
+        kind = op.get("op")
+        if kind == "c":
+            pen = str(op.get("color", pen))
+        elif kind == "C":
+            fill = str(op.get("color", fill))
+        elif ((kind in STROKING_OPS and not _clear(pen))
+              or (kind in FILLING_OPS and not _clear(fill))):
+            return True
+    return False
+
+
+def _clear(colour: str) -> bool:
+    from course_assets.figlint.contrast import is_clear  # it reads this module's geometry
+
+    return is_clear(colour)
 
 
 def _pen(ops: Iterable[Mapping[str, Any]]) -> str | None:

@@ -62,15 +62,9 @@ def _ordered_edges(geometry: Geometry) -> list[Edge]:
         tail = geometry.node(edge.tail)
         return reading_key(geometry, tail.box.centre) if tail else (0.0, 0.0)
 
-    return sorted((e for e in geometry.edges if _shown(e)), key=key)
-
-
-def _shown(edge: Edge) -> bool:
-    # An invisible or clear edge (an author's spacer, or the build's that stack a fitted
+    # An edge that shows nothing (an author's spacer, or the build's that stack a fitted
     # layout's rows) holds the layout together: a reader meets no connection there.
-    from course_assets.figlint.contrast import is_clear
-
-    return "invis" not in edge.style and not is_clear(edge.colour)
+    return sorted((e for e in geometry.edges if e.shown), key=key)
 
 
 def _name(node: Node | None, fallback: str) -> str:

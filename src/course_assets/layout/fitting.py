@@ -116,15 +116,17 @@ class Fit:
             links = [(tail, head, "1") for tail in above for head in below]
             if len(links) > len(above) + len(below):
                 # Between two wide units, one invisible point: the ends lead to it, and it leads
-                # to the starts (on its rank or after). As strict as an edge from every end to
-                # every start, with far fewer edges: Graphviz lays such a graph out in 70% of
-                # the time, and the rows come out closer together. (Where one side is a single
-                # node, the point would only take room beside it.)
+                # to the starts. As strict as an edge from every end to every start, with far
+                # fewer edges. Its edges keep to ranks of their own: on the starts' rank, a
+                # point would be ordered before every start there, and each row hung below the
+                # one before it (half as large again), and with edge labels in the graph,
+                # Graphviz's ordering of such edges could abort (mincross.c: fixLabelOrder).
+                # (Where one side is a single node, the point would only take room beside it.)
                 point = f"{ROW_POINT_PREFIX}{number}"
                 graph.add_node(point, shape="point", style="invis", width="0", height="0",
                                label="", xlabel="")
                 links = [*((tail, point, "1") for tail in above),
-                         *((point, head, "0") for head in below)]
+                         *((point, head, "1") for head in below)]
             for link, (tail, head, minlen) in enumerate(links):
                 graph.add_edge(tail, head, key=f"{ROW_EDGE_KEY}{number}-{link}", style="invis",
                                arrowhead="none", label="", xlabel="", minlen=minlen)

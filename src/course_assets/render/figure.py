@@ -232,12 +232,15 @@ def _slides_within(task: FigureTask, light: LightDrawing, started: float,
         downloads.keep_files_in(light.scratch)
 
         def job() -> Drawing | None:
-            isolate.announce("graphviz", captured.line)
+            isolate.announce("fitting", captured.line)
             with limits.located_at(task.script, captured.line):
                 return _slides_drawn(captured, None, trying, _drawn_again(task))
 
-        with limits.located_at(task.script, None):
-            slide, _ = isolate.run_isolated(job, left, told=task.timeout)
+        try:
+            with limits.located_at(task.script, None):
+                slide, _ = isolate.run_isolated(job, left, told=task.timeout)
+        except isolate.FittingCrashed:
+            slide = None  # Graphviz crashed on this layout: the slides show the chapter's
         if slide is None:
             return dataclasses.replace(light, slides_to_try=None)
         slide_svg = _postprocessed(task, LIGHT, captured, slide.svg, "slide")
@@ -423,6 +426,8 @@ def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
     the layouts `chosen` names, where the same graph in the light theme (`model`) was laid
     out if it is that graph in other colours.
     """
+    import dataclasses
+
     from course_assets.render import capture, graphviz, isolate
     from course_assets.render.theme import applied, paint_tiles
 
@@ -452,14 +457,23 @@ def _drawn_in_child(task: FigureTask, theme: str, icon_filter: IconTiles | None,
             # drawn from it.
             drawing = graphviz.draw(captured.dot_source, png_max_side, captured.node_lines(),
                                     keep_positions=_drawn_again(task))
+            if task.fit:
+                isolate.announce("fitting", captured.line)
             fits, drawing, trying = _fitted(task, captured, drawing, png_max_side)
         return captured, drawing, fits, None, trying
 
     try:
         # A Graphviz crash or timeout is told at the Diagram's line the child announced.
         with limits.located_at(task.script, None):
-            (captured, drawing, fits, slide, trying), output = isolate.run_isolated(
-                job, task.timeout)
+            try:
+                (captured, drawing, fits, slide, trying), output = isolate.run_isolated(
+                    job, task.timeout)
+            except isolate.FittingCrashed:
+                # The author's layout was drawn; one the build tried instead took Graphviz
+                # down with it. The figure is drawn again as its script lays it out.
+                task = dataclasses.replace(task, fit=False)
+                (captured, drawing, fits, slide, trying), output = isolate.run_isolated(
+                    job, task.timeout)
     except FigureError as exc:
         _name_theme(exc, theme)
         raise

@@ -53,6 +53,10 @@ class TimedOut(FigureError):
     """The author's code did not finish in time, and was killed."""
 
 
+class FittingCrashed(FigureError):
+    """Graphviz crashed laying out one of the build's other layouts, not the author's."""
+
+
 def announce(stage: str, line: int | None = None) -> None:
     """Tell the parent what the child does next (and the script line it stands for), so that
     a crash or a timeout can name it."""
@@ -334,7 +338,11 @@ def _death_error(status: int | None, timeout: float, output: str,
         error = FigureError(f"the script called os._exit({os.WEXITSTATUS(status)}) here, which "
                             "ends its process at once, before its Diagram was done; let the "
                             "script run to its end")
-    elif stage == "graphviz":
+    elif stage == "fitting" and status is not None and os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        error = FittingCrashed(f"Graphviz crashed ({name}) laying out another layout of the "
+                               "figure")
+    elif stage in ("graphviz", "fitting"):
         error = _graphviz_death(status, timeout)
     elif status is None:
         error = TimedOut(f"stopped after {timeout:g} s: the script did not finish in time "
