@@ -709,3 +709,23 @@ def test_an_edge_through_its_own_label_is_a_finding():
         'the line of edge "a" -> "b" crosses its own edge label "write Parquet"']
     assert through[0].lines == (7,)
     assert figure(150) == []
+
+
+def test_a_cluster_inside_one_of_the_same_title_builds_and_is_outlined_inside_it(course):
+    course.write("diagrams/nested.py", '''
+        """A team inside a team of the same name."""
+        from diagrams import Cluster, Diagram
+        from diagrams.onprem.compute import Server
+
+        with Diagram("Nested", show=False):
+            with Cluster("Team"):
+                lead = Server("lead")
+                with Cluster("Team"):
+                    member = Server("member")
+            lead >> member
+    ''')
+    result = course.run("build")
+    assert result.exit_code == 0, result.output
+    outline = course.built("diagrams/nested.outline.md").read_text()
+    parts = outline.split("## Parts", 1)[1].split("## Connections", 1)[0].strip().splitlines()
+    assert parts == ["- **Team** (group)", "  - lead", "  - **Team** (group)", "    - member"]

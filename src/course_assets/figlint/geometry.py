@@ -219,17 +219,18 @@ def read_geometry(layout: Mapping[str, Any], svg: bytes,
     node_objects = [o for o in objects if o.get("_gvid", 0) >= count
                     and not str(o.get("name", "")).startswith(BUILD_POINT_PREFIX)]
     names = {o["_gvid"]: str(o["name"]) for o in objects if "_gvid" in o}
-    parent_of = {child: str(c["name"]) for c in clusters for child in c.get("subgraphs", [])}
+    keys = _cluster_keys(clusters)
+    parent_of = {child: keys[c["_gvid"]] for c in clusters for child in c.get("subgraphs", [])}
     texts: list[Text] = []
     texts += _texts(layout.get("_ldraw_", []), "graph", "")
     cluster_list = []
     for obj in clusters:
-        name = str(obj["name"])
+        name, key = str(obj["name"]), keys[obj["_gvid"]]
         cluster_list.append(Cluster(
-            name, _plain(obj.get("label", "")), _bb(obj.get("bb", "0,0,0,0")), _fill(obj),
+            key, _plain(obj.get("label", "")), _bb(obj.get("bb", "0,0,0,0")), _fill(obj),
             parent_of.get(obj["_gvid"]), lines.get(f"cluster:{name}")))
-        texts += _texts(obj.get("_ldraw_", []), "cluster", name)
-    innermost = _innermost_cluster(clusters)
+        texts += _texts(obj.get("_ldraw_", []), "cluster", key)
+    innermost = _innermost_cluster(clusters, keys)
     icons = BoxIndex(_svg_icons(svg))
     nodes = []
     for obj in node_objects:
@@ -320,14 +321,27 @@ def _fill(obj: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _innermost_cluster(clusters: list[Mapping[str, Any]]) -> dict[int, str]:
+def _cluster_keys(clusters: list[Mapping[str, Any]]) -> dict[int, str]:
+    """Return each cluster's key: its name, or, where an earlier cluster has that name (a
+    cluster nested in one of the same title, say), its name and its number among them."""
+    keys: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for cluster in clusters:
+        name = str(cluster["name"])
+        seen[name] = seen.get(name, 0) + 1
+        keys[cluster["_gvid"]] = name if seen[name] == 1 else f"{name}#{seen[name]}"
+    return keys
+
+
+def _innermost_cluster(clusters: list[Mapping[str, Any]],
+                       keys: Mapping[int, str]) -> dict[int, str]:
     found: dict[int, tuple[float, str]] = {}
     for cluster in clusters:
         area = _bb(cluster.get("bb", "0,0,0,0")).area
         for node in cluster.get("nodes", []):
             if node not in found or area < found[node][0]:
-                found[node] = (area, str(cluster["name"]))
-    return {node: name for node, (_, name) in found.items()}
+                found[node] = (area, keys[cluster["_gvid"]])
+    return {node: key for node, (_, key) in found.items()}
 
 
 def _texts(ops: Iterable[Mapping[str, Any]], owner: str, key: str) -> Iterator[Text]:

@@ -10,6 +10,7 @@ edge; a crossed cluster title moves to a free corner of its cluster. Nothing els
 from __future__ import annotations
 
 import bisect
+import collections
 import functools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -173,8 +174,10 @@ def plan(layout: Mapping[str, Any]) -> Placement:
     texts = [t.box for t in geometry.texts if t.owner in ("node", "graph")]
     labels = [b for b in placed.values() if b is not None]
     obstacles = [*texts, *labels, *(node.box for node in geometry.nodes)]
+    # A title is moved by its cluster's name: one two clusters share stays where it is.
+    named = collections.Counter(str(o.get("name")) for o in layout.get("objects", []))
     centres = {str(o.get("name")): str(o["lp"]) for o in layout.get("objects", [])
-               if o.get("lp")}
+               if o.get("lp") and named[str(o.get("name"))] == 1}
     # Titles keep clear of the arrows where they are drawn: carried on to their nodes.
     ends = carried_ends(layout, geometry, keys)
     heads, extensions = _drawn_arrowheads(geometry, keys, ends)
