@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from course_assets.figlint.findings import Finding
-from course_assets.figlint.geometry import Geometry, Node
+from course_assets.figlint.geometry import CLEAR, Geometry, Node, is_clear
 from course_assets.figlint.placement import _lines, describe, owner_line
 
 if TYPE_CHECKING:
@@ -40,8 +40,6 @@ ICON_SAMPLE = 128
 
 RGB = tuple[float, float, float]
 Colour8 = tuple[int, int, int]  # an sRGB colour in 8-bit channels
-# Graphviz colours that paint nothing: what lies behind shows through.
-CLEAR = frozenset({"transparent", "none", "invis"})
 HSV = re.compile(r"([0-9]*\.?[0-9]+)[,\s]+([0-9]*\.?[0-9]+)[,\s]+([0-9]*\.?[0-9]+)")
 # The page a figure is read on when its own background is transparent, in each theme.
 READER_PAGE: dict[str, RGB] = {"light": (1.0, 1.0, 1.0),
@@ -85,12 +83,6 @@ def parse_colour(value: str, behind: RGB = (1.0, 1.0, 1.0)) -> RGB:
     own = (rgb[0] / 255, rgb[1] / 255, rgb[2] / 255)
     return (own[0] * alpha + behind[0] * (1 - alpha), own[1] * alpha + behind[1] * (1 - alpha),
             own[2] * alpha + behind[2] * (1 - alpha))
-
-
-def is_clear(value: str) -> bool:
-    """Say whether a Graphviz colour paints nothing (an element hidden on purpose)."""
-    text = value.strip().lower()
-    return text in CLEAR or (text.startswith("#") and len(text) == 9 and text[7:] == "00")
 
 
 def luminance(colour: RGB) -> float:

@@ -30,6 +30,8 @@ FILLING_STYLES = frozenset({"filled", "radial", "striped", "wedged"})
 
 Point = tuple[float, float]
 T = TypeVar("T")
+# Graphviz colours that paint nothing: what lies behind shows through.
+CLEAR = frozenset({"transparent", "none", "invis"})
 # The side of a BoxIndex cell, in points: about one icon node.
 CELL = 96.0
 # An item spanning more cells than this is not filed by cell (see BoxIndex).
@@ -262,7 +264,7 @@ def read_geometry(layout: Mapping[str, Any], svg: bytes,
             str(obj.get("style", "solid")), lines.get(f"edge:{pair}#{seen[pair]}"),
             _tip(str(obj.get("pos", "")), "s,"),
             _paints([*draw, *obj.get("_hdraw_", []), *obj.get("_tdraw_", [])])
-            or any(not _clear(t.colour) for t in own_texts),
+            or any(not is_clear(t.colour) for t in own_texts),
         ))
     background = str(layout.get("bgcolor", "white"))
     return Geometry(_bb(str(layout.get("bb", "0,0,0,0"))), background, tuple(nodes),
@@ -375,16 +377,16 @@ def _paints(ops: Iterable[Mapping[str, Any]]) -> bool:
             pen = str(op.get("color", pen))
         elif kind == "C":
             fill = str(op.get("color", fill))
-        elif ((kind in STROKING_OPS and not _clear(pen))
-              or (kind in FILLING_OPS and not _clear(fill))):
+        elif ((kind in STROKING_OPS and not is_clear(pen))
+              or (kind in FILLING_OPS and not is_clear(fill))):
             return True
     return False
 
 
-def _clear(colour: str) -> bool:
-    from course_assets.figlint.contrast import is_clear  # it reads this module's geometry
-
-    return is_clear(colour)
+def is_clear(value: str) -> bool:
+    """Say whether a Graphviz colour paints nothing (an element hidden on purpose)."""
+    text = value.strip().lower()
+    return text in CLEAR or (text.startswith("#") and len(text) == 9 and text[7:] == "00")
 
 
 def _pen(ops: Iterable[Mapping[str, Any]]) -> str | None:
