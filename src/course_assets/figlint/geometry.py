@@ -252,10 +252,11 @@ def read_geometry(layout: Mapping[str, Any], svg: bytes,
         seen[pair] = seen.get(pair, -1) + 1
         key = str(number)
         draw = obj.get("_draw_", [])
-        label = " ".join(t.text for t in _texts(obj.get("_ldraw_", []), "edge", key))
-        own_texts = [t for part in ("_ldraw_", "_hldraw_", "_tldraw_")
-                     for t in _texts(obj.get(part, []), "edge", key)]
+        label_texts = list(_texts(obj.get("_ldraw_", []), "edge", key))
+        own_texts = [*label_texts, *(t for part in ("_hldraw_", "_tldraw_")
+                                     for t in _texts(obj.get(part, []), "edge", key))]
         texts += own_texts
+        label = " ".join(t.text for t in label_texts)
         edges.append(Edge(
             key, tail, head, label, tuple(_path(draw)),
             tuple(tuple(points) for part in ("_hdraw_", "_tdraw_")

@@ -44,6 +44,9 @@ class EdgeEnds:
 
     edge: tuple[str, str, int]  # its tail's and head's names, and its number between them
     pos: str
+    # Where its arrows now end, at the head and at the tail, as `pos` writes them.
+    head: Point | None = None
+    tail: Point | None = None
 
 
 def carried_ends(layout: Mapping[str, Any], geometry: Geometry,
@@ -81,7 +84,10 @@ def carried_ends(layout: Mapping[str, Any], geometry: Geometry,
         if changed:
             # Graphviz reads the end point first, then the start point.
             written = [f"{key},{_text(ends[key])}" for key in ("e", "s") if key in ends]
-            found.append(EdgeEnds(keys[number], " ".join([*written, *map(_text, points)])))
+            head_end, tail_end = (_point(_text(ends[key])) if key in ends else None
+                                  for key in ("e", "s"))
+            found.append(EdgeEnds(keys[number], " ".join([*written, *map(_text, points)]),
+                                  head_end, tail_end))
     return tuple(found)
 
 

@@ -191,14 +191,13 @@ def _drawn_arrowheads(geometry: Geometry, keys: Sequence[EdgeKey], ends: Sequenc
                       ) -> tuple[list[tuple[Point, ...]], list[tuple[Point, Point]]]:
     """Return every arrowhead where it is drawn once the carried arrows are moved, and the
     stretch of line each carried arrow gains (from where Graphviz ended it to its new end)."""
-    routes = {end.edge: end.pos for end in ends}
+    carried = {end.edge: end for end in ends}
     heads: list[tuple[Point, ...]] = []
     extensions: list[tuple[Point, Point]] = []
     for key, edge in zip(keys, geometry.edges):
-        route = routes.get(key)
-        moved = [(old, new) for old, new in ((edge.tip, _end(route, "e,")),
-                                             (edge.tail_tip, _end(route, "s,")))
-                 if old is not None and new is not None] if route else []
+        end = carried.get(key)
+        moved = [(old, new) for old, new in ((edge.tip, end.head), (edge.tail_tip, end.tail))
+                 if old is not None and new is not None] if end else []
         extensions += [(old, new) for old, new in moved if old != new]
         for head in edge.arrowheads:
             reach = bounds(head)
@@ -209,14 +208,6 @@ def _drawn_arrowheads(geometry: Geometry, keys: Sequence[EdgeKey], ends: Sequenc
             old, new = min(moved, key=lambda m: math.dist(m[0], reach.centre))
             heads.append(tuple((x + new[0] - old[0], y + new[1] - old[1]) for x, y in head))
     return heads, extensions
-
-
-def _end(route: str, which: str) -> Point | None:
-    for part in route.split():
-        if part.startswith(which):
-            x, y = part[len(which):].split(",")[:2]
-            return float(x), float(y)
-    return None
 
 
 def _label_box(texts: Sequence[Text]) -> Box | None:
